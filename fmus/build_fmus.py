@@ -1,0 +1,375 @@
+"""Build the component twin FMUs from their C sources and model specs.
+
+Each model lives in a folder holding ``model.toml`` (variables, units,
+dependencies, default experiment), ``model.h`` (the model's internal state
+struct) and ``model.c`` (its equations).  From the spec this script generates
+a C variable table and the FMI 2.0 and FMI 3.0 ``modelDescription.xml``, so
+value references are defined in exactly one place.  The shared FMI glue in
+``fmus/common`` is compiled with every model.
+
+Usage: ``python fmus/build_fmus.py OUTDIR [MODEL_DIR ...]`` writes
+``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import uuid
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+HERE = Path(__file__).resolve().parent
+COMMON = HERE / "common"
+MODELS = ("spindle", "furnace", "conveyor", "gain", "source", "pi_controller")
+
+# Unit catalogue: name -> (base-unit exponents, factor, offset).  Only the
+# units a model uses are written into its modelDescription.
+UNITS: dict[str, tuple[dict[str, int], float, float]] = {
+    "s": ({"s": 1}, 1.0, 0.0),
+    "h": ({"s": 1}, 3600.0, 0.0),
+    "1/s": ({"s": -1}, 1.0, 0.0),
+    "m": ({"m": 1}, 1.0, 0.0),
+    "m/s": ({"m": 1, "s": -1}, 1.0, 0.0),
+    "mm/s": ({"m": 1, "s": -1}, 0.001, 0.0),
+    "kg": ({"kg": 1}, 1.0, 0.0),
+    "kg/s": ({"kg": 1, "s": -1}, 1.0, 0.0),
+    "kg.m2": ({"kg": 1, "m": 2}, 1.0, 0.0),
+    "N": ({"kg": 1, "m": 1, "s": -2}, 1.0, 0.0),
+    "N.m": ({"kg": 1, "m": 2, "s": -2}, 1.0, 0.0),
+    "N.m/rad": ({"kg": 1, "m": 2, "s": -2, "rad": -1}, 1.0, 0.0),
+    "N.m.s/rad": ({"kg": 1, "m": 2, "s": -1, "rad": -1}, 1.0, 0.0),
+    "rad/s": ({"rad": 1, "s": -1}, 1.0, 0.0),
+    "rpm": ({"rad": 1, "s": -1}, 0.10471975511965977, 0.0),
+    "K": ({"K": 1}, 1.0, 0.0),
+    "degC": ({"K": 1}, 1.0, 273.15),
+    "W": ({"kg": 1, "m": 2, "s": -3}, 1.0, 0.0),
+    "J": ({"kg": 1, "m": 2, "s": -2}, 1.0, 0.0),
+    "J/K": ({"kg": 1, "m": 2, "s": -2, "K": -1}, 1.0, 0.0),
+    "W/K": ({"kg": 1, "m": 2, "s": -3, "K": -1}, 1.0, 0.0),
+    "W/(K.s)": ({"kg": 1, "m": 2, "s": -4, "K": -1}, 1.0, 0.0),
+    "K/W": ({"kg": -1, "m": -2, "s": 3, "K": 1}, 1.0, 0.0),
+    "J/(kg.K)": ({"m": 2, "s": -2, "K": -1}, 1.0, 0.0),
+}
+BASE_UNIT_ORDER = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
+
+CAUSALITIES = ("parameter", "input", "output", "local")
+VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
+TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
+         "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String")}
+PLATFORM = {"2.0": "linux64", "3.0": "x86_64-linux"}
+
+
+class SpecError(ValueError):
+    """A model.toml that cannot be turned into an FMU."""
+
+
+def load_spec(model_dir: Path) -> dict:
+    """Read and check ``model.toml``; value references are assigned here.
+
+    The independent variable ``time`` gets value reference 0; the spec's
+    variables follow in file order from 1.
+    """
+    path = model_dir / "model.toml"
+    with open(path, "rb") as f:
+        spec = tomllib.load(f)
+    variables = spec.get("variable", [])
+    names = set()
+    for vr, var in enumerate(variables, start=1):
+        where = f"{path}: variable {var.get('name', '#' + str(vr))!r}"
+        for key in ("name", "type", "causality", "description"):
+            if key not in var:
+                raise SpecError(f"{where}: missing key {key!r}")
+        if var["name"] in names or var["name"] == "time":
+            raise SpecError(f"{where}: duplicate name")
+        names.add(var["name"])
+        if var["type"] not in TYPES:
+            raise SpecError(f"{where}: type must be one of {sorted(TYPES)}")
+        if var["causality"] not in CAUSALITIES:
+            raise SpecError(f"{where}: causality must be one of {CAUSALITIES}")
+        default_variability = {"parameter": "fixed", "output": "continuous",
+                               "input": "continuous", "local": "continuous"}[var["causality"]]
+        if var["type"] != "Real" and default_variability == "continuous":
+            default_variability = "discrete"
+        var.setdefault("variability", default_variability)
+        if var["variability"] not in VARIABILITIES:
+            raise SpecError(f"{where}: variability must be one of {VARIABILITIES}")
+        if var.get("unit") is not None and var["unit"] not in UNITS:
+            raise SpecError(f"{where}: unit {var['unit']!r} is not in the unit catalogue")
+        if var["causality"] in ("parameter", "input") and "start" not in var:
+            raise SpecError(f"{where}: parameters and inputs need a start value")
+        if var["causality"] == "output":
+            if "start" in var:
+                raise SpecError(f"{where}: outputs are calculated and take no start value")
+            if "depends" not in var:
+                raise SpecError(f"{where}: outputs must list 'depends' (the inputs they feed through from)")
+        var["vr"] = vr
+    for var in variables:
+        for dep in var.get("depends", []):
+            source = next((v for v in variables if v["name"] == dep), None)
+            if source is None or source["causality"] != "input":
+                raise SpecError(f"{path}: output {var['name']!r} depends on {dep!r}, which is not an input")
+    spec["variable"] = variables
+    spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
+    return spec
+
+
+def _slot_names(spec: dict) -> dict[str, list[dict]]:
+    slots: dict[str, list[dict]] = {t: [] for t in TYPES}
+    for var in spec["variable"]:
+        slots[var["type"]].append(var)
+    return slots
+
+
+def generate_c(spec: dict) -> tuple[str, str]:
+    """Return (model_vars.h, model_vars.c) for a spec."""
+    slots = _slot_names(spec)
+    prefix = {"Real": "R", "Integer": "I", "Boolean": "B", "String": "S"}
+    h = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
+         "#ifndef MODEL_VARS_H", "#define MODEL_VARS_H",
+         f'#define MODEL_NAME "{spec["name"]}"',
+         f'#define MODEL_GUID "{spec["guid"]}"']
+    for type_name, variables in slots.items():
+        p = prefix[type_name]
+        members = [f"{p}_{v['name']} = {i}" for i, v in enumerate(variables)]
+        members.append(f"N_{p} = {len(variables)}")
+        h.append("enum { " + ", ".join(members) + " };")
+    h.append(f"#define N_VARS {len(spec['variable']) + 1}")
+    h.append("#endif")
+
+    rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
+    for var in spec["variable"]:
+        p = prefix[var["type"]]
+        start = var.get("start", 0)
+        if var["type"] == "Boolean":
+            start = 1.0 if start else 0.0
+        start_str = var.get("start", "") if var["type"] == "String" else ""
+        start_num = 0.0 if var["type"] == "String" else float(start)
+        rows.append(
+            f'    {{{var["vr"]}, {TYPES[var["type"]][0]}, {p}_{var["name"]}, '
+            f'C_{var["causality"].upper()}, V_{var["variability"].upper()}, '
+            f'"{var["name"]}", {start_num!r}, "{start_str}"}}')
+    c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
+         '#include "cosim_model.h"',
+         "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
+    return "\n".join(h) + "\n", "\n".join(c) + "\n"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _unit_definitions(spec: dict) -> list[str]:
+    used = sorted({"s"} | {v["unit"] for v in spec["variable"] if v.get("unit")})
+    lines = ["  <UnitDefinitions>"]
+    for name in used:
+        exponents, factor, offset = UNITS[name]
+        attrs = " ".join(f'{k}="{exponents[k]}"' for k in BASE_UNIT_ORDER if k in exponents)
+        if factor != 1.0:
+            attrs += f' factor="{factor!r}"'
+        if offset != 0.0:
+            attrs += f' offset="{offset!r}"'
+        lines.append(f'    <Unit name={quoteattr(name)}><BaseUnit {attrs}/></Unit>')
+    lines.append("  </UnitDefinitions>")
+    return lines
+
+
+def _initial(var: dict) -> str | None:
+    if var["causality"] in ("parameter", "input"):
+        return "exact"
+    if var["causality"] == "output":
+        return "calculated"
+    return var.get("initial", "calculated")
+
+
+def _common_attrs(var: dict) -> str:
+    attrs = f'name={quoteattr(var["name"])} valueReference="{var["vr"]}"'
+    attrs += f' description={quoteattr(var["description"])}'
+    attrs += f' causality="{var["causality"]}" variability="{var["variability"]}"'
+    initial = _initial(var)
+    if initial and var["causality"] != "input":
+        attrs += f' initial="{initial}"'
+    return attrs
+
+
+def _type_attrs(var: dict) -> str:
+    attrs = []
+    for key in ("unit", "min", "max", "nominal"):
+        if key in var:
+            attrs.append(f"{key}={quoteattr(_fmt(var[key]))}")
+    if "start" in var:
+        attrs.append(f"start={quoteattr(_fmt(var['start']))}")
+    return " ".join(attrs)
+
+
+def _header(spec: dict, version: str) -> list[str]:
+    token = "guid" if version == "2.0" else "instantiationToken"
+    return ['<?xml version="1.0" encoding="UTF-8"?>',
+            f'<fmiModelDescription fmiVersion="{version}" modelName={quoteattr(spec["name"])} '
+            f'{token}="{spec["guid"]}" description={quoteattr(spec["description"])} '
+            f'author="cosim" version={quoteattr(spec.get("version", "1.0"))} '
+            f'generationTool="cosim fmus/build_fmus.py" variableNamingConvention="flat">']
+
+
+def _tail(spec: dict) -> list[str]:
+    lines = ["  <LogCategories>",
+             '    <Category name="logStatusError" description="Errors"/>',
+             '    <Category name="logStatusWarning" description="Warnings"/>',
+             '    <Category name="logEvents" description="Initialization and mode changes"/>',
+             "  </LogCategories>"]
+    exp = spec.get("default_experiment", {})
+    if exp:
+        attrs = " ".join(f'{key}="{_fmt(float(exp[name]))}"' for name, key in
+                         (("start_time", "startTime"), ("stop_time", "stopTime"),
+                          ("tolerance", "tolerance"), ("step_size", "stepSize")) if name in exp)
+        lines.append(f"  <DefaultExperiment {attrs}/>")
+    return lines
+
+
+def model_description_fmi2(spec: dict) -> str:
+    """The FMI 2.0 co-simulation modelDescription.xml of a spec."""
+    lines = _header(spec, "2.0")
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+                 'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
+                 'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
+                 'canInterpolateInputs="false" maxOutputDerivativeOrder="0"/>')
+    lines += _unit_definitions(spec)
+    lines += _tail(spec)
+    lines.append("  <ModelVariables>")
+    lines.append('    <ScalarVariable name="time" valueReference="0" causality="independent" '
+                 'variability="continuous" description="Simulation time"><Real unit="s"/></ScalarVariable>')
+    index = {"time": 1}
+    for i, var in enumerate(spec["variable"], start=2):
+        index[var["name"]] = i
+        lines.append(f'    <ScalarVariable {_common_attrs(var)}>'
+                     f'<{var["type"]} {_type_attrs(var)}/></ScalarVariable>')
+    lines.append("  </ModelVariables>")
+    outputs = [v for v in spec["variable"] if v["causality"] == "output"]
+    lines.append("  <ModelStructure>")
+    if outputs:
+        lines.append("    <Outputs>")
+        for var in outputs:
+            deps = " ".join(str(index[d]) for d in var["depends"])
+            lines.append(f'      <Unknown index="{index[var["name"]]}" dependencies="{deps}"/>')
+        lines.append("    </Outputs>")
+        lines.append("    <InitialUnknowns>")
+        for var in outputs:
+            lines.append(f'      <Unknown index="{index[var["name"]]}"/>')
+        lines.append("    </InitialUnknowns>")
+    lines.append("  </ModelStructure>")
+    lines.append("</fmiModelDescription>")
+    return "\n".join(lines) + "\n"
+
+
+def model_description_fmi3(spec: dict) -> str:
+    """The FMI 3.0 co-simulation modelDescription.xml of a spec."""
+    lines = _header(spec, "3.0")
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+                 'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUState="true" '
+                 'canSerializeFMUState="true" providesIntermediateUpdate="false" '
+                 'canReturnEarlyAfterIntermediateUpdate="false" hasEventMode="false" '
+                 'maxOutputDerivativeOrder="0"/>')
+    lines += _unit_definitions(spec)
+    lines += _tail(spec)
+    lines.append("  <ModelVariables>")
+    lines.append('    <Float64 name="time" valueReference="0" causality="independent" '
+                 'variability="continuous" description="Simulation time" unit="s"/>')
+    for var in spec["variable"]:
+        tag = TYPES[var["type"]][1]
+        if var["type"] == "String":
+            # FMI 3 gives String start values as child elements.
+            body = f'<Start value={quoteattr(var["start"])}/>' if "start" in var else ""
+            lines.append(f'    <{tag} {_common_attrs(var)}>{body}</{tag}>')
+        else:
+            lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}/>')
+    lines.append("  </ModelVariables>")
+    by_name = {v["name"]: v for v in spec["variable"]}
+    outputs = [v for v in spec["variable"] if v["causality"] == "output"]
+    lines.append("  <ModelStructure>")
+    for var in outputs:
+        deps = " ".join(str(by_name[d]["vr"]) for d in var["depends"])
+        lines.append(f'    <Output valueReference="{var["vr"]}" dependencies="{deps}"/>')
+    for var in outputs:
+        lines.append(f'    <InitialUnknown valueReference="{var["vr"]}"/>')
+    lines.append("  </ModelStructure>")
+    lines.append("</fmiModelDescription>")
+    return "\n".join(lines) + "\n"
+
+
+def fmi_include_dir() -> Path:
+    """Folder holding the FMI C headers (shipped with fmpy)."""
+    import fmpy
+    return Path(fmpy.__file__).resolve().parent / "c-code"
+
+
+def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> Path:
+    """Compile the model and the FMI glue into one shared library."""
+    gen = workdir / "gen"
+    gen.mkdir(parents=True, exist_ok=True)
+    header, table = generate_c(spec)
+    (gen / "model_vars.h").write_text(header)
+    (gen / "model_vars.c").write_text(table)
+    out = workdir / f"{spec['name']}.so"
+    glue = COMMON / ("fmi2.c" if version == "2.0" else "fmi3.c")
+    sources = [glue, COMMON / "instance.c", COMMON / "support.c", model_dir / "model.c",
+               gen / "model_vars.c"]
+    cc = shlex.split(os.environ.get("CC", "gcc"))
+    flags = ["-std=gnu11", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
+             "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
+    includes = [f"-I{p}" for p in (gen, model_dir, COMMON, fmi_include_dir())]
+    cmd = [*cc, *flags, *includes, *map(str, sources), "-o", str(out), "-lm"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling {model_dir.name} for FMI {version} failed:\n"
+                           f"{' '.join(cmd)}\n{result.stderr}")
+    return out
+
+
+def build_fmu(model_dir: Path, version: str, out_path: Path) -> Path:
+    """Build one FMU archive (FMI ``version`` "2.0" or "3.0") at ``out_path``."""
+    model_dir = Path(model_dir).resolve()
+    spec = load_spec(model_dir)
+    xml = model_description_fmi2(spec) if version == "2.0" else model_description_fmi3(spec)
+    with tempfile.TemporaryDirectory(prefix=f"fmu-{spec['name']}-") as tmp:
+        binary = compile_binary(model_dir, spec, version, Path(tmp))
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = out_path.with_suffix(".fmu.part")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("modelDescription.xml", xml)
+            zf.write(binary, f"binaries/{PLATFORM[version]}/{spec['name']}.so")
+            readme = model_dir.parent / "README.md"
+            if readme.is_file():
+                zf.write(readme, "documentation/README.md")
+        os.replace(partial, out_path)
+    return out_path
+
+
+def build_all(out_root: Path, model_dirs=None) -> list[Path]:
+    """Build FMI 2.0 and 3.0 FMUs of every model into ``out_root/fmi2`` and ``fmi3``."""
+    out_root = Path(out_root)
+    model_dirs = [Path(d) for d in model_dirs] if model_dirs else [HERE / m for m in MODELS]
+    built = []
+    for model_dir in model_dirs:
+        for version, folder in (("2.0", "fmi2"), ("3.0", "fmi3")):
+            name = load_spec(model_dir)["name"]
+            built.append(build_fmu(model_dir, version, out_root / folder / f"{name}.fmu"))
+    return built
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for path in build_all(Path(sys.argv[1]), sys.argv[2:] or None):
+        print(path)
+    shutil.rmtree(HERE / "__pycache__", ignore_errors=True)

@@ -1,0 +1,465 @@
+/* FMI 3.0 co-simulation interface over the shared instance core.  Every
+ * function of the standard is exported; those outside co-simulation with
+ * Float64/Int32/Boolean/String variables report that they are unsupported. */
+#include "fmi3Functions.h"
+#include "instance.h"
+
+#include <string.h>
+
+#define INST ((Instance *)instance)
+#define CHECK_INSTANCE() \
+    if (!instance) return fmi3Error
+
+static void log_fmi3(Instance *inst, int status, const char *category, const char *message) {
+    fmi3LogMessageCallback logger = (fmi3LogMessageCallback)inst->log_callback;
+    if (logger) logger(inst->environment, (fmi3Status)status, category, message);
+}
+
+static fmi3Status check_sizes(Instance *inst, const char *fn, size_t nvr, size_t nValues) {
+    if (nValues < nvr) {
+        inst_log(inst, ST_ERROR, "logStatusError", "%s: %zu values for %zu variables "
+                 "(this FMU has scalar variables only)", fn, nValues, nvr);
+        return fmi3Error;
+    }
+    return fmi3OK;
+}
+
+/* A get/set of a type this FMU has no variables of. */
+static fmi3Status no_such_type(Instance *inst, const char *fn, const fmi3ValueReference vr[],
+                               size_t nvr) {
+    if (!inst) return fmi3Error;
+    if (nvr == 0) return fmi3OK;
+    if (vr[0] < N_VARS) {
+        inst_log(inst, ST_ERROR, "logStatusError", "%s: variable %s has another type",
+                 fn, VARS[vr[0]].name);
+    } else {
+        inst_log(inst, ST_ERROR, "logStatusError", "%s: unknown value reference %u", fn, vr[0]);
+    }
+    return fmi3Error;
+}
+
+const char *fmi3GetVersion(void) { return fmi3Version; }
+
+fmi3Status fmi3SetDebugLogging(fmi3Instance instance, fmi3Boolean loggingOn, size_t nCategories,
+                               const fmi3String categories[]) {
+    (void)nCategories, (void)categories;
+    CHECK_INSTANCE();
+    INST->logging_on = loggingOn;
+    return fmi3OK;
+}
+
+fmi3Instance fmi3InstantiateModelExchange(fmi3String instanceName, fmi3String instantiationToken,
+                                          fmi3String resourcePath, fmi3Boolean visible,
+                                          fmi3Boolean loggingOn,
+                                          fmi3InstanceEnvironment instanceEnvironment,
+                                          fmi3LogMessageCallback logMessage) {
+    (void)instanceName, (void)instantiationToken, (void)resourcePath, (void)visible,
+        (void)loggingOn;
+    if (logMessage) {
+        logMessage(instanceEnvironment, fmi3Error, "logStatusError",
+                   MODEL_NAME " supports co-simulation only, not model exchange");
+    }
+    return NULL;
+}
+
+fmi3Instance fmi3InstantiateCoSimulation(
+    fmi3String instanceName, fmi3String instantiationToken, fmi3String resourcePath,
+    fmi3Boolean visible, fmi3Boolean loggingOn, fmi3Boolean eventModeUsed,
+    fmi3Boolean earlyReturnAllowed, const fmi3ValueReference requiredIntermediateVariables[],
+    size_t nRequiredIntermediateVariables, fmi3InstanceEnvironment instanceEnvironment,
+    fmi3LogMessageCallback logMessage, fmi3IntermediateUpdateCallback intermediateUpdate) {
+    (void)resourcePath, (void)visible, (void)eventModeUsed, (void)earlyReturnAllowed,
+        (void)requiredIntermediateVariables, (void)nRequiredIntermediateVariables,
+        (void)intermediateUpdate;
+    return inst_new(instanceName, instantiationToken, log_fmi3, (void *)logMessage,
+                    instanceEnvironment, loggingOn);
+}
+
+fmi3Instance fmi3InstantiateScheduledExecution(
+    fmi3String instanceName, fmi3String instantiationToken, fmi3String resourcePath,
+    fmi3Boolean visible, fmi3Boolean loggingOn, fmi3InstanceEnvironment instanceEnvironment,
+    fmi3LogMessageCallback logMessage, fmi3ClockUpdateCallback clockUpdate,
+    fmi3LockPreemptionCallback lockPreemption, fmi3UnlockPreemptionCallback unlockPreemption) {
+    (void)instanceName, (void)instantiationToken, (void)resourcePath, (void)visible,
+        (void)loggingOn, (void)clockUpdate, (void)lockPreemption, (void)unlockPreemption;
+    if (logMessage) {
+        logMessage(instanceEnvironment, fmi3Error, "logStatusError",
+                   MODEL_NAME " supports co-simulation only, not scheduled execution");
+    }
+    return NULL;
+}
+
+void fmi3FreeInstance(fmi3Instance instance) { inst_free(INST); }
+
+fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean toleranceDefined,
+                                       fmi3Float64 tolerance, fmi3Float64 startTime,
+                                       fmi3Boolean stopTimeDefined, fmi3Float64 stopTime) {
+    (void)toleranceDefined, (void)tolerance, (void)stopTimeDefined, (void)stopTime;
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_enter_init(INST, startTime);
+}
+
+fmi3Status fmi3ExitInitializationMode(fmi3Instance instance) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_exit_init(INST);
+}
+
+fmi3Status fmi3EnterEventMode(fmi3Instance instance) {
+    return (fmi3Status)inst_unsupported(INST, "fmi3EnterEventMode (hasEventMode is false)");
+}
+
+fmi3Status fmi3Terminate(fmi3Instance instance) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_terminate(INST);
+}
+
+fmi3Status fmi3Reset(fmi3Instance instance) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_reset(INST);
+}
+
+/* Supported scalar types. */
+
+fmi3Status fmi3GetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                          fmi3Float64 values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3GetFloat64", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_get(INST, T_REAL, vr, nvr, values);
+}
+
+fmi3Status fmi3SetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                          const fmi3Float64 values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3SetFloat64", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_set(INST, T_REAL, vr, nvr, values);
+}
+
+fmi3Status fmi3GetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                        fmi3Int32 values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3GetInt32", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_get(INST, T_INTEGER, vr, nvr, values);
+}
+
+fmi3Status fmi3SetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                        const fmi3Int32 values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3SetInt32", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_set(INST, T_INTEGER, vr, nvr, values);
+}
+
+fmi3Status fmi3GetBoolean(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                          fmi3Boolean values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3GetBoolean", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_get(INST, T_BOOLEAN, vr, nvr, values);
+}
+
+fmi3Status fmi3SetBoolean(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                          const fmi3Boolean values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3SetBoolean", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_set(INST, T_BOOLEAN, vr, nvr, values);
+}
+
+fmi3Status fmi3GetString(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                         fmi3String values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3GetString", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_get(INST, T_STRING, vr, nvr, values);
+}
+
+fmi3Status fmi3SetString(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                         const fmi3String values[], size_t nValues) {
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3SetString", nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_set(INST, T_STRING, vr, nvr, values);
+}
+
+/* Types this FMU has no variables of. */
+
+#define NO_SUCH_TYPE(NAME, CTYPE)                                                           \
+    fmi3Status fmi3Get##NAME(fmi3Instance instance, const fmi3ValueReference vr[],          \
+                             size_t nvr, CTYPE values[], size_t nValues) {                  \
+        (void)values, (void)nValues;                                                        \
+        return no_such_type(INST, "fmi3Get" #NAME, vr, nvr);                                \
+    }                                                                                       \
+    fmi3Status fmi3Set##NAME(fmi3Instance instance, const fmi3ValueReference vr[],          \
+                             size_t nvr, const CTYPE values[], size_t nValues) {            \
+        (void)values, (void)nValues;                                                        \
+        return no_such_type(INST, "fmi3Set" #NAME, vr, nvr);                                \
+    }
+
+NO_SUCH_TYPE(Float32, fmi3Float32)
+NO_SUCH_TYPE(Int8, fmi3Int8)
+NO_SUCH_TYPE(UInt8, fmi3UInt8)
+NO_SUCH_TYPE(Int16, fmi3Int16)
+NO_SUCH_TYPE(UInt16, fmi3UInt16)
+NO_SUCH_TYPE(UInt32, fmi3UInt32)
+NO_SUCH_TYPE(Int64, fmi3Int64)
+NO_SUCH_TYPE(UInt64, fmi3UInt64)
+
+fmi3Status fmi3GetBinary(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                         size_t valueSizes[], fmi3Binary values[], size_t nValues) {
+    (void)valueSizes, (void)values, (void)nValues;
+    return no_such_type(INST, "fmi3GetBinary", vr, nvr);
+}
+
+fmi3Status fmi3SetBinary(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                         const size_t valueSizes[], const fmi3Binary values[], size_t nValues) {
+    (void)valueSizes, (void)values, (void)nValues;
+    return no_such_type(INST, "fmi3SetBinary", vr, nvr);
+}
+
+fmi3Status fmi3GetClock(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                        fmi3Clock values[]) {
+    (void)values;
+    return no_such_type(INST, "fmi3GetClock", vr, nvr);
+}
+
+fmi3Status fmi3SetClock(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                        const fmi3Clock values[]) {
+    (void)values;
+    return no_such_type(INST, "fmi3SetClock", vr, nvr);
+}
+
+/* FMU state. */
+
+fmi3Status fmi3GetFMUState(fmi3Instance instance, fmi3FMUState *FMUState) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_get_state(INST, FMUState);
+}
+
+fmi3Status fmi3SetFMUState(fmi3Instance instance, fmi3FMUState FMUState) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_set_state(INST, FMUState);
+}
+
+fmi3Status fmi3FreeFMUState(fmi3Instance instance, fmi3FMUState *FMUState) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_free_state(INST, FMUState);
+}
+
+fmi3Status fmi3SerializedFMUStateSize(fmi3Instance instance, fmi3FMUState FMUState, size_t *size) {
+    (void)FMUState;
+    CHECK_INSTANCE();
+    *size = inst_serialized_size();
+    return fmi3OK;
+}
+
+fmi3Status fmi3SerializeFMUState(fmi3Instance instance, fmi3FMUState FMUState,
+                                 fmi3Byte serializedState[], size_t size) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_serialize(INST, FMUState, (char *)serializedState, size);
+}
+
+fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte serializedState[],
+                                   size_t size, fmi3FMUState *FMUState) {
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_deserialize(INST, (const char *)serializedState, size, FMUState);
+}
+
+/* Co-simulation stepping. */
+
+fmi3Status fmi3EnterStepMode(fmi3Instance instance) {
+    CHECK_INSTANCE();
+    if (INST->mode == MODE_STEP) return fmi3OK;
+    inst_log(INST, ST_ERROR, "logStatusError", "enter step mode is only valid after initialization");
+    return fmi3Error;
+}
+
+fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoint,
+                      fmi3Float64 communicationStepSize, fmi3Boolean noSetFMUStatePriorToCurrentPoint,
+                      fmi3Boolean *eventHandlingNeeded, fmi3Boolean *terminateSimulation,
+                      fmi3Boolean *earlyReturn, fmi3Float64 *lastSuccessfulTime) {
+    (void)noSetFMUStatePriorToCurrentPoint;
+    CHECK_INSTANCE();
+    int status = inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
+    if (eventHandlingNeeded) *eventHandlingNeeded = fmi3False;
+    if (terminateSimulation) *terminateSimulation = fmi3False;
+    if (earlyReturn) *earlyReturn = fmi3False;
+    if (lastSuccessfulTime) *lastSuccessfulTime = INST->m.time;
+    return (fmi3Status)status;
+}
+
+/* Outside co-simulation with scalar variables: reported as unsupported. */
+
+#define UNSUPPORTED(NAME) return (fmi3Status)inst_unsupported(INST, #NAME)
+
+fmi3Status fmi3GetNumberOfVariableDependencies(fmi3Instance instance, fmi3ValueReference vr,
+                                               size_t *nDependencies) {
+    (void)vr, (void)nDependencies;
+    UNSUPPORTED(fmi3GetNumberOfVariableDependencies);
+}
+
+fmi3Status fmi3GetVariableDependencies(fmi3Instance instance, fmi3ValueReference dependent,
+                                       size_t elementIndicesOfDependent[],
+                                       fmi3ValueReference independents[],
+                                       size_t elementIndicesOfIndependents[],
+                                       fmi3DependencyKind dependencyKinds[], size_t nDependencies) {
+    (void)dependent, (void)elementIndicesOfDependent, (void)independents,
+        (void)elementIndicesOfIndependents, (void)dependencyKinds, (void)nDependencies;
+    UNSUPPORTED(fmi3GetVariableDependencies);
+}
+
+fmi3Status fmi3GetDirectionalDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[],
+                                        size_t nUnknowns, const fmi3ValueReference knowns[],
+                                        size_t nKnowns, const fmi3Float64 seed[], size_t nSeed,
+                                        fmi3Float64 sensitivity[], size_t nSensitivity) {
+    (void)unknowns, (void)nUnknowns, (void)knowns, (void)nKnowns, (void)seed, (void)nSeed,
+        (void)sensitivity, (void)nSensitivity;
+    UNSUPPORTED(fmi3GetDirectionalDerivative);
+}
+
+fmi3Status fmi3GetAdjointDerivative(fmi3Instance instance, const fmi3ValueReference unknowns[],
+                                    size_t nUnknowns, const fmi3ValueReference knowns[],
+                                    size_t nKnowns, const fmi3Float64 seed[], size_t nSeed,
+                                    fmi3Float64 sensitivity[], size_t nSensitivity) {
+    (void)unknowns, (void)nUnknowns, (void)knowns, (void)nKnowns, (void)seed, (void)nSeed,
+        (void)sensitivity, (void)nSensitivity;
+    UNSUPPORTED(fmi3GetAdjointDerivative);
+}
+
+fmi3Status fmi3EnterConfigurationMode(fmi3Instance instance) {
+    UNSUPPORTED(fmi3EnterConfigurationMode);
+}
+
+fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance) {
+    UNSUPPORTED(fmi3ExitConfigurationMode);
+}
+
+fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                                  fmi3Float64 intervals[], fmi3IntervalQualifier qualifiers[]) {
+    (void)vr, (void)nvr, (void)intervals, (void)qualifiers;
+    UNSUPPORTED(fmi3GetIntervalDecimal);
+}
+
+fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReference vr[],
+                                   size_t nvr, fmi3UInt64 counters[], fmi3UInt64 resolutions[],
+                                   fmi3IntervalQualifier qualifiers[]) {
+    (void)vr, (void)nvr, (void)counters, (void)resolutions, (void)qualifiers;
+    UNSUPPORTED(fmi3GetIntervalFraction);
+}
+
+fmi3Status fmi3GetShiftDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                               fmi3Float64 shifts[]) {
+    (void)vr, (void)nvr, (void)shifts;
+    UNSUPPORTED(fmi3GetShiftDecimal);
+}
+
+fmi3Status fmi3GetShiftFraction(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                                fmi3UInt64 counters[], fmi3UInt64 resolutions[]) {
+    (void)vr, (void)nvr, (void)counters, (void)resolutions;
+    UNSUPPORTED(fmi3GetShiftFraction);
+}
+
+fmi3Status fmi3SetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                                  const fmi3Float64 intervals[]) {
+    (void)vr, (void)nvr, (void)intervals;
+    UNSUPPORTED(fmi3SetIntervalDecimal);
+}
+
+fmi3Status fmi3SetIntervalFraction(fmi3Instance instance, const fmi3ValueReference vr[],
+                                   size_t nvr, const fmi3UInt64 counters[],
+                                   const fmi3UInt64 resolutions[]) {
+    (void)vr, (void)nvr, (void)counters, (void)resolutions;
+    UNSUPPORTED(fmi3SetIntervalFraction);
+}
+
+fmi3Status fmi3SetShiftDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                               const fmi3Float64 shifts[]) {
+    (void)vr, (void)nvr, (void)shifts;
+    UNSUPPORTED(fmi3SetShiftDecimal);
+}
+
+fmi3Status fmi3SetShiftFraction(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
+                                const fmi3UInt64 counters[], const fmi3UInt64 resolutions[]) {
+    (void)vr, (void)nvr, (void)counters, (void)resolutions;
+    UNSUPPORTED(fmi3SetShiftFraction);
+}
+
+fmi3Status fmi3EvaluateDiscreteStates(fmi3Instance instance) {
+    UNSUPPORTED(fmi3EvaluateDiscreteStates);
+}
+
+fmi3Status fmi3UpdateDiscreteStates(fmi3Instance instance, fmi3Boolean *discreteStatesNeedUpdate,
+                                    fmi3Boolean *terminateSimulation,
+                                    fmi3Boolean *nominalsOfContinuousStatesChanged,
+                                    fmi3Boolean *valuesOfContinuousStatesChanged,
+                                    fmi3Boolean *nextEventTimeDefined, fmi3Float64 *nextEventTime) {
+    (void)discreteStatesNeedUpdate, (void)terminateSimulation,
+        (void)nominalsOfContinuousStatesChanged, (void)valuesOfContinuousStatesChanged,
+        (void)nextEventTimeDefined, (void)nextEventTime;
+    UNSUPPORTED(fmi3UpdateDiscreteStates);
+}
+
+fmi3Status fmi3EnterContinuousTimeMode(fmi3Instance instance) {
+    UNSUPPORTED(fmi3EnterContinuousTimeMode);
+}
+
+fmi3Status fmi3CompletedIntegratorStep(fmi3Instance instance,
+                                       fmi3Boolean noSetFMUStatePriorToCurrentPoint,
+                                       fmi3Boolean *enterEventMode, fmi3Boolean *terminateSimulation) {
+    (void)noSetFMUStatePriorToCurrentPoint, (void)enterEventMode, (void)terminateSimulation;
+    UNSUPPORTED(fmi3CompletedIntegratorStep);
+}
+
+fmi3Status fmi3SetTime(fmi3Instance instance, fmi3Float64 time) {
+    (void)time;
+    UNSUPPORTED(fmi3SetTime);
+}
+
+fmi3Status fmi3SetContinuousStates(fmi3Instance instance, const fmi3Float64 continuousStates[],
+                                   size_t nContinuousStates) {
+    (void)continuousStates, (void)nContinuousStates;
+    UNSUPPORTED(fmi3SetContinuousStates);
+}
+
+fmi3Status fmi3GetContinuousStateDerivatives(fmi3Instance instance, fmi3Float64 derivatives[],
+                                             size_t nContinuousStates) {
+    (void)derivatives, (void)nContinuousStates;
+    UNSUPPORTED(fmi3GetContinuousStateDerivatives);
+}
+
+fmi3Status fmi3GetEventIndicators(fmi3Instance instance, fmi3Float64 eventIndicators[],
+                                  size_t nEventIndicators) {
+    (void)eventIndicators, (void)nEventIndicators;
+    UNSUPPORTED(fmi3GetEventIndicators);
+}
+
+fmi3Status fmi3GetContinuousStates(fmi3Instance instance, fmi3Float64 continuousStates[],
+                                   size_t nContinuousStates) {
+    (void)continuousStates, (void)nContinuousStates;
+    UNSUPPORTED(fmi3GetContinuousStates);
+}
+
+fmi3Status fmi3GetNominalsOfContinuousStates(fmi3Instance instance, fmi3Float64 nominals[],
+                                             size_t nContinuousStates) {
+    (void)nominals, (void)nContinuousStates;
+    UNSUPPORTED(fmi3GetNominalsOfContinuousStates);
+}
+
+fmi3Status fmi3GetNumberOfEventIndicators(fmi3Instance instance, size_t *nEventIndicators) {
+    CHECK_INSTANCE();
+    *nEventIndicators = 0;
+    return fmi3OK;
+}
+
+fmi3Status fmi3GetNumberOfContinuousStates(fmi3Instance instance, size_t *nContinuousStates) {
+    CHECK_INSTANCE();
+    *nContinuousStates = 0;
+    return fmi3OK;
+}
+
+fmi3Status fmi3GetOutputDerivatives(fmi3Instance instance, const fmi3ValueReference vr[],
+                                    size_t nvr, const fmi3Int32 orders[], fmi3Float64 values[],
+                                    size_t nValues) {
+    (void)vr, (void)nvr, (void)orders, (void)values, (void)nValues;
+    UNSUPPORTED(fmi3GetOutputDerivatives);
+}
+
+fmi3Status fmi3ActivateModelPartition(fmi3Instance instance, fmi3ValueReference clockReference,
+                                      fmi3Float64 activationTime) {
+    (void)clockReference, (void)activationTime;
+    UNSUPPORTED(fmi3ActivateModelPartition);
+}

@@ -1,0 +1,333 @@
+#include "instance.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String"};
+static const char *const MODE_NAMES[] = {
+    "instantiated", "initialization mode", "step mode", "terminated", "error"};
+
+void inst_log(Instance *inst, int status, const char *category, const char *fmt, ...) {
+    if (!inst->log || (status == ST_OK && !inst->logging_on)) return;
+    char message[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    inst->log(inst, status, category, message);
+}
+
+static int fail(Instance *inst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(Instance *inst, const char *fmt, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    inst_log(inst, ST_ERROR, "logStatusError", "%s", message);
+    return ST_ERROR;
+}
+
+static void set_start_values(ModelData *m) {
+    memset(m, 0, sizeof *m);
+    for (int k = 1; k < N_VARS; k++) {
+        const VarInfo *v = &VARS[k];
+        switch (v->type) {
+        case T_REAL: m->r[v->slot] = v->start; break;
+        case T_INTEGER: m->i[v->slot] = (int32_t)v->start; break;
+        case T_BOOLEAN: m->b[v->slot] = v->start != 0.0; break;
+        case T_STRING:
+            snprintf(m->s[v->slot], STRING_CAPACITY, "%s", v->start_string);
+            break;
+        }
+    }
+}
+
+Instance *inst_new(const char *name, const char *token, LogFn log, void *callback,
+                   void *environment, bool logging_on) {
+    Instance *inst = calloc(1, sizeof *inst);
+    if (!inst) return NULL;
+    inst->name = strdup(name ? name : MODEL_NAME);
+    inst->log = log;
+    inst->log_callback = callback;
+    inst->environment = environment;
+    inst->logging_on = logging_on;
+    if (!inst->name) {
+        free(inst);
+        return NULL;
+    }
+    if (!token || strcmp(token, MODEL_GUID) != 0) {
+        fail(inst, "instantiation token %s does not match this FMU's %s (wrong modelDescription.xml?)",
+             token ? token : "(null)", MODEL_GUID);
+        inst_free(inst);
+        return NULL;
+    }
+    set_start_values(&inst->m);
+    inst->mode = MODE_INSTANTIATED;
+    return inst;
+}
+
+void inst_free(Instance *inst) {
+    if (!inst) return;
+    free(inst->name);
+    free(inst);
+}
+
+/* Check parameters, then derive state and outputs from them. */
+static int initialize_model(Instance *inst) {
+    char msg[512];
+    if (model_check(&inst->m, msg, sizeof msg)) {
+        return fail(inst, "invalid parameter: %s", msg);
+    }
+    model_initialize(&inst->m);
+    model_outputs(&inst->m);
+    inst->dirty = false;
+    return ST_OK;
+}
+
+static int check_outputs_finite(Instance *inst) {
+    const ModelData *m = &inst->m;
+    for (int k = 1; k < N_VARS; k++) {
+        const VarInfo *v = &VARS[k];
+        if (v->type == T_REAL && !isfinite(m->r[v->slot])) {
+            return fail(inst, "variable %s became %g at t=%.9g; check the parameters and inputs",
+                        v->name, m->r[v->slot], m->time);
+        }
+    }
+    return ST_OK;
+}
+
+int inst_enter_init(Instance *inst, double start_time) {
+    if (inst->mode != MODE_INSTANTIATED) {
+        return fail(inst, "enter initialization mode called in %s", MODE_NAMES[inst->mode]);
+    }
+    inst->m.time = start_time;
+    inst->mode = MODE_INIT;
+    inst->dirty = true;
+    inst_log(inst, ST_OK, "logEvents", "entered initialization mode at t=%g", start_time);
+    return ST_OK;
+}
+
+int inst_exit_init(Instance *inst) {
+    if (inst->mode != MODE_INIT) {
+        return fail(inst, "exit initialization mode called in %s", MODE_NAMES[inst->mode]);
+    }
+    if (initialize_model(inst) != ST_OK || check_outputs_finite(inst) != ST_OK) {
+        inst->mode = MODE_ERROR;
+        return ST_ERROR;
+    }
+    inst->mode = MODE_STEP;
+    inst_log(inst, ST_OK, "logEvents", "initialized at t=%g", inst->m.time);
+    return ST_OK;
+}
+
+int inst_do_step(Instance *inst, double t, double h) {
+    if (inst->mode != MODE_STEP) {
+        return fail(inst, "do step called in %s", MODE_NAMES[inst->mode]);
+    }
+    if (!(h >= 0.0) || !isfinite(h)) {
+        return fail(inst, "communication step size must be >= 0, got %g", h);
+    }
+    double tolerance = 1e-9 * fmax(1.0, fabs(t));
+    if (fabs(t - inst->m.time) > tolerance) {
+        return fail(inst, "communication point t=%.17g does not match the FMU time %.17g",
+                    t, inst->m.time);
+    }
+    inst->m.time = t;
+    char msg[512];
+    if (h > 0.0 && model_step(&inst->m, h, msg, sizeof msg)) {
+        inst->mode = MODE_ERROR;
+        return fail(inst, "step from t=%.9g failed: %s", t, msg);
+    }
+    inst->m.time = t + h;
+    model_outputs(&inst->m);
+    inst->dirty = false;
+    if (check_outputs_finite(inst) != ST_OK) {
+        inst->mode = MODE_ERROR;
+        return ST_ERROR;
+    }
+    return ST_OK;
+}
+
+int inst_terminate(Instance *inst) {
+    if (inst->mode != MODE_STEP && inst->mode != MODE_INIT) {
+        return fail(inst, "terminate called in %s", MODE_NAMES[inst->mode]);
+    }
+    inst->mode = MODE_TERMINATED;
+    return ST_OK;
+}
+
+int inst_reset(Instance *inst) {
+    set_start_values(&inst->m);
+    inst->mode = MODE_INSTANTIATED;
+    inst->dirty = false;
+    return ST_OK;
+}
+
+static int lookup(Instance *inst, unsigned vr, int type, const VarInfo **out) {
+    if (vr >= N_VARS) {
+        return fail(inst, "unknown value reference %u (this FMU has 0..%d)", vr, N_VARS - 1);
+    }
+    const VarInfo *v = &VARS[vr];
+    if (v->type != type) {
+        return fail(inst, "variable %s (value reference %u) is %s, not %s",
+                    v->name, vr, TYPE_NAMES[v->type], TYPE_NAMES[type]);
+    }
+    *out = v;
+    return ST_OK;
+}
+
+static int check_settable(Instance *inst, const VarInfo *v) {
+    if (inst->mode == MODE_ERROR || inst->mode == MODE_TERMINATED) {
+        return fail(inst, "cannot set %s in %s", v->name, MODE_NAMES[inst->mode]);
+    }
+    if (v->causality != C_PARAMETER && v->causality != C_INPUT) {
+        return fail(inst, "%s is not an input or parameter and cannot be set", v->name);
+    }
+    if (v->variability == V_FIXED && inst->mode == MODE_STEP) {
+        return fail(inst, "fixed parameter %s cannot be changed after initialization", v->name);
+    }
+    return ST_OK;
+}
+
+int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values) {
+    ModelData *m = &inst->m;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], type, &v) != ST_OK || check_settable(inst, v) != ST_OK) {
+            return ST_ERROR;
+        }
+        switch (type) {
+        case T_REAL: m->r[v->slot] = ((const double *)values)[k]; break;
+        case T_INTEGER: m->i[v->slot] = ((const int32_t *)values)[k]; break;
+        case T_BOOLEAN: m->b[v->slot] = ((const bool *)values)[k]; break;
+        case T_STRING: {
+            const char *s = ((const char *const *)values)[k];
+            if (!s || strlen(s) >= STRING_CAPACITY) {
+                return fail(inst, "string for %s is missing or longer than %d bytes", v->name,
+                            STRING_CAPACITY - 1);
+            }
+            strcpy(m->s[v->slot], s);
+            break;
+        }
+        }
+    }
+    if (n > 0) inst->dirty = true;
+    return ST_OK;
+}
+
+/* Bring outputs up to date with inputs and parameters set since the last step. */
+static int refresh(Instance *inst) {
+    if (!inst->dirty) return ST_OK;
+    if (inst->mode == MODE_INIT) return initialize_model(inst);
+    if (inst->mode == MODE_STEP) {
+        model_outputs(&inst->m);
+        inst->dirty = false;
+    }
+    return ST_OK;
+}
+
+int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values) {
+    if (refresh(inst) != ST_OK) return ST_ERROR;
+    ModelData *m = &inst->m;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], type, &v) != ST_OK) return ST_ERROR;
+        switch (type) {
+        case T_REAL: ((double *)values)[k] = v->slot < 0 ? m->time : m->r[v->slot]; break;
+        case T_INTEGER: ((int32_t *)values)[k] = m->i[v->slot]; break;
+        case T_BOOLEAN: ((bool *)values)[k] = m->b[v->slot]; break;
+        case T_STRING: ((const char **)values)[k] = m->s[v->slot]; break;
+        }
+    }
+    return ST_OK;
+}
+
+int inst_get_state(Instance *inst, void **state) {
+    if (refresh(inst) != ST_OK) return ST_ERROR;
+    Snapshot *snap = *state ? *state : malloc(sizeof *snap);
+    if (!snap) return fail(inst, "out of memory while saving the FMU state");
+    snap->mode = inst->mode;
+    snap->m = inst->m;
+    *state = snap;
+    return ST_OK;
+}
+
+int inst_set_state(Instance *inst, const void *state) {
+    if (!state) return fail(inst, "set FMU state called with a null state");
+    const Snapshot *snap = state;
+    inst->mode = snap->mode;
+    inst->m = snap->m;
+    inst->dirty = false;
+    return ST_OK;
+}
+
+int inst_free_state(Instance *inst, void **state) {
+    (void)inst;
+    if (state) {
+        free(*state);
+        *state = NULL;
+    }
+    return ST_OK;
+}
+
+/* Serialized layout: a fixed header naming the model, then the snapshot. */
+typedef struct {
+    char magic[8];
+    uint32_t format;
+    uint32_t size;
+    char guid[40];
+} SerialHeader;
+
+static const char MAGIC[8] = "COSIMFMU";
+
+size_t inst_serialized_size(void) { return sizeof(SerialHeader) + sizeof(Snapshot); }
+
+int inst_serialize(Instance *inst, const void *state, char *out, size_t size) {
+    if (!state) return fail(inst, "serialize called with a null state");
+    if (size < inst_serialized_size()) {
+        return fail(inst, "serialization buffer has %zu bytes, %zu needed", size,
+                    inst_serialized_size());
+    }
+    SerialHeader header = {0};
+    memcpy(header.magic, MAGIC, sizeof MAGIC);
+    header.format = 1;
+    header.size = (uint32_t)sizeof(Snapshot);
+    snprintf(header.guid, sizeof header.guid, "%s", MODEL_GUID);
+    memcpy(out, &header, sizeof header);
+    memcpy(out + sizeof header, state, sizeof(Snapshot));
+    return ST_OK;
+}
+
+int inst_deserialize(Instance *inst, const char *in, size_t size, void **state) {
+    SerialHeader header;
+    if (!in || size != inst_serialized_size()) {
+        return fail(inst, "serialized state has %zu bytes, expected %zu for %s", size,
+                    inst_serialized_size(), MODEL_NAME);
+    }
+    memcpy(&header, in, sizeof header);
+    if (memcmp(header.magic, MAGIC, sizeof MAGIC) != 0 || header.format != 1 ||
+        header.size != sizeof(Snapshot)) {
+        return fail(inst, "serialized state is not a %s state of this build", MODEL_NAME);
+    }
+    if (strncmp(header.guid, MODEL_GUID, sizeof header.guid) != 0) {
+        return fail(inst, "serialized state belongs to model %.40s, not %s", header.guid,
+                    MODEL_GUID);
+    }
+    Snapshot *snap = *state ? *state : malloc(sizeof *snap);
+    if (!snap) return fail(inst, "out of memory while restoring the FMU state");
+    memcpy(snap, in + sizeof header, sizeof *snap);
+    if (snap->mode < MODE_INSTANTIATED || snap->mode > MODE_ERROR) {
+        if (!*state) free(snap);
+        return fail(inst, "serialized state has an invalid mode");
+    }
+    *state = snap;
+    return ST_OK;
+}
+
+int inst_unsupported(Instance *inst, const char *function) {
+    if (!inst) return ST_ERROR;
+    return fail(inst, "%s is not supported by %s", function, MODEL_NAME);
+}

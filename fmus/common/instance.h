@@ -1,0 +1,61 @@
+/* Version-independent FMU instance: mode checks, variable access, stepping
+ * and state handling.  fmi2.c and fmi3.c are thin wrappers around it. */
+#ifndef COSIM_INSTANCE_H
+#define COSIM_INSTANCE_H
+
+#include "cosim_model.h"
+
+/* FMI 2 and FMI 3 share these status values. */
+enum { ST_OK = 0, ST_WARNING = 1, ST_DISCARD = 2, ST_ERROR = 3, ST_FATAL = 4 };
+
+typedef enum {
+    MODE_INSTANTIATED, MODE_INIT, MODE_STEP, MODE_TERMINATED, MODE_ERROR
+} Mode;
+
+struct Instance;
+typedef void (*LogFn)(struct Instance *inst, int status, const char *category,
+                      const char *message);
+
+typedef struct Instance {
+    char *name;
+    Mode mode;
+    bool logging_on;
+    bool dirty;             /* inputs or parameters changed since outputs were computed */
+    LogFn log;              /* set by the FMI wrapper */
+    void *log_callback;     /* the importer's callback, used by the wrapper's LogFn */
+    void *environment;      /* the importer's component environment */
+    ModelData m;
+} Instance;
+
+/* Instance state as stored by get/set FMU state: the model data and the mode. */
+typedef struct {
+    Mode mode;
+    ModelData m;
+} Snapshot;
+
+Instance *inst_new(const char *name, const char *token, LogFn log, void *callback,
+                   void *environment, bool logging_on);
+void inst_free(Instance *inst);
+void inst_log(Instance *inst, int status, const char *category, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+int inst_enter_init(Instance *inst, double start_time);
+int inst_exit_init(Instance *inst);
+int inst_do_step(Instance *inst, double t, double h);
+int inst_terminate(Instance *inst);
+int inst_reset(Instance *inst);
+
+int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values);
+int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values);
+
+int inst_get_state(Instance *inst, void **state);
+int inst_set_state(Instance *inst, const void *state);
+int inst_free_state(Instance *inst, void **state);
+size_t inst_serialized_size(void);
+int inst_serialize(Instance *inst, const void *state, char *out, size_t size);
+int inst_deserialize(Instance *inst, const char *in, size_t size, void **state);
+
+/* Log and return ST_ERROR for a function this FMU does not implement. */
+int inst_unsupported(Instance *inst, const char *function);
+
+#endif

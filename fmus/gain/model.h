@@ -1,0 +1,4 @@
+/* The gain has no internal state. */
+typedef struct {
+    char unused;
+} ModelState;

@@ -1,0 +1,4 @@
+/* Integral of the control error. */
+typedef struct {
+    double integral;
+} ModelState;

@@ -1,0 +1,4 @@
+/* The source is a function of time only. */
+typedef struct {
+    char unused;
+} ModelState;

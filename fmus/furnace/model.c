@@ -99,7 +99,12 @@ void model_initialize(ModelData *m) {
     double upstream = R(part_entry_temperature);
     for (int z = 0; z < N_ZONES; z++) {
         double hA = m->r[TRANSFER[z]];
-        part[z] = (flow_capacity * upstream + hA * zone[z]) / (flow_capacity + hA);
+        /* Isolated parts (no flow, no transfer) keep the temperature they came with. */
+        if (flow_capacity + hA > 0.0) {
+            part[z] = (flow_capacity * upstream + hA * zone[z]) / (flow_capacity + hA);
+        } else {
+            part[z] = upstream;
+        }
         upstream = part[z];
     }
     if (R(ki) > 0.0) {

@@ -7,6 +7,21 @@ it.
 
 from __future__ import annotations
 
+import difflib
+
+__all__ = [
+    "AlgebraicLoopError",
+    "ConfigurationError",
+    "CosimError",
+    "FmiCallError",
+    "InvalidConnectionError",
+    "ModelError",
+    "SystemStructureError",
+    "TwinNotFoundError",
+]
+
+STATUS_NAMES = {0: "OK", 1: "warning", 2: "discard", 3: "error", 4: "fatal", 5: "pending"}
+
 
 class CosimError(Exception):
     """Base class of all cosim errors."""
@@ -14,3 +29,79 @@ class CosimError(Exception):
 
 class TwinNotFoundError(CosimError, LookupError):
     """A component twin name that cosim does not ship."""
+
+
+class ModelError(CosimError):
+    """An FMU that cannot be used: missing file, bad archive, bad model description, no binary."""
+
+
+class ConfigurationError(CosimError, ValueError):
+    """An invalid option to a simulation (step size, stop time, algorithm, ...)."""
+
+
+class SystemStructureError(CosimError):
+    """A system that cannot be composed as asked: unknown or duplicate names."""
+
+
+class InvalidConnectionError(SystemStructureError):
+    """A connection that breaks a rule: causality, type, or an input with two sources."""
+
+
+class AlgebraicLoopError(SystemStructureError):
+    """Direct-feedthrough connections that form a loop the master cannot order.
+
+    ``loops`` holds one list of ``"component.variable"`` names per loop.
+    """
+
+    def __init__(self, message: str, loops: list[list[str]]):
+        super().__init__(message)
+        self.loops = loops
+
+
+class FmiCallError(CosimError):
+    """An FMI function returned a status above warning.
+
+    Attributes name the ``function``, the ``instance``, the ``status`` and the
+    simulation ``time``; ``message`` is what the FMU logged about it.  When
+    several components fail in one step, ``failures`` lists each of them as
+    an ``FmiCallError`` and the message names them all.  ``partial_result``
+    holds the results recorded before the failure, when a run was going.
+    """
+
+    def __init__(self, function: str, instance: str, status: int, time: float | None,
+                 message: str = "", *, failures: list[FmiCallError] | None = None):
+        self.function = function
+        self.instance = instance
+        self.status = status
+        self.time = time
+        self.message = message
+        self.failures = failures or [self]
+        self.partial_result = None
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        if len(self.failures) > 1:
+            parts = "; ".join(f._one_line() for f in self.failures)
+            return f"{len(self.failures)} components failed at t={self.time:g} s: {parts}"
+        return self._one_line()
+
+    def _one_line(self) -> str:
+        when = f" at t={self.time:g} s" if self.time is not None else ""
+        text = (f"component '{self.instance}': {self.function} returned "
+                f"{STATUS_NAMES.get(self.status, self.status)}{when}")
+        return f"{text}: {self.message}" if self.message else text
+
+    @classmethod
+    def combine(cls, failures: list[FmiCallError]) -> FmiCallError:
+        """One error for several failures in the same step (the first one leads)."""
+        if len(failures) == 1:
+            return failures[0]
+        first = failures[0]
+        return cls(first.function, first.instance, first.status, first.time, first.message,
+                   failures=failures)
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """' (did you mean a, b?)' for close matches of ``name``, or ''."""
+    matches = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""

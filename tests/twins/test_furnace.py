@@ -113,3 +113,9 @@ def test_hot_start_is_steady(open_twin, fmi_version):
     for name, setpoint in zip(TEMPERATURES, [900.0, 850.0, 600.0]):
         assert np.max(np.abs(run[name] - setpoint)) < 1e-6
     assert np.ptp(run["burner_power"]) < 1e-3
+
+
+def test_hot_start_without_flow_or_transfer_stays_finite(open_twin, fmi_version):
+    furnace = open_twin("furnace", fmi_version).initialize(part_mass_flow=0.0, soak_zone_transfer=0.0)
+    run = furnace.run(600.0, 60.0, TEMPERATURES + ["part_exit_temperature"])
+    assert all(np.isfinite(v).all() for v in run.values())

@@ -1,0 +1,152 @@
+"""What cosim knows about a model from its modelDescription.xml.
+
+:class:`ModelInfo` is read once per FMU (through fmpy) and is enough to
+compose and validate a system without loading any binary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cosim.errors import ModelError, did_you_mean
+
+# FMI type names mapped onto one canonical name per value representation;
+# connections are type-compatible when their canonical names are equal.
+CANONICAL_TYPES = {
+    "Real": "float64", "Float64": "float64", "Float32": "float32",
+    "Integer": "int32", "Int32": "int32", "Int8": "int8", "UInt8": "uint8",
+    "Int16": "int16", "UInt16": "uint16", "UInt32": "uint32",
+    "Int64": "int64", "UInt64": "uint64",
+    "Boolean": "bool", "String": "string", "Binary": "binary", "Clock": "clock",
+}
+# Enumerations travel as Integer in FMI 2 and as Int64 in FMI 3.
+ENUMERATION_TYPE = {"2.0": "int32", "3.0": "int64"}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One model variable (a scalar, or an FMI 3 array with ``shape``)."""
+
+    name: str
+    value_reference: int
+    type: str                      # canonical: float64, int32, bool, string, ...
+    causality: str
+    variability: str
+    initial: str | None = None
+    start: object = None
+    unit: str | None = None
+    description: str | None = None
+    shape: tuple[int, ...] = ()
+
+    @property
+    def is_settable(self) -> bool:
+        """Inputs and non-constant parameters can be set by the importer."""
+        return self.causality in ("input", "parameter", "structuralParameter")
+
+
+@dataclass(frozen=True)
+class DefaultExperiment:
+    start_time: float | None = None
+    stop_time: float | None = None
+    step_size: float | None = None
+    tolerance: float | None = None
+
+
+@dataclass
+class ModelInfo:
+    """A model description reduced to what composition and stepping need."""
+
+    path: str
+    name: str
+    fmi_version: str
+    token: str
+    model_identifier: str
+    description: str = ""
+    variables: dict[str, Variable] = field(default_factory=dict)
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_experiment: DefaultExperiment = field(default_factory=DefaultExperiment)
+    can_get_and_set_state: bool = False
+    can_serialize_state: bool = False
+    can_handle_variable_step: bool = False
+
+    def variable(self, name: str, *, component: str | None = None) -> Variable:
+        """The variable ``name``; a ModelError names close matches if there is none."""
+        try:
+            return self.variables[name]
+        except KeyError:
+            owner = f"component '{component}' ({self.name})" if component else f"model '{self.name}'"
+            raise ModelError(f"{owner} has no variable {name!r}"
+                             f"{did_you_mean(name, self.variables)}") from None
+
+    def of_causality(self, causality: str) -> list[Variable]:
+        return [v for v in self.variables.values() if v.causality == causality]
+
+    @property
+    def inputs(self) -> list[Variable]:
+        return self.of_causality("input")
+
+    @property
+    def outputs(self) -> list[Variable]:
+        return self.of_causality("output")
+
+    @property
+    def parameters(self) -> list[Variable]:
+        return self.of_causality("parameter")
+
+
+def parse_start(type_: str, text):
+    """A start value from its XML text, as the Python value of its canonical type."""
+    if text is None:
+        return None
+    if type_ == "bool":
+        return str(text).strip().lower() in ("true", "1")
+    if type_ in ("float64", "float32"):
+        return float(text)
+    if type_ in ("string", "binary", "clock"):
+        return text
+    return int(text)
+
+
+def model_info_from_description(md, path: str) -> ModelInfo:
+    """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``."""
+    version = "3.0" if md.fmiVersion.startswith("3") else md.fmiVersion
+    cs = md.coSimulation
+    if cs is None:
+        raise ModelError(f"{path}: the FMU does not support co-simulation "
+                         "(model exchange FMUs are not supported yet)")
+    variables = {}
+    for v in md.modelVariables:
+        type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
+        if type_ is None:
+            raise ModelError(f"{path}: variable {v.name!r} has unknown type {v.type!r}")
+        unit = v.unit or (v.declaredType.unit if v.declaredType is not None else None)
+        variables[v.name] = Variable(
+            name=v.name, value_reference=int(v.valueReference), type=type_,
+            causality=v.causality, variability=v.variability, initial=v.initial,
+            start=parse_start(type_, v.start), unit=unit, description=v.description,
+            shape=tuple(v.shape or ()))
+    inputs = tuple(v.name for v in md.modelVariables if v.causality == "input")
+    dependencies = {}
+    for unknown in md.outputs:
+        if unknown.dependencies is None:        # not declared: depends on every input
+            dependencies[unknown.variable.name] = inputs
+        else:
+            dependencies[unknown.variable.name] = tuple(
+                d.name for d in unknown.dependencies if d.causality == "input")
+    for v in md.modelVariables:                # outputs missing from ModelStructure
+        if v.causality == "output" and v.name not in dependencies:
+            dependencies[v.name] = inputs
+    exp = md.defaultExperiment
+    default = DefaultExperiment()
+    if exp is not None:
+        as_float = lambda x: float(x) if x is not None else None
+        default = DefaultExperiment(as_float(exp.startTime), as_float(exp.stopTime),
+                                    as_float(exp.stepSize), as_float(exp.tolerance))
+    return ModelInfo(
+        path=path, name=md.modelName, fmi_version=version,
+        token=md.guid if version == "2.0" else (md.instantiationToken or md.guid),
+        model_identifier=cs.modelIdentifier, description=md.description or "",
+        variables=variables, dependencies=dependencies, default_experiment=default,
+        can_get_and_set_state=bool(cs.canGetAndSetFMUstate),
+        can_serialize_state=bool(cs.canSerializeFMUstate),
+        can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize))

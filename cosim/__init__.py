@@ -1,8 +1,48 @@
-"""cosim: an FMI co-simulation orchestrator for factory digital twins."""
+"""cosim: an FMI co-simulation orchestrator for factory digital twins.
+
+Compose FMUs (and Python-backed components) into a :class:`System`, check
+it with :func:`execution_order` and :func:`algebraic_loops`, and run it with
+:meth:`System.simulate` or step by step with :meth:`System.start`.
+"""
 
 from cosim import twins
-from cosim.errors import CosimError, TwinNotFoundError
+from cosim.analysis import algebraic_loops, dependency_graph, execution_order
+from cosim.component import PythonComponent
+from cosim.errors import (
+    AlgebraicLoopError,
+    ConfigurationError,
+    CosimError,
+    FmiCallError,
+    InvalidConnectionError,
+    ModelError,
+    SystemStructureError,
+    TwinNotFoundError,
+)
+from cosim.execution import Simulation, simulate
+from cosim.fmi.archive import read_model
+from cosim.results import Result
+from cosim.system import System
 
 __version__ = "0.1.0"
 
-__all__ = ["CosimError", "TwinNotFoundError", "twins", "__version__"]
+__all__ = [
+    "AlgebraicLoopError",
+    "ConfigurationError",
+    "CosimError",
+    "FmiCallError",
+    "InvalidConnectionError",
+    "ModelError",
+    "PythonComponent",
+    "Result",
+    "Simulation",
+    "System",
+    "SystemStructureError",
+    "TwinNotFoundError",
+    "algebraic_loops",
+    "dependency_graph",
+    "execution_order",
+    "read_model",
+    "simulate",
+    "twins",
+    "__version__",
+]

@@ -1,0 +1,97 @@
+"""Analysis of a system's structure: dependencies, execution order, algebraic loops.
+
+All functions take the system first and leave it unchanged.
+
+Examples
+--------
+>>> from cosim import System, twins
+>>> s = System()
+>>> s.add("a", twins.path("gain")); s.add("b", twins.path("gain"))
+>>> s.connect("a.y", "b.u")
+>>> execution_order(s)
+['a', 'b']
+>>> s.connect("b.y", "a.u")
+>>> algebraic_loops(s)
+[['a.u', 'a.y', 'b.u', 'b.y']]
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from cosim.errors import AlgebraicLoopError
+
+__all__ = ["algebraic_loops", "dependency_graph", "execution_order"]
+
+
+def dependency_graph(system) -> nx.DiGraph:
+    """Variable-level graph: connections (output -> input) and direct
+    feedthrough inside components (input -> output it depends on).
+
+    Nodes are ``"component.variable"`` strings.
+    """
+    graph = nx.DiGraph()
+    for component, model in system.components.items():
+        for output, inputs in model.dependencies.items():
+            graph.add_node(f"{component}.{output}")
+            for name in inputs:
+                graph.add_edge(f"{component}.{name}", f"{component}.{output}")
+    for source, target in system.connections:
+        graph.add_edge(source, target)
+    return graph
+
+
+def algebraic_loops(system) -> list[list[str]]:
+    """Loops of direct-feedthrough connections, one sorted list of
+    ``"component.variable"`` names per loop (a strongly connected component
+    of :func:`dependency_graph`)."""
+    graph = dependency_graph(system)
+    loops = [sorted(scc) for scc in nx.strongly_connected_components(graph) if len(scc) > 1]
+    return sorted(loops)
+
+
+def _feeds_through(system, target: str) -> bool:
+    component, _, name = target.partition(".")
+    return any(name in inputs for inputs in system.model(component).dependencies.values())
+
+
+def execution_order(system) -> list[str]:
+    """Component names in the order Gauss-Seidel steps them.
+
+    A component whose input feeds through to its outputs comes after the
+    component driving that input; otherwise components follow their
+    connections where the graph allows, breaking feedback loops at inputs
+    without direct feedthrough.  Ties keep the order of addition.
+
+    Raises
+    ------
+    AlgebraicLoopError
+        If direct-feedthrough connections form a loop; the message names its variables.
+    """
+    loops = algebraic_loops(system)
+    if loops:
+        described = "; ".join(" -> ".join(loop) for loop in loops)
+        raise AlgebraicLoopError(
+            f"system '{system.name}' has algebraic loop(s) through {described}. cosim cannot "
+            "solve algebraic loops yet: break the loop, or use a component without direct "
+            "feedthrough on it", loops)
+    position = {name: i for i, name in enumerate(system.components)}
+    coupling = nx.DiGraph()
+    coupling.add_nodes_from(system.components)
+    feedthrough = nx.DiGraph()
+    feedthrough.add_nodes_from(system.components)
+    for source, target in system.connections:
+        a, b = source.partition(".")[0], target.partition(".")[0]
+        if a == b:
+            continue
+        coupling.add_edge(a, b)
+        if _feeds_through(system, target):
+            feedthrough.add_edge(a, b)
+    condensed = nx.condensation(coupling)
+    first = lambda scc: min(position[n] for n in condensed.nodes[scc]["members"])
+    order = []
+    for scc in nx.lexicographical_topological_sort(condensed, key=first):
+        members = condensed.nodes[scc]["members"]
+        inner = feedthrough.subgraph(members)
+        order.extend(nx.lexicographical_topological_sort(inner, key=position.__getitem__))
+    return order

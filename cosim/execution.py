@@ -1,0 +1,449 @@
+"""Running a system: instantiate, initialize, step, record, stop.
+
+:class:`Simulation` owns the component instances and the native step loop;
+:func:`simulate` runs a system from start to stop in one call.
+
+Initialization sets every parameter and input start value explicitly (some
+FMUs only behave when the importer does), then propagates connected values
+through direct-feedthrough chains in execution order before leaving
+initialization mode, so that every input starts at its source's value.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import defaultdict
+
+from cosim.analysis import execution_order
+from cosim.component import PythonComponent
+from cosim.errors import ConfigurationError, CosimError, FmiCallError, did_you_mean
+from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
+from cosim.fmi.archive import FmuArchive
+from cosim.master._core import RUN_FAILED, STAGES, Core
+from cosim.results import CsvWriter, Result
+
+__all__ = ["ALGORITHMS", "Simulation", "simulate"]
+
+log = logging.getLogger("cosim")
+
+ALGORITHMS = ("jacobi", "gauss-seidel")
+LOOP_TYPES = ("float64", "int32", "bool")
+TICKS_PER_SECOND = 1_000_000_000
+UNBOUNDED_TICKS = 2**62
+
+
+def _ticks(value: float, name: str) -> int:
+    ticks = round(value * TICKS_PER_SECOND)
+    if abs(ticks / TICKS_PER_SECOND - value) > 1e-12 * max(1.0, abs(value)):
+        raise ConfigurationError(f"{name}={value!r} s is not a whole number of nanoseconds")
+    return ticks
+
+
+class _Plan:
+    """Where every exchanged and recorded value lives in the loop's buffers."""
+
+    def __init__(self, system, record):
+        self.names = list(system.components)
+        self.index = {name: k for k, name in enumerate(self.names)}
+        self.slot_counts = dict.fromkeys(LOOP_TYPES, 0)
+        self.source_slot: dict[str, tuple[str, int]] = {}
+        self.outputs = defaultdict(list)     # k -> [(group, vr, slot)] fetched every step
+        self.recorded = defaultdict(list)    # k -> [(group, vr, slot)] fetched at output points
+        self.inputs = defaultdict(list)      # k -> [(group, vr, source slot)]
+        self.connected_inputs = {}
+        for source, target in system.connections:
+            group = self._variable(system, source).type
+            if group not in LOOP_TYPES:
+                raise ConfigurationError(
+                    f"connection {source} -> {target}: {group} values cannot be exchanged by the "
+                    f"master yet (it exchanges {', '.join(LOOP_TYPES)})")
+            if source not in self.source_slot:
+                slot = self._new_slot(group)
+                self.source_slot[source] = (group, slot)
+                self.outputs[self.index[source.partition(".")[0]]].append(
+                    (group, self._variable(system, source).value_reference, slot))
+            dst = self._variable(system, target)
+            self.inputs[self.index[target.partition(".")[0]]].append(
+                (group, dst.value_reference, self.source_slot[source][1]))
+            self.connected_inputs[target] = source
+        self.columns = []
+        self.column_names = []
+        for name in self._recorded_names(system, record):
+            var = self._variable(system, name)
+            if name in self.source_slot:
+                column = self.source_slot[name]
+            elif name in self.connected_inputs:
+                column = self.source_slot[self.connected_inputs[name]]
+            else:
+                column = (var.type, self._new_slot(var.type))
+                self.recorded[self.index[name.partition(".")[0]]].append(
+                    (var.type, var.value_reference, column[1]))
+            self.columns.append(column)
+            self.column_names.append(name)
+
+    def _new_slot(self, group: str) -> int:
+        slot = self.slot_counts[group]
+        self.slot_counts[group] += 1
+        return slot
+
+    @staticmethod
+    def _variable(system, name: str):
+        component, _, var_name = name.partition(".")
+        if component not in system:
+            raise ConfigurationError(f"no component {component!r} for {name!r}"
+                                     f"{did_you_mean(component, system.components)}")
+        model = system.model(component)
+        if var_name not in model.variables:
+            raise ConfigurationError(f"component '{component}' has no variable {var_name!r}"
+                                     f"{did_you_mean(var_name, model.variables)}")
+        return model.variables[var_name]
+
+    def _recorded_names(self, system, record):
+        if record is None:
+            return [f"{c}.{v.name}" for c, model in system.components.items()
+                    for v in model.outputs if v.type in LOOP_TYPES and not v.shape]
+        names = [record] if isinstance(record, str) else list(record)
+        for name in names:
+            if "." not in name:
+                raise ConfigurationError(f"record: {name!r} is not 'component.variable'")
+            var = self._variable(system, name)
+            if var.type not in LOOP_TYPES:
+                raise ConfigurationError(f"record: {name} is {var.type}; only "
+                                         f"{', '.join(LOOP_TYPES)} values can be recorded")
+        return names
+
+
+class Simulation:
+    """A system instantiated, initialized and ready to step.
+
+    Create it with :meth:`cosim.System.start` (same options, keyword-only).
+    Call :meth:`step`, :meth:`run_until` or :meth:`run`, read and write
+    values with :meth:`get` and :meth:`set`, and finish with :meth:`stop`,
+    which frees every instance and returns the :class:`~cosim.results.Result`.
+    It is also a context manager that stops on exit.
+
+    Parameters
+    ----------
+    system : cosim.System
+    step_size : float
+        Communication step in seconds (a whole number of nanoseconds).
+    stop_time : float or None
+        End of the run; None lets :meth:`step` go on without limit.
+    start_time : float
+    algorithm : {"jacobi", "gauss-seidel"}
+    output_interval : float or None
+        Recording interval, a multiple of ``step_size`` (default: every step).
+    record : list of str or None
+        ``"component.variable"`` names to record (default: every output).
+    output_file : path or None
+        CSV file written as the run goes (kept, up to the failure, when a run fails).
+    logging_on : bool
+        Ask FMUs for debug logging (messages go to the ``cosim.fmu`` logger).
+
+    Raises
+    ------
+    ConfigurationError, AlgebraicLoopError, ModelError, FmiCallError
+    """
+
+    def __init__(self, system, *, step_size: float, stop_time: float | None = None,
+                 start_time: float = 0.0, algorithm: str = "jacobi",
+                 output_interval: float | None = None, record=None, output_file=None,
+                 logging_on: bool = False):
+        if algorithm not in ALGORITHMS:
+            raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
+                                     f"got {algorithm!r}")
+        if not step_size > 0:
+            raise ConfigurationError(f"step_size must be > 0, got {step_size!r}")
+        if stop_time is not None and not stop_time > start_time:
+            raise ConfigurationError(f"stop_time ({stop_time}) must be after start_time ({start_time})")
+        if not system.components:
+            raise ConfigurationError(f"system '{system.name}' has no components")
+        self.system = system
+        self.start_time, self.stop_time, self.step_size = start_time, stop_time, step_size
+        step_ticks = _ticks(step_size, "step_size")
+        start_ticks = _ticks(start_time, "start_time")
+        stop_ticks = _ticks(stop_time, "stop_time") if stop_time is not None else UNBOUNDED_TICKS
+        interval = step_size if output_interval is None else output_interval
+        interval_ticks = _ticks(interval, "output_interval")
+        if interval_ticks <= 0 or interval_ticks % step_ticks:
+            raise ConfigurationError(f"output_interval ({interval}) must be a positive multiple "
+                                     f"of step_size ({step_size})")
+        order = execution_order(system)
+        self._plan = plan = _Plan(system, record)
+        self._runtimes: list = []
+        self._libraries: dict = {}
+        self._writer = None
+        self._stopped = False
+        self.result = Result(plan.column_names)
+        self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
+        try:
+            self._instantiate(logging_on)
+            self._build_ports()
+            self._core.configure(algorithm=algorithm, order=[plan.index[n] for n in order],
+                                 start_ticks=start_ticks, step_ticks=step_ticks,
+                                 stop_ticks=stop_ticks, record_every=interval_ticks // step_ticks,
+                                 columns=plan.columns)
+            if output_file is not None:
+                self._writer = CsvWriter(output_file, plan.column_names)
+            self._initialize([plan.index[n] for n in order])
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, FmiCallError):
+                exc.partial_result = self.result
+            raise
+
+    # -- set-up ---------------------------------------------------------------------
+
+    def _instantiate(self, logging_on: bool) -> None:
+        for k, name in enumerate(self._plan.names):
+            source = self.system.source(name)
+            if isinstance(source, PythonComponent):
+                runtime = copy.deepcopy(source)     # the system keeps a pristine prototype
+                self._core.add_python(k, runtime)
+            else:
+                key = str(source)
+                if key not in self._libraries:
+                    archive = FmuArchive(source, model=self.system.model(name))
+                    self._libraries[key] = (archive, Library(archive.binary, archive.model.fmi_version))
+                archive, library = self._libraries[key]
+                runtime = Instance(archive, library, name, logging_on=logging_on)
+                self._core.add_fmu(k, runtime)
+            self._runtimes.append(runtime)
+
+    def _build_ports(self) -> None:
+        plan = self._plan
+        for k in range(len(plan.names)):
+            for table, setter in ((plan.inputs, self._core.set_inputs),
+                                  (plan.outputs, None), (plan.recorded, None)):
+                for group in LOOP_TYPES:
+                    entries = [(vr, slot) for g, vr, slot in table.get(k, ()) if g == group]
+                    if not entries:
+                        continue
+                    vrs, slots = zip(*entries)
+                    if setter is not None:
+                        setter(k, group, vrs, slots)
+                    else:
+                        self._core.set_outputs(k, group, vrs, slots, every_step=table is plan.outputs)
+
+    def _start_values(self, name: str, runtime) -> None:
+        model = self.system.model(name)
+        user = self.system.parameters(name)
+        batches = defaultdict(lambda: ([], []))
+        for var in model.variables.values():
+            if var.causality not in ("parameter", "input") or var.variability == "constant":
+                continue
+            value = user.get(var.name, var.start)
+            if value is None or var.shape or var.type not in TYPE_CODES:
+                continue
+            vrs, values = batches[var.type]
+            vrs.append(var.value_reference)
+            values.append(value)
+        for type_, (vrs, values) in batches.items():
+            runtime.set(type_, vrs, values)
+
+    def _initialize(self, order: list[int]) -> None:
+        core = self._core
+        for name, runtime in zip(self._plan.names, self._runtimes):
+            runtime.setup_experiment(self.start_time, self.stop_time)
+            self._start_values(name, runtime)
+            runtime.enter_initialization_mode()
+        # Every output once, then along the feedthrough order, then every
+        # input again so that inputs without feedthrough get their final value.
+        for k in order:
+            self._check(core.pull(k))
+        for k in order:
+            self._check(core.push(k))
+            self._check(core.pull(k))
+        for k in order:
+            self._check(core.push(k))
+        for runtime in self._runtimes:
+            runtime.exit_initialization_mode()
+        for k in order:
+            self._check(core.pull(k))
+        self._check(core.record_now())
+        self._flush()
+
+    # -- stepping -------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Simulation time of the current communication point."""
+        return self._core.time
+
+    @property
+    def names(self) -> list[str]:
+        """Component names."""
+        return list(self._plan.names)
+
+    def step(self, n: int = 1) -> float:
+        """Take ``n`` communication steps; returns the new time."""
+        self._require_running()
+        if n < 0:
+            raise ConfigurationError(f"cannot step a negative number of steps ({n})")
+        if self._core.step_index + n > self._core.n_steps:
+            raise ConfigurationError(f"{n} steps from t={self.time:g} s would pass the stop time "
+                                     f"{self.stop_time:g} s")
+        self._advance(self._core.step_index + n)
+        return self.time
+
+    def run_until(self, time: float) -> float:
+        """Step until the communication point at or just after ``time``."""
+        self._require_running()
+        target = _ticks(time, "time") - self._core.start_ticks
+        steps = -(-target // self._core.step_ticks)
+        self._advance(min(max(steps, self._core.step_index), self._core.n_steps))
+        return self.time
+
+    def run(self, *, progress=None) -> Result:
+        """Step to the stop time; ``progress(time, stop_time)`` is called as the run goes."""
+        self._require_running()
+        if self.stop_time is None:
+            raise ConfigurationError("run() needs a stop_time; use step() or run_until() instead")
+        if progress is None:
+            self._advance(self._core.n_steps)
+        else:
+            slice_ = max(1, self._core.n_steps // 200)
+            while self._core.step_index < self._core.n_steps:
+                self._advance(min(self._core.step_index + slice_, self._core.n_steps))
+                progress(self.time, self.stop_time)
+        return self.result
+
+    def _advance(self, until_step: int) -> None:
+        core = self._core
+        while core.step_index < until_step:
+            reason = core.run(until_step)
+            self._flush()
+            if reason == RUN_FAILED:
+                self._fail(self._error(core.failures_list(), core.time))
+
+    def _flush(self) -> None:
+        times, rows = self._core.take_rows()
+        self.result.append(times, rows)
+        if self._writer is not None:
+            self._writer.append(times, rows)
+        for runtime in self._runtimes:
+            runtime.drain_log()
+
+    # -- values -------------------------------------------------------------------------
+
+    def _lookup(self, name: str):
+        var = _Plan._variable(self.system, name)
+        return self._runtimes[self._plan.index[name.partition(".")[0]]], var
+
+    def get(self, name: str):
+        """Current value of ``"component.variable"``."""
+        self._require_running()
+        runtime, var = self._lookup(name)
+        value = runtime.get(var.type, [var.value_reference])[0]
+        return value.item() if hasattr(value, "item") else value
+
+    def set(self, name: str, value) -> None:
+        """Set an unconnected input or a tunable parameter before the next step."""
+        self._require_running()
+        runtime, var = self._lookup(name)
+        if name in self._plan.connected_inputs:
+            raise ConfigurationError(f"{name} is driven by {self._plan.connected_inputs[name]}; "
+                                     "set the source or disconnect it")
+        if var.causality == "parameter" and var.variability == "fixed":
+            raise ConfigurationError(f"{name} is a fixed parameter; give it in the system "
+                                     "(add(..., parameters=...)) before starting")
+        if var.causality not in ("input", "parameter"):
+            raise ConfigurationError(f"{name} is a {var.causality}; only inputs and tunable "
+                                     "parameters can be set")
+        runtime.set(var.type, [var.value_reference], [value])
+
+    # -- errors and shutdown ----------------------------------------------------------
+
+    def _check(self, failures) -> None:
+        if failures:
+            raise self._error(failures, self._core.time)
+
+    def _error(self, failures, time: float) -> CosimError:
+        errors = []
+        python_errors = dict(self._core.python_errors)
+        self._core.python_errors.clear()
+        cause = None
+        for unit, stage, group, status in failures:
+            runtime = self._runtimes[unit]
+            name = self._plan.names[unit]
+            if isinstance(runtime, Instance):
+                version = 2 if runtime.model.fmi_version == "2.0" else 3
+                function = (f"fmi{version}DoStep" if STAGES[stage] == "step" else
+                            function_name(version, STAGES[stage].capitalize(), TYPE_CODES[group]))
+                message = runtime._take_error()
+            else:
+                cause = python_errors.get(unit)
+                function = f"{type(runtime).__name__}.{'do_step' if STAGES[stage] == 'step' else STAGES[stage]}"
+                message = f"{type(cause).__name__}: {cause}" if cause is not None else ""
+            errors.append(FmiCallError(function, name, status, time, message))
+        error = FmiCallError.combine(errors)
+        error.__cause__ = cause
+        return error
+
+    def _fail(self, error: FmiCallError) -> None:
+        self._flush()
+        error.partial_result = self.result
+        self._release()
+        raise error
+
+    def _require_running(self) -> None:
+        if self._stopped:
+            raise ConfigurationError("the simulation has stopped")
+
+    def _release(self) -> None:
+        """Free every instance and close files; safe to call more than once."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for runtime in self._runtimes:
+            try:
+                runtime.free()
+            except CosimError as exc:
+                log.warning("freeing %s: %s", runtime, exc)
+        self._runtimes = []
+        self._core = None
+        for archive, _ in self._libraries.values():
+            archive.close()
+        self._libraries = {}
+        if self._writer is not None:
+            self._writer.close()
+
+    def stop(self) -> Result:
+        """Terminate and free every component; returns the result."""
+        if not self._stopped:
+            errors = []
+            for name, runtime in zip(self._plan.names, self._runtimes):
+                try:
+                    runtime.terminate()
+                except CosimError as exc:
+                    errors.append(f"{name}: {exc}")
+            self._flush()
+            self._release()
+            if errors:
+                log.warning("terminate failed for %s", "; ".join(errors))
+        return self.result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def simulate(system, *, stop_time: float, step_size: float, algorithm: str = "jacobi",
+             start_time: float = 0.0, output_interval: float | None = None, record=None,
+             output_file=None, progress=None, logging_on: bool = False) -> Result:
+    """Run ``system`` from ``start_time`` to ``stop_time`` and return the result.
+
+    Options are those of :class:`Simulation`; ``progress(time, stop_time)``
+    is called as the run goes.  When a component fails, the FmiCallError
+    names it, the function and the time, and carries ``partial_result``
+    (also on disk when ``output_file`` is given).
+    """
+    sim = Simulation(system, stop_time=stop_time, step_size=step_size, algorithm=algorithm,
+                     start_time=start_time, output_interval=output_interval, record=record,
+                     output_file=output_file, logging_on=logging_on)
+    with sim:
+        sim.run(progress=progress)
+    return sim.result

@@ -1,0 +1,153 @@
+# Native FMI binding: function tables resolved with dlopen/dlsym, and inline
+# nogil dispatch used by the master's step loop.
+from libc.stdint cimport uint32_t
+
+cdef extern from "<stdbool.h>":
+    ctypedef unsigned char cbool "bool"     # fmi3Boolean
+
+cdef extern from "logsink.h" nogil:
+    ctypedef struct CosimLogSink:
+        pass
+
+ctypedef void (*log_fn_t)(void*, int, const char*, const char*) noexcept nogil
+
+# Canonical value types (cosim.fmi.model.CANONICAL_TYPES) as codes.
+cdef enum:
+    T_FLOAT64 = 0
+    T_FLOAT32 = 1
+    T_INT8 = 2
+    T_UINT8 = 3
+    T_INT16 = 4
+    T_UINT16 = 5
+    T_INT32 = 6
+    T_UINT32 = 7
+    T_INT64 = 8
+    T_UINT64 = 9
+    T_BOOL = 10
+    T_STRING = 11
+    N_VALUE_TYPES = 12
+
+cdef enum:
+    STATUS_OK = 0
+    STATUS_WARNING = 1
+    STATUS_DISCARD = 2
+    STATUS_ERROR = 3
+    STATUS_FATAL = 4
+
+# All value getters/setters of one FMI version share a shape; each table slot
+# holds the function for one value type (NULL if the version lacks the type).
+ctypedef int (*f2_get_t)(void*, const uint32_t*, size_t, void*) noexcept nogil
+ctypedef int (*f2_set_t)(void*, const uint32_t*, size_t, const void*) noexcept nogil
+ctypedef int (*f3_get_t)(void*, const uint32_t*, size_t, void*, size_t) noexcept nogil
+ctypedef int (*f3_set_t)(void*, const uint32_t*, size_t, const void*, size_t) noexcept nogil
+
+ctypedef int (*f2_do_step_t)(void*, double, double, int) noexcept nogil
+ctypedef int (*f3_do_step_t)(void*, double, double, cbool, cbool*, cbool*, cbool*, double*) noexcept nogil
+ctypedef int (*f_instance_t)(void*) noexcept nogil
+ctypedef void (*f_free_instance_t)(void*) noexcept nogil
+ctypedef void* (*f2_instantiate_t)(const char*, int, const char*, const char*, const void*, int, int) noexcept nogil
+ctypedef void* (*f3_instantiate_t)(const char*, const char*, const char*, cbool, cbool, cbool, cbool,
+                                   const uint32_t*, size_t, void*, void*, void*) noexcept nogil
+ctypedef int (*f2_setup_t)(void*, int, double, double, int, double) noexcept nogil
+ctypedef int (*f3_enter_init_t)(void*, cbool, double, double, cbool, double) noexcept nogil
+ctypedef int (*f2_get_strings_t)(void*, const uint32_t*, size_t, const char**) noexcept nogil
+ctypedef int (*f3_get_strings_t)(void*, const uint32_t*, size_t, const char**, size_t) noexcept nogil
+ctypedef int (*f_get_state_t)(void*, void**) noexcept nogil
+ctypedef int (*f_set_state_t)(void*, void*) noexcept nogil
+ctypedef int (*f_state_size_t)(void*, void*, size_t*) noexcept nogil
+ctypedef int (*f_serialize_t)(void*, void*, char*, size_t) noexcept nogil
+ctypedef int (*f_deserialize_t)(void*, const char*, size_t, void**) noexcept nogil
+ctypedef int (*f_debug_logging_t)(void*, int, size_t, const char**) noexcept nogil
+
+cdef struct FmiFunctions:
+    int version                      # 2 or 3
+    f2_instantiate_t f2_instantiate
+    f3_instantiate_t f3_instantiate
+    f_free_instance_t free_instance
+    f2_setup_t f2_setup_experiment
+    f3_enter_init_t f3_enter_initialization_mode
+    f_instance_t f2_enter_initialization_mode
+    f_instance_t exit_initialization_mode
+    f_instance_t terminate
+    f_instance_t reset
+    f2_do_step_t f2_do_step
+    f3_do_step_t f3_do_step
+    void* get[N_VALUE_TYPES]
+    void* set[N_VALUE_TYPES]
+    f_get_state_t get_state
+    f_set_state_t set_state
+    f_get_state_t free_state
+    f_state_size_t serialized_state_size
+    f_serialize_t serialize_state
+    f_deserialize_t deserialize_state
+    f_debug_logging_t set_debug_logging
+
+# The C view of one instance that the step loop works on.
+cdef struct Slave:
+    int version
+    void* component
+    FmiFunctions* fn
+    CosimLogSink* sink
+    log_fn_t log          # writes into sink; lets the loop report its own findings
+
+
+cdef inline int slave_do_step(Slave* s, double t, double h) noexcept nogil:
+    cdef cbool event = 0, terminate = 0, early = 0
+    cdef double last = 0.0
+    cdef int status
+    if s.version == 2:
+        return s.fn.f2_do_step(s.component, t, h, 1)
+    status = s.fn.f3_do_step(s.component, t, h, 1, &event, &terminate, &early, &last)
+    if status <= STATUS_WARNING and (terminate or early):
+        s.log(s.sink, STATUS_ERROR, "cosim",
+              "the FMU ended the step early or asked to terminate the simulation")
+        return STATUS_ERROR
+    return status
+
+
+cdef inline int slave_get(Slave* s, int value_type, const uint32_t* vr, size_t n,
+                          void* values) noexcept nogil:
+    if n == 0:
+        return STATUS_OK
+    if s.version == 2:
+        return (<f2_get_t>s.fn.get[value_type])(s.component, vr, n, values)
+    return (<f3_get_t>s.fn.get[value_type])(s.component, vr, n, values, n)
+
+
+cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n,
+                          const void* values) noexcept nogil:
+    if n == 0:
+        return STATUS_OK
+    if s.version == 2:
+        return (<f2_set_t>s.fn.set[value_type])(s.component, vr, n, values)
+    return (<f3_set_t>s.fn.set[value_type])(s.component, vr, n, values, n)
+
+
+cdef class Library:
+    cdef void* handle
+    cdef FmiFunctions fn
+    cdef readonly str path
+    cdef readonly str fmi_version
+    cdef readonly frozenset missing
+    cdef void* _need(self, str name) except NULL
+    cdef void* _want(self, str name, list missing)
+    cdef _resolve_fmi2(self, list missing)
+    cdef _resolve_fmi3(self, list missing)
+
+
+cdef class Instance:
+    cdef Slave slave
+    cdef CosimLogSink* sink
+    cdef void* callbacks
+    cdef readonly Library library
+    cdef readonly object archive
+    cdef readonly object model
+    cdef readonly str name
+    cdef readonly bint alive
+    cdef public double time
+    cdef double start_time
+    cdef double stop_time
+    cdef bint stop_time_defined
+    cdef Slave* c_slave(self)
+    cdef int _code(self, str value_type, str action) except -1
+    cpdef int check(self, int status, str function) except -1

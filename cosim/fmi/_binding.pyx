@@ -1,0 +1,427 @@
+# cython: language_level=3
+"""Native FMI 2.0 / 3.0 co-simulation binding.
+
+A :class:`Library` is an FMU binary opened with ``dlopen`` and its functions
+resolved into a C table; an :class:`Instance` is one instantiated model.
+Every FMI status goes through :meth:`Instance.check`, the one place that
+turns a status above warning into :class:`~cosim.errors.FmiCallError`.
+"""
+
+import logging
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport free, malloc
+from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlclose, dlerror, dlopen, dlsym
+
+from cosim.errors import FmiCallError, ModelError
+
+cnp.import_array()
+
+cdef extern from "logsink.h" nogil:
+    ctypedef struct CosimLogEntry:
+        int status
+        char category[48]
+        char message[512]
+    void cosim_log_init(CosimLogSink *sink)
+    void cosim_log_destroy(CosimLogSink *sink)
+    void cosim_log_fmi2(void *env, const char *instance, int status, const char *category,
+                        const char *message, ...)
+    void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
+    int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out)
+    unsigned long long cosim_log_take_dropped(CosimLogSink *sink)
+    int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size)
+    void *cosim_fmi2_callbacks_new(CosimLogSink *sink)
+    void cosim_free(void *ptr)
+
+log = logging.getLogger("cosim.fmu")
+
+TYPE_CODES = {"float64": T_FLOAT64, "float32": T_FLOAT32, "int8": T_INT8, "uint8": T_UINT8,
+              "int16": T_INT16, "uint16": T_UINT16, "int32": T_INT32, "uint32": T_UINT32,
+              "int64": T_INT64, "uint64": T_UINT64, "bool": T_BOOL, "string": T_STRING}
+DTYPES = [np.float64, np.float32, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+          np.int64, np.uint64, np.bool_]
+_FMI3_TYPE_NAMES = ["Float64", "Float32", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32",
+                    "Int64", "UInt64", "Boolean", "String"]
+_FMI2_TYPE_NAMES = {T_FLOAT64: "Real", T_INT32: "Integer", T_BOOL: "Boolean", T_STRING: "String"}
+_LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
+
+
+def function_name(int version, str action, int value_type):
+    """FMI name of the get/set function of ``value_type`` ("fmi2GetReal", "fmi3SetInt8", ...)."""
+    if version == 2:
+        return f"fmi2{action}{_FMI2_TYPE_NAMES.get(value_type, '?')}"
+    return f"fmi3{action}{_FMI3_TYPE_NAMES[value_type]}"
+
+
+cdef void* _resolve(void* handle, str name):
+    return dlsym(handle, name.encode())
+
+
+cdef class Library:
+    """An FMU binary loaded with dlopen, its FMI functions resolved into a table.
+
+    Required functions missing from the binary raise ModelError at load;
+    optional ones (state, serialization, reset, debug logging, value types the
+    model does not use) are listed in ``missing`` and checked when used.
+    """
+
+    def __cinit__(self, path, str fmi_version):
+        self.path = str(path)
+        self.fmi_version = fmi_version
+        self.handle = dlopen(self.path.encode(), RTLD_NOW | RTLD_LOCAL)
+        if self.handle == NULL:
+            raise ModelError(f"cannot load FMU binary {self.path}: {dlerror().decode(errors='replace')}")
+        self.fn.version = 2 if fmi_version == "2.0" else 3
+        missing = []
+        try:
+            if self.fn.version == 2:
+                self._resolve_fmi2(missing)
+            else:
+                self._resolve_fmi3(missing)
+        except BaseException:
+            dlclose(self.handle)
+            self.handle = NULL
+            raise
+        self.missing = frozenset(missing)
+
+    cdef void* _need(self, str name) except NULL:
+        cdef void* f = _resolve(self.handle, name)
+        if f == NULL:
+            raise ModelError(f"FMU binary {self.path} does not export the required function {name}")
+        return f
+
+    cdef void* _want(self, str name, list missing):
+        cdef void* f = _resolve(self.handle, name)
+        if f == NULL:
+            missing.append(name)
+        return f
+
+    cdef _resolve_fmi2(self, list missing):
+        self.fn.f2_instantiate = <f2_instantiate_t>self._need("fmi2Instantiate")
+        self.fn.free_instance = <f_free_instance_t>self._need("fmi2FreeInstance")
+        self.fn.f2_setup_experiment = <f2_setup_t>self._need("fmi2SetupExperiment")
+        self.fn.f2_enter_initialization_mode = <f_instance_t>self._need("fmi2EnterInitializationMode")
+        self.fn.exit_initialization_mode = <f_instance_t>self._need("fmi2ExitInitializationMode")
+        self.fn.terminate = <f_instance_t>self._need("fmi2Terminate")
+        self.fn.f2_do_step = <f2_do_step_t>self._need("fmi2DoStep")
+        for code in (T_FLOAT64, T_INT32, T_BOOL, T_STRING):
+            self.fn.get[code] = self._need(function_name(2, "Get", code))
+            self.fn.set[code] = self._need(function_name(2, "Set", code))
+        self.fn.reset = <f_instance_t>self._want("fmi2Reset", missing)
+        self.fn.get_state = <f_get_state_t>self._want("fmi2GetFMUstate", missing)
+        self.fn.set_state = <f_set_state_t>self._want("fmi2SetFMUstate", missing)
+        self.fn.free_state = <f_get_state_t>self._want("fmi2FreeFMUstate", missing)
+        self.fn.serialized_state_size = <f_state_size_t>self._want("fmi2SerializedFMUstateSize", missing)
+        self.fn.serialize_state = <f_serialize_t>self._want("fmi2SerializeFMUstate", missing)
+        self.fn.deserialize_state = <f_deserialize_t>self._want("fmi2DeSerializeFMUstate", missing)
+        self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi2SetDebugLogging", missing)
+
+    cdef _resolve_fmi3(self, list missing):
+        self.fn.f3_instantiate = <f3_instantiate_t>self._need("fmi3InstantiateCoSimulation")
+        self.fn.free_instance = <f_free_instance_t>self._need("fmi3FreeInstance")
+        self.fn.f3_enter_initialization_mode = <f3_enter_init_t>self._need("fmi3EnterInitializationMode")
+        self.fn.exit_initialization_mode = <f_instance_t>self._need("fmi3ExitInitializationMode")
+        self.fn.terminate = <f_instance_t>self._need("fmi3Terminate")
+        self.fn.f3_do_step = <f3_do_step_t>self._need("fmi3DoStep")
+        for code in range(N_VALUE_TYPES):
+            self.fn.get[code] = self._want(function_name(3, "Get", code), missing)
+            self.fn.set[code] = self._want(function_name(3, "Set", code), missing)
+        self.fn.reset = <f_instance_t>self._want("fmi3Reset", missing)
+        self.fn.get_state = <f_get_state_t>self._want("fmi3GetFMUState", missing)
+        self.fn.set_state = <f_set_state_t>self._want("fmi3SetFMUState", missing)
+        self.fn.free_state = <f_get_state_t>self._want("fmi3FreeFMUState", missing)
+        self.fn.serialized_state_size = <f_state_size_t>self._want("fmi3SerializedFMUStateSize", missing)
+        self.fn.serialize_state = <f_serialize_t>self._want("fmi3SerializeFMUState", missing)
+        self.fn.deserialize_state = <f_deserialize_t>self._want("fmi3DeserializeFMUState", missing)
+        self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi3SetDebugLogging", missing)
+
+    def has(self, str function):
+        """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
+        return function not in self.missing and _resolve(self.handle, function) != NULL
+
+    def __dealloc__(self):
+        if self.handle != NULL:
+            dlclose(self.handle)
+
+
+cdef class FmuState:
+    """An FMU state saved with get FMU state; freed with the instance's free function."""
+
+    cdef void* ptr
+    cdef Instance owner
+
+    def __dealloc__(self):
+        if self.ptr != NULL and self.owner is not None and self.owner.alive \
+                and self.owner.library.fn.free_state != NULL:
+            self.owner.library.fn.free_state(self.owner.slave.component, &self.ptr)
+
+
+cdef class Instance:
+    """One instance of an FMU, created in the instantiated state.
+
+    Parameters
+    ----------
+    archive : cosim.fmi.archive.FmuArchive
+        The extracted FMU; it must stay open while the instance lives.
+    library : Library
+        The loaded binary of ``archive`` (shared by its instances).
+    name : str
+        Instance name, used in every log line and error message.
+    logging_on : bool, keyword-only
+        Passed to instantiate; debug messages then reach the ``cosim.fmu`` logger.
+    """
+
+    def __cinit__(self, archive, Library library, str name, *, bint logging_on=False):
+        self.archive = archive
+        self.library = library
+        self.model = archive.model
+        self.name = name
+        self.alive = False
+        self.sink = <CosimLogSink*>malloc(sizeof(CosimLogSink))
+        if self.sink == NULL:
+            raise MemoryError()
+        cosim_log_init(self.sink)
+        self.slave.version = library.fn.version
+        self.slave.fn = &library.fn
+        self.slave.sink = self.sink
+        self.slave.log = <log_fn_t>cosim_log_fmi3
+        cdef bytes name_b = name.encode()
+        cdef bytes token = self.model.token.encode()
+        cdef bytes resources
+        if library.fn.version == 2:
+            self.callbacks = cosim_fmi2_callbacks_new(self.sink)
+            if self.callbacks == NULL:
+                raise MemoryError()
+            resources = archive.resources_uri.encode()
+            self.slave.component = library.fn.f2_instantiate(
+                name_b, 1, token, resources, self.callbacks, 0, logging_on)
+            function = "fmi2Instantiate"
+        else:
+            resources = archive.resources_path.encode()
+            self.slave.component = library.fn.f3_instantiate(
+                name_b, token, resources, 0, logging_on, 0, 0, NULL, 0, self.sink,
+                <void*>cosim_log_fmi3, NULL)
+            function = "fmi3InstantiateCoSimulation"
+        if self.slave.component == NULL:
+            raise FmiCallError(function, name, STATUS_ERROR, None, self._take_error())
+        self.alive = True
+        self.time = 0.0
+
+    def __dealloc__(self):
+        if self.alive:
+            self.library.fn.free_instance(self.slave.component)
+        if self.callbacks != NULL:
+            cosim_free(self.callbacks)
+        if self.sink != NULL:
+            cosim_log_destroy(self.sink)
+            free(self.sink)
+
+    cdef Slave* c_slave(self):
+        return &self.slave
+
+    # -- status and log ---------------------------------------------------------
+
+    def drain_log(self):
+        """Forward buffered FMU log messages to the ``cosim.fmu`` logger."""
+        cdef CosimLogEntry entry
+        while cosim_log_pop(self.sink, &entry):
+            message = entry.message.decode(errors="replace")
+            log.log(_LEVELS.get(entry.status, logging.ERROR), "[%s] %s", self.name, message)
+        dropped = cosim_log_take_dropped(self.sink)
+        if dropped:
+            log.warning("[%s] %d log messages dropped: the FMU logged faster than they were read",
+                        self.name, dropped)
+
+    def _take_error(self):
+        cdef char text[512]
+        self.drain_log()
+        if cosim_log_take_error(self.sink, text, sizeof(text)):
+            return text.decode(errors="replace")
+        return ""
+
+    cpdef int check(self, int status, str function) except -1:
+        """Raise FmiCallError if ``status`` is above warning; drain the log either way."""
+        if status > STATUS_WARNING:
+            raise FmiCallError(function, self.name, status, self.time, self._take_error())
+        self.drain_log()
+        return 0
+
+    def _require(self, str function):
+        if function in self.library.missing:
+            raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does not "
+                             f"export {function}")
+
+    def _require_alive(self):
+        if not self.alive:
+            raise ModelError(f"component '{self.name}': the instance has been freed")
+
+    # -- life cycle -------------------------------------------------------------
+
+    def setup_experiment(self, double start_time=0.0, stop_time=None, tolerance=None):
+        """Fix the start (and optionally stop) time; call before initialization."""
+        self._require_alive()
+        self.start_time = self.time = start_time
+        self.stop_time_defined = stop_time is not None
+        self.stop_time = stop_time if stop_time is not None else 0.0
+        if self.slave.version == 2:
+            self.check(self.library.fn.f2_setup_experiment(
+                self.slave.component, tolerance is not None, tolerance or 0.0, start_time,
+                self.stop_time_defined, self.stop_time), "fmi2SetupExperiment")
+
+    def enter_initialization_mode(self):
+        self._require_alive()
+        if self.slave.version == 2:
+            self.check(self.library.fn.f2_enter_initialization_mode(self.slave.component),
+                       "fmi2EnterInitializationMode")
+        else:
+            self.check(self.library.fn.f3_enter_initialization_mode(
+                self.slave.component, 0, 0.0, self.start_time, self.stop_time_defined,
+                self.stop_time), "fmi3EnterInitializationMode")
+
+    def exit_initialization_mode(self):
+        self._require_alive()
+        self.check(self.library.fn.exit_initialization_mode(self.slave.component),
+                   f"fmi{self.slave.version}ExitInitializationMode")
+
+    def do_step(self, double t, double h):
+        """Advance from communication point ``t`` by ``h``."""
+        self._require_alive()
+        self.time = t
+        cdef int status = slave_do_step(&self.slave, t, h)
+        self.check(status, f"fmi{self.slave.version}DoStep")
+        self.time = t + h
+
+    def terminate(self):
+        self._require_alive()
+        self.check(self.library.fn.terminate(self.slave.component),
+                   f"fmi{self.slave.version}Terminate")
+
+    def reset(self):
+        self._require_alive()
+        function = f"fmi{self.slave.version}Reset"
+        self._require(function)
+        self.check(self.library.fn.reset(self.slave.component), function)
+
+    def free(self):
+        """Free the instance; later calls raise ModelError."""
+        if self.alive:
+            self.alive = False
+            self.library.fn.free_instance(self.slave.component)
+            self.drain_log()
+
+    # -- values -----------------------------------------------------------------
+
+    def get(self, str value_type, vrs):
+        """Values of the variables with value references ``vrs``, as a numpy array
+        (a list for strings); ``value_type`` is a canonical type name such as "float64"."""
+        self._require_alive()
+        cdef int code = self._code(value_type, "Get")
+        cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+        cdef size_t n = vr.shape[0]
+        cdef cnp.ndarray out
+        cdef const char** strings
+        if code == T_STRING:
+            strings = <const char**>malloc(max(n, 1) * sizeof(char*))
+            try:
+                self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings),
+                           function_name(self.slave.version, "Get", code))
+                return [strings[i].decode() for i in range(n)]
+            finally:
+                free(strings)
+        if code == T_BOOL and self.slave.version == 2:
+            out = np.empty(n, dtype=np.int32)       # fmi2Boolean is an int
+        else:
+            out = np.empty(n, dtype=DTYPES[code])
+        self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, cnp.PyArray_DATA(out)),
+                   function_name(self.slave.version, "Get", code))
+        return out != 0 if code == T_BOOL and self.slave.version == 2 else out
+
+    def set(self, str value_type, vrs, values):
+        """Set the variables with value references ``vrs`` to ``values``."""
+        self._require_alive()
+        cdef int code = self._code(value_type, "Set")
+        cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+        cdef size_t n = vr.shape[0]
+        cdef cnp.ndarray data
+        cdef const char** strings
+        cdef list encoded
+        if code == T_STRING:
+            encoded = [str(v).encode() for v in values]
+            if len(encoded) != n:
+                raise ValueError(f"{n} value references but {len(encoded)} values")
+            strings = <const char**>malloc(max(n, 1) * sizeof(char*))
+            try:
+                for i in range(n):
+                    strings[i] = <const char*>(<bytes>encoded[i])
+                self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings),
+                           function_name(self.slave.version, "Set", code))
+            finally:
+                free(strings)
+            return
+        dtype = np.int32 if code == T_BOOL and self.slave.version == 2 else DTYPES[code]
+        data = np.ascontiguousarray(values, dtype=dtype)
+        if data.shape[0] != n:
+            raise ValueError(f"{n} value references but {data.shape[0]} values")
+        self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, cnp.PyArray_DATA(data)),
+                   function_name(self.slave.version, "Set", code))
+
+    cdef int _code(self, str value_type, str action) except -1:
+        code = TYPE_CODES.get(value_type)
+        if code is None:
+            raise ModelError(f"component '{self.name}': values of type {value_type} cannot be "
+                             "read or written")
+        if self.slave.version == 2 and code not in _FMI2_TYPE_NAMES:
+            raise ModelError(f"component '{self.name}': FMI 2.0 has no {value_type} values")
+        if (self.library.fn.get[code] if action == "Get" else self.library.fn.set[code]) == NULL:
+            raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does not "
+                             f"export {function_name(self.slave.version, action, code)}")
+        return code
+
+    # -- state ------------------------------------------------------------------
+
+    def get_state(self):
+        """Save the instance state (FMI get FMU state)."""
+        self._require_alive()
+        function = f"fmi{self.slave.version}GetFMU{'s' if self.slave.version == 2 else 'S'}tate"
+        self._require(function)
+        cdef FmuState state = FmuState()
+        state.owner = self
+        self.check(self.library.fn.get_state(self.slave.component, &state.ptr), function)
+        return state
+
+    def set_state(self, FmuState state not None):
+        """Restore a state saved from this instance or from another instance of the same FMU."""
+        self._require_alive()
+        function = f"fmi{self.slave.version}SetFMU{'s' if self.slave.version == 2 else 'S'}tate"
+        self._require(function)
+        self.check(self.library.fn.set_state(self.slave.component, state.ptr), function)
+
+    def serialize_state(self, FmuState state not None):
+        """The bytes of a saved state (FMI serialize FMU state)."""
+        self._require_alive()
+        v = self.slave.version
+        size_fn = f"fmi{v}SerializedFMU{'s' if v == 2 else 'S'}tateSize"
+        fn = f"fmi{v}SerializeFMU{'s' if v == 2 else 'S'}tate"
+        self._require(size_fn)
+        self._require(fn)
+        cdef size_t size = 0
+        self.check(self.library.fn.serialized_state_size(self.slave.component, state.ptr, &size), size_fn)
+        cdef bytearray buffer = bytearray(size)
+        cdef char* data = buffer
+        self.check(self.library.fn.serialize_state(self.slave.component, state.ptr, data, size), fn)
+        return bytes(buffer)
+
+    def deserialize_state(self, bytes data not None):
+        """A state from bytes made by :meth:`serialize_state`; apply it with :meth:`set_state`."""
+        self._require_alive()
+        v = self.slave.version
+        function = f"fmi{v}DeSerializeFMUstate" if v == 2 else "fmi3DeserializeFMUState"
+        self._require(function)
+        cdef FmuState state = FmuState()
+        state.owner = self
+        self.check(self.library.fn.deserialize_state(self.slave.component, data, len(data), &state.ptr),
+                   function)
+        return state

@@ -1,0 +1,50 @@
+/* Log callbacks handed to FMUs.  They never touch Python: messages go into a
+ * per-instance ring buffer that Python drains between steps.  When the ring
+ * is full new messages are counted as dropped, so a chatty FMU cannot slow
+ * the step loop; the last error message is always kept for error reports. */
+#ifndef COSIM_LOGSINK_H
+#define COSIM_LOGSINK_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#define COSIM_LOG_CAPACITY 256
+#define COSIM_LOG_MESSAGE 512
+
+typedef struct {
+    int status;
+    char category[48];
+    char message[COSIM_LOG_MESSAGE];
+} CosimLogEntry;
+
+typedef struct {
+    pthread_mutex_t lock;
+    int head, count;
+    unsigned long long dropped;
+    int has_error;
+    char last_error[COSIM_LOG_MESSAGE];
+    CosimLogEntry entries[COSIM_LOG_CAPACITY];
+} CosimLogSink;
+
+void cosim_log_init(CosimLogSink *sink);
+void cosim_log_destroy(CosimLogSink *sink);
+/* FMI 2 logger (componentEnvironment is the sink). */
+void cosim_log_fmi2(void *env, const char *instance, int status, const char *category,
+                    const char *message, ...);
+/* FMI 3 logger (instanceEnvironment is the sink). */
+void cosim_log_fmi3(void *env, int status, const char *category, const char *message);
+/* Pop the oldest entry into *out; return 0 when the ring is empty. */
+int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out);
+/* Return and reset the dropped counter. */
+unsigned long long cosim_log_take_dropped(CosimLogSink *sink);
+/* Copy and clear the last error message; return 0 if there was none. */
+int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size);
+
+/* Memory functions for FMI 2 callbacks. */
+void *cosim_calloc(size_t n, size_t size);
+void cosim_free(void *ptr);
+
+/* FMI 2 callback functions routing the log into `sink`; free with cosim_free. */
+void *cosim_fmi2_callbacks_new(CosimLogSink *sink);
+
+#endif

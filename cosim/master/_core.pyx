@@ -1,0 +1,468 @@
+# cython: language_level=3
+"""The master's step loop.
+
+Everything the loop touches is a flat C array: per component (unit), batches
+("ports") of value references with the buffer slots they read from or write
+to; one value buffer per type; a chunk of result rows.  The loop runs without
+the GIL and calls the FMUs' C functions through their function tables; it
+takes the GIL only for Python-backed components.  Time is an integer count
+of nanosecond ticks: t = (t0 + n*h) / 1e9, never accumulated.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+from cosim.fmi._binding cimport (
+    STATUS_ERROR, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave, slave_do_step,
+    slave_get, slave_set)
+
+cnp.import_array()
+
+# Value groups the loop moves between components.
+cdef enum:
+    G_F64 = 0
+    G_I32 = 1
+    G_BOOL = 2
+    N_GROUPS = 3
+
+GROUPS = {"float64": G_F64, "int32": G_I32, "bool": G_BOOL}
+_GROUP_TYPES = (T_FLOAT64, T_INT32, T_BOOL)
+_GROUP_NAMES = ("float64", "int32", "bool")
+
+cdef enum:
+    KIND_FMU = 0
+    KIND_PYTHON = 1
+
+cdef enum:
+    JACOBI = 0
+    GAUSS_SEIDEL = 1
+
+# Stages at which a unit can fail (STAGE_RECORD fails as a get).
+cdef enum:
+    STAGE_SET = 0
+    STAGE_STEP = 1
+    STAGE_GET = 2
+    STAGE_RECORD = 3
+
+STAGES = ("set", "step", "get")
+
+# Why run() returned.
+cdef enum:
+    DONE = 0
+    CHUNK_FULL = 1
+    FAILED = 2
+
+RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED = DONE, CHUNK_FULL, FAILED
+
+cdef struct Port:
+    int n
+    uint32_t* vr
+    int* slot          # inputs: source slots; outputs: destination slots
+    void* scratch      # the n values in the C type of the FMI call
+
+cdef struct Unit:
+    int kind
+    int fmi_version
+    Slave* slave
+    Port inputs[N_GROUPS]
+    Port outputs[N_GROUPS]     # fetched after every step
+    Port recorded[N_GROUPS]    # fetched only at output points
+
+cdef struct Failure:
+    int unit
+    int stage
+    int group
+    int status
+
+
+cdef class Core:
+    """Owns the loop's arrays; built by :mod:`cosim.execution` from a flattened system.
+
+    Call order: ``add_unit`` for every component, ``set_inputs``/``set_outputs``
+    for their ports, ``configure``, then ``run`` repeatedly; initialization
+    uses ``pull``/``push``/``record_now`` from Python.
+    """
+
+    cdef Unit* units
+    cdef int n_units
+    cdef int* order
+    cdef int slot_counts[N_GROUPS]
+    cdef double* f64
+    cdef int32_t* i32
+    cdef int32_t* boolean
+    cdef int algorithm
+    cdef readonly long long start_ticks, step_ticks, stop_ticks, n_steps, step_index
+    cdef readonly long long record_every
+    cdef int n_columns
+    cdef int* column_group
+    cdef int* column_slot
+    cdef double* rows
+    cdef double* row_times
+    cdef readonly int chunk_rows, rows_filled
+    cdef Failure* failures
+    cdef readonly int n_failures
+    cdef list _keep          # numpy arrays and objects whose memory the loop uses
+    cdef list _python        # Python component per unit, or None
+    cdef readonly list python_errors
+
+    def __cinit__(self, int n_units, slot_counts, *, int chunk_rows=4096):
+        self._keep = []
+        self._python = [None] * n_units
+        self.python_errors = []
+        self.n_units = n_units
+        self.units = <Unit*>self._alloc(max(n_units, 1) * sizeof(Unit))
+        self.order = <int*>self._alloc(max(n_units, 1) * sizeof(int))
+        self.failures = <Failure*>self._alloc(max(n_units, 1) * sizeof(Failure))
+        self.f64 = <double*>self._alloc(max(slot_counts[G_F64], 1) * sizeof(double))
+        self.i32 = <int32_t*>self._alloc(max(slot_counts[G_I32], 1) * sizeof(int32_t))
+        self.boolean = <int32_t*>self._alloc(max(slot_counts[G_BOOL], 1) * sizeof(int32_t))
+        self.chunk_rows = chunk_rows
+        for g in range(N_GROUPS):
+            self.slot_counts[g] = max(slot_counts[g], 1)
+        for k in range(n_units):
+            self.order[k] = k
+
+    cdef void* _alloc(self, size_t nbytes) except NULL:
+        array = np.zeros(max(nbytes, 1), dtype=np.uint8)
+        self._keep.append(array)
+        return cnp.PyArray_DATA(array)
+
+    cdef int* _ints(self, values) except NULL:
+        array = np.ascontiguousarray(values, dtype=np.intc)
+        self._keep.append(array)
+        return <int*>cnp.PyArray_DATA(array)
+
+    cdef uint32_t* _vrs(self, values) except NULL:
+        array = np.ascontiguousarray(values, dtype=np.uint32)
+        self._keep.append(array)
+        return <uint32_t*>cnp.PyArray_DATA(array)
+
+    # -- building -------------------------------------------------------------
+
+    def add_fmu(self, int k, Instance instance):
+        """Unit ``k`` is an FMU instance."""
+        cdef Unit* u = &self.units[k]
+        u.kind = KIND_FMU
+        u.slave = instance.c_slave()
+        u.fmi_version = u.slave.version
+        self._keep.append(instance)
+
+    def add_python(self, int k, component):
+        """Unit ``k`` is a Python-backed component (see :class:`cosim.component.PythonComponent`)."""
+        self.units[k].kind = KIND_PYTHON
+        self.units[k].fmi_version = 0
+        self._python[k] = component
+
+    cdef void _port(self, Port* port, int version, int group, vrs, slots):
+        port.n = len(vrs)
+        port.vr = self._vrs(vrs)
+        port.slot = self._ints(slots)
+        if group == G_F64:
+            size = sizeof(double)
+        elif group == G_BOOL and version == 3:
+            size = sizeof(uint8_t)          # fmi3Boolean
+        else:
+            size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
+        port.scratch = self._alloc(max(port.n, 1) * size)
+
+    def set_inputs(self, int k, str group, vrs, source_slots):
+        """Inputs of unit ``k`` of type ``group``, each read from a buffer slot."""
+        self._port(&self.units[k].inputs[GROUPS[group]], self.units[k].fmi_version, GROUPS[group],
+                   vrs, source_slots)
+
+    def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
+        """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
+        cdef Unit* u = &self.units[k]
+        cdef Port* port = &u.outputs[GROUPS[group]] if every_step else &u.recorded[GROUPS[group]]
+        self._port(port, u.fmi_version, GROUPS[group], vrs, slots)
+
+    def configure(self, *, str algorithm, order, long long start_ticks, long long step_ticks,
+                  long long stop_ticks, long long record_every, columns):
+        """Fix algorithm, execution order, time grid and recorded columns ((group, slot) pairs)."""
+        self.algorithm = GAUSS_SEIDEL if algorithm == "gauss-seidel" else JACOBI
+        for j, k in enumerate(order):
+            self.order[j] = k
+        self.start_ticks, self.step_ticks, self.stop_ticks = start_ticks, step_ticks, stop_ticks
+        self.n_steps = (stop_ticks - start_ticks + step_ticks - 1) // step_ticks
+        self.step_index = 0
+        self.record_every = record_every
+        self.n_columns = len(columns)
+        self.column_group = self._ints([GROUPS[g] for g, _ in columns] or [0])
+        self.column_slot = self._ints([s for _, s in columns] or [0])
+        self.rows = <double*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(double))
+        self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
+        self.rows_filled = 0
+
+    # -- time -----------------------------------------------------------------
+
+    cdef inline double _time(self, long long index) noexcept nogil:
+        cdef long long ticks = self.start_ticks + index * self.step_ticks
+        if ticks > self.stop_ticks:
+            ticks = self.stop_ticks
+        return ticks / 1e9
+
+    @property
+    def time(self):
+        """Simulation time of the current communication point."""
+        return self._time(self.step_index)
+
+    # -- moving values ----------------------------------------------------------
+
+    cdef int _push(self, Unit* u) noexcept nogil:
+        """Gather the unit's inputs from the buffers and set them."""
+        cdef int g, i, status
+        cdef Port* p
+        if u.kind == KIND_PYTHON:
+            return self._python_call(u, STAGE_SET, 0.0, 0.0)
+        for g in range(N_GROUPS):
+            p = &u.inputs[g]
+            if p.n == 0:
+                continue
+            if g == G_F64:
+                for i in range(p.n):
+                    (<double*>p.scratch)[i] = self.f64[p.slot[i]]
+            elif g == G_I32:
+                for i in range(p.n):
+                    (<int32_t*>p.scratch)[i] = self.i32[p.slot[i]]
+            elif u.fmi_version == 3:
+                for i in range(p.n):
+                    (<uint8_t*>p.scratch)[i] = self.boolean[p.slot[i]] != 0
+            else:
+                for i in range(p.n):
+                    (<int32_t*>p.scratch)[i] = self.boolean[p.slot[i]]
+            status = slave_set(u.slave, _group_type(g), p.vr, p.n, p.scratch)
+            if status > STATUS_WARNING:
+                self._fail(u, STAGE_SET, g, status)
+                return status
+        return 0
+
+    cdef int _pull(self, Unit* u, Port* ports) noexcept nogil:
+        """Get the values of ``ports`` (outputs or recorded) into the buffers."""
+        cdef int g, i, status
+        cdef Port* p
+        if u.kind == KIND_PYTHON:
+            return self._python_call(u, STAGE_GET if ports == &u.outputs[0] else STAGE_RECORD, 0.0, 0.0)
+        for g in range(N_GROUPS):
+            p = &ports[g]
+            if p.n == 0:
+                continue
+            status = slave_get(u.slave, _group_type(g), p.vr, p.n, p.scratch)
+            if status > STATUS_WARNING:
+                self._fail(u, STAGE_GET, g, status)
+                return status
+            if g == G_F64:
+                for i in range(p.n):
+                    self.f64[p.slot[i]] = (<double*>p.scratch)[i]
+            elif g == G_I32:
+                for i in range(p.n):
+                    self.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
+            elif u.fmi_version == 3:
+                for i in range(p.n):
+                    self.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i]
+            else:
+                for i in range(p.n):
+                    self.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
+        return 0
+
+    cdef int _advance(self, Unit* u, double t, double h) noexcept nogil:
+        cdef int status
+        if u.kind == KIND_PYTHON:
+            return self._python_call(u, STAGE_STEP, t, h)
+        status = slave_do_step(u.slave, t, h)
+        if status > STATUS_WARNING:
+            self._fail(u, STAGE_STEP, 0, status)
+        return status if status > STATUS_WARNING else 0
+
+    cdef void _fail(self, Unit* u, int stage, int group, int status) noexcept nogil:
+        cdef Failure* f = &self.failures[self.n_failures]
+        f.unit = u - self.units
+        f.stage = stage
+        f.group = group
+        f.status = status
+        self.n_failures += 1
+
+    cdef int _python_call(self, Unit* u, int stage, double t, double h) noexcept nogil:
+        with gil:
+            return self._python_stage(u - self.units, stage, t, h)
+
+    cdef int _python_stage(self, int k, int stage, double t, double h):
+        """Run one stage of a Python-backed component; exceptions become failures."""
+        cdef Unit* u = &self.units[k]
+        cdef Port* p
+        component = self._python[k]
+        try:
+            if stage == STAGE_STEP:
+                component.do_step(t, h)
+                return 0
+            for g in range(N_GROUPS):
+                p = &u.inputs[g] if stage == STAGE_SET else (
+                    &u.outputs[g] if stage == STAGE_GET else &u.recorded[g])
+                if p.n == 0:
+                    continue
+                vrs = np.asarray(<uint32_t[:p.n]>p.vr)
+                if stage == STAGE_SET:
+                    component.set(_GROUP_NAMES[g], vrs, self._read_slots(g, p))
+                else:
+                    self._write_slots(g, p, component.get(_GROUP_NAMES[g], vrs))
+            return 0
+        except BaseException as exc:
+            self.python_errors.append((k, exc))
+            self._fail(u, min(stage, STAGE_GET), 0, STATUS_ERROR)
+            return STATUS_ERROR
+
+    cdef object _read_slots(self, int g, Port* p):
+        slots = np.asarray(<int[:p.n]>p.slot)
+        if g == G_F64:
+            return np.asarray(<double[:self.slot_counts[g]]>self.f64)[slots].copy()
+        cdef int32_t* buffer = self.i32 if g == G_I32 else self.boolean
+        values = np.asarray(<int32_t[:self.slot_counts[g]]>buffer)[slots]
+        return values != 0 if g == G_BOOL else values.copy()
+
+    cdef void _write_slots(self, int g, Port* p, values) except *:
+        values = np.asarray(values)
+        if values.shape != (p.n,):
+            raise ValueError(f"get returned {values.shape} values for {p.n} variables")
+        for i in range(p.n):
+            if g == G_F64:
+                self.f64[p.slot[i]] = values[i]
+            elif g == G_I32:
+                self.i32[p.slot[i]] = values[i]
+            else:
+                self.boolean[p.slot[i]] = 1 if values[i] else 0
+
+    # -- stepping ---------------------------------------------------------------
+
+    cdef int _step(self, double t, double h) noexcept nogil:
+        """One macro step of every unit; 0 on success, else failures are recorded."""
+        cdef int j, k
+        cdef Unit* u
+        self.n_failures = 0
+        if self.algorithm == GAUSS_SEIDEL:
+            for j in range(self.n_units):
+                u = &self.units[self.order[j]]
+                if self._push(u) == 0 and self._advance(u, t, h) == 0:
+                    self._pull(u, u.outputs)
+            return self.n_failures
+        # Jacobi: every unit steps on the outputs of the previous communication point.
+        for k in range(self.n_units):
+            u = &self.units[k]
+            if self._push(u) == 0:
+                self._advance(u, t, h)
+        if self.n_failures:
+            return self.n_failures
+        for k in range(self.n_units):
+            u = &self.units[k]
+            self._pull(u, u.outputs)
+        return self.n_failures
+
+    cdef int _record(self, double t) noexcept nogil:
+        """Fetch record-only values and append a row at time t."""
+        cdef int k, c, slot
+        cdef Unit* u
+        self.n_failures = 0
+        for k in range(self.n_units):
+            u = &self.units[k]
+            self._pull(u, u.recorded)
+        if self.n_failures:
+            return self.n_failures
+        cdef double* row = self.rows + self.rows_filled * self.n_columns
+        for c in range(self.n_columns):
+            slot = self.column_slot[c]
+            if self.column_group[c] == G_F64:
+                row[c] = self.f64[slot]
+            elif self.column_group[c] == G_I32:
+                row[c] = self.i32[slot]
+            else:
+                row[c] = self.boolean[slot]
+        self.row_times[self.rows_filled] = t
+        self.rows_filled += 1
+        return 0
+
+    def run(self, long long until_step):
+        """Step until step index ``until_step``, a full result chunk, or a failure.
+
+        Returns DONE, CHUNK_FULL or FAILED; on FAILED, ``failures()`` tells
+        which units failed and where; ``time`` is the start of the failed step.
+        """
+        cdef int reason = DONE
+        cdef double t, t_next
+        if until_step > self.n_steps:
+            until_step = self.n_steps
+        with nogil:
+            while self.step_index < until_step:
+                t = self._time(self.step_index)
+                t_next = self._time(self.step_index + 1)
+                if self._step(t, t_next - t):
+                    reason = FAILED
+                    break
+                self.step_index += 1
+                if self.step_index % self.record_every == 0 or self.step_index == self.n_steps:
+                    if self._record(t_next):
+                        reason = FAILED
+                        break
+                    if self.rows_filled == self.chunk_rows:
+                        reason = CHUNK_FULL
+                        break
+        return reason
+
+    # -- Python-side access (initialization, step-wise control) ----------------
+
+    def pull(self, int k, *, bint recorded=False):
+        """Fetch unit k's outputs (or recorded values) into the buffers; returns failures."""
+        cdef Unit* u = &self.units[k]
+        self.n_failures = 0
+        self._pull(u, &u.recorded[0] if recorded else &u.outputs[0])
+        return self.failures_list()
+
+    def push(self, int k):
+        """Set unit k's inputs from the buffers; returns failures."""
+        self.n_failures = 0
+        self._push(&self.units[k])
+        return self.failures_list()
+
+    def record_now(self):
+        """Append a row at the current time; returns failures."""
+        self._record(self._time(self.step_index))
+        return self.failures_list()
+
+    def failures_list(self):
+        """[(unit, stage, group name, status)] of the last operation."""
+        return [(self.failures[i].unit, self.failures[i].stage, _GROUP_NAMES[self.failures[i].group],
+                 self.failures[i].status) for i in range(self.n_failures)]
+
+    def take_rows(self):
+        """(times, rows) recorded since the last call, as new arrays."""
+        n = self.rows_filled
+        times = np.asarray(<double[:max(n, 1)]>self.row_times)[:n].copy()
+        rows = np.asarray(<double[:max(n * self.n_columns, 1)]>self.rows)[:n * self.n_columns]
+        self.rows_filled = 0
+        return times, rows.reshape(n, self.n_columns).copy()
+
+    def read(self, str group, int slot):
+        """The buffer value in ``slot`` of ``group``."""
+        g = GROUPS[group]
+        if g == G_F64:
+            return self.f64[slot]
+        if g == G_I32:
+            return int(self.i32[slot])
+        return bool(self.boolean[slot])
+
+    def write(self, str group, int slot, value):
+        """Overwrite a buffer slot (used to hold a value on an unconnected path)."""
+        g = GROUPS[group]
+        if g == G_F64:
+            self.f64[slot] = value
+        elif g == G_I32:
+            self.i32[slot] = value
+        else:
+            self.boolean[slot] = 1 if value else 0
+
+
+cdef inline int _group_type(int g) noexcept nogil:
+    if g == G_F64:
+        return T_FLOAT64
+    if g == G_I32:
+        return T_INT32
+    return T_BOOL

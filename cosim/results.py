@@ -1,0 +1,95 @@
+"""Recorded results: in memory as numpy arrays, and on disk as the run goes.
+
+Rows arrive in chunks from the master; :class:`CsvWriter` appends and flushes
+each chunk, so a run that fails leaves a readable file up to the failure.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["CsvWriter", "Result"]
+
+
+class Result:
+    """Time series of recorded variables.
+
+    ``result.time`` is the time of each row; ``result["comp.var"]`` the
+    values of one variable (float64 arrays; booleans as 0/1).
+    """
+
+    def __init__(self, names: list[str]):
+        self.names = list(names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self._times: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._cache = None
+
+    def append(self, times: np.ndarray, rows: np.ndarray) -> None:
+        """Add rows (shape: len(times) x len(names))."""
+        if len(times):
+            self._times.append(times)
+            self._rows.append(rows)
+            self._cache = None
+
+    def _arrays(self):
+        if self._cache is None:
+            times = np.concatenate(self._times) if self._times else np.empty(0)
+            rows = (np.concatenate(self._rows) if self._rows
+                    else np.empty((0, len(self.names))))
+            self._cache = (times, rows)
+        return self._cache
+
+    @property
+    def time(self) -> np.ndarray:
+        return self._arrays()[0]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._arrays()[1][:, self._index[name]]
+        except KeyError:
+            from cosim.errors import did_you_mean
+            raise KeyError(f"{name!r} was not recorded{did_you_mean(name, self.names)}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __repr__(self):
+        return f"Result({len(self.names)} variables, {len(self)} rows)"
+
+    def to_csv(self, path, *, names: list[str] | None = None) -> None:
+        """Write ``time`` plus one column per variable (headers ``names`` if given)."""
+        with CsvWriter(path, names or self.names) as writer:
+            writer.append(*self._arrays())
+
+
+class CsvWriter:
+    """Write result rows to a CSV file, flushing after every chunk."""
+
+    def __init__(self, path, names: list[str]):
+        self.path = Path(path)
+        self._file = open(self.path, "w", newline="")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(["time", *names])
+        self._file.flush()
+
+    def append(self, times: np.ndarray, rows: np.ndarray) -> None:
+        for t, row in zip(times.tolist(), rows.tolist()):
+            self._csv.writerow([repr(t), *map(repr, row)])
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

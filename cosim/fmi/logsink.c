@@ -1,0 +1,92 @@
+#include "logsink.h"
+
+#include "fmi2FunctionTypes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cosim_log_init(CosimLogSink *sink) {
+    memset(sink, 0, sizeof *sink);
+    pthread_mutex_init(&sink->lock, NULL);
+}
+
+void cosim_log_destroy(CosimLogSink *sink) { pthread_mutex_destroy(&sink->lock); }
+
+static void push(CosimLogSink *sink, int status, const char *category, const char *text) {
+    pthread_mutex_lock(&sink->lock);
+    if (status >= 3) {  /* error or fatal */
+        snprintf(sink->last_error, sizeof sink->last_error, "%s", text);
+        sink->has_error = 1;
+    }
+    if (sink->count == COSIM_LOG_CAPACITY) {
+        sink->dropped++;
+    } else {
+        CosimLogEntry *e = &sink->entries[(sink->head + sink->count) % COSIM_LOG_CAPACITY];
+        e->status = status;
+        snprintf(e->category, sizeof e->category, "%s", category ? category : "");
+        snprintf(e->message, sizeof e->message, "%s", text);
+        sink->count++;
+    }
+    pthread_mutex_unlock(&sink->lock);
+}
+
+void cosim_log_fmi2(void *env, const char *instance, int status, const char *category,
+                    const char *message, ...) {
+    (void)instance;
+    if (!env) return;
+    char text[COSIM_LOG_MESSAGE];
+    va_list args;
+    va_start(args, message);
+    vsnprintf(text, sizeof text, message ? message : "", args);
+    va_end(args);
+    push((CosimLogSink *)env, status, category, text);
+}
+
+void cosim_log_fmi3(void *env, int status, const char *category, const char *message) {
+    if (!env) return;
+    push((CosimLogSink *)env, status, category, message ? message : "");
+}
+
+int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out) {
+    int popped = 0;
+    pthread_mutex_lock(&sink->lock);
+    if (sink->count > 0) {
+        *out = sink->entries[sink->head];
+        sink->head = (sink->head + 1) % COSIM_LOG_CAPACITY;
+        sink->count--;
+        popped = 1;
+    }
+    pthread_mutex_unlock(&sink->lock);
+    return popped;
+}
+
+unsigned long long cosim_log_take_dropped(CosimLogSink *sink) {
+    pthread_mutex_lock(&sink->lock);
+    unsigned long long dropped = sink->dropped;
+    sink->dropped = 0;
+    pthread_mutex_unlock(&sink->lock);
+    return dropped;
+}
+
+int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size) {
+    pthread_mutex_lock(&sink->lock);
+    int had = sink->has_error;
+    if (had) snprintf(out, size, "%s", sink->last_error);
+    sink->has_error = 0;
+    pthread_mutex_unlock(&sink->lock);
+    return had;
+}
+
+void *cosim_calloc(size_t n, size_t size) { return calloc(n, size); }
+void cosim_free(void *ptr) { free(ptr); }
+
+void *cosim_fmi2_callbacks_new(CosimLogSink *sink) {
+    /* The header declares the fields const: build the struct, then copy it. */
+    fmi2CallbackFunctions init = {
+        (fmi2CallbackLogger)cosim_log_fmi2, cosim_calloc, cosim_free, NULL, sink};
+    fmi2CallbackFunctions *callbacks = malloc(sizeof *callbacks);
+    if (callbacks) memcpy(callbacks, &init, sizeof init);
+    return callbacks;
+}

@@ -5,6 +5,8 @@ it with :func:`execution_order` and :func:`algebraic_loops`, and run it with
 :meth:`System.simulate` or step by step with :meth:`System.start`.
 """
 
+import logging
+
 from cosim import twins
 from cosim.analysis import algebraic_loops, dependency_graph, execution_order
 from cosim.component import PythonComponent
@@ -24,6 +26,9 @@ from cosim.results import Result
 from cosim.system import System
 
 __version__ = "0.1.0"
+
+# A library logs but leaves handlers to the application (the CLI sets them up).
+logging.getLogger("cosim").addHandler(logging.NullHandler())
 
 __all__ = [
     "AlgebraicLoopError",

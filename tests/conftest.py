@@ -1,9 +1,14 @@
-"""Shared fixtures: the installed twin FMUs opened through fmpy."""
+"""Shared fixtures: the installed twin FMUs, test-only FMUs built from tests/fmus."""
+
+import runpy
+from pathlib import Path
 
 import pytest
 
 from cosim import twins
 from fmpy_driver import Driver
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=["2.0", "3.0"], ids=["fmi2", "fmi3"])
@@ -25,3 +30,19 @@ def open_twin():
     yield factory
     for driver in opened:
         driver.close()
+
+
+@pytest.fixture(scope="session")
+def test_fmus(tmp_path_factory):
+    """Build the FMUs in tests/fmus (test data, compiled from C like the twins).
+
+    Returns ``path(name, version="2.0")``.
+    """
+    builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
+    out = tmp_path_factory.mktemp("test-fmus")
+    builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()))
+
+    def path(name, version="2.0"):
+        return out / ("fmi2" if version == "2.0" else "fmi3") / f"{name}.fmu"
+
+    return path

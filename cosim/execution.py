@@ -136,8 +136,9 @@ class Simulation:
         Recording interval, a multiple of ``step_size`` (default: every step).
     record : list of str or None
         ``"component.variable"`` names to record (default: every output).
-    output_file : path or None
-        CSV file written as the run goes (kept, up to the failure, when a run fails).
+    output_file : path, CsvWriter or None
+        CSV file written as the run goes (kept, up to the failure, when a run
+        fails); or a :class:`~cosim.results.CsvWriter` for other headers.
     logging_on : bool
         Ask FMUs for debug logging (messages go to the ``cosim.fmu`` logger).
 
@@ -185,7 +186,9 @@ class Simulation:
                                  stop_ticks=stop_ticks, record_every=interval_ticks // step_ticks,
                                  columns=plan.columns)
             if output_file is not None:
-                self._writer = CsvWriter(output_file, plan.column_names)
+                self._writer = (output_file if isinstance(output_file, CsvWriter)
+                                else CsvWriter(output_file))
+                self._writer.start(plan.column_names)
             self._initialize([plan.index[n] for n in order])
         except BaseException as exc:
             self._release()
@@ -268,8 +271,8 @@ class Simulation:
 
     @property
     def time(self) -> float:
-        """Simulation time of the current communication point."""
-        return self._core.time
+        """Simulation time of the current communication point (the last one once stopped)."""
+        return self._core.time if self._core is not None else self._final_time
 
     @property
     def names(self) -> list[str]:
@@ -396,6 +399,7 @@ class Simulation:
         if self._stopped:
             return
         self._stopped = True
+        self._final_time = self._core.time
         for runtime in self._runtimes:
             try:
                 runtime.free()

@@ -63,19 +63,30 @@ class Result:
     def __repr__(self):
         return f"Result({len(self.names)} variables, {len(self)} rows)"
 
-    def to_csv(self, path, *, names: list[str] | None = None) -> None:
-        """Write ``time`` plus one column per variable (headers ``names`` if given)."""
-        with CsvWriter(path, names or self.names) as writer:
+    def to_csv(self, path, *, strip_component: bool = False) -> None:
+        """Write ``time`` plus one column per variable."""
+        with CsvWriter(path, strip_component=strip_component) as writer:
+            writer.start(self.names)
             writer.append(*self._arrays())
 
 
 class CsvWriter:
-    """Write result rows to a CSV file, flushing after every chunk."""
+    """Write result rows to a CSV file, flushing after every chunk.
 
-    def __init__(self, path, names: list[str]):
+    Call :meth:`start` with the column names, then :meth:`append` per chunk.
+    With ``strip_component`` the headers drop the component prefix
+    (``"spindle.speed"`` -> ``"speed"``), as for a run of a single FMU.
+    """
+
+    def __init__(self, path, *, strip_component: bool = False):
         self.path = Path(path)
+        self.strip_component = strip_component
         self._file = open(self.path, "w", newline="")
         self._csv = csv.writer(self._file)
+
+    def start(self, names: list[str]) -> None:
+        if self.strip_component:
+            names = [name.partition(".")[2] or name for name in names]
         self._csv.writerow(["time", *names])
         self._file.flush()
 

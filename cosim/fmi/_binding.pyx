@@ -224,12 +224,19 @@ cdef class Instance:
 
     # -- status and log ---------------------------------------------------------
 
-    def drain_log(self):
-        """Forward buffered FMU log messages to the ``cosim.fmu`` logger."""
+    def drain_log(self, *, bint errors_raised=False):
+        """Forward buffered FMU log messages to the ``cosim.fmu`` logger.
+
+        With ``errors_raised`` error messages go out at DEBUG level: they are
+        about to travel in an exception, and need not be reported twice.
+        """
         cdef CosimLogEntry entry
         while cosim_log_pop(self.sink, &entry):
             message = entry.message.decode(errors="replace")
-            log.log(_LEVELS.get(entry.status, logging.ERROR), "[%s] %s", self.name, message)
+            level = _LEVELS.get(entry.status, logging.ERROR)
+            if errors_raised and level == logging.ERROR:
+                level = logging.DEBUG
+            log.log(level, "[%s] %s", self.name, message)
         dropped = cosim_log_take_dropped(self.sink)
         if dropped:
             log.warning("[%s] %d log messages dropped: the FMU logged faster than they were read",
@@ -237,7 +244,7 @@ cdef class Instance:
 
     def _take_error(self):
         cdef char text[512]
-        self.drain_log()
+        self.drain_log(errors_raised=True)
         if cosim_log_take_error(self.sink, text, sizeof(text)):
             return text.decode(errors="replace")
         return ""

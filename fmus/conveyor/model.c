@@ -78,6 +78,7 @@ void model_initialize(ModelData *m) {
     push(s, -R(length), 0.0);
     push(s, 0.0, loaded);
     s->parts_in = loaded;
+    s->initial_flow_out = loaded > 0.0 ? fmax(R(part_flow_in), 0.0) : 0.0;
 }
 
 void model_outputs(ModelData *m) {
@@ -87,7 +88,8 @@ void model_outputs(ModelData *m) {
     double acceleration = (speed_command(m) - s->speed) / R(motor_time_constant);
     double force = moving_mass * (R(friction_coefficient) * GRAVITY + acceleration);
     R(belt_speed) = s->speed;
-    R(part_flow_out) = s->last_step > 0.0 ? (s->parts_out - s->parts_out_before) / s->last_step : 0.0;
+    R(part_flow_out) = s->last_step > 0.0 ? (s->parts_out - s->parts_out_before) / s->last_step
+                                          : s->initial_flow_out;
     R(parts_on_belt) = on_belt;
     R(parts_delivered) = s->parts_out;
     R(motor_power) = fmax(force * s->speed, 0.0) / R(drive_efficiency);

@@ -11,6 +11,7 @@ typedef struct {
     double parts_out;         /* cumulative parts delivered */
     double parts_out_before;  /* parts_out at the start of the last step */
     double last_step;         /* s, length of the last step (0 before the first) */
+    double initial_flow_out;  /* 1/s reported before the first step: the loaded belt's discharge */
     int head, count;          /* ring buffer of (position, cumulative count) */
     double position[HISTORY];
     double cumulative[HISTORY];

@@ -1,0 +1,208 @@
+"""The ``cosim`` command line.
+
+``cosim info FILE.fmu`` describes an FMU; ``cosim run TARGET`` runs one FMU
+or a Python file that defines ``system`` and writes the results as CSV.
+Errors end the command with a one-line message and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import runpy
+import sys
+import time
+from pathlib import Path
+
+from cosim.errors import ConfigurationError, CosimError
+from cosim.execution import ALGORITHMS, Simulation
+from cosim.fmi.archive import read_model
+from cosim.results import CsvWriter
+from cosim.system import System
+
+log = logging.getLogger("cosim")
+
+PROGRESS_AFTER = 1.5   # seconds before a progress bar appears
+
+
+def _parse_value(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parameters(items: list[str]) -> dict:
+    values = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigurationError(f"--parameter {item!r}: write NAME=VALUE")
+        values[name] = _parse_value(value)
+    return values
+
+
+# -- info ---------------------------------------------------------------------------
+
+def cmd_info(args) -> int:
+    model = read_model(args.fmu)
+    exp = model.default_experiment
+    print(f"{model.name} ({Path(args.fmu).name}), FMI {model.fmi_version} co-simulation")
+    if model.description:
+        print(f"  {model.description}")
+    print(f"  model identifier  {model.model_identifier}")
+    caps = [name for name, on in (("get/set state", model.can_get_and_set_state),
+                                  ("serialize state", model.can_serialize_state),
+                                  ("variable step size", model.can_handle_variable_step)) if on]
+    print(f"  capabilities      {', '.join(caps) or 'none'}")
+    if exp.stop_time is not None or exp.step_size is not None:
+        print(f"  default experiment start={exp.start_time} stop={exp.stop_time} step={exp.step_size}")
+    rows = [(v.name, v.causality, v.type, v.unit or "", "" if v.start is None else str(v.start),
+             v.description or "") for v in model.variables.values() if v.causality != "independent"]
+    header = ("variable", "causality", "type", "unit", "start", "description")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
+    print()
+    for row in [header] + rows:
+        print("  " + "  ".join(row[i].ljust(widths[i]) for i in range(5)) + "  " + row[5])
+    print()
+    for output, inputs in model.dependencies.items():
+        if inputs:
+            print(f"  {output} feeds through from {', '.join(inputs)}")
+    return 0
+
+
+# -- run ----------------------------------------------------------------------------
+
+def _load_target(target: str, parameters: dict):
+    """(system, defaults, bare) for an FMU or a Python file defining ``system``."""
+    path = Path(target)
+    if path.suffix == ".fmu":
+        model = read_model(path)
+        system = System(model.model_identifier)
+        system.add(model.model_identifier, path, parameters=parameters)
+        exp = model.default_experiment
+        defaults = {"start_time": exp.start_time, "stop_time": exp.stop_time,
+                    "step_size": exp.step_size}
+        return system, defaults, True
+    if path.suffix == ".py":
+        if not path.is_file():
+            raise ConfigurationError(f"{path} not found")
+        namespace = runpy.run_path(str(path), run_name="cosim_run")
+        system = namespace.get("system")
+        if not isinstance(system, System):
+            raise ConfigurationError(f"{path} must define a variable 'system' holding a cosim.System")
+        for name, value in parameters.items():
+            system.set_parameter(name, value)
+        defaults = {k: namespace.get(k) for k in ("start_time", "stop_time", "step_size", "algorithm")}
+        return system, defaults, False
+    raise ConfigurationError(f"{target}: expected an .fmu file or a .py file defining 'system'")
+
+
+class _Progress:
+    """A text progress bar on stderr that appears once a run takes a while."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, now: float, stop: float) -> None:
+        if not self.enabled or time.perf_counter() - self.started < PROGRESS_AFTER:
+            return
+        fraction = min(1.0, now / stop) if stop else 1.0
+        bar = "#" * int(30 * fraction)
+        sys.stderr.write(f"\r[{bar:<30}] {100 * fraction:5.1f}%  t={now:g} s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def cmd_run(args) -> int:
+    system, defaults, bare = _load_target(args.target, _parameters(args.parameter))
+    options = {
+        "start_time": args.start_time if args.start_time is not None else defaults.get("start_time") or 0.0,
+        "stop_time": args.stop_time if args.stop_time is not None else defaults.get("stop_time"),
+        "step_size": args.step_size if args.step_size is not None else defaults.get("step_size"),
+    }
+    for name in ("stop_time", "step_size"):
+        if options[name] is None:
+            raise ConfigurationError(f"no {name.replace('_', '-')} given and {args.target} has no "
+                                     f"default; pass --{name.replace('_', '-')}")
+    algorithm = args.algorithm or defaults.get("algorithm") or "jacobi"
+    output = args.output
+    record = args.record or None
+    if bare and record:
+        record = [f"{next(iter(system.components))}.{name}" for name in record]
+    writer = CsvWriter(output, strip_component=bare) if output is not None else None
+    sim = Simulation(system, algorithm=algorithm, output_interval=args.output_interval,
+                     record=record, output_file=writer, logging_on=args.verbose > 1, **options)
+    progress = _Progress(not args.quiet)
+    started = time.perf_counter()
+    with sim:
+        try:
+            sim.run(progress=progress)
+        finally:
+            progress.close()
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        steps = round((sim.time - options["start_time"]) / options["step_size"])
+        print(f"ran {len(system.components)} component(s) to t={sim.time:g} s in {steps} steps "
+              f"({elapsed:.2f} s wall clock, {algorithm})", file=sys.stderr)
+        if output is not None:
+            print(f"wrote {len(sim.result)} rows x {len(sim.result.names)} variables to {output}",
+                  file=sys.stderr)
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cosim", description="FMI co-simulation for factory digital twins")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv also asks FMUs for debug logging)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="describe an FMU: variables, capabilities, default experiment")
+    info.add_argument("fmu", help="FMU file")
+    info.set_defaults(func=cmd_info)
+
+    run = sub.add_parser("run", help="run an FMU or a Python file defining 'system'")
+    run.add_argument("target", help="FMU file, or Python file defining 'system' (a cosim.System)")
+    run.add_argument("--stop-time", type=float, help="end time in s (default: the FMU's or file's)")
+    run.add_argument("--step-size", type=float, help="communication step in s")
+    run.add_argument("--start-time", type=float, help="start time in s (default 0)")
+    run.add_argument("--output-interval", type=float, help="recording interval, a multiple of the step")
+    run.add_argument("--algorithm", choices=ALGORITHMS, help="master algorithm (default jacobi)")
+    run.add_argument("--record", nargs="+", metavar="COMP.VAR", help="variables to record (default: all outputs)")
+    run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE); repeatable")
+    run.add_argument("--output", "-o", help="CSV file for the results")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except CosimError as exc:
+        print(f"cosim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cosim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

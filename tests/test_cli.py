@@ -1,0 +1,109 @@
+"""The cosim command line: info and run, including its errors."""
+
+import subprocess
+import sys
+import textwrap
+
+import fmpy
+import numpy as np
+import pytest
+
+from cosim import twins
+from cosim.cli import main
+
+
+def test_info_lists_variables_capabilities_and_experiment(capsys, fmi_version):
+    assert main(["info", str(twins.path("spindle", fmi_version))]) == 0
+    out = capsys.readouterr().out
+    assert f"FMI {fmi_version} co-simulation" in out
+    assert "get/set state, serialize state" in out
+    assert "default experiment start=0.0 stop=10.0 step=0.01" in out
+    assert "speed_setpoint       input" in out and "rpm" in out
+    assert "motor_torque feeds through from speed_setpoint" in out
+
+
+@pytest.mark.parametrize("name", ["spindle", "conveyor", "furnace"])
+def test_run_fmu_matches_fmpy_simulate(tmp_path, fmi_version, name):
+    path = twins.path(name, fmi_version)
+    out = tmp_path / "out.csv"
+    assert main(["run", str(path), "--output", str(out), "--quiet"]) == 0
+    ours = np.genfromtxt(out, delimiter=",", names=True)
+    theirs = fmpy.simulate_fmu(str(path))
+    assert ours.dtype.names == theirs.dtype.names        # bare variable names, same order
+    for column in theirs.dtype.names:
+        # fmpy forms t = n*h in floating point, cosim from integer nanoseconds:
+        # step sizes differ in the last bit, results at round-off level.
+        np.testing.assert_allclose(ours[column], theirs[column].astype(float), rtol=1e-9, atol=1e-9,
+                                   err_msg=column)
+
+
+def test_run_python_file_defining_a_system(tmp_path, capsys):
+    script = tmp_path / "chain.py"
+    script.write_text(textwrap.dedent(f"""
+        from cosim import System
+        system = System("chain")
+        system.add("src", {str(twins.path("source"))!r}, parameters={{"waveform": 2}})
+        system.add("g", {str(twins.path("gain"))!r}, parameters={{"k": 3.0}})
+        system.connect("src.y", "g.u")
+        stop_time = 2.0
+        step_size = 0.5
+    """))
+    out = tmp_path / "out.csv"
+    assert main(["run", str(script), "-o", str(out), "--algorithm", "gauss-seidel",
+                 "-p", "g.b=1.0"]) == 0
+    data = np.genfromtxt(out, delimiter=",", names=True)
+    np.testing.assert_array_equal(data["time"], [0.0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(data["gy"], 3.0 * data["srcy"] + 1.0)
+    assert "ran 2 component(s) to t=2 s in 4 steps" in capsys.readouterr().err
+
+
+def test_run_records_selected_variables_at_an_interval(tmp_path):
+    out = tmp_path / "out.csv"
+    assert main(["run", str(twins.path("spindle")), "-o", str(out), "-q", "--stop-time", "1",
+                 "--step-size", "0.01", "--output-interval", "0.1", "--record", "speed", "wear"]) == 0
+    header = out.read_text().splitlines()[0]
+    assert header == "time,speed,wear"
+    assert len(out.read_text().splitlines()) == 1 + 11
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "/no/such.fmu"], "FMU file not found: /no/such.fmu"),
+    (["run", "x.txt"], "expected an .fmu file or a .py file"),
+    (["run", "SPINDLE", "--stop-time", "-1"], "stop_time (-1.0) must be after start_time"),
+    (["run", "SPINDLE", "-p", "inertia=-3"], "inertia must be > 0, got -3"),
+    (["run", "SPINDLE", "-p", "inertiaa=1"], "did you mean 'inertia'"),
+    (["run", "SPINDLE", "-p", "inertia"], "write NAME=VALUE"),
+    (["run", "SPINDLE", "--step-size", "0.003", "--output-interval", "0.01"], "must be a positive multiple"),
+    (["info", "/no/such.fmu"], "FMU file not found"),
+])
+def test_errors_end_with_one_line_and_exit_status_1(capsys, argv, message):
+    argv = [str(twins.path("spindle")) if a == "SPINDLE" else a for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("cosim: error: ")
+    assert message in err[-1]
+
+
+def test_python_file_without_system_is_refused(tmp_path, capsys):
+    script = tmp_path / "empty.py"
+    script.write_text("x = 1\n")
+    assert main(["run", str(script), "--stop-time", "1", "--step-size", "0.1"]) == 1
+    assert "must define a variable 'system'" in capsys.readouterr().err
+
+
+def test_failed_run_keeps_partial_results_on_disk(tmp_path, capsys, test_fmus):
+    out = tmp_path / "out.csv"
+    argv = ["run", str(test_fmus("failing_gain")), "-o", str(out), "-p", "fail_time=0.55",
+            "--stop-time", "2", "--step-size", "0.1"]
+    assert main(argv) == 1
+    assert "fmi2DoStep returned error at t=0.5 s" in capsys.readouterr().err
+    rows = out.read_text().splitlines()
+    assert rows[0] == "time,y" and rows[-1].startswith("0.5,")
+
+
+def test_console_entry_point_runs_in_its_own_process(tmp_path):
+    out = tmp_path / "o.csv"
+    done = subprocess.run([sys.executable, "-m", "cosim", "run", str(twins.path("gain")), "-q",
+                           "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().startswith("time,y\n")

@@ -1,0 +1,63 @@
+"""The runnable examples do what the README says."""
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = ROOT / "examples" / "line_twin" / "line_twin.py"
+
+
+@pytest.fixture(scope="module")
+def line():
+    return runpy.run_path(str(LINE), run_name="line_twin")
+
+
+def test_line_twin_script_prints_its_summary_and_plot(tmp_path):
+    plot = tmp_path / "line.png"
+    done = subprocess.run([sys.executable, str(LINE), "--hours", "1.5", "--plot", str(plot)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for label in ("throughput (last hour)", "energy per part", "spindle bearing wear",
+                  "soak zone max deviation"):
+        assert label in done.stdout
+    assert plot.stat().st_size > 10_000
+
+
+def test_line_twin_physics_hold_together(line):
+    result = line["system"].simulate(stop_time=2 * 3600.0, step_size=1.0, algorithm="gauss-seidel")
+    s = line["summarize"](result)
+    # After the arrival rate steps to 0.5 parts/s, the line delivers that rate.
+    assert s["throughput_per_hour"] == pytest.approx(0.5 * 3600, rel=0.01)
+    assert not s["jammed"]
+    assert s["max_soak_deviation_k"] < 0.5
+    assert s["spindle_wear"] > 0.2                          # started at 0.2 and grew
+    # The cutting load follows the part flow reaching the spindle.
+    np.testing.assert_allclose(result["spindle.motor_torque"][-1],
+                               18.0 * 0.5 + 0.0002 * (1 + 2 * s["spindle_wear"]) * 9000 * np.pi / 30,
+                               rtol=1e-3)
+    # The furnace burns more once more parts arrive.
+    power = result["furnace.burner_power"]
+    assert power[-1] > power[3000] + 1000.0
+
+
+def test_line_twin_runs_from_the_cli(tmp_path):
+    out = tmp_path / "line.csv"
+    done = subprocess.run([sys.executable, "-m", "cosim", "run", str(LINE), "--stop-time", "600",
+                           "-o", str(out), "-q"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    header = out.read_text().splitlines()[0].split(",")
+    assert "furnace.soak_deviation" in header and "spindle.wear" in header
+    assert len(out.read_text().splitlines()) == 602
+
+
+def test_line_configurations_differ_as_configured(line):
+    worn = line["build_line"]("worn", spindle_wear=0.6)
+    result = worn.simulate(stop_time=600.0, step_size=1.0)
+    assert result["spindle.wear"][0] == pytest.approx(0.6)
+    assert result["spindle.vibration"][-1] > 2 * line["system"].simulate(
+        stop_time=600.0, step_size=1.0, record=["spindle.vibration"])["spindle.vibration"][-1]

@@ -50,18 +50,15 @@ def algebraic_loops(system) -> list[list[str]]:
     return sorted(loops)
 
 
-def _feeds_through(system, target: str) -> bool:
-    component, _, name = target.partition(".")
-    return any(name in inputs for inputs in system.model(component).dependencies.values())
-
-
 def execution_order(system) -> list[str]:
     """Component names in the order Gauss-Seidel steps them.
 
-    A component whose input feeds through to its outputs comes after the
-    component driving that input; otherwise components follow their
-    connections where the graph allows, breaking feedback loops at inputs
-    without direct feedthrough.  Ties keep the order of addition.
+    Components are ordered by the first of their connected outputs in a
+    topological order of :func:`dependency_graph`: a component whose input
+    feeds through to an output it passes on comes after the component driving
+    that input, and feedback loops without direct feedthrough are broken where
+    an output does not depend on the loop's inputs.  Ties keep the order of
+    addition.
 
     Raises
     ------
@@ -75,23 +72,15 @@ def execution_order(system) -> list[str]:
             f"system '{system.name}' has algebraic loop(s) through {described}. cosim cannot "
             "solve algebraic loops yet: break the loop, or use a component without direct "
             "feedthrough on it", loops)
-    position = {name: i for i, name in enumerate(system.components)}
-    coupling = nx.DiGraph()
-    coupling.add_nodes_from(system.components)
-    feedthrough = nx.DiGraph()
-    feedthrough.add_nodes_from(system.components)
-    for source, target in system.connections:
-        a, b = source.partition(".")[0], target.partition(".")[0]
-        if a == b:
-            continue
-        coupling.add_edge(a, b)
-        if _feeds_through(system, target):
-            feedthrough.add_edge(a, b)
-    condensed = nx.condensation(coupling)
-    first = lambda scc: min(position[n] for n in condensed.nodes[scc]["members"])
-    order = []
-    for scc in nx.lexicographical_topological_sort(condensed, key=first):
-        members = condensed.nodes[scc]["members"]
-        inner = feedthrough.subgraph(members)
-        order.extend(nx.lexicographical_topological_sort(inner, key=position.__getitem__))
-    return order
+    components = list(system.components)
+    position = {name: i for i, name in enumerate(components)}
+    graph = dependency_graph(system)
+    sources = {source for source, _ in system.connections}
+    key = lambda node: (position[node.partition(".")[0]], node)
+    rank = {}
+    for i, node in enumerate(nx.lexicographical_topological_sort(graph, key=key)):
+        component = node.partition(".")[0]
+        if node in sources and component not in rank:
+            rank[component] = i
+    last = len(graph)
+    return sorted(components, key=lambda c: (rank.get(c, last), position[c]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections import defaultdict
 
 from cosim.analysis import execution_order
@@ -34,8 +35,14 @@ UNBOUNDED_TICKS = 2**62
 
 
 def _ticks(value: float, name: str) -> int:
+    """``value`` seconds as integer nanoseconds; it must be one, within 1e-9 relative."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}")
+    if abs(value) * TICKS_PER_SECOND >= UNBOUNDED_TICKS:
+        raise ConfigurationError(f"{name}={value!r} s is beyond the supported range "
+                                 f"(+-{UNBOUNDED_TICKS / TICKS_PER_SECOND:.3g} s)")
     ticks = round(value * TICKS_PER_SECOND)
-    if abs(ticks / TICKS_PER_SECOND - value) > 1e-12 * max(1.0, abs(value)):
+    if abs(ticks / TICKS_PER_SECOND - value) > 1e-9 * abs(value):
         raise ConfigurationError(f"{name}={value!r} s is not a whole number of nanoseconds")
     return ticks
 
@@ -73,9 +80,10 @@ class _Plan:
             var = self._variable(system, name)
             if name in self.source_slot:
                 column = self.source_slot[name]
-            elif name in self.connected_inputs:
-                column = self.source_slot[self.connected_inputs[name]]
             else:
+                # Inputs too are read from their component: under Jacobi a
+                # connected input holds the previous point's value, not its
+                # source's new one.
                 column = (var.type, self._new_slot(var.type))
                 self.recorded[self.index[name.partition(".")[0]]].append(
                     (var.type, var.value_reference, column[1]))
@@ -251,15 +259,23 @@ class Simulation:
             runtime.setup_experiment(self.start_time, self.stop_time)
             self._start_values(name, runtime)
             runtime.enter_initialization_mode()
-        # Every output once, then along the feedthrough order, then every
-        # input again so that inputs without feedthrough get their final value.
+        # Every output once, then passes in execution order (set inputs, get
+        # outputs) until no exchanged value changes: with no algebraic loop
+        # this settles within one pass per component along the longest
+        # feedthrough chain, and the last pass leaves every input at its
+        # source's final value.
         for k in order:
             self._check(core.pull(k))
-        for k in order:
-            self._check(core.push(k))
-            self._check(core.pull(k))
-        for k in order:
-            self._check(core.push(k))
+        for _ in range(len(order) + 1):
+            before = core.buffers()
+            for k in order:
+                self._check(core.push(k))
+                self._check(core.pull(k))
+            if core.buffers() == before:
+                break
+        else:
+            log.warning("initial values of system '%s' did not settle in %d passes",
+                        self.system.name, len(order) + 1)
         for runtime in self._runtimes:
             runtime.exit_initialization_mode()
         for k in order:

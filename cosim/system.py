@@ -37,12 +37,21 @@ _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool,
                 "string": str}
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def _check_value(owner: str, var: Variable, value):
     allowed = _VALUE_TYPES.get(var.type, numbers.Integral)
     is_bool = isinstance(value, (bool, np.bool_))
     if (var.type != "bool" and is_bool) or not isinstance(value, allowed):
         raise SystemStructureError(
             f"{owner}.{var.name} is {var.type}; {value!r} ({type(value).__name__}) does not fit")
+    if allowed is numbers.Integral:
+        info = np.iinfo(var.type)
+        if not info.min <= value <= info.max:
+            raise SystemStructureError(
+                f"{owner}.{var.name} is {var.type}; {value} is outside [{info.min}, {info.max}]")
 
 
 class System:
@@ -155,7 +164,7 @@ class System:
             raise SystemStructureError(str(exc)) from None
         if not var.is_settable or var.variability == "constant":
             raise SystemStructureError(
-                f"{component}.{var_name} is a {var.variability} {var.causality}; only parameters "
+                f"{component}.{var_name} is {_a(var.variability)} {var.causality}; only parameters "
                 "and inputs can be given values")
         _check_value(component, var, value)
 
@@ -172,17 +181,16 @@ class System:
         """
         src_comp, src_var = self._variable(source)
         dst_comp, dst_var = self._variable(target)
+        reversed_ = src_var.causality == "input" and dst_var.causality == "output"
+        hint = f"; did you mean to connect {target} -> {source}?" if reversed_ else ""
         if src_var.causality != "output":
-            hint = " (connect from an output to an input)" if src_var.causality == "input" else ""
             raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {source} is a {src_var.causality}, "
+                f"cannot connect {source} -> {target}: {source} is {_a(src_var.causality)}, "
                 f"not an output{hint}")
         if dst_var.causality != "input":
-            hint = (f"; did you mean to connect {target} -> {source}?"
-                    if dst_var.causality == "output" and src_var.causality == "output" else "")
             raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {target} is a {dst_var.causality}, "
-                f"not an input{hint}")
+                f"cannot connect {source} -> {target}: {target} is {_a(dst_var.causality)}, "
+                f"not an input")
         if src_var.type != dst_var.type:
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "

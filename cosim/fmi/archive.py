@@ -118,6 +118,9 @@ class FmuArchive:
             with _open_zip(self.path) as zf:
                 _check_members(self.path, zf, max_bytes)
                 self._extract(zf, max_bytes)
+        except (zipfile.BadZipFile, OSError) as exc:
+            self.close()
+            raise ModelError(f"{self.path}: cannot extract the FMU: {exc}") from None
         except BaseException:
             self.close()
             raise

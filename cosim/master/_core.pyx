@@ -440,24 +440,11 @@ cdef class Core:
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
 
-    def read(self, str group, int slot):
-        """The buffer value in ``slot`` of ``group``."""
-        g = GROUPS[group]
-        if g == G_F64:
-            return self.f64[slot]
-        if g == G_I32:
-            return int(self.i32[slot])
-        return bool(self.boolean[slot])
-
-    def write(self, str group, int slot, value):
-        """Overwrite a buffer slot (used to hold a value on an unconnected path)."""
-        g = GROUPS[group]
-        if g == G_F64:
-            self.f64[slot] = value
-        elif g == G_I32:
-            self.i32[slot] = value
-        else:
-            self.boolean[slot] = 1 if value else 0
+    def buffers(self):
+        """A copy of every exchanged value, as bytes (to detect change)."""
+        return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.f64) +
+                bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.i32) +
+                bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.boolean))
 
 
 cdef inline int _group_type(int g) noexcept nogil:

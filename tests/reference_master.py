@@ -1,0 +1,195 @@
+"""A reference co-simulation master: plain Python over fmpy.
+
+It runs a :class:`cosim.System` with the semantics documented in
+``cosim/execution.py`` and ``cosim/master/_core.pyx``, but shares nothing
+with cosim's native binding or step loop: the FMUs are loaded and called
+through fmpy, and the loop is written out below as a specification.  It
+reads only the system's public structure (components, connections,
+parameters, sources) and :func:`cosim.execution_order`.
+
+Semantics
+---------
+Time
+    Integer nanosecond ticks; communication point n is
+    ``min(t0 + n*h, stop) / 1e9`` (never accumulated), so a stop time that
+    is not a multiple of the step ends with a shorter last step.
+Initialization
+    setupExperiment(start) (FMI 3: the start time goes to
+    enterInitializationMode); every parameter and input start value set
+    explicitly (user values from ``system.parameters(name)`` first); enter
+    initialization mode for all; pull every component's connected outputs
+    in execution order; then passes in execution order (push each
+    component's connected inputs, pull its outputs) until no exchanged
+    value changes; exit initialization mode for all; pull all outputs;
+    record the first row at t0.
+Jacobi step
+    Every component, in the order of addition, sets its connected inputs
+    from the values of the previous communication point and steps; then
+    every component's outputs are read.
+Gauss-Seidel step
+    Component by component in execution order: set inputs from the latest
+    values, step, read outputs.
+Recording
+    Each requested ``"comp.var"`` is read from its FMU after every step.
+
+Only FMU components are supported, and values are exchanged as float64
+(Real / Float64); integer and boolean parameters are set at start.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from fmpy import extract, read_model_description
+from fmpy.fmi2 import FMU2Slave, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
+from fmpy.fmi3 import FMU3Slave
+
+from cosim import execution_order
+
+TICKS_PER_SECOND = 1_000_000_000
+
+
+class ReferenceUnit:
+    """One FMU instance called through fmpy, addressed by variable name."""
+
+    _SETTERS = {("2.0", "float64"): "setReal", ("2.0", "int32"): "setInteger",
+                ("2.0", "bool"): "setBoolean", ("3.0", "float64"): "setFloat64",
+                ("3.0", "int32"): "setInt32", ("3.0", "bool"): "setBoolean"}
+
+    def __init__(self, name: str, path, model, start_values: dict):
+        self.name, self.model, self.version = name, model, model.fmi_version
+        self.start_values = start_values
+        md = read_model_description(str(path))
+        self.unzipdir = extract(str(path))
+        kwargs = dict(guid=md.guid, unzipDirectory=self.unzipdir, instanceName=name,
+                      modelIdentifier=md.coSimulation.modelIdentifier)
+        if self.version == "2.0":
+            self.fmu = FMU2Slave(**kwargs)
+            self._callbacks = fmi2CallbackFunctions()
+            self._callbacks.logger = fmi2CallbackLoggerTYPE(lambda *args: None)
+            self.fmu.instantiate(callbacks=self._callbacks)
+        else:
+            self.fmu = FMU3Slave(**kwargs)
+            self.fmu.instantiate()
+
+    def set(self, var_name: str, value) -> None:
+        var = self.model.variables[var_name]
+        setter = getattr(self.fmu, self._SETTERS[self.version, var.type])
+        setter([var.value_reference], [value])
+
+    def get(self, var_name: str) -> float:
+        var = self.model.variables[var_name]
+        assert var.type == "float64", f"the reference records float64 only, not {var_name}"
+        getter = self.fmu.getReal if self.version == "2.0" else self.fmu.getFloat64
+        return float(getter([var.value_reference])[0])
+
+    def enter_initialization(self, start_time: float) -> None:
+        if self.version == "2.0":
+            self.fmu.setupExperiment(startTime=start_time)
+        for var in self.model.variables.values():
+            if var.causality in ("parameter", "input") and var.variability != "constant":
+                value = self.start_values.get(var.name, var.start)
+                if value is not None:
+                    self.set(var.name, value)
+        if self.version == "2.0":
+            self.fmu.enterInitializationMode()
+        else:
+            self.fmu.enterInitializationMode(startTime=start_time)
+
+    def do_step(self, t: float, h: float) -> None:
+        self.fmu.doStep(currentCommunicationPoint=t, communicationStepSize=h)
+
+    def close(self) -> None:
+        try:
+            self.fmu.terminate()
+        except Exception:
+            pass                    # an instance in error state may refuse; free it anyway
+        self.fmu.freeInstance()
+        shutil.rmtree(self.unzipdir, ignore_errors=True)
+
+
+def _ticks(seconds: float) -> int:
+    return round(seconds * TICKS_PER_SECOND)
+
+
+def simulate(system, *, stop_time: float, step_size: float, record: list[str],
+             algorithm: str = "jacobi", start_time: float = 0.0) -> dict[str, np.ndarray]:
+    """Run ``system`` and return ``{"time": array, "comp.var": array, ...}`` (one row per step)."""
+    if algorithm not in ("jacobi", "gauss-seidel"):
+        raise ValueError(f"unknown algorithm {algorithm!r}")
+    record = list(record)
+    t0, h, stop = _ticks(start_time), _ticks(step_size), _ticks(stop_time)
+    n_steps = -(-(stop - t0) // h)
+    time = lambda n: min(t0 + n * h, stop) / TICKS_PER_SECOND
+
+    names = list(system.components)                      # order of addition
+    order = execution_order(system)
+    inputs = {name: [] for name in names}                 # name -> [(input, "src.output")]
+    outputs = {name: [] for name in names}                # name -> [connected output]
+    for source, target in system.connections:
+        src, src_var = source.split(".", 1)
+        dst, dst_var = target.split(".", 1)
+        inputs[dst].append((dst_var, source))
+        if src_var not in outputs[src]:
+            outputs[src].append(src_var)
+    recorded = [name.split(".", 1) for name in record]
+    values = {}                                           # "src.output" -> latest value
+    units = {}                                            # name -> ReferenceUnit
+    rows = []
+
+    def pull(name):
+        for var in outputs[name]:
+            values[f"{name}.{var}"] = units[name].get(var)
+
+    def push(name):
+        for var, source in inputs[name]:
+            units[name].set(var, values[source])
+
+    def record_row(n):
+        rows.append([time(n)] + [units[c].get(v) for c, v in recorded])
+
+    try:
+        for name in names:
+            units[name] = ReferenceUnit(name, system.source(name), system.components[name],
+                                        system.parameters(name))
+
+        # Initialization.
+        for name in names:
+            units[name].enter_initialization(time(0))
+        for name in order:
+            pull(name)
+        for _ in range(len(order) + 1):                  # passes until nothing changes
+            before = dict(values)
+            for name in order:
+                push(name)
+                pull(name)
+            if values == before:
+                break
+        for name in names:
+            units[name].fmu.exitInitializationMode()
+        for name in order:
+            pull(name)
+        record_row(0)
+
+        # Steps.
+        for n in range(n_steps):
+            t, t_next = time(n), time(n + 1)
+            if algorithm == "jacobi":
+                for name in names:
+                    push(name)
+                    units[name].do_step(t, t_next - t)
+                for name in names:
+                    pull(name)
+            else:                                         # gauss-seidel
+                for name in order:
+                    push(name)
+                    units[name].do_step(t, t_next - t)
+                    pull(name)
+            record_row(n + 1)
+    finally:
+        for unit in units.values():
+            unit.close()
+
+    data = np.array(rows, dtype=float)
+    return {"time": data[:, 0], **{name: data[:, i + 1] for i, name in enumerate(record)}}

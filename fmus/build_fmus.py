@@ -246,11 +246,11 @@ def model_description_fmi2(spec: dict) -> str:
                  'canInterpolateInputs="false" maxOutputDerivativeOrder="0"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
+    # FMI 2.0 makes the independent variable optional; it is left out because
+    # some importers (FMI Library) demand a start value for it.
     lines.append("  <ModelVariables>")
-    lines.append('    <ScalarVariable name="time" valueReference="0" causality="independent" '
-                 'variability="continuous" description="Simulation time"><Real unit="s"/></ScalarVariable>')
-    index = {"time": 1}
-    for i, var in enumerate(spec["variable"], start=2):
+    index = {}
+    for i, var in enumerate(spec["variable"], start=1):
         index[var["name"]] = i
         lines.append(f'    <ScalarVariable {_common_attrs(var)}>'
                      f'<{var["type"]} {_type_attrs(var)}/></ScalarVariable>')

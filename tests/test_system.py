@@ -167,8 +167,9 @@ def test_an_output_cannot_be_given_a_value():
     system.add("g", twins.path("gain"))
     with pytest.raises(cosim.SystemStructureError, match=r"g\.y is a continuous output"):
         system.set_parameter("g.y", 1.0)
+    system.add("g3", twins.path("gain", "3.0"))
     with pytest.raises(cosim.SystemStructureError, match="independent"):
-        system.set_parameter("g.time", 1.0)
+        system.set_parameter("g3.time", 1.0)
     assert system.parameters("g") == {}
 
 

@@ -26,7 +26,8 @@ extensions = [
     Extension("cosim.fmi._binding", ["cosim/fmi/_binding.pyx", "cosim/fmi/logsink.c"],
               include_dirs=INCLUDES, define_macros=MACROS, libraries=["dl"]),
     Extension("cosim.master._core", ["cosim/master/_core.pyx"],
-              include_dirs=INCLUDES, define_macros=MACROS),
+              include_dirs=INCLUDES, define_macros=MACROS,
+              extra_compile_args=["-fopenmp"], extra_link_args=["-fopenmp"]),
 ]
 
 directives = {

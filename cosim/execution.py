@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
+import time
 from collections import defaultdict
 
 from cosim.analysis import execution_order
@@ -149,6 +151,11 @@ class Simulation:
         fails); or a :class:`~cosim.results.CsvWriter` for other headers.
     logging_on : bool
         Ask FMUs for debug logging (messages go to the ``cosim.fmu`` logger).
+    threads : int or None
+        Jacobi only: step FMUs on this many threads (1 = serial).  None
+        decides on the first steps of the run: it times serial and parallel
+        stepping and keeps parallel only if it is clearly faster, so trivial
+        FMUs stay serial.  Results do not depend on it.
 
     Raises
     ------
@@ -158,7 +165,7 @@ class Simulation:
     def __init__(self, system, *, step_size: float, stop_time: float | None = None,
                  start_time: float = 0.0, algorithm: str = "jacobi",
                  output_interval: float | None = None, record=None, output_file=None,
-                 logging_on: bool = False):
+                 logging_on: bool = False, threads: int | None = None):
         if algorithm not in ALGORITHMS:
             raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                                      f"got {algorithm!r}")
@@ -178,6 +185,10 @@ class Simulation:
         if interval_ticks <= 0 or interval_ticks % step_ticks:
             raise ConfigurationError(f"output_interval ({interval}) must be a positive multiple "
                                      f"of step_size ({step_size})")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
+        if threads is not None and threads > 1 and algorithm != "jacobi":
+            raise ConfigurationError("parallel stepping (threads > 1) needs algorithm='jacobi'")
         order = execution_order(system)
         self._plan = plan = _Plan(system, record)
         self._runtimes: list = []
@@ -198,6 +209,11 @@ class Simulation:
                                 else CsvWriter(output_file))
                 self._writer.start(plan.column_names)
             self._initialize([plan.index[n] for n in order])
+            cores = len(os.sched_getaffinity(0))
+            self._calibrating = threads is None and algorithm == "jacobi" and cores > 1 \
+                and len(plan.names) > 1
+            self._core.threads = threads or 1
+            self._cores = cores
         except BaseException as exc:
             self._release()
             if isinstance(exc, FmiCallError):
@@ -328,7 +344,32 @@ class Simulation:
                 progress(self.time, self.stop_time)
         return self.result
 
+    @property
+    def threads(self) -> int:
+        """Threads the Jacobi loop steps FMUs on (1 = serial)."""
+        return self._core.threads if self._core is not None else 1
+
+    def _calibrate(self, until_step: int) -> None:
+        """Time serial and parallel stepping on real steps of the run; keep the faster."""
+        self._calibrating = False
+        core = self._core
+        trial = min(2000, (until_step - core.step_index) // 8)
+        if trial < 5:
+            return
+        timings = {}
+        for threads in (1, self._cores, 1, self._cores):
+            core.threads = threads
+            started = time.perf_counter()
+            self._advance(core.step_index + trial)
+            elapsed = time.perf_counter() - started
+            timings[threads] = min(elapsed, timings.get(threads, elapsed))
+        core.threads = self._cores if timings[self._cores] < 0.9 * timings[1] else 1
+        log.debug("Jacobi on %d thread(s): serial %.3g s, %d threads %.3g s per %d steps",
+                  core.threads, timings[1], self._cores, timings[self._cores], trial)
+
     def _advance(self, until_step: int) -> None:
+        if self._calibrating:
+            self._calibrate(until_step)
         core = self._core
         while core.step_index < until_step:
             reason = core.run(until_step)
@@ -453,7 +494,8 @@ class Simulation:
 
 def simulate(system, *, stop_time: float, step_size: float, algorithm: str = "jacobi",
              start_time: float = 0.0, output_interval: float | None = None, record=None,
-             output_file=None, progress=None, logging_on: bool = False) -> Result:
+             output_file=None, progress=None, logging_on: bool = False,
+             threads: int | None = None) -> Result:
     """Run ``system`` from ``start_time`` to ``stop_time`` and return the result.
 
     Options are those of :class:`Simulation`; ``progress(time, stop_time)``
@@ -463,7 +505,7 @@ def simulate(system, *, stop_time: float, step_size: float, algorithm: str = "ja
     """
     sim = Simulation(system, stop_time=stop_time, step_size=step_size, algorithm=algorithm,
                      start_time=start_time, output_interval=output_interval, record=record,
-                     output_file=output_file, logging_on=logging_on)
+                     output_file=output_file, logging_on=logging_on, threads=threads)
     with sim:
         sim.run(progress=progress)
     return sim.result

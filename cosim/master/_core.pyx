@@ -12,6 +12,7 @@ of nanosecond ticks: t = (t0 + n*h) / 1e9, never accumulated.
 import numpy as np
 
 cimport numpy as cnp
+from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from cosim.fmi._binding cimport (
@@ -101,8 +102,13 @@ cdef class Core:
     cdef double* rows
     cdef double* row_times
     cdef readonly int chunk_rows, rows_filled
-    cdef Failure* failures
+    cdef Failure* failures     # per unit; status 0 means it did not fail
     cdef readonly int n_failures
+    cdef public int threads    # > 1: Jacobi steps FMU units on that many threads
+    cdef int* fmu_units
+    cdef int n_fmu_units
+    cdef int* python_units
+    cdef int n_python_units
     cdef list _keep          # numpy arrays and objects whose memory the loop uses
     cdef list _python        # Python component per unit, or None
     cdef readonly list python_errors
@@ -119,6 +125,7 @@ cdef class Core:
         self.i32 = <int32_t*>self._alloc(max(slot_counts[G_I32], 1) * sizeof(int32_t))
         self.boolean = <int32_t*>self._alloc(max(slot_counts[G_BOOL], 1) * sizeof(int32_t))
         self.chunk_rows = chunk_rows
+        self.threads = 1
         for g in range(N_GROUPS):
             self.slot_counts[g] = max(slot_counts[g], 1)
         for k in range(n_units):
@@ -191,6 +198,10 @@ cdef class Core:
         self.n_columns = len(columns)
         self.column_group = self._ints([GROUPS[g] for g, _ in columns] or [0])
         self.column_slot = self._ints([s for _, s in columns] or [0])
+        fmus = [k for k in range(self.n_units) if self.units[k].kind == KIND_FMU]
+        pythons = [k for k in range(self.n_units) if self.units[k].kind == KIND_PYTHON]
+        self.fmu_units, self.n_fmu_units = self._ints(fmus or [0]), len(fmus)
+        self.python_units, self.n_python_units = self._ints(pythons or [0]), len(pythons)
         self.rows = <double*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(double))
         self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
         self.rows_filled = 0
@@ -276,12 +287,12 @@ cdef class Core:
         return status if status > STATUS_WARNING else 0
 
     cdef void _fail(self, Unit* u, int stage, int group, int status) noexcept nogil:
-        cdef Failure* f = &self.failures[self.n_failures]
+        # Each unit writes only its own record, so worker threads never share one.
+        cdef Failure* f = &self.failures[u - self.units]
         f.unit = u - self.units
         f.stage = stage
         f.group = group
         f.status = status
-        self.n_failures += 1
 
     cdef int _python_call(self, Unit* u, int stage, double t, double h) noexcept nogil:
         with gil:
@@ -335,38 +346,65 @@ cdef class Core:
     # -- stepping ---------------------------------------------------------------
 
     cdef int _step(self, double t, double h) noexcept nogil:
-        """One macro step of every unit; 0 on success, else failures are recorded."""
-        cdef int j, k
+        """One macro step of every unit; returns the number of units that failed."""
+        cdef int j, k, errors = 0
         cdef Unit* u
-        self.n_failures = 0
         if self.algorithm == GAUSS_SEIDEL:
             for j in range(self.n_units):
                 u = &self.units[self.order[j]]
-                if self._push(u) == 0 and self._advance(u, t, h) == 0:
-                    self._pull(u, u.outputs)
-            return self.n_failures
-        # Jacobi: every unit steps on the outputs of the previous communication point.
-        for k in range(self.n_units):
-            u = &self.units[k]
-            if self._push(u) == 0:
-                self._advance(u, t, h)
-        if self.n_failures:
-            return self.n_failures
-        for k in range(self.n_units):
-            u = &self.units[k]
-            self._pull(u, u.outputs)
-        return self.n_failures
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, u.outputs):
+                    errors += 1
+        elif self.threads > 1:
+            errors = self._jacobi_parallel(t, h)
+        else:
+            # Jacobi: every unit steps on the outputs of the previous communication point.
+            for k in range(self.n_units):
+                u = &self.units[k]
+                if self._push(u) or self._advance(u, t, h):
+                    errors += 1
+            if errors == 0:
+                for k in range(self.n_units):
+                    u = &self.units[k]
+                    if self._pull(u, u.outputs):
+                        errors += 1
+        self.n_failures = errors
+        return errors
+
+    cdef int _jacobi_parallel(self, double t, double h) noexcept nogil:
+        """Jacobi with FMU units spread over threads; Python units run on this thread."""
+        cdef int j, errors = 0
+        cdef Unit* u
+        for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
+            u = &self.units[self.fmu_units[j]]
+            if self._push(u) or self._advance(u, t, h):
+                errors += 1
+        for j in range(self.n_python_units):
+            u = &self.units[self.python_units[j]]
+            if self._push(u) or self._advance(u, t, h):
+                errors += 1
+        if errors:
+            return errors
+        for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
+            u = &self.units[self.fmu_units[j]]
+            if self._pull(u, &u.outputs[0]):
+                errors += 1
+        for j in range(self.n_python_units):
+            u = &self.units[self.python_units[j]]
+            if self._pull(u, &u.outputs[0]):
+                errors += 1
+        return errors
 
     cdef int _record(self, double t) noexcept nogil:
-        """Fetch record-only values and append a row at time t."""
-        cdef int k, c, slot
+        """Fetch record-only values and append a row at time t; returns failures."""
+        cdef int k, c, slot, errors = 0
         cdef Unit* u
-        self.n_failures = 0
         for k in range(self.n_units):
             u = &self.units[k]
-            self._pull(u, u.recorded)
-        if self.n_failures:
-            return self.n_failures
+            if self._pull(u, u.recorded):
+                errors += 1
+        self.n_failures = errors
+        if errors:
+            return errors
         cdef double* row = self.rows + self.rows_filled * self.n_columns
         for c in range(self.n_columns):
             slot = self.column_slot[c]
@@ -412,13 +450,11 @@ cdef class Core:
     def pull(self, int k, *, bint recorded=False):
         """Fetch unit k's outputs (or recorded values) into the buffers; returns failures."""
         cdef Unit* u = &self.units[k]
-        self.n_failures = 0
         self._pull(u, &u.recorded[0] if recorded else &u.outputs[0])
         return self.failures_list()
 
     def push(self, int k):
         """Set unit k's inputs from the buffers; returns failures."""
-        self.n_failures = 0
         self._push(&self.units[k])
         return self.failures_list()
 
@@ -428,9 +464,15 @@ cdef class Core:
         return self.failures_list()
 
     def failures_list(self):
-        """[(unit, stage, group name, status)] of the last operation."""
-        return [(self.failures[i].unit, self.failures[i].stage, _GROUP_NAMES[self.failures[i].group],
-                 self.failures[i].status) for i in range(self.n_failures)]
+        """[(unit, stage, group name, status)] of the last operation; clears them."""
+        cdef Failure* f
+        found = []
+        for k in range(self.n_units):
+            f = &self.failures[k]
+            if f.status:
+                found.append((f.unit, f.stage, _GROUP_NAMES[f.group], f.status))
+                f.status = 0
+        return found
 
     def take_rows(self):
         """(times, rows) recorded since the last call, as new arrays."""

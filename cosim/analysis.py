@@ -45,9 +45,11 @@ def algebraic_loops(system) -> list[list[str]]:
     """Loops of direct-feedthrough connections, one sorted list of
     ``"component.variable"`` names per loop (a strongly connected component
     of :func:`dependency_graph`)."""
-    graph = dependency_graph(system)
-    loops = [sorted(scc) for scc in nx.strongly_connected_components(graph) if len(scc) > 1]
-    return sorted(loops)
+    return _loops(dependency_graph(system))
+
+
+def _loops(graph: nx.DiGraph) -> list[list[str]]:
+    return sorted(sorted(scc) for scc in nx.strongly_connected_components(graph) if len(scc) > 1)
 
 
 def execution_order(system) -> list[str]:
@@ -65,7 +67,8 @@ def execution_order(system) -> list[str]:
     AlgebraicLoopError
         If direct-feedthrough connections form a loop; the message names its variables.
     """
-    loops = algebraic_loops(system)
+    graph = dependency_graph(system)
+    loops = _loops(graph)
     if loops:
         described = "; ".join(" -> ".join(loop) for loop in loops)
         raise AlgebraicLoopError(
@@ -74,7 +77,6 @@ def execution_order(system) -> list[str]:
             "feedthrough on it", loops)
     components = list(system.components)
     position = {name: i for i, name in enumerate(components)}
-    graph = dependency_graph(system)
     sources = {source for source, _ in system.connections}
     key = lambda node: (position[node.partition(".")[0]], node)
     rank = {}

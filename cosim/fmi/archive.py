@@ -8,6 +8,7 @@ links, and archives larger than a limit.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -76,15 +77,34 @@ def _check_binary(path: Path, zf: zipfile.ZipFile, model: ModelInfo) -> None:
 def read_model(path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ModelInfo:
     """Read and check an FMU archive without extracting it.
 
+    The result is shared by every read of the same unchanged file (same path,
+    size and modification time), so a system of thousands of instances of
+    one FMU reads it once.  Treat it as read-only.
+
     Raises
     ------
     ModelError
         Naming the file and the problem: missing, not a zip, no or invalid
         modelDescription.xml, unsafe entries, no binary for this platform.
     """
+    path = Path(path)
+    try:
+        info = path.resolve().stat()
+    except OSError:
+        info = None
+    if info is None or not path.is_file():
+        return _read_model(path, max_bytes)      # raises the specific error
+    return _read_model_cached(str(path.resolve()), info.st_size, info.st_mtime_ns, max_bytes)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_model_cached(path: str, size: int, mtime_ns: int, max_bytes: int) -> ModelInfo:
+    return _read_model(Path(path), max_bytes)
+
+
+def _read_model(path: Path, max_bytes: int) -> ModelInfo:
     import fmpy
 
-    path = Path(path)
     with _open_zip(path) as zf:
         _check_members(path, zf, max_bytes)
         if "modelDescription.xml" not in zf.namelist():
@@ -143,12 +163,12 @@ class FmuArchive:
                     dst.write(chunk)
         os.chmod(self.directory, 0o700)
 
-    @property
+    @functools.cached_property
     def resources_uri(self) -> str:
         """The resources folder as a file URI (FMI 2 fmuResourceLocation)."""
         return (self.directory / "resources").as_uri()
 
-    @property
+    @functools.cached_property
     def resources_path(self) -> str:
         """The resources folder as a path ending in a separator (FMI 3 resourcePath)."""
         return str(self.directory / "resources") + os.sep

@@ -8,11 +8,18 @@
 #include <string.h>
 
 void cosim_log_init(CosimLogSink *sink) {
-    memset(sink, 0, sizeof *sink);
+    sink->head = sink->count = sink->has_error = 0;
+    sink->dropped = 0;
+    sink->last_error[0] = '\0';
+    sink->entries = NULL;
     pthread_mutex_init(&sink->lock, NULL);
 }
 
-void cosim_log_destroy(CosimLogSink *sink) { pthread_mutex_destroy(&sink->lock); }
+void cosim_log_destroy(CosimLogSink *sink) {
+    free(sink->entries);
+    sink->entries = NULL;
+    pthread_mutex_destroy(&sink->lock);
+}
 
 static void push(CosimLogSink *sink, int status, const char *category, const char *text) {
     pthread_mutex_lock(&sink->lock);
@@ -20,7 +27,8 @@ static void push(CosimLogSink *sink, int status, const char *category, const cha
         snprintf(sink->last_error, sizeof sink->last_error, "%s", text);
         sink->has_error = 1;
     }
-    if (sink->count == COSIM_LOG_CAPACITY) {
+    if (!sink->entries) sink->entries = malloc(COSIM_LOG_CAPACITY * sizeof(CosimLogEntry));
+    if (!sink->entries || sink->count == COSIM_LOG_CAPACITY) {
         sink->dropped++;
     } else {
         CosimLogEntry *e = &sink->entries[(sink->head + sink->count) % COSIM_LOG_CAPACITY];

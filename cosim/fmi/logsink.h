@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#define COSIM_LOG_CAPACITY 256
+#define COSIM_LOG_CAPACITY 64
 #define COSIM_LOG_MESSAGE 512
 
 typedef struct {
@@ -23,10 +23,11 @@ typedef struct {
     unsigned long long dropped;
     int has_error;
     char last_error[COSIM_LOG_MESSAGE];
-    CosimLogEntry entries[COSIM_LOG_CAPACITY];
+    CosimLogEntry *entries;   /* allocated at the first message: most instances never log */
 } CosimLogSink;
 
 void cosim_log_init(CosimLogSink *sink);
+/* Free the ring; the sink itself belongs to the caller. */
 void cosim_log_destroy(CosimLogSink *sink);
 /* FMI 2 logger (componentEnvironment is the sink). */
 void cosim_log_fmi2(void *env, const char *instance, int status, const char *category,

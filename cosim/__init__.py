@@ -8,7 +8,7 @@ it with :func:`execution_order` and :func:`algebraic_loops`, and run it with
 import logging
 
 from cosim import twins
-from cosim.analysis import algebraic_loops, dependency_graph, execution_order
+from cosim.analysis import algebraic_loops, dependency_graph, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import (
     AlgebraicLoopError,
@@ -46,6 +46,7 @@ __all__ = [
     "algebraic_loops",
     "dependency_graph",
     "execution_order",
+    "flatten",
     "read_model",
     "simulate",
     "twins",

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import re
 from dataclasses import dataclass
@@ -257,10 +258,16 @@ class System:
         self._graph.add_node(name, kind="port", variable=variable)
 
     def set_parameter(self, target: str, value) -> None:
-        """Set ``"component.variable"`` (a parameter or an input's start value), or a
-        path into a nested system such as ``"line1.spindle.initial_wear"``."""
+        """Set ``"component.variable"`` (a parameter or an input's start value), a
+        path into a nested system such as ``"line1.spindle.initial_wear"``, or the
+        start value of an input port of this system (its bare name)."""
         element, _, rest = target.partition(".")
         node = self._element(element)
+        if not rest and node["kind"] == "port" and node["variable"].causality == "input":
+            variable = dataclasses.replace(node["variable"], start=value)
+            _check_value(self.name, variable, value)
+            node["variable"] = variable
+            return
         if not rest:
             raise SystemStructureError(f"{target!r} names no variable; write 'component.variable'")
         self._check_parameter_path(target, target, value)

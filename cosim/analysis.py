@@ -31,8 +31,9 @@ def flatten(system):
     input is connected straight to the leaf output that drives it through
     any chain of ports, with the chain's transformations composed.  Values
     set on nested systems and start values of undriven input ports become
-    parameters of the leaf components.  ``flat.port_map`` tells, for each port
-    of ``system`` itself, the leaf output it shows or the leaf inputs it drives.
+    parameters of the leaf components.  ``flat.port_map`` tells, for each output port
+    (at any level, by dotted name such as ``"line2.power"``), the leaf output it
+    shows, and for each input port of ``system`` itself the leaf inputs it drives.
     A system without nesting or ports is returned as it is.
 
     Raises
@@ -106,13 +107,13 @@ def flatten(system):
             if point[0] == "port" and point[1] == "":
                 entry = flat.port_map.setdefault(point[2], {"kind": "input", "targets": []})
                 entry["targets"].append((f"{leaf}.{var}", a, b))
-    for name, var in system.ports.items():
+    for (_, prefix, name), var in ports.items():
         if var.causality == "output":
-            root, scale, shift = trace(("port", "", name))[-1]
+            root, scale, shift = trace(("port", prefix, name))[-1]
             if root[0] == "leaf":
-                flat.port_map[name] = {"kind": "output", "source": f"{root[1]}.{root[2]}",
-                                       "scale": scale, "shift": shift}
-        else:
+                flat.port_map[prefix + name] = {"kind": "output", "source": f"{root[1]}.{root[2]}",
+                                                "scale": scale, "shift": shift}
+        elif prefix == "":
             flat.port_map.setdefault(name, {"kind": "input", "targets": []})
     return flat
 

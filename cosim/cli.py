@@ -85,7 +85,7 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
     path = Path(target)
     if parameter_set is not None and path.suffix.lower() not in (".ssp", ".ssd"):
         raise ConfigurationError("--parameter-set applies to SSP files (.ssp, .ssd)")
-    if path.suffix.lower() in (".ssp", ".ssd"):
+    if path.suffix.lower() in (".ssp", ".ssd", ".xml"):
         system = load(path, parameter_set=parameter_set)
         for name, value in parameters.items():
             system.set_parameter(name, value)
@@ -109,8 +109,8 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
             system.set_parameter(name, value)
         defaults = {k: namespace.get(k) for k in ("start_time", "stop_time", "step_size", "algorithm")}
         return system, defaults, False
-    raise ConfigurationError(f"{target}: expected an .fmu, .ssp or .ssd file, or a .py file "
-                             "defining 'system'")
+    raise ConfigurationError(f"{target}: expected an .fmu, .ssp or .ssd file, an OSP "
+                             "OspSystemStructure.xml, or a .py file defining 'system'")
 
 
 class _Progress:
@@ -181,10 +181,11 @@ def cmd_validate(args) -> int:
         from fmpy.validation import validate_fmu
         read_model(path)                       # cosim's own checks raise with the cause
         problems = [Problem("error", str(path), p) for p in validate_fmu(str(path))]
-    elif path.suffix.lower() in (".ssp", ".ssd"):
+    elif path.suffix.lower() in (".ssp", ".ssd", ".xml"):
         problems = read(path, parameter_set=args.parameter_set).problems
     else:
-        raise ConfigurationError(f"{path}: cosim validates .fmu, .ssp and .ssd files")
+        raise ConfigurationError(f"{path}: cosim validates .fmu, .ssp and .ssd files and OSP "
+                                 "OspSystemStructure.xml files")
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     for title, group in (("error", errors), ("warning", warnings)):

@@ -83,10 +83,8 @@ def _expected_kind(type_: str) -> str:
     return {"bool": "Boolean", "string": "String"}.get(type_, "Integer")
 
 
-def _parse_value(kind: str, text: str | None):
+def _parse_value(kind: str, text: str):
     """The Python value of ``<kind value=text/>``; ValueError if it is not one."""
-    if text is None:
-        raise ValueError("it has no value attribute")
     if kind == "Real":
         return float(text)
     if kind == "Integer":
@@ -97,7 +95,7 @@ def _parse_value(kind: str, text: str | None):
             return True
         if word in ("false", "0"):
             return False
-        raise ValueError("a Boolean is true, false, 1 or 0")
+        raise ValueError(text)
     return text
 
 
@@ -306,12 +304,14 @@ class _OspReader:
             return
         kind = _local(values[0])
         text = values[0].get("value")
+        if text is None:
+            self.error(element, f"the <{kind}> of {simulator}.{variable} has no value attribute")
+            return
         try:
             value = _parse_value(kind, text)
-        except ValueError as exc:
-            detail = str(exc) if text is None or kind == "Boolean" else "it is not one"
-            self.error(element, f"{kind} value {text!r} of {simulator}.{variable} is not valid: "
-                                f"{detail}")
+        except ValueError:
+            hint = " (write true, false, 1 or 0)" if kind == "Boolean" else ""
+            self.error(element, f"{text!r} is not a valid {kind} value for {simulator}.{variable}{hint}")
             return
         var = system.model(simulator).variables.get(variable)
         if var is not None and var.type not in _VALUE_KINDS[kind]:
@@ -380,10 +380,12 @@ class _OspReader:
         # libcosim copies values as they are: no unit conversion.
         if self.attempt(element, lambda: system.connect(source, target, factor=factor, offset=offset,
                                                         suppress_unit_conversion=True)):
-            if first_var.unit and second_var.unit and first_var.unit != second_var.unit:
+            if transform is None and first_var.unit and second_var.unit and \
+                    first_var.unit != second_var.unit:
                 self.warning(element, f"{source} [{first_var.unit}] -> {target} "
                                       f"[{second_var.unit}]: the units differ; as in libcosim the "
-                                      "value passes unconverted (a LinearTransformation converts it)")
+                                      "value passes unconverted (add a LinearTransformation to "
+                                      "convert it)")
 
 
 def _optional_float(text: str | None) -> float | None:

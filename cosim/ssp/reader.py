@@ -419,6 +419,12 @@ def read(path, *, parameter_set: str | None = None) -> Report:
     if not path.is_file():
         reader.error(path, None, "file not found")
         return report
+    from cosim.ssp.osp import is_osp, read_osp
+    if is_osp(path):
+        if parameter_set is not None:
+            reader.error(path, None, "parameter sets apply to SSP files, not OSP system structures")
+            return report
+        return read_osp(path)
     folder = None
     ssd = path
     if path.suffix.lower() == ".ssp":

@@ -17,6 +17,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 
 from cosim.errors import AlgebraicLoopError, SystemStructureError
@@ -47,6 +49,7 @@ def flatten(system):
 
     flat = System(system.name)
     flat._dotted = True
+    flat._resources = system._resources     # files the components live in (a loaded .ssp)
     flat.default_experiment = dict(system.default_experiment)
     flat.units = dict(system.units)
     drivers = {}      # endpoint -> (source endpoint, scale, shift)
@@ -72,7 +75,10 @@ def flatten(system):
             elif data["kind"] == "system":
                 walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **inside(overrides, name)})
             else:
-                ports[("port", prefix, name)] = data["variable"]
+                var = data["variable"]
+                if name in overrides:       # an input port given a value from outside
+                    var = dataclasses.replace(var, start=overrides[name])
+                ports[("port", prefix, name)] = var
         for a, b, data in sys.graph.edges(data=True):
             drivers[endpoint(sys, prefix, b, data["target"])] = (
                 endpoint(sys, prefix, a, data["source"]), data["scale"], data["shift"])
@@ -102,7 +108,7 @@ def flatten(system):
         elif ports[root].start is not None:
             start = ports[root].start
             flat._graph.nodes[leaf]["parameters"][var] = (
-                scale * start + shift if isinstance(start, float) else start)
+                scale * start + shift if ports[root].type == "float64" else start)
         for point, a, b in chain[1:]:
             if point[0] == "port" and point[1] == "":
                 entry = flat.port_map.setdefault(point[2], {"kind": "input", "targets": []})

@@ -428,7 +428,8 @@ class Simulation:
         entry = self._plan.system.port_map.get(name)
         if entry is not None and entry["kind"] == "input":
             for target, scale, shift in entry["targets"]:
-                self.set(target, scale * value + shift if isinstance(value, float) else value)
+                is_float = self._plan.variable(target)[1].type == "float64"
+                self.set(target, scale * value + shift if is_float else value)
             return
         runtime, var = self._lookup(name)
         if name in self._plan.connected_inputs:

@@ -98,6 +98,7 @@ class System:
         self.units: dict = {}                  # unit definitions for ports (name -> cosim.units.Unit)
         self.port_map: dict = {}               # set by flatten: what each top-level port reaches
         self._dotted = False                   # flattened: component names are paths with dots
+        self._resources = None                 # keeps the files of a loaded .ssp alive
 
     # -- inspection -------------------------------------------------------------
 
@@ -261,7 +262,7 @@ class System:
         """Set ``"component.variable"`` (a parameter or an input's start value), a
         path into a nested system such as ``"line1.spindle.initial_wear"``, or the
         start value of an input port of this system (its bare name)."""
-        element, _, rest = target.partition(".")
+        element, rest = self.split(target)
         node = self._element(element)
         if not rest and node["kind"] == "port" and node["variable"].causality == "input":
             variable = dataclasses.replace(node["variable"], start=value)
@@ -274,18 +275,26 @@ class System:
         node["parameters"][rest] = value
 
     def _check_parameter_path(self, shown: str, path: str, value) -> None:
-        element, _, rest = path.partition(".")
+        element, rest = self.split(path)
         node = self._element(element)
         if node["kind"] == "system":
+            inner = node["system"]
             if "." not in rest:
-                raise SystemStructureError(f"{shown!r}: give a path to a component variable inside "
-                                           f"'{element}'")
-            node["system"]._check_parameter_path(shown, rest, value)
+                port = inner.ports.get(rest)
+                if port is None or port.causality != "input":
+                    raise SystemStructureError(
+                        f"{shown!r}: '{rest}' is not an input port of '{element}'; give an input "
+                        "port or a path to a component variable inside it")
+                _check_value(f"{self.name}.{element}", port, value)
+                return
+            inner._check_parameter_path(shown, rest, value)
         elif node["kind"] == "component":
             self._check_parameter(element, node["model"], rest, value)
+        elif not rest and node["variable"].causality == "input":
+            _check_value(self.name, node["variable"], value)
         else:
-            raise SystemStructureError(f"{shown!r}: '{element}' is a port; give it a start value "
-                                       "with add_port(..., start=...)")
+            raise SystemStructureError(f"{shown!r}: '{element}' is an output port; only input "
+                                       "ports take values")
 
     def _check_parameter(self, component: str, model: ModelInfo, var_name: str, value):
         try:
@@ -317,10 +326,8 @@ class System:
         src_node, src_var, src_is_own_port = self._endpoint(source)
         dst_node, dst_var, dst_is_own_port = self._endpoint(target)
         # An own input port is a source inside the system; an own output port a target.
-        src_role = "input" if src_is_own_port else src_var.causality
-        dst_role = "output" if dst_is_own_port else dst_var.causality
-        src_ok = src_role == ("input" if src_is_own_port else "output")
-        dst_ok = dst_role == ("output" if dst_is_own_port else "input")
+        src_ok = src_var.causality == ("input" if src_is_own_port else "output")
+        dst_ok = dst_var.causality == ("output" if dst_is_own_port else "input")
         if not src_ok:
             reversed_ = src_var.causality == "input" and not src_is_own_port and \
                 dst_var.causality == "output" and not dst_is_own_port

@@ -78,7 +78,17 @@ def _float(text, default=None):
     return default if text is None else float(text)
 
 
+class _Folder:
+    """A temporary folder removed when no System using it is left."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._cleanup = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
+
+
 class _Reader:
+    resources = None      # the _Folder of an unpacked .ssp, shared by every System read from it
+
     def __init__(self, report: Report, parameter_set: str | None):
         self.report = report
         self.parameter_set = parameter_set
@@ -191,6 +201,7 @@ class _Reader:
     def read_system(self, path: Path, element, base: Path) -> System | None:
         system = System(element.get("name") or "system")
         system.units = dict(self.units)
+        system._resources = self.resources
         for connector in self.connectors(element):
             self.read_port(path, system, connector)
         elements = _child(element, "Elements")
@@ -432,15 +443,12 @@ def read(path, *, parameter_set: str | None = None) -> Report:
         if opened is None:
             return report
         folder, ssd = opened
+        reader.resources = _Folder(folder)
     system = reader.read_ssd(ssd)
     if folder is not None:
         # Problems name the archive, not the temporary folder.
         for problem in report.problems:
             problem.location = problem.location.replace(str(folder), f"{path}!")
-        if system is not None:
-            system._resources = weakref.finalize(system, shutil.rmtree, folder, ignore_errors=True)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
     if parameter_set is not None and parameter_set not in reader.set_names:
         known = ", ".join(sorted(reader.set_names)) or "none"
         report.problems.append(Problem("error", str(path), f"no parameter set named {parameter_set!r} "

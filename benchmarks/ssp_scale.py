@@ -50,8 +50,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for suffix in (".ssd", ".ssp"):
             path = Path(tmp) / f"system{suffix}"
-            save_s, _ = best(lambda: system.save(path), 1)
-            read_s, report = best(lambda: cosim.ssp.read(path))
+            save_s, _ = best(lambda p=path: system.save(p), 1)
+            read_s, report = best(lambda p=path: cosim.ssp.read(p))
             assert not report.errors, report.errors[:3]
             print(f"{suffix}: {args.components} components, {len(system.connections)} connections: "
                   f"write {save_s:.2f} s, read + validate {read_s:.2f} s "

@@ -20,7 +20,7 @@ from collections import defaultdict
 
 from cosim.analysis import execution_order, flatten
 from cosim.component import PythonComponent
-from cosim.errors import ConfigurationError, CosimError, FmiCallError, did_you_mean
+from cosim.errors import ConfigurationError, CosimError, FmiCallError
 from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
 from cosim.master._core import RUN_FAILED, STAGES, Core

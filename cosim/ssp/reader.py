@@ -13,7 +13,7 @@ import tempfile
 import weakref
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lxml import etree
@@ -212,7 +212,7 @@ class _Reader:
             elif kind == "System":
                 inner = self.read_system(path, child, base)
                 if inner is not None:
-                    self.attempt(path, child, lambda: system.add(child.get("name"), inner))
+                    self.attempt(path, child, lambda c=child, s=inner: system.add(c.get("name"), s))
             elif kind == "SignalDictionaryReference":
                 self.error(path, child, "signal dictionaries are not supported")
         self.read_bindings(path, system, element, base, owner=None)

@@ -8,7 +8,7 @@ it with :func:`execution_order` and :func:`algebraic_loops`, and run it with
 import logging
 
 from cosim import twins
-from cosim.analysis import algebraic_loops, dependency_graph, execution_order
+from cosim.analysis import algebraic_loops, dependency_graph, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import (
     AlgebraicLoopError,
@@ -17,12 +17,14 @@ from cosim.errors import (
     FmiCallError,
     InvalidConnectionError,
     ModelError,
+    SspError,
     SystemStructureError,
     TwinNotFoundError,
 )
 from cosim.execution import Simulation, simulate
 from cosim.fmi.archive import read_model
 from cosim.results import Result
+from cosim.ssp import load
 from cosim.system import System
 
 __version__ = "0.1.0"
@@ -41,11 +43,14 @@ __all__ = [
     "Result",
     "Simulation",
     "System",
+    "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
     "algebraic_loops",
     "dependency_graph",
     "execution_order",
+    "flatten",
+    "load",
     "read_model",
     "simulate",
     "twins",

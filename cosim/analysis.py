@@ -17,19 +17,120 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 
-from cosim.errors import AlgebraicLoopError
+from cosim.errors import AlgebraicLoopError, SystemStructureError
 
-__all__ = ["algebraic_loops", "dependency_graph", "execution_order"]
+__all__ = ["algebraic_loops", "dependency_graph", "execution_order", "flatten"]
+
+
+def flatten(system):
+    """The leaf graph of a system: nested systems dissolved, ports resolved.
+
+    Components get dotted paths as names (``"line2.spindle"``); each leaf
+    input is connected straight to the leaf output that drives it through
+    any chain of ports, with the chain's transformations composed.  Values
+    set on nested systems and start values of undriven input ports become
+    parameters of the leaf components.  ``flat.port_map`` tells, for each output port
+    (at any level, by dotted name such as ``"line2.power"``), the leaf output it
+    shows, and for each input port of ``system`` itself the leaf inputs it drives.
+    A system without nesting or ports is returned as it is.
+
+    Raises
+    ------
+    SystemStructureError
+        If ports are connected in a circle.
+    """
+    if not system.is_composite:
+        return system
+    from cosim.system import System
+
+    flat = System(system.name)
+    flat._dotted = True
+    flat._resources = system._resources     # files the components live in (a loaded .ssp)
+    flat.default_experiment = dict(system.default_experiment)
+    flat.units = dict(system.units)
+    drivers = {}      # endpoint -> (source endpoint, scale, shift)
+    ports = {}        # port endpoint -> Variable
+
+    def endpoint(sys, prefix, node, var):
+        kind = sys.graph.nodes[node]["kind"]
+        if kind == "component":
+            return ("leaf", prefix + node, var)
+        if kind == "system":
+            return ("port", prefix + node + ".", var)
+        return ("port", prefix, node)
+
+    def inside(overrides, name):
+        return {k[len(name) + 1:]: v for k, v in overrides.items() if k.startswith(name + ".")}
+
+    def walk(sys, prefix, overrides):
+        for name, data in sys.graph.nodes(data=True):
+            if data["kind"] == "component":
+                parameters = {**data["parameters"], **inside(overrides, name)}
+                flat._graph.add_node(prefix + name, kind="component", model=data["model"],
+                                     source=data["source"], parameters=parameters)
+            elif data["kind"] == "system":
+                walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **inside(overrides, name)})
+            else:
+                var = data["variable"]
+                if name in overrides:       # an input port given a value from outside
+                    var = dataclasses.replace(var, start=overrides[name])
+                ports[("port", prefix, name)] = var
+        for a, b, data in sys.graph.edges(data=True):
+            drivers[endpoint(sys, prefix, b, data["target"])] = (
+                endpoint(sys, prefix, a, data["source"]), data["scale"], data["shift"])
+
+    def trace(end):
+        """[(endpoint, scale, shift)] from ``end`` back to its root driver, with the
+        transformation from each endpoint on the way to ``end``."""
+        chain, scale, shift = [(end, 1.0, 0.0)], 1.0, 0.0
+        while end in drivers:
+            end, a, b = drivers[end]
+            scale, shift = scale * a, scale * b + shift
+            if any(end == e for e, _, _ in chain):
+                raise SystemStructureError(f"system '{system.name}': ports are connected in a "
+                                           f"circle through {end[1]}{end[2]}")
+            chain.append((end, scale, shift))
+        return chain
+
+    walk(system, "", {})
+    for end in [e for e in drivers if e[0] == "leaf"]:
+        chain = trace(end)
+        root, scale, shift = chain[-1]
+        leaf, var = end[1], end[2]
+        if root[0] == "leaf":
+            flat._graph.add_edge(root[1], leaf, key=(root[2], var), source=root[2], target=var,
+                                 factor=None, offset=None, suppress_unit_conversion=False,
+                                 scale=scale, shift=shift)
+        elif ports[root].start is not None:
+            start = ports[root].start
+            flat._graph.nodes[leaf]["parameters"][var] = (
+                scale * start + shift if ports[root].type == "float64" else start)
+        for point, a, b in chain[1:]:
+            if point[0] == "port" and point[1] == "":
+                entry = flat.port_map.setdefault(point[2], {"kind": "input", "targets": []})
+                entry["targets"].append((f"{leaf}.{var}", a, b))
+    for (_, prefix, name), var in ports.items():
+        if var.causality == "output":
+            root, scale, shift = trace(("port", prefix, name))[-1]
+            if root[0] == "leaf":
+                flat.port_map[prefix + name] = {"kind": "output", "source": f"{root[1]}.{root[2]}",
+                                                "scale": scale, "shift": shift}
+        elif prefix == "":
+            flat.port_map.setdefault(name, {"kind": "input", "targets": []})
+    return flat
 
 
 def dependency_graph(system) -> nx.DiGraph:
     """Variable-level graph: connections (output -> input) and direct
     feedthrough inside components (input -> output it depends on).
 
-    Nodes are ``"component.variable"`` strings.
+    Nodes are ``"component.variable"`` strings (of the flattened system).
     """
+    system = flatten(system)
     graph = nx.DiGraph()
     for component, model in system.components.items():
         for output, inputs in model.dependencies.items():
@@ -53,7 +154,7 @@ def _loops(graph: nx.DiGraph) -> list[list[str]]:
 
 
 def execution_order(system) -> list[str]:
-    """Component names in the order Gauss-Seidel steps them.
+    """Component names (of the flattened system) in the order Gauss-Seidel steps them.
 
     Components are ordered by the first of their connected outputs in a
     topological order of :func:`dependency_graph`: a component whose input
@@ -67,6 +168,7 @@ def execution_order(system) -> list[str]:
     AlgebraicLoopError
         If direct-feedthrough connections form a loop; the message names its variables.
     """
+    system = flatten(system)
     graph = dependency_graph(system)
     loops = _loops(graph)
     if loops:
@@ -78,10 +180,10 @@ def execution_order(system) -> list[str]:
     components = list(system.components)
     position = {name: i for i, name in enumerate(components)}
     sources = {source for source, _ in system.connections}
-    key = lambda node: (position[node.partition(".")[0]], node)
+    key = lambda node: (position[system.split(node)[0]], node)
     rank = {}
     for i, node in enumerate(nx.lexicographical_topological_sort(graph, key=key)):
-        component = node.partition(".")[0]
+        component = system.split(node)[0]
         if node in sources and component not in rank:
             rank[component] = i
     last = len(graph)

@@ -1,6 +1,7 @@
 """The ``cosim`` command line.
 
-``cosim info FILE.fmu`` describes an FMU; ``cosim run TARGET`` runs one FMU
+``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
+problem of an FMU or SSP file; ``cosim run TARGET`` runs one FMU, an SSP file
 or a Python file that defines ``system`` and writes the results as CSV.
 Errors end the command with a one-line message and a non-zero exit status.
 """
@@ -18,6 +19,7 @@ from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, Simulation
 from cosim.fmi.archive import read_model
 from cosim.results import CsvWriter
+from cosim.ssp import Problem, load, read
 from cosim.system import System
 
 log = logging.getLogger("cosim")
@@ -78,9 +80,16 @@ def cmd_info(args) -> int:
 
 # -- run ----------------------------------------------------------------------------
 
-def _load_target(target: str, parameters: dict):
-    """(system, defaults, bare) for an FMU or a Python file defining ``system``."""
+def _load_target(target: str, parameters: dict, parameter_set: str | None = None):
+    """(system, defaults, bare) for an FMU, an SSP file or a Python file defining ``system``."""
     path = Path(target)
+    if parameter_set is not None and path.suffix.lower() not in (".ssp", ".ssd"):
+        raise ConfigurationError("--parameter-set applies to SSP files (.ssp, .ssd)")
+    if path.suffix.lower() in (".ssp", ".ssd", ".xml"):
+        system = load(path, parameter_set=parameter_set)
+        for name, value in parameters.items():
+            system.set_parameter(name, value)
+        return system, dict(system.default_experiment), False
     if path.suffix == ".fmu":
         model = read_model(path)
         system = System(model.model_identifier)
@@ -100,7 +109,8 @@ def _load_target(target: str, parameters: dict):
             system.set_parameter(name, value)
         defaults = {k: namespace.get(k) for k in ("start_time", "stop_time", "step_size", "algorithm")}
         return system, defaults, False
-    raise ConfigurationError(f"{target}: expected an .fmu file or a .py file defining 'system'")
+    raise ConfigurationError(f"{target}: expected an .fmu, .ssp or .ssd file, an OSP "
+                             "OspSystemStructure.xml, or a .py file defining 'system'")
 
 
 class _Progress:
@@ -126,7 +136,7 @@ class _Progress:
 
 
 def cmd_run(args) -> int:
-    system, defaults, bare = _load_target(args.target, _parameters(args.parameter))
+    system, defaults, bare = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
     options = {
         "start_time": args.start_time if args.start_time is not None else defaults.get("start_time") or 0.0,
         "stop_time": args.stop_time if args.stop_time is not None else defaults.get("stop_time"),
@@ -142,7 +152,8 @@ def cmd_run(args) -> int:
     if bare and record:
         record = [f"{next(iter(system.components))}.{name}" for name in record]
     writer = CsvWriter(output, strip_component=bare) if output is not None else None
-    sim = Simulation(system, algorithm=algorithm, output_interval=args.output_interval,
+    interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
+    sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
@@ -154,12 +165,37 @@ def cmd_run(args) -> int:
     elapsed = time.perf_counter() - started
     if not args.quiet:
         steps = round((sim.time - options["start_time"]) / options["step_size"])
-        print(f"ran {len(system.components)} component(s) to t={sim.time:g} s in {steps} steps "
+        print(f"ran {len(sim.names)} component(s) to t={sim.time:g} s in {steps} steps "
               f"({elapsed:.2f} s wall clock, {algorithm})", file=sys.stderr)
         if output is not None:
             print(f"wrote {len(sim.result)} rows x {len(sim.result.names)} variables to {output}",
                   file=sys.stderr)
     return 0
+
+
+# -- validate -------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    path = Path(args.file)
+    if path.suffix.lower() == ".fmu":
+        from fmpy.validation import validate_fmu
+        read_model(path)                       # cosim's own checks raise with the cause
+        problems = [Problem("error", str(path), p) for p in validate_fmu(str(path))]
+    elif path.suffix.lower() in (".ssp", ".ssd", ".xml"):
+        problems = read(path, parameter_set=args.parameter_set).problems
+    else:
+        raise ConfigurationError(f"{path}: cosim validates .fmu, .ssp and .ssd files and OSP "
+                                 "OspSystemStructure.xml files")
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for title, group in (("error", errors), ("warning", warnings)):
+        if group:
+            print(f"{len(group)} {title}{'s' if len(group) != 1 else ''}:")
+            for problem in group:
+                print(f"  {problem}")
+    if not problems:
+        print(f"{path}: no problems found")
+    return 1 if errors else 0
 
 
 # -- entry point ----------------------------------------------------------------------
@@ -174,8 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("fmu", help="FMU file")
     info.set_defaults(func=cmd_info)
 
-    run = sub.add_parser("run", help="run an FMU or a Python file defining 'system'")
-    run.add_argument("target", help="FMU file, or Python file defining 'system' (a cosim.System)")
+    validate = sub.add_parser("validate", help="check an FMU or SSP file and list every problem")
+    validate.add_argument("file", help=".fmu, .ssp or .ssd file")
+    validate.add_argument("--parameter-set", help="check with this parameter set applied")
+    validate.set_defaults(func=cmd_validate)
+
+    run = sub.add_parser("run", help="run an FMU, an SSP file, or a Python file defining 'system'")
+    run.add_argument("target", help="FMU, SSP (.ssp/.ssd) or Python file defining 'system'")
     run.add_argument("--stop-time", type=float, help="end time in s (default: the FMU's or file's)")
     run.add_argument("--step-size", type=float, help="communication step in s")
     run.add_argument("--start-time", type=float, help="start time in s (default 0)")
@@ -184,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--record", nargs="+", metavar="COMP.VAR", help="variables to record (default: all outputs)")
     run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
                      help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE); repeatable")
+    run.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
     run.add_argument("--output", "-o", help="CSV file for the results")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)

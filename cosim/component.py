@@ -44,7 +44,8 @@ class PythonComponent:
     Declare variables as class attributes: ``parameters`` and ``inputs`` map
     names to start values (the type follows the value: float, int, bool);
     ``outputs`` maps names to the inputs they feed through from (an empty
-    tuple for none), with ``output_types`` for outputs that are not float64.
+    tuple for none), with ``output_types`` for outputs that are not float64;
+    ``units`` maps variable names to unit names (as in cosim.units.CATALOG).
     Implement :meth:`do_step` (advance state, set outputs) and, for outputs
     that follow their inputs at once, :meth:`update_outputs`.
 
@@ -56,6 +57,7 @@ class PythonComponent:
     inputs: dict = {}
     outputs: dict = {}
     output_types: dict = {}
+    units: dict = {}
 
     def __init__(self):
         self._model = self.model_info()
@@ -73,7 +75,7 @@ class PythonComponent:
             variables[name] = Variable(name=name, value_reference=len(variables), type=type_,
                                        causality=causality, variability=variability,
                                        initial="exact" if start is not None else "calculated",
-                                       start=start)
+                                       start=start, unit=cls.units.get(name))
         for name, start in cls.parameters.items():
             add(name, "parameter", _type_of(start), start, "tunable")
         for name, start in cls.inputs.items():

@@ -16,6 +16,7 @@ __all__ = [
     "FmiCallError",
     "InvalidConnectionError",
     "ModelError",
+    "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
 ]
@@ -56,6 +57,24 @@ class AlgebraicLoopError(SystemStructureError):
     def __init__(self, message: str, loops: list[list[str]]):
         super().__init__(message)
         self.loops = loops
+
+
+class SspError(CosimError):
+    """An SSP file that cannot be loaded or written.
+
+    When reading, ``problems`` lists every error found, each with its file,
+    line and element.
+    """
+
+    def __init__(self, report_or_message):
+        if isinstance(report_or_message, str):
+            self.problems = []
+            super().__init__(report_or_message)
+            return
+        self.problems = report_or_message.errors
+        count = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{report_or_message.path}: {count} error{'s' if count != 1 else ''}:\n{lines}")
 
 
 class FmiCallError(CosimError):

@@ -18,9 +18,9 @@ import os
 import time
 from collections import defaultdict
 
-from cosim.analysis import execution_order
+from cosim.analysis import execution_order, flatten
 from cosim.component import PythonComponent
-from cosim.errors import ConfigurationError, CosimError, FmiCallError, did_you_mean
+from cosim.errors import ConfigurationError, CosimError, FmiCallError
 from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
 from cosim.master._core import RUN_FAILED, STAGES, Core
@@ -50,45 +50,52 @@ def _ticks(value: float, name: str) -> int:
 
 
 class _Plan:
-    """Where every exchanged and recorded value lives in the loop's buffers."""
+    """Where every exchanged and recorded value lives in the loop's buffers.
+
+    Works on a flat system (see :func:`cosim.analysis.flatten`).
+    """
 
     def __init__(self, system, record):
+        self.system = system
         self.names = list(system.components)
         self.index = {name: k for k, name in enumerate(self.names)}
         self.slot_counts = dict.fromkeys(LOOP_TYPES, 0)
         self.source_slot: dict[str, tuple[str, int]] = {}
         self.outputs = defaultdict(list)     # k -> [(group, vr, slot)] fetched every step
         self.recorded = defaultdict(list)    # k -> [(group, vr, slot)] fetched at output points
-        self.inputs = defaultdict(list)      # k -> [(group, vr, source slot)]
+        self.inputs = defaultdict(list)      # k -> [(group, vr, source slot, scale, shift)]
         self.connected_inputs = {}
-        for source, target in system.connections:
-            group = self._variable(system, source).type
+        for c in system.connection_details:
+            src_comp, src = self.variable(c.source)
+            group = src.type
             if group not in LOOP_TYPES:
                 raise ConfigurationError(
-                    f"connection {source} -> {target}: {group} values cannot be exchanged by the "
-                    f"master yet (it exchanges {', '.join(LOOP_TYPES)})")
-            if source not in self.source_slot:
+                    f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
+                    f"the master yet (it exchanges {', '.join(LOOP_TYPES)})")
+            if c.source not in self.source_slot:
                 slot = self._new_slot(group)
-                self.source_slot[source] = (group, slot)
-                self.outputs[self.index[source.partition(".")[0]]].append(
-                    (group, self._variable(system, source).value_reference, slot))
-            dst = self._variable(system, target)
-            self.inputs[self.index[target.partition(".")[0]]].append(
-                (group, dst.value_reference, self.source_slot[source][1]))
-            self.connected_inputs[target] = source
-        self.columns = []
-        self.column_names = []
-        for name in self._recorded_names(system, record):
-            var = self._variable(system, name)
-            if name in self.source_slot:
-                column = self.source_slot[name]
+                self.source_slot[c.source] = (group, slot)
+                self.outputs[self.index[src_comp]].append((group, src.value_reference, slot))
+            dst_comp, dst = self.variable(c.target)
+            self.inputs[self.index[dst_comp]].append(
+                (group, dst.value_reference, self.source_slot[c.source][1], c.scale, c.shift))
+            self.connected_inputs[c.target] = c.source
+        # Columns: (group, slot); ports of the system show a leaf output through
+        # a transformation applied to the recorded rows.
+        self.columns, self.column_names, self.column_transforms = [], [], {}
+        for name in self._recorded_names(record):
+            leaf, scale, shift = self.leaf_of(name)
+            comp, var = self.variable(leaf)
+            if leaf in self.source_slot:
+                column = self.source_slot[leaf]
             else:
                 # Inputs too are read from their component: under Jacobi a
                 # connected input holds the previous point's value, not its
                 # source's new one.
                 column = (var.type, self._new_slot(var.type))
-                self.recorded[self.index[name.partition(".")[0]]].append(
-                    (var.type, var.value_reference, column[1]))
+                self.recorded[self.index[comp]].append((var.type, var.value_reference, column[1]))
+            if (scale, shift) != (1.0, 0.0):
+                self.column_transforms[len(self.columns)] = (scale, shift)
             self.columns.append(column)
             self.column_names.append(name)
 
@@ -97,27 +104,36 @@ class _Plan:
         self.slot_counts[group] += 1
         return slot
 
-    @staticmethod
-    def _variable(system, name: str):
-        component, _, var_name = name.partition(".")
-        if component not in system:
-            raise ConfigurationError(f"no component {component!r} for {name!r}"
-                                     f"{did_you_mean(component, system.components)}")
-        model = system.model(component)
-        if var_name not in model.variables:
-            raise ConfigurationError(f"component '{component}' has no variable {var_name!r}"
-                                     f"{did_you_mean(var_name, model.variables)}")
-        return model.variables[var_name]
+    def variable(self, name: str):
+        """(component, Variable) of ``"component.variable"``; ConfigurationError if unknown."""
+        try:
+            component, var = self.system.resolve(name)
+        except CosimError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if component not in self.index:
+            raise ConfigurationError(f"{name!r} is a port; it has no value of its own")
+        return component, var
 
-    def _recorded_names(self, system, record):
+    def leaf_of(self, name: str) -> tuple[str, float, float]:
+        """The leaf variable behind a name, and the transformation from it (for output ports)."""
+        entry = self.system.port_map.get(name)
+        if entry is None:
+            return name, 1.0, 0.0
+        if entry["kind"] != "output":
+            raise ConfigurationError(f"{name!r} is an input port; record the inputs it drives")
+        return entry["source"], entry["scale"], entry["shift"]
+
+    def _recorded_names(self, record):
         if record is None:
-            return [f"{c}.{v.name}" for c, model in system.components.items()
-                    for v in model.outputs if v.type in LOOP_TYPES and not v.shape]
+            names = [f"{c}.{v.name}" for c, model in self.system.components.items()
+                     for v in model.outputs if v.type in LOOP_TYPES and not v.shape]
+            return names + [p for p, e in self.system.port_map.items() if e["kind"] == "output"]
         names = [record] if isinstance(record, str) else list(record)
         for name in names:
-            if "." not in name:
+            leaf = self.leaf_of(name)[0]
+            if "." not in leaf:
                 raise ConfigurationError(f"record: {name!r} is not 'component.variable'")
-            var = self._variable(system, name)
+            var = self.variable(leaf)[1]
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"record: {name} is {var.type}; only "
                                          f"{', '.join(LOOP_TYPES)} values can be recorded")
@@ -173,9 +189,6 @@ class Simulation:
             raise ConfigurationError(f"step_size must be > 0, got {step_size!r}")
         if stop_time is not None and not stop_time > start_time:
             raise ConfigurationError(f"stop_time ({stop_time}) must be after start_time ({start_time})")
-        if not system.components:
-            raise ConfigurationError(f"system '{system.name}' has no components")
-        self.system = system
         self.start_time, self.stop_time, self.step_size = start_time, stop_time, step_size
         step_ticks = _ticks(step_size, "step_size")
         start_ticks = _ticks(start_time, "start_time")
@@ -189,6 +202,10 @@ class Simulation:
             raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
         if threads is not None and threads > 1 and algorithm != "jacobi":
             raise ConfigurationError("parallel stepping (threads > 1) needs algorithm='jacobi'")
+        self.composed = system
+        self.system = system = flatten(system)
+        if not system.components:
+            raise ConfigurationError(f"system '{system.name}' has no components")
         order = execution_order(system)
         self._plan = plan = _Plan(system, record)
         self._runtimes: list = []
@@ -244,14 +261,16 @@ class Simulation:
             for table, setter in ((plan.inputs, self._core.set_inputs),
                                   (plan.outputs, None), (plan.recorded, None)):
                 for group in LOOP_TYPES:
-                    entries = [(vr, slot) for g, vr, slot in table.get(k, ()) if g == group]
+                    entries = [e[1:] for e in table.get(k, ()) if e[0] == group]
                     if not entries:
                         continue
-                    vrs, slots = zip(*entries)
-                    if setter is not None:
-                        setter(k, group, vrs, slots)
-                    else:
+                    if setter is None:
+                        vrs, slots = zip(*entries)
                         self._core.set_outputs(k, group, vrs, slots, every_step=table is plan.outputs)
+                        continue
+                    vrs, slots, scales, shifts = zip(*entries)
+                    plain = all(a == 1.0 and b == 0.0 for a, b in zip(scales, shifts))
+                    setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)
@@ -379,6 +398,8 @@ class Simulation:
 
     def _flush(self) -> None:
         times, rows = self._core.take_rows()
+        for column, (scale, shift) in self._plan.column_transforms.items():
+            rows[:, column] = scale * rows[:, column] + shift
         self.result.append(times, rows)
         if self._writer is not None:
             self._writer.append(times, rows)
@@ -388,19 +409,28 @@ class Simulation:
     # -- values -------------------------------------------------------------------------
 
     def _lookup(self, name: str):
-        var = _Plan._variable(self.system, name)
-        return self._runtimes[self._plan.index[name.partition(".")[0]]], var
+        component, var = self._plan.variable(name)
+        return self._runtimes[self._plan.index[component]], var
 
     def get(self, name: str):
-        """Current value of ``"component.variable"``."""
+        """Current value of ``"component.variable"`` or of an output port of the system."""
         self._require_running()
-        runtime, var = self._lookup(name)
+        leaf, scale, shift = self._plan.leaf_of(name)
+        runtime, var = self._lookup(leaf)
         value = runtime.get(var.type, [var.value_reference])[0]
-        return value.item() if hasattr(value, "item") else value
+        value = value.item() if hasattr(value, "item") else value
+        return scale * value + shift if (scale, shift) != (1.0, 0.0) else value
 
     def set(self, name: str, value) -> None:
-        """Set an unconnected input or a tunable parameter before the next step."""
+        """Set an unconnected input, a tunable parameter, or an input port of the system
+        (which sets every input it drives) before the next step."""
         self._require_running()
+        entry = self._plan.system.port_map.get(name)
+        if entry is not None and entry["kind"] == "input":
+            for target, scale, shift in entry["targets"]:
+                is_float = self._plan.variable(target)[1].type == "float64"
+                self.set(target, scale * value + shift if is_float else value)
+            return
         runtime, var = self._lookup(name)
         if name in self._plan.connected_inputs:
             raise ConfigurationError(f"{name} is driven by {self._plan.connected_inputs[name]}; "

@@ -1,9 +1,19 @@
 """Systems of components: a networkx graph, validated on every edit.
 
-Nodes are component instances (FMUs or Python-backed components); edges are
-connections from an output variable to an input variable.  Every rule that
-can be checked without running is checked when the system is edited, and
-errors name the component, the variable and what would fix it.
+Nodes are component instances (FMUs or Python-backed components), nested
+systems, and the system's own ports (its connectors to the outside); edges
+are connections from an output to an input.  Every rule that can be checked
+without running is checked when the system is edited, and errors name the
+component, the variable and what would fix it.
+
+Connections are unit-aware: a value in degC reaching an input in K arrives
++273.15, rpm reaching rad/s is scaled; incompatible units are refused.  A
+connection can add a linear transformation ``target = factor*source + offset``
+(applied before the unit conversion, or instead of it with
+``suppress_unit_conversion=True``), as in SSP.
+
+References: ``"comp.var"`` is a variable of a component, ``"sub.port"`` a
+port of a nested system, and a bare ``"port"`` a port of this system.
 
 Examples
 --------
@@ -18,8 +28,10 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -29,12 +41,14 @@ from cosim.component import PythonComponent
 from cosim.errors import InvalidConnectionError, ModelError, SystemStructureError, did_you_mean
 from cosim.fmi.archive import read_model
 from cosim.fmi.model import ModelInfo, Variable
+from cosim.units import CATALOG, UnitError, conversion
 
-__all__ = ["System"]
+__all__ = ["Connection", "System"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool, np.bool_),
                 "string": str}
+_PORT_KINDS = ("input", "output")
 
 
 def _a(word: str) -> str:
@@ -54,8 +68,22 @@ def _check_value(owner: str, var: Variable, value):
                 f"{owner}.{var.name} is {var.type}; {value} is outside [{info.min}, {info.max}]")
 
 
+@dataclass(frozen=True)
+class Connection:
+    """One connection as composed: references, the explicit linear transformation,
+    and the effective ``target = scale*source + shift`` (transformation, then units)."""
+
+    source: str
+    target: str
+    factor: float | None = None
+    offset: float | None = None
+    suppress_unit_conversion: bool = False
+    scale: float = 1.0
+    shift: float = 0.0
+
+
 class System:
-    """A composition of components and the connections between them.
+    """A composition of components, nested systems and the connections between them.
 
     Parameters
     ----------
@@ -66,71 +94,132 @@ class System:
     def __init__(self, name: str = "system"):
         self.name = name
         self._graph = nx.MultiDiGraph(name=name)
+        self.default_experiment: dict = {}     # start_time, stop_time, step_size, algorithm, ...
+        self.units: dict = {}                  # unit definitions for ports (name -> cosim.units.Unit)
+        self.port_map: dict = {}               # set by flatten: what each top-level port reaches
+        self._dotted = False                   # flattened: component names are paths with dots
+        self._resources = None                 # keeps the files of a loaded .ssp alive
 
     # -- inspection -------------------------------------------------------------
 
     @property
     def graph(self) -> nx.MultiDiGraph:
-        """The networkx graph: node attributes ``model``, ``source``, ``parameters``;
-        one edge per connection with attributes ``source`` and ``target`` (variable names)."""
+        """The networkx graph.  Node attribute ``kind`` is "component" (with
+        ``model``, ``source``, ``parameters``), "system" (with ``system`` and
+        ``parameters``) or "port" (with ``variable``); each connection is an
+        edge with attributes ``source``/``target`` (variable or port names)
+        and its transformation."""
         return self._graph
+
+    def _nodes_of(self, kind: str) -> dict:
+        return {n: d for n, d in self._graph.nodes(data=True) if d["kind"] == kind}
 
     @property
     def components(self) -> dict[str, ModelInfo]:
-        """Component name -> model info, in the order they were added."""
-        return {name: data["model"] for name, data in self._graph.nodes(data=True)}
+        """Component name -> model info (not nested systems), in the order added."""
+        return {n: d["model"] for n, d in self._nodes_of("component").items()}
+
+    @property
+    def subsystems(self) -> dict[str, System]:
+        """Nested system name -> System."""
+        return {n: d["system"] for n, d in self._nodes_of("system").items()}
+
+    @property
+    def ports(self) -> dict[str, Variable]:
+        """This system's ports (connectors to the outside), by name."""
+        return {n: d["variable"] for n, d in self._nodes_of("port").items()}
+
+    @property
+    def is_composite(self) -> bool:
+        """True if the system nests systems or has ports (it runs flattened)."""
+        return any(d["kind"] != "component" for _, d in self._graph.nodes(data=True))
 
     @property
     def connections(self) -> list[tuple[str, str]]:
-        """(``"a.y"``, ``"b.u"``) for every connection."""
-        return [(f"{a}.{d['source']}", f"{b}.{d['target']}")
+        """(source, target) references of every connection."""
+        return [(c.source, c.target) for c in self.connection_details]
+
+    @property
+    def connection_details(self) -> list[Connection]:
+        """Every connection with its transformation and effective scale and shift."""
+        return [Connection(self._ref(a, d["source"]), self._ref(b, d["target"]), d["factor"],
+                           d["offset"], d["suppress_unit_conversion"], d["scale"], d["shift"])
                 for a, b, d in self._graph.edges(data=True)]
 
-    def parameters(self, component: str) -> dict:
-        """Values set on ``component`` (parameters and input start values)."""
-        return dict(self._node(component)["parameters"])
+    def _ref(self, node: str, var: str) -> str:
+        return node if self._graph.nodes[node]["kind"] == "port" else f"{node}.{var}"
 
-    def model(self, component: str) -> ModelInfo:
-        return self._node(component)["model"]
+    def parameters(self, element: str) -> dict:
+        """Values set on a component (or, for a nested system, on its inside by relative path)."""
+        return dict(self._element(element)["parameters"])
+
+    def model(self, element: str) -> ModelInfo:
+        """The model of a component, or the port interface of a nested system."""
+        node = self._element(element)
+        return node["model"] if node["kind"] == "component" else node["system"].interface()
 
     def source(self, component: str):
-        """What the component was created from: an FMU path or a Python component."""
-        return self._node(component)["source"]
+        """What a component was created from: an FMU path or a Python component."""
+        return self._element(component)["source"]
 
-    def __contains__(self, component: str) -> bool:
-        return component in self._graph
+    def interface(self) -> ModelInfo:
+        """This system seen from outside: its ports as variables."""
+        ports = self.ports
+        inputs = tuple(n for n, v in ports.items() if v.causality == "input")
+        return ModelInfo(path=f"<system {self.name}>", name=self.name, fmi_version="system",
+                         token="", model_identifier=self.name, variables=dict(ports),
+                         dependencies={n: inputs for n, v in ports.items() if v.causality == "output"})
+
+    def __contains__(self, element: str) -> bool:
+        return element in self._graph
 
     def __repr__(self):
-        return (f"System({self.name!r}, {self._graph.number_of_nodes()} components, "
+        return (f"System({self.name!r}, {len(self.components)} components, "
+                f"{len(self.subsystems)} subsystems, {len(self.ports)} ports, "
                 f"{self._graph.number_of_edges()} connections)")
 
     # -- editing ------------------------------------------------------------------
 
+    def _check_new_name(self, name: str) -> None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise SystemStructureError(
+                f"name {name!r} is not valid: use a letter or underscore followed by "
+                "letters, digits or underscores (no dots)")
+        if name in self._graph:
+            raise SystemStructureError(f"system '{self.name}' already has an element named {name!r}")
+
     def add(self, name: str, source, *, parameters: dict | None = None) -> None:
-        """Add a component.
+        """Add a component or a nested system.
 
         Parameters
         ----------
         name : str
             Instance name: a letter or underscore, then letters, digits, underscores.
-        source : str, pathlib.Path or PythonComponent
-            An FMU file, or a Python-backed component (instance or subclass).
+        source : str, pathlib.Path, PythonComponent or System
+            An FMU file, a Python-backed component (instance or subclass), or a
+            system to nest (its ports become the element's inputs and outputs;
+            one System may be nested several times).
         parameters : dict, keyword-only
-            Values for parameters (or start values of inputs) by variable name.
+            Values by variable name (parameters, or start values of inputs); for a
+            nested system by path inside it (``{"spindle.initial_wear": 0.4}``).
 
         Raises
         ------
         SystemStructureError
-            Bad or duplicate name, unknown parameter, value of the wrong type.
+            Bad or duplicate name, unknown parameter, value of the wrong type,
+            a system nested in itself.
         ModelError
             The FMU cannot be used (missing, not a zip, invalid, no binary).
         """
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise SystemStructureError(
-                f"component name {name!r} is not valid: use a letter or underscore followed by "
-                "letters, digits or underscores (no dots)")
-        if name in self._graph:
-            raise SystemStructureError(f"system '{self.name}' already has a component named {name!r}")
+        self._check_new_name(name)
+        if isinstance(source, System):
+            if source is self or self in source._all_subsystems():
+                raise SystemStructureError(f"system '{source.name}' cannot be nested in itself")
+            values = dict(parameters or {})
+            for path, value in values.items():
+                source._check_parameter_path(f"{name}.{path}", path, value)
+            self._graph.add_node(name, kind="system", system=source, parameters=values)
+            return
         if isinstance(source, type) and issubclass(source, PythonComponent):
             source = source()
         if isinstance(source, PythonComponent):
@@ -143,19 +232,69 @@ class System:
             model = read_model(source)
         else:
             raise SystemStructureError(
-                f"component {name!r}: source must be an FMU path or a PythonComponent, "
+                f"component {name!r}: source must be an FMU path, a PythonComponent or a System, "
                 f"not {type(source).__name__}")
         values = dict(parameters or {})
         for var_name, value in values.items():
             self._check_parameter(name, model, var_name, value)
-        self._graph.add_node(name, model=model, source=source, parameters=values)
+        self._graph.add_node(name, kind="component", model=model, source=source, parameters=values)
+
+    def add_port(self, name: str, kind: str, *, type: str = "float64", unit: str | None = None,
+                 start=None, description: str | None = None) -> None:
+        """Add a port: a connector through which the system is connected when nested.
+
+        ``kind`` is "input" or "output"; an input port with a ``start`` value
+        gives that value to the inputs it drives when nothing drives the port.
+        """
+        self._check_new_name(name)
+        if kind not in _PORT_KINDS:
+            raise SystemStructureError(f"port {name!r}: kind must be input or output, not {kind!r}")
+        if type not in ("float64", "int32", "bool"):
+            raise SystemStructureError(f"port {name!r}: type must be float64, int32 or bool")
+        variable = Variable(name=name, value_reference=-1, type=type, causality=kind,
+                            variability="continuous" if type == "float64" else "discrete",
+                            start=start, unit=unit, description=description)
+        if start is not None:
+            _check_value(self.name, variable, start)
+        self._graph.add_node(name, kind="port", variable=variable)
 
     def set_parameter(self, target: str, value) -> None:
-        """Set ``"component.variable"`` (a parameter or an input's start value)."""
-        component, var_name = self._split(target)
-        node = self._node(component)
-        self._check_parameter(component, node["model"], var_name, value)
-        node["parameters"][var_name] = value
+        """Set ``"component.variable"`` (a parameter or an input's start value), a
+        path into a nested system such as ``"line1.spindle.initial_wear"``, or the
+        start value of an input port of this system (its bare name)."""
+        element, rest = self.split(target)
+        node = self._element(element)
+        if not rest and node["kind"] == "port" and node["variable"].causality == "input":
+            variable = dataclasses.replace(node["variable"], start=value)
+            _check_value(self.name, variable, value)
+            node["variable"] = variable
+            return
+        if not rest:
+            raise SystemStructureError(f"{target!r} names no variable; write 'component.variable'")
+        self._check_parameter_path(target, target, value)
+        node["parameters"][rest] = value
+
+    def _check_parameter_path(self, shown: str, path: str, value) -> None:
+        element, rest = self.split(path)
+        node = self._element(element)
+        if node["kind"] == "system":
+            inner = node["system"]
+            if "." not in rest:
+                port = inner.ports.get(rest)
+                if port is None or port.causality != "input":
+                    raise SystemStructureError(
+                        f"{shown!r}: '{rest}' is not an input port of '{element}'; give an input "
+                        "port or a path to a component variable inside it")
+                _check_value(f"{self.name}.{element}", port, value)
+                return
+            inner._check_parameter_path(shown, rest, value)
+        elif node["kind"] == "component":
+            self._check_parameter(element, node["model"], rest, value)
+        elif not rest and node["variable"].causality == "input":
+            _check_value(self.name, node["variable"], value)
+        else:
+            raise SystemStructureError(f"{shown!r}: '{element}' is an output port; only input "
+                                       "ports take values")
 
     def _check_parameter(self, component: str, model: ModelInfo, var_name: str, value):
         try:
@@ -168,29 +307,40 @@ class System:
                 "and inputs can be given values")
         _check_value(component, var, value)
 
-    def connect(self, source: str, target: str) -> None:
-        """Connect output ``"a.y"`` to input ``"b.u"``.
+    def connect(self, source: str, target: str, *, factor: float | None = None,
+                offset: float | None = None, suppress_unit_conversion: bool = False) -> None:
+        """Connect ``source`` to ``target`` (``"a.y"``, ``"sub.port"`` or an own ``"port"``).
+
+        Information flows from an output (of a component or nested system) or
+        an own input port, to an input or an own output port.  ``factor`` and
+        ``offset`` add the linear transformation ``factor*value + offset``.
 
         Raises
         ------
         SystemStructureError
-            A component does not exist.
+            An element does not exist.
         InvalidConnectionError
-            Unknown variable, wrong causality, incompatible types, or the input
-            already has a source.
+            Unknown variable, wrong direction, incompatible types or units, or
+            the target already has a source.
         """
-        src_comp, src_var = self._variable(source)
-        dst_comp, dst_var = self._variable(target)
-        reversed_ = src_var.causality == "input" and dst_var.causality == "output"
-        hint = f"; did you mean to connect {target} -> {source}?" if reversed_ else ""
-        if src_var.causality != "output":
+        src_node, src_var, src_is_own_port = self._endpoint(source)
+        dst_node, dst_var, dst_is_own_port = self._endpoint(target)
+        # An own input port is a source inside the system; an own output port a target.
+        src_ok = src_var.causality == ("input" if src_is_own_port else "output")
+        dst_ok = dst_var.causality == ("output" if dst_is_own_port else "input")
+        if not src_ok:
+            reversed_ = src_var.causality == "input" and not src_is_own_port and \
+                dst_var.causality == "output" and not dst_is_own_port
+            hint = f"; did you mean to connect {target} -> {source}?" if reversed_ else ""
+            what = "output port of this system" if src_is_own_port else src_var.causality
             raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {source} is {_a(src_var.causality)}, "
-                f"not an output{hint}")
-        if dst_var.causality != "input":
+                f"cannot connect {source} -> {target}: {source} is {_a(what)}, not "
+                f"{'an input port of this system' if src_is_own_port else 'an output'}{hint}")
+        if not dst_ok:
+            what = "input port of this system" if dst_is_own_port else dst_var.causality
             raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {target} is {_a(dst_var.causality)}, "
-                f"not an input")
+                f"cannot connect {source} -> {target}: {target} is {_a(what)}, not "
+                f"{'an output port of this system' if dst_is_own_port else 'an input'}")
         if src_var.type != dst_var.type:
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
@@ -204,32 +354,74 @@ class System:
             raise InvalidConnectionError(
                 f"cannot connect {source} -> {target}: {target} is already connected to "
                 f"{existing}; disconnect it first")
-        self._graph.add_edge(src_comp, dst_comp, key=(src_var.name, dst_var.name),
-                             source=src_var.name, target=dst_var.name)
+        scale, shift = self._transformation(source, src_node, src_var, target, dst_node, dst_var,
+                                            factor, offset, suppress_unit_conversion)
+        self._graph.add_edge(src_node, dst_node, key=(src_var.name, dst_var.name),
+                             source=src_var.name, target=dst_var.name, factor=factor,
+                             offset=offset, suppress_unit_conversion=bool(suppress_unit_conversion),
+                             scale=scale, shift=shift)
+
+    def _transformation(self, source, src_node, src_var, target, dst_node, dst_var, factor, offset,
+                        suppress) -> tuple[float, float]:
+        """Effective (scale, shift): the linear transformation, then the unit conversion."""
+        explicit = factor is not None or offset is not None
+        if src_var.type != "float64":
+            if explicit:
+                raise InvalidConnectionError(f"cannot connect {source} -> {target}: linear "
+                                             f"transformations apply to float64 values, not {src_var.type}")
+            return 1.0, 0.0
+        a = 1.0 if factor is None else float(factor)
+        b = 0.0 if offset is None else float(offset)
+        if suppress or src_var.unit is None or dst_var.unit is None:
+            return a, b
+        src_unit = self._unit(src_node, src_var.unit)
+        dst_unit = self._unit(dst_node, dst_var.unit)
+        if src_var.unit == dst_var.unit and src_unit == dst_unit:
+            return a, b
+        for unit, name, ref in ((src_unit, src_var.unit, source), (dst_unit, dst_var.unit, target)):
+            if unit is None:
+                raise UnitError(
+                    f"cannot connect {source} [{src_var.unit}] -> {target} [{dst_var.unit}]: unit "
+                    f"{name!r} of {ref} is not defined; connect with suppress_unit_conversion=True "
+                    "(and a factor/offset if needed)")
+        try:
+            scale, shift = conversion(src_unit, dst_unit)
+        except UnitError as exc:
+            raise UnitError(f"cannot connect {source} [{src_var.unit}] -> {target} "
+                            f"[{dst_var.unit}]: {exc}") from None
+        return scale * a, scale * b + shift
+
+    def _unit(self, node: str, name: str):
+        """The definition of unit ``name`` as seen at ``node`` (None if unknown)."""
+        data = self._graph.nodes[node]
+        if data["kind"] == "component":
+            return data["model"].unit(name)
+        owner = self if data["kind"] == "port" else data["system"]
+        return owner.units.get(name) or CATALOG.get(name)
 
     def source_of(self, target: str) -> str | None:
-        """The output connected to input ``"b.u"``, or None."""
-        component, var_name = self._split(target)
-        for a, _, data in self._graph.in_edges(component, data=True):
-            if data["target"] == var_name:
-                return f"{a}.{data['source']}"
+        """What drives ``target`` (an input, or an own output port), or None."""
+        node, var, _ = self._endpoint(target)
+        for a, _, data in self._graph.in_edges(node, data=True):
+            if data["target"] == var.name:
+                return self._ref(a, data["source"])
         return None
 
     def disconnect(self, source: str, target: str) -> None:
         """Remove the connection ``source -> target``."""
-        src_comp, src_name = self._split(source)
-        dst_comp, dst_name = self._split(target)
-        key = (src_name, dst_name)
-        if not self._graph.has_edge(src_comp, dst_comp, key=key):
+        src_node, src_var, _ = self._endpoint(source)
+        dst_node, dst_var, _ = self._endpoint(target)
+        key = (src_var.name, dst_var.name)
+        if not self._graph.has_edge(src_node, dst_node, key=key):
             raise SystemStructureError(f"there is no connection {source} -> {target}")
-        self._graph.remove_edge(src_comp, dst_comp, key=key)
+        self._graph.remove_edge(src_node, dst_node, key=key)
 
-    def remove(self, component: str) -> None:
-        """Remove a component and all its connections."""
-        self._node(component)
-        self._graph.remove_node(component)
+    def remove(self, element: str) -> None:
+        """Remove a component, nested system or port, and its connections."""
+        self._element(element)
+        self._graph.remove_node(element)
 
-    # -- running ------------------------------------------------------------------
+    # -- running and files ------------------------------------------------------------
 
     def simulate(self, **options):
         """Run the system; see :func:`cosim.execution.simulate` for the options."""
@@ -241,27 +433,61 @@ class System:
         from cosim.execution import Simulation
         return Simulation(self, **options)
 
+    def save(self, path) -> Path:
+        """Write the system as SSP: ``.ssp`` (an archive with the FMUs) or ``.ssd``."""
+        from cosim.ssp import save
+        return save(self, path)
+
     # -- helpers ------------------------------------------------------------------
 
-    def _node(self, component: str) -> dict:
-        if component not in self._graph:
-            raise SystemStructureError(
-                f"system '{self.name}' has no component {component!r}"
-                f"{did_you_mean(component, self._graph.nodes)}")
-        return self._graph.nodes[component]
+    def _all_subsystems(self) -> set:
+        found = set()
+        for sub in self.subsystems.values():
+            found.add(sub)
+            found |= sub._all_subsystems()
+        return found
 
-    @staticmethod
-    def _split(reference: str) -> tuple[str, str]:
-        if not isinstance(reference, str) or "." not in reference:
+    def _element(self, element: str) -> dict:
+        if element not in self._graph:
             raise SystemStructureError(
-                f"{reference!r} is not a variable reference; write 'component.variable'")
-        component, _, var_name = reference.partition(".")
-        return component, var_name
+                f"system '{self.name}' has no element {element!r}"
+                f"{did_you_mean(element, self._graph.nodes)}")
+        return self._graph.nodes[element]
 
-    def _variable(self, reference: str) -> tuple[str, Variable]:
-        component, var_name = self._split(reference)
-        model = self._node(component)["model"]
+    def split(self, reference: str) -> tuple[str, str]:
+        """(element, variable name) of a reference; in a flattened system the
+        element is the longest component path the reference starts with."""
+        if not isinstance(reference, str) or not reference:
+            raise SystemStructureError(f"{reference!r} is not a reference; write 'component.variable'")
+        element, _, var_name = reference.partition(".")
+        if self._dotted and element not in self._graph:
+            parts = reference.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                candidate = ".".join(parts[:i])
+                if candidate in self._graph:
+                    return candidate, ".".join(parts[i:])
+        return element, var_name
+
+    def resolve(self, reference: str) -> tuple[str, Variable]:
+        """(element, variable) of ``"component.variable"`` or a port name."""
+        node, var, _ = self._endpoint(reference)
+        return node, var
+
+    def _endpoint(self, reference: str) -> tuple[str, Variable, bool]:
+        """(node, variable, is_own_port) of a reference."""
+        element, var_name = self.split(reference)
+        dot = bool(var_name)
+        node = self._element(element)
+        if not dot:
+            if node["kind"] != "port":
+                raise SystemStructureError(
+                    f"{reference!r} is not a variable reference; write 'component.variable' "
+                    "(a bare name refers to a port of this system)")
+            return element, node["variable"], True
+        if node["kind"] == "port":
+            raise SystemStructureError(f"{reference!r}: '{element}' is a port and has no variables")
+        model = node["model"] if node["kind"] == "component" else node["system"].interface()
         try:
-            return component, model.variable(var_name, component=component)
+            return element, model.variable(var_name, component=element), False
         except ModelError as exc:
             raise InvalidConnectionError(str(exc)) from None

@@ -28,7 +28,7 @@ from xml.sax.saxutils import quoteattr
 
 HERE = Path(__file__).resolve().parent
 COMMON = HERE / "common"
-MODELS = ("spindle", "furnace", "conveyor", "gain", "source", "pi_controller")
+MODELS = ("spindle", "furnace", "conveyor", "gain", "source", "pi_controller", "energy_meter")
 
 # Unit catalogue: name -> (base-unit exponents, factor, offset).  Only the
 # units a model uses are written into its modelDescription.

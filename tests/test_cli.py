@@ -68,7 +68,7 @@ def test_run_records_selected_variables_at_an_interval(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "/no/such.fmu"], "FMU file not found: /no/such.fmu"),
-    (["run", "x.txt"], "expected an .fmu file or a .py file"),
+    (["run", "x.txt"], "expected an .fmu, .ssp or .ssd file, an OSP"),
     (["run", "SPINDLE", "--stop-time", "-1"], "stop_time (-1.0) must be after start_time"),
     (["run", "SPINDLE", "-p", "inertia=-3"], "inertia must be > 0, got -3"),
     (["run", "SPINDLE", "-p", "inertiaa=1"], "did you mean 'inertia'"),

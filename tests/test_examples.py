@@ -61,3 +61,40 @@ def test_line_configurations_differ_as_configured(line):
     assert result["spindle.wear"][0] == pytest.approx(0.6)
     assert result["spindle.vibration"][-1] > 2 * line["system"].simulate(
         stop_time=600.0, step_size=1.0, record=["spindle.vibration"])["spindle.vibration"][-1]
+
+
+FACTORY = ROOT / "examples" / "factory_twin" / "build_factory.py"
+
+
+def test_factory_twin_is_written_as_ssp_and_runs_from_the_cli(tmp_path):
+    ssp = tmp_path / "factory.ssp"
+    built = subprocess.run([sys.executable, str(FACTORY), "--output", str(ssp)],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    assert "3 lines, 25 FMU instances" in built.stdout
+    checked = subprocess.run([sys.executable, "-m", "cosim", "validate", str(ssp)],
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and "no problems found" in checked.stdout
+    out = tmp_path / "factory.csv"
+    ran = subprocess.run([sys.executable, "-m", "cosim", "run", str(ssp), "--stop-time", "1800",
+                          "-o", str(out), "-q"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    data = np.genfromtxt(out, delimiter=",", names=True, deletechars="")
+    # The default experiment's output interval (60 s) applies; the stop time is overridden.
+    np.testing.assert_array_equal(data["time"], np.arange(0.0, 1801.0, 60.0))
+    lines_kw = data["line1.power"] + data["line2.power"] + data["line3.power"]
+    np.testing.assert_allclose(data["total_power"], lines_kw, rtol=1e-12)
+    # Line power in kW is its meter's sum of spindle, belt drives and burners in W.
+    parts = ["spindle.motor_power", "infeed.motor_power", "transfer.motor_power", "furnace.burner_power"]
+    np.testing.assert_allclose(data["line2.power"] * 1e3, sum(data[f"line2.{p}"] for p in parts),
+                               rtol=1e-12)
+
+
+def test_factory_lines_follow_their_configurations():
+    factory = runpy.run_path(str(FACTORY), run_name="factory")["build_factory"]()
+    result = factory.simulate(stop_time=600.0, step_size=1.0, record=[
+        "line1.spindle.wear", "line2.spindle.wear", "line3.spindle.wear",
+        "line2.furnace.soak_zone_temperature", "line3.furnace.soak_zone_temperature"])
+    assert [result[f"line{i}.spindle.wear"][0] for i in (1, 2, 3)] == pytest.approx([0.2, 0.45, 0.05])
+    assert result["line2.furnace.soak_zone_temperature"][-1] == pytest.approx(860.0, abs=0.5)
+    assert result["line3.furnace.soak_zone_temperature"][-1] == pytest.approx(840.0, abs=0.5)

@@ -29,9 +29,9 @@ def test_unknown_component_in_connect_suggests_close_names(line):
     with pytest.raises(cosim.SystemStructureError) as caught:
         line.connect("gian.y", "conveyor.part_flow_in")
     assert not isinstance(caught.value, cosim.InvalidConnectionError)
-    assert "no component 'gian'" in str(caught.value)
+    assert "no element 'gian'" in str(caught.value)
     assert "did you mean 'gain'" in str(caught.value)
-    with pytest.raises(cosim.SystemStructureError, match=r"no component 'conveyer' \(did you mean 'conveyor'\?\)"):
+    with pytest.raises(cosim.SystemStructureError, match=r"no element 'conveyer' \(did you mean 'conveyor'\?\)"):
         line.connect("gain.y", "conveyer.part_flow_in")
     assert line.connections == []
 
@@ -97,7 +97,7 @@ def test_an_input_connected_twice_names_the_existing_source(line):
 
 
 def test_duplicate_component_name(line):
-    with pytest.raises(cosim.SystemStructureError, match="already has a component named 'gain'"):
+    with pytest.raises(cosim.SystemStructureError, match="already has an element named 'gain'"):
         line.add("gain", twins.path("spindle"))
     assert line.model("gain").name == "gain"
 
@@ -107,7 +107,7 @@ def test_invalid_component_names(name):
     system = System()
     with pytest.raises(cosim.SystemStructureError) as caught:
         system.add(name, twins.path("gain"))
-    assert f"component name {name!r} is not valid" in str(caught.value)
+    assert f"name {name!r} is not valid" in str(caught.value)
     assert system.components == {}
 
 
@@ -187,7 +187,7 @@ def test_remove_drops_the_component_and_its_connections(line):
     line.connect("source.y", "conveyor.part_flow_in")      # the input is free again
     line.add("gain", twins.path("gain"))                    # and the name too
     assert line.connections == [("source.y", "conveyor.part_flow_in")]
-    with pytest.raises(cosim.SystemStructureError, match=r"no component 'gian' \(did you mean 'gain'\?\)"):
+    with pytest.raises(cosim.SystemStructureError, match=r"no element 'gian' \(did you mean 'gain'\?\)"):
         line.remove("gian")
 
 

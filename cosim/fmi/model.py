@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cosim.errors import ModelError, did_you_mean
+from cosim.units import CATALOG, Unit, unit_from_definition
 
 # FMI type names mapped onto one canonical name per value representation;
 # connections are type-compatible when their canonical names are equal.
@@ -68,6 +69,13 @@ class ModelInfo:
     can_get_and_set_state: bool = False
     can_serialize_state: bool = False
     can_handle_variable_step: bool = False
+    units: dict[str, Unit] = field(default_factory=dict)
+
+    def unit(self, name: str | None) -> Unit | None:
+        """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
+        if name is None:
+            return None
+        return self.units.get(name) or CATALOG.get(name)
 
     def variable(self, name: str, *, component: str | None = None) -> Variable:
         """The variable ``name``; a ModelError names close matches if there is none."""
@@ -149,4 +157,5 @@ def model_info_from_description(md, path: str) -> ModelInfo:
         variables=variables, dependencies=dependencies, default_experiment=default,
         can_get_and_set_state=bool(cs.canGetAndSetFMUstate),
         can_serialize_state=bool(cs.canSerializeFMUstate),
-        can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize))
+        can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize),
+        units={u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions})

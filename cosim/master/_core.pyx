@@ -62,6 +62,8 @@ cdef struct Port:
     uint32_t* vr
     int* slot          # inputs: source slots; outputs: destination slots
     void* scratch      # the n values in the C type of the FMI call
+    double* scale      # float64 inputs only: value = scale*source + shift (NULL: plain copy)
+    double* shift
 
 cdef struct Unit:
     int kind
@@ -174,10 +176,20 @@ cdef class Core:
             size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
         port.scratch = self._alloc(max(port.n, 1) * size)
 
-    def set_inputs(self, int k, str group, vrs, source_slots):
-        """Inputs of unit ``k`` of type ``group``, each read from a buffer slot."""
-        self._port(&self.units[k].inputs[GROUPS[group]], self.units[k].fmi_version, GROUPS[group],
-                   vrs, source_slots)
+    def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None):
+        """Inputs of unit ``k`` of type ``group``, each read from a buffer slot and,
+        for float64, transformed as ``scale*value + shift`` when scales are given."""
+        cdef Port* port = &self.units[k].inputs[GROUPS[group]]
+        self._port(port, self.units[k].fmi_version, GROUPS[group], vrs, source_slots)
+        port.scale = port.shift = NULL
+        if scales is not None:
+            port.scale = self._doubles(scales)
+            port.shift = self._doubles(shifts)
+
+    cdef double* _doubles(self, values) except NULL:
+        array = np.ascontiguousarray(values, dtype=np.float64)
+        self._keep.append(array)
+        return <double*>cnp.PyArray_DATA(array)
 
     def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
         """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
@@ -231,7 +243,10 @@ cdef class Core:
             p = &u.inputs[g]
             if p.n == 0:
                 continue
-            if g == G_F64:
+            if g == G_F64 and p.scale != NULL:
+                for i in range(p.n):
+                    (<double*>p.scratch)[i] = p.scale[i] * self.f64[p.slot[i]] + p.shift[i]
+            elif g == G_F64:
                 for i in range(p.n):
                     (<double*>p.scratch)[i] = self.f64[p.slot[i]]
             elif g == G_I32:
@@ -326,7 +341,10 @@ cdef class Core:
     cdef object _read_slots(self, int g, Port* p):
         slots = np.asarray(<int[:p.n]>p.slot)
         if g == G_F64:
-            return np.asarray(<double[:self.slot_counts[g]]>self.f64)[slots].copy()
+            values = np.asarray(<double[:self.slot_counts[g]]>self.f64)[slots]
+            if p.scale != NULL:
+                return np.asarray(<double[:p.n]>p.scale) * values + np.asarray(<double[:p.n]>p.shift)
+            return values.copy()
         cdef int32_t* buffer = self.i32 if g == G_I32 else self.boolean
         values = np.asarray(<int32_t[:self.slot_counts[g]]>buffer)[slots]
         return values != 0 if g == G_BOOL else values.copy()

@@ -17,6 +17,7 @@ SCENARIOS = {
     "gain": (1.0, 0.01, lambda t: {"u": np.cos(5 * t)}),
     "source": (4.0, 0.05, lambda t: {}),
     "pi_controller": (3.0, 0.01, lambda t: {"setpoint": 1.0, "measurement": np.sin(t)}),
+    "energy_meter": (60.0, 1.0, lambda t: {"power_1": 1000.0 + 10 * t, "power_8": 50.0 * np.sin(t)}),
 }
 
 

@@ -40,3 +40,13 @@ def test_pi_controller_stops_integrating_at_its_limit(open_twin):
     # Anti-windup: the output leaves the limit as soon as the error reverses.
     pi.set(measurement=2.0)
     assert pi.get("u") < 3.0
+
+
+def test_energy_meter_sums_power_and_integrates_energy(open_twin, fmi_version):
+    meter = open_twin("energy_meter", fmi_version).initialize(power_1=1000.0, power_3=250.0)
+    assert meter.get("total_power") == 1250.0          # direct feedthrough
+    run = meter.run(10.0, 0.5, ["total_power", "energy"],
+                    inputs=lambda t: {"power_8": 100.0 if t >= 5.0 else 0.0})
+    np.testing.assert_allclose(run["total_power"], np.where(run["time"] >= 5.0, 1350.0, 1250.0))
+    # Inputs are held over each step: energy is the exact left-point sum.
+    assert run["energy"][-1] == pytest.approx(1250.0 * 10.0 + 100.0 * 5.0, rel=1e-12)

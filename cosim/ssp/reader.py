@@ -1,0 +1,508 @@
+"""Reading SSP: ``.ssp`` archives and bare ``.ssd`` files into a :class:`cosim.System`.
+
+Every problem found is collected with its location (file, line, element)
+instead of stopping at the first, so that validation can report them all;
+:func:`load` raises :class:`SspError` listing the errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import weakref
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lxml import etree
+
+from cosim.errors import CosimError, SspError
+from cosim.fmi.archive import MAX_UNCOMPRESSED_BYTES, _check_members
+from cosim.system import System
+from cosim.units import BASE_UNITS, Unit
+
+log = logging.getLogger("cosim")
+
+MASTER_ANNOTATION = "org.cosim.master"
+MASTER_NAMESPACE = "https://cosim.dev/ssp/master/1"
+_SCHEMA_DIR = "ssp/schema"      # inside the fmpy package
+_TYPES = {"Real": "float64", "Integer": "int32", "Boolean": "bool", "String": "string",
+          "Enumeration": "int32"}
+
+
+@dataclass
+class Problem:
+    """One finding: severity "error" or "warning", where, and what."""
+
+    severity: str
+    location: str
+    message: str
+
+    def __str__(self):
+        return f"{self.location}: {self.severity}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Everything found while reading a file."""
+
+    path: Path
+    problems: list[Problem] = field(default_factory=list)
+    system: System | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def _local(element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _children(element, name: str):
+    return [c for c in element if _local(c) == name]
+
+
+def _child(element, name: str):
+    found = _children(element, name)
+    return found[0] if found else None
+
+
+def _float(text, default=None):
+    return default if text is None else float(text)
+
+
+class _Folder:
+    """A temporary folder removed when no System using it is left."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._cleanup = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
+
+
+class _Reader:
+    resources = None      # the _Folder of an unpacked .ssp, shared by every System read from it
+
+    def __init__(self, report: Report, parameter_set: str | None):
+        self.report = report
+        self.parameter_set = parameter_set
+        self.set_names: set[str] = set()
+        self.units: dict[str, Unit] = {}
+
+    # -- problems -------------------------------------------------------------------
+
+    def where(self, file: Path, element=None) -> str:
+        if element is None:
+            return str(file)
+        name = element.get("name")
+        what = f"<{_local(element)}{f' name={name!r}' if name else ''}>"
+        return f"{file}:{element.sourceline} {what}"
+
+    def error(self, file, element, message):
+        self.report.problems.append(Problem("error", self.where(file, element), message))
+
+    def warning(self, file, element, message):
+        self.report.problems.append(Problem("warning", self.where(file, element), message))
+
+    def attempt(self, file, element, action):
+        """Run an edit of the system; a cosim error becomes a problem at ``element``."""
+        try:
+            action()
+            return True
+        except CosimError as exc:
+            self.error(file, element, str(exc))
+            return False
+
+    # -- XML --------------------------------------------------------------------------
+
+    def parse(self, path: Path, validate: bool = True):
+        try:
+            tree = etree.parse(str(path), etree.XMLParser(remove_blank_text=False))
+        except OSError as exc:
+            self.error(path, None, f"cannot read: {exc}")
+            return None
+        except etree.XMLSyntaxError as exc:
+            self.report.problems.append(Problem(
+                "error", f"{path}:{exc.lineno}", f"malformed XML: {exc.msg}"))
+            return None
+        root = tree.getroot()
+        if validate:
+            self.validate_schema(path, tree)
+        return root
+
+    def validate_schema(self, path: Path, tree) -> None:
+        root = tree.getroot()
+        schema_file = {"SystemStructureDescription": "SystemStructureDescription.xsd",
+                       "ParameterSet": "SystemStructureParameterValues.xsd",
+                       "ParameterMapping": "SystemStructureParameterMapping.xsd"}.get(_local(root))
+        if schema_file is None or not str(root.get("version", "1.0")).startswith("1."):
+            return      # the bundled schemas are those of SSP 1.0
+        schema = _schema(schema_file)
+        if schema is None or schema.validate(tree):
+            return
+        for entry in schema.error_log:
+            self.report.problems.append(Problem("error", f"{path}:{entry.line}",
+                                                f"does not follow the SSP schema: {entry.message}"))
+
+    # -- descriptions -------------------------------------------------------------------
+
+    def read_ssd(self, path: Path) -> System | None:
+        root = self.parse(path)
+        if root is None:
+            return None
+        if _local(root) != "SystemStructureDescription":
+            self.error(path, root, "not an SSD file: the root element must be SystemStructureDescription")
+            return None
+        self.units = self.read_units(path, _child(root, "Units"))
+        top = _child(root, "System")
+        if top is None:
+            self.error(path, root, "the description has no System")
+            return None
+        system = self.read_system(path, top, path.parent)
+        experiment = _child(root, "DefaultExperiment")
+        if experiment is not None and system is not None:
+            system.default_experiment.update(self.read_experiment(path, experiment))
+        return system
+
+    def read_units(self, path, units) -> dict[str, Unit]:
+        found = {}
+        for unit in _children(units, "Unit") if units is not None else []:
+            base = _child(unit, "BaseUnit")
+            if base is None:
+                self.error(path, unit, "unit without BaseUnit")
+                continue
+            exponents = tuple(int(base.get(b, 0)) for b in BASE_UNITS)
+            found[unit.get("name")] = Unit(unit.get("name"), exponents, _float(base.get("factor"), 1.0),
+                                           _float(base.get("offset"), 0.0))
+        return found
+
+    def read_experiment(self, path, element) -> dict:
+        settings = {}
+        for attribute, key in (("startTime", "start_time"), ("stopTime", "stop_time")):
+            if element.get(attribute) is not None:
+                settings[key] = float(element.get(attribute))
+        for annotation in _annotations(element, MASTER_ANNOTATION):
+            master = _child(annotation, "Master")
+            if master is None:
+                self.warning(path, annotation, "cosim master annotation without a Master element")
+                continue
+            for attribute, key, kind in (("algorithm", "algorithm", str), ("stepSize", "step_size", float),
+                                         ("outputInterval", "output_interval", float)):
+                if master.get(attribute) is not None:
+                    settings[key] = kind(master.get(attribute))
+        return settings
+
+    def read_system(self, path: Path, element, base: Path) -> System | None:
+        system = System(element.get("name") or "system")
+        system.units = dict(self.units)
+        system._resources = self.resources
+        for connector in self.connectors(element):
+            self.read_port(path, system, connector)
+        elements = _child(element, "Elements")
+        for child in list(elements) if elements is not None else []:
+            kind = _local(child)
+            if kind == "Component":
+                self.read_component(path, system, child, base)
+            elif kind == "System":
+                inner = self.read_system(path, child, base)
+                if inner is not None:
+                    self.attempt(path, child, lambda c=child, s=inner: system.add(c.get("name"), s))
+            elif kind == "SignalDictionaryReference":
+                self.error(path, child, "signal dictionaries are not supported")
+        self.read_bindings(path, system, element, base, owner=None)
+        connections = _child(element, "Connections")
+        for connection in _children(connections, "Connection") if connections is not None else []:
+            self.read_connection(path, system, connection)
+        return system
+
+    def connectors(self, element):
+        connectors = _child(element, "Connectors")
+        return _children(connectors, "Connector") if connectors is not None else []
+
+    def read_port(self, path, system, connector):
+        kind = connector.get("kind")
+        type_element = next((c for c in connector if _local(c) in _TYPES), None)
+        if kind not in ("input", "output"):
+            self.error(path, connector, f"system connectors of kind {kind!r} are not supported "
+                                        "(only input and output)")
+            return
+        type_ = _TYPES.get(_local(type_element), "float64") if type_element is not None else "float64"
+        unit = type_element.get("unit") if type_element is not None else None
+        self.attempt(path, connector, lambda: system.add_port(
+            connector.get("name"), kind, type=type_ if type_ in ("float64", "int32", "bool") else "float64",
+            unit=unit, description=connector.get("description")))
+
+    def read_component(self, path, system, element, base: Path):
+        name, source = element.get("name"), element.get("source")
+        type_ = element.get("type", "application/x-fmu-sharedlibrary")
+        if type_ != "application/x-fmu-sharedlibrary":
+            self.error(path, element, f"component type {type_!r} is not supported (only FMUs)")
+            return
+        if source is None:
+            self.error(path, element, "component without source")
+            return
+        if source.startswith("grpc://"):
+            self.error(path, element, f"remote twins ({source}) are not supported yet")
+            return
+        fmu = _resolve_uri(source, base)
+        if fmu is None:
+            self.error(path, element, f"source {source!r} is not a relative or file URI")
+            return
+        if not self.attempt(path, element, lambda: system.add(name, fmu)):
+            return
+        model = system.model(name)
+        for connector in self.connectors(element):
+            cname = connector.get("name")
+            if cname not in model.variables:
+                from cosim.errors import did_you_mean
+                self.error(path, connector, f"component '{name}' ({fmu.name}) has no variable "
+                                            f"{cname!r}{did_you_mean(cname, model.variables)}")
+        self.read_bindings(path, system, element, base, owner=name)
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def read_bindings(self, path, system, element, base, *, owner):
+        """Apply the element's parameter bindings in order.  The sets bound to one
+        element are alternatives when one of them has the selected name: then
+        only sets of that name apply there."""
+        bindings = _child(element, "ParameterBindings")
+        loaded = []
+        for binding in _children(bindings, "ParameterBinding") if bindings is not None else []:
+            values_file, values = self.binding_values(path, binding, base)
+            if values is not None:
+                self.set_names.add(values.get("name"))
+                loaded.append((binding, values_file, values))
+        if any(values.get("name") == self.parameter_set for _, _, values in loaded):
+            loaded = [entry for entry in loaded if entry[2].get("name") == self.parameter_set]
+        for binding, values_file, values in loaded:
+            mapping = self.read_mapping(path, binding, base)
+            parameters = _child(values, "Parameters")
+            for parameter in _children(parameters, "Parameter") if parameters is not None else []:
+                self.read_parameter(values_file, system, parameter, binding.get("prefix", ""),
+                                    mapping, owner)
+
+    def binding_values(self, path, binding, base):
+        """(file, ParameterSet element) of a binding: from its source file or inline."""
+        if binding.get("source"):
+            values_file = _resolve_uri(binding.get("source"), base)
+            if values_file is None or not values_file.is_file():
+                self.error(path, binding, f"parameter values {binding.get('source')!r} not found")
+                return path, None
+            return values_file, self.parse(values_file)
+        inline = _child(binding, "ParameterValues")
+        return path, _child(inline, "ParameterSet") if inline is not None else None
+
+    def read_mapping(self, path, binding, base) -> dict:
+        element = _child(binding, "ParameterMapping")
+        if element is None:
+            return {}
+        file = path
+        if element.get("source"):
+            file = _resolve_uri(element.get("source"), base)
+            if file is None or not file.is_file():
+                self.error(path, element, f"parameter mapping {element.get('source')!r} not found")
+                return {}
+            root = self.parse(file)
+        else:
+            root = _child(element, "ParameterMapping")
+        mapping = {}
+        for entry in _children(root, "MappingEntry") if root is not None else []:
+            transform = _child(entry, "LinearTransformation")
+            factor = _float(transform.get("factor"), 1.0) if transform is not None else 1.0
+            offset = _float(transform.get("offset"), 0.0) if transform is not None else 0.0
+            mapping[entry.get("source")] = (entry.get("target"), factor, offset)
+        return mapping
+
+    def read_parameter(self, file, system, parameter, prefix, mapping, owner):
+        name = prefix + (parameter.get("name") or "")
+        value_element = next((c for c in parameter if _local(c) in _TYPES), None)
+        if value_element is None:
+            self.error(file, parameter, "parameter without a value element (Real, Integer, ...)")
+            return
+        kind, text = _local(value_element), value_element.get("value")
+        try:
+            value = {"Real": float, "Integer": int, "Enumeration": int,
+                     "Boolean": lambda v: v.strip().lower() in ("true", "1"),
+                     "String": str}[kind](text)
+        except (TypeError, ValueError):
+            self.error(file, parameter, f"{kind} value {text!r} of parameter {name!r} is not valid")
+            return
+        if name in mapping:
+            name, factor, offset = mapping[name]
+            if isinstance(value, float):
+                value = factor * value + offset
+        target = f"{owner}.{name}" if owner else name
+        self.attempt(file, parameter, lambda: system.set_parameter(target, value))
+
+    # -- connections ------------------------------------------------------------------------
+
+    def read_connection(self, path, system, element):
+        start = _ref(element.get("startElement"), element.get("startConnector"))
+        end = _ref(element.get("endElement"), element.get("endConnector"))
+        transform = _child(element, "LinearTransformation")
+        for other in ("BooleanMappingTransformation", "IntegerMappingTransformation",
+                      "EnumerationMappingTransformation"):
+            if _child(element, other) is not None:
+                self.error(path, element, f"{other} is not supported")
+                return
+        factor = _float(transform.get("factor")) if transform is not None else None
+        offset = _float(transform.get("offset")) if transform is not None else None
+        suppress = element.get("suppressUnitConversion", "false").lower() == "true"
+        self.attempt(path, element, lambda: system.connect(
+            start, end, factor=factor, offset=offset, suppress_unit_conversion=suppress))
+
+
+def _ref(element: str | None, connector: str | None) -> str:
+    return f"{element}.{connector}" if element else (connector or "")
+
+
+def _annotations(element, type_: str):
+    annotations = _child(element, "Annotations")
+    return [a for a in (_children(annotations, "Annotation") if annotations is not None else [])
+            if a.get("type") == type_]
+
+
+def _resolve_uri(uri: str, base: Path) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme:
+        return None
+    return (base / unquote(uri)).resolve()
+
+
+_SCHEMAS: dict = {}
+
+
+def _schema(name: str):
+    """The bundled SSP 1.0 schema ``name`` (from fmpy), or None if it is unavailable."""
+    if name not in _SCHEMAS:
+        import fmpy
+        file = Path(fmpy.__file__).parent / _SCHEMA_DIR / name
+        try:
+            _SCHEMAS[name] = etree.XMLSchema(etree.parse(str(file)))
+        except (OSError, etree.XMLSchemaParseError) as exc:
+            log.debug("SSP schema %s unavailable: %s", name, exc)
+            _SCHEMAS[name] = None
+    return _SCHEMAS[name]
+
+
+def _open_archive(path: Path, report: Report, reader: _Reader):
+    """Extract an .ssp into a temporary folder; returns (folder, ssd path) or None."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        reader.error(path, None, "not an SSP archive: it is not a zip file")
+        return None
+    with zf:
+        try:
+            _check_members(path, zf, MAX_UNCOMPRESSED_BYTES)
+        except CosimError as exc:
+            reader.error(path, None, str(exc).replace(f"{path}: ", ""))
+            return None
+        names = zf.namelist()
+        if "SystemStructure.ssd" not in names:
+            ssds = [n for n in names if n.endswith(".ssd") and "/" not in n]
+            reader.error(path, None, "the archive has no SystemStructure.ssd"
+                         + (f" (it has {', '.join(ssds)})" if ssds else ""))
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="cosim-ssp-"))
+        try:
+            zf.extractall(folder)
+        except (OSError, zipfile.BadZipFile) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            reader.error(path, None, f"cannot extract: {exc}")
+            return None
+    return folder, folder / "SystemStructure.ssd"
+
+
+def read(path, *, parameter_set: str | None = None) -> Report:
+    """Read an .ssp or .ssd file; the report holds the system and every problem found."""
+    path = Path(path)
+    report = Report(path)
+    reader = _Reader(report, parameter_set)
+    if not path.is_file():
+        reader.error(path, None, "file not found")
+        return report
+    from cosim.ssp.osp import is_osp, read_osp
+    if is_osp(path):
+        if parameter_set is not None:
+            reader.error(path, None, "parameter sets apply to SSP files, not OSP system structures")
+            return report
+        return read_osp(path)
+    folder = None
+    ssd = path
+    if path.suffix.lower() == ".ssp":
+        opened = _open_archive(path, report, reader)
+        if opened is None:
+            return report
+        folder, ssd = opened
+        reader.resources = _Folder(folder)
+    system = reader.read_ssd(ssd)
+    if folder is not None:
+        # Problems name the archive, not the temporary folder.
+        for problem in report.problems:
+            problem.location = problem.location.replace(str(folder), f"{path}!")
+    if parameter_set is not None and parameter_set not in reader.set_names:
+        known = ", ".join(sorted(reader.set_names)) or "none"
+        report.problems.append(Problem("error", str(path), f"no parameter set named {parameter_set!r} "
+                                                           f"(parameter sets in the file: {known})"))
+    report.system = system
+    if system is not None:
+        _check_structure(system, report)
+    return report
+
+
+def _check_structure(system: System, report: Report) -> None:
+    """Checks of the whole system: loops, undriven ports."""
+    from cosim.analysis import algebraic_loops
+    for loop in _safe(lambda: algebraic_loops(system), report) or []:
+        report.problems.append(Problem("error", str(report.path),
+                                       f"algebraic loop through {' -> '.join(loop)} (cosim cannot "
+                                       "solve algebraic loops yet)"))
+    _undriven_ports(system, "", report)
+
+
+def _undriven_ports(system: System, prefix: str, report: Report) -> None:
+    for name, sub in system.subsystems.items():
+        for port, var in sub.ports.items():
+            if var.causality == "input" and var.start is None and \
+                    system.source_of(f"{name}.{port}") is None:
+                report.problems.append(Problem(
+                    "warning", str(report.path),
+                    f"input port {prefix}{name}.{port} is not connected and has no start value; "
+                    "the inputs it drives keep their own start values"))
+        _undriven_ports(sub, f"{prefix}{name}.", report)
+
+
+def _safe(action, report):
+    try:
+        return action()
+    except CosimError as exc:
+        report.problems.append(Problem("error", str(report.path), str(exc)))
+        return None
+
+
+def load(path, *, parameter_set: str | None = None) -> System:
+    """Read an SSP file (``.ssp`` or ``.ssd``) into a :class:`cosim.System`.
+
+    ``parameter_set`` applies only the parameter sets with that name (plus
+    unnamed ones); by default every binding applies in document order.
+
+    Raises
+    ------
+    SspError
+        Listing every error found, each with its file, line and element.
+    """
+    report = read(path, parameter_set=parameter_set)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+    if report.errors:
+        raise SspError(report)
+    return report.system

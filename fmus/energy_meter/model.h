@@ -1,0 +1,4 @@
+/* Energy integrated since the start. */
+typedef struct {
+    double energy;
+} ModelState;

@@ -11,6 +11,7 @@ of nanosecond ticks: t = (t0 + n*h) / 1e9, never accumulated.
 
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
@@ -57,8 +58,12 @@ cdef enum:
 
 RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED = DONE, CHUNK_FULL, FAILED
 
-cdef struct Port:
+cdef struct Port:                # hot fields first
     int n
+    int direct         # first slot when the slots are contiguous and need no conversion:
+                       # the FMI call then reads or writes the buffer without a copy (-1: no)
+    int group          # G_*
+    int type           # the FMI value type code of the group
     uint32_t* vr
     int* slot          # inputs: source slots; outputs: destination slots
     void* scratch      # the n values in the C type of the FMI call
@@ -69,9 +74,31 @@ cdef struct Unit:
     int kind
     int fmi_version
     Slave* slave
-    Port inputs[N_GROUPS]
-    Port outputs[N_GROUPS]     # fetched after every step
-    Port recorded[N_GROUPS]    # fetched only at output points
+    # The non-empty ports of each kind: inputs, outputs fetched after every
+    # step, values fetched only at output points.  The loop touches only these.
+    int n_active[3]
+    Port* active[3][N_GROUPS]  # [ACT_IN | ACT_OUT | ACT_REC][i]
+    Port* ports                # this unit's 3 x N_GROUPS ports, in a pool apart from the units
+
+# The exchanged values.  Jacobi reads the previous point's values from one
+# set and writes the new ones into the other, then swaps; Gauss-Seidel and
+# initialization read and write the same set.
+cdef struct Buffers:
+    double* f64
+    int32_t* i32
+    int32_t* boolean
+
+cdef inline void* _at(Buffers* b, int g, int slot) noexcept nogil:
+    if g == G_F64:
+        return &b.f64[slot]
+    if g == G_I32:
+        return &b.i32[slot]
+    return &b.boolean[slot]
+
+cdef enum:
+    ACT_IN = 0
+    ACT_OUT = 1
+    ACT_REC = 2
 
 cdef struct Failure:
     int unit
@@ -80,6 +107,7 @@ cdef struct Failure:
     int status
 
 
+@cython.final
 cdef class Core:
     """Owns the loop's arrays; built by :mod:`cosim.execution` from a flattened system.
 
@@ -92,9 +120,9 @@ cdef class Core:
     cdef int n_units
     cdef int* order
     cdef int slot_counts[N_GROUPS]
-    cdef double* f64
-    cdef int32_t* i32
-    cdef int32_t* boolean
+    cdef Buffers bufs[2]
+    cdef Buffers* rd           # values inputs are set from
+    cdef Buffers* wr           # where outputs go
     cdef int algorithm
     cdef readonly long long start_ticks, step_ticks, stop_ticks, n_steps, step_index
     cdef readonly long long record_every
@@ -121,17 +149,21 @@ cdef class Core:
         self.python_errors = []
         self.n_units = n_units
         self.units = <Unit*>self._alloc(max(n_units, 1) * sizeof(Unit))
+        cdef Port* pool = <Port*>self._alloc(max(n_units, 1) * 3 * N_GROUPS * sizeof(Port))
         self.order = <int*>self._alloc(max(n_units, 1) * sizeof(int))
         self.failures = <Failure*>self._alloc(max(n_units, 1) * sizeof(Failure))
-        self.f64 = <double*>self._alloc(max(slot_counts[G_F64], 1) * sizeof(double))
-        self.i32 = <int32_t*>self._alloc(max(slot_counts[G_I32], 1) * sizeof(int32_t))
-        self.boolean = <int32_t*>self._alloc(max(slot_counts[G_BOOL], 1) * sizeof(int32_t))
+        for b in range(2):
+            self.bufs[b].f64 = <double*>self._alloc(max(slot_counts[G_F64], 1) * sizeof(double))
+            self.bufs[b].i32 = <int32_t*>self._alloc(max(slot_counts[G_I32], 1) * sizeof(int32_t))
+            self.bufs[b].boolean = <int32_t*>self._alloc(max(slot_counts[G_BOOL], 1) * sizeof(int32_t))
+        self.rd = self.wr = &self.bufs[0]
         self.chunk_rows = chunk_rows
         self.threads = 1
         for g in range(N_GROUPS):
             self.slot_counts[g] = max(slot_counts[g], 1)
         for k in range(n_units):
             self.order[k] = k
+            self.units[k].ports = &pool[k * 3 * N_GROUPS]
 
     cdef void* _alloc(self, size_t nbytes) except NULL:
         array = np.zeros(max(nbytes, 1), dtype=np.uint8)
@@ -166,6 +198,8 @@ cdef class Core:
 
     cdef void _port(self, Port* port, int version, int group, vrs, slots):
         port.n = len(vrs)
+        port.group = group
+        port.type = _group_type(group)
         port.vr = self._vrs(vrs)
         port.slot = self._ints(slots)
         if group == G_F64:
@@ -175,16 +209,21 @@ cdef class Core:
         else:
             size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
         port.scratch = self._alloc(max(port.n, 1) * size)
+        contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.n))
+        # fmi3Boolean is one byte, unlike the buffer's int32: it needs the copy.
+        same_layout = group != G_BOOL or version == 2
+        port.direct = slots[0] if contiguous and same_layout else -1
 
     def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None):
         """Inputs of unit ``k`` of type ``group``, each read from a buffer slot and,
         for float64, transformed as ``scale*value + shift`` when scales are given."""
-        cdef Port* port = &self.units[k].inputs[GROUPS[group]]
+        cdef Port* port = &self.units[k].ports[ACT_IN * N_GROUPS + GROUPS[group]]
         self._port(port, self.units[k].fmi_version, GROUPS[group], vrs, source_slots)
         port.scale = port.shift = NULL
         if scales is not None:
             port.scale = self._doubles(scales)
             port.shift = self._doubles(shifts)
+            port.direct = -1
 
     cdef double* _doubles(self, values) except NULL:
         array = np.ascontiguousarray(values, dtype=np.float64)
@@ -194,7 +233,7 @@ cdef class Core:
     def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
         """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
         cdef Unit* u = &self.units[k]
-        cdef Port* port = &u.outputs[GROUPS[group]] if every_step else &u.recorded[GROUPS[group]]
+        cdef Port* port = &u.ports[(ACT_OUT if every_step else ACT_REC) * N_GROUPS + GROUPS[group]]
         self._port(port, u.fmi_version, GROUPS[group], vrs, slots)
 
     def configure(self, *, str algorithm, order, long long start_ticks, long long step_ticks,
@@ -210,6 +249,8 @@ cdef class Core:
         self.n_columns = len(columns)
         self.column_group = self._ints([GROUPS[g] for g, _ in columns] or [0])
         self.column_slot = self._ints([s for _, s in columns] or [0])
+        for k in range(self.n_units):
+            self._activate(&self.units[k])
         fmus = [k for k in range(self.n_units) if self.units[k].kind == KIND_FMU]
         pythons = [k for k in range(self.n_units) if self.units[k].kind == KIND_PYTHON]
         self.fmu_units, self.n_fmu_units = self._ints(fmus or [0]), len(fmus)
@@ -217,6 +258,18 @@ cdef class Core:
         self.rows = <double*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(double))
         self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
         self.rows_filled = 0
+
+    cdef void _activate(self, Unit* u):
+        """List the unit's non-empty ports."""
+        cdef int g, kind
+        cdef Port* p
+        for kind in range(3):
+            u.n_active[kind] = 0
+            for g in range(N_GROUPS):
+                p = &u.ports[kind * N_GROUPS + g]
+                if p.n:
+                    u.active[kind][u.n_active[kind]] = p
+                    u.n_active[kind] += 1
 
     # -- time -----------------------------------------------------------------
 
@@ -233,66 +286,73 @@ cdef class Core:
 
     # -- moving values ----------------------------------------------------------
 
-    cdef int _push(self, Unit* u) noexcept nogil:
+    cdef inline int _push(self, Unit* u) noexcept nogil:
         """Gather the unit's inputs from the buffers and set them."""
-        cdef int g, i, status
+        cdef int g, i, j, status
         cdef Port* p
         if u.kind == KIND_PYTHON:
             return self._python_call(u, STAGE_SET, 0.0, 0.0)
-        for g in range(N_GROUPS):
-            p = &u.inputs[g]
-            if p.n == 0:
+        for j in range(u.n_active[ACT_IN]):
+            p = u.active[ACT_IN][j]
+            g = p.group
+            if p.direct >= 0:
+                status = slave_set(u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct))
+                if status > STATUS_WARNING:
+                    self._fail(u, STAGE_SET, g, status)
+                    return status
                 continue
             if g == G_F64 and p.scale != NULL:
                 for i in range(p.n):
-                    (<double*>p.scratch)[i] = p.scale[i] * self.f64[p.slot[i]] + p.shift[i]
+                    (<double*>p.scratch)[i] = p.scale[i] * self.rd.f64[p.slot[i]] + p.shift[i]
             elif g == G_F64:
                 for i in range(p.n):
-                    (<double*>p.scratch)[i] = self.f64[p.slot[i]]
+                    (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
             elif g == G_I32:
                 for i in range(p.n):
-                    (<int32_t*>p.scratch)[i] = self.i32[p.slot[i]]
+                    (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
             elif u.fmi_version == 3:
                 for i in range(p.n):
-                    (<uint8_t*>p.scratch)[i] = self.boolean[p.slot[i]] != 0
+                    (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
             else:
                 for i in range(p.n):
-                    (<int32_t*>p.scratch)[i] = self.boolean[p.slot[i]]
-            status = slave_set(u.slave, _group_type(g), p.vr, p.n, p.scratch)
+                    (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
+            status = slave_set(u.slave, p.type, p.vr, p.n, p.scratch)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_SET, g, status)
                 return status
         return 0
 
-    cdef int _pull(self, Unit* u, Port* ports) noexcept nogil:
-        """Get the values of ``ports`` (outputs or recorded) into the buffers."""
-        cdef int g, i, status
+    cdef inline int _pull(self, Unit* u, int which) noexcept nogil:
+        """Get the unit's outputs (ACT_OUT) or recorded values (ACT_REC) into the buffers."""
+        cdef int g, i, j, status
         cdef Port* p
         if u.kind == KIND_PYTHON:
-            return self._python_call(u, STAGE_GET if ports == &u.outputs[0] else STAGE_RECORD, 0.0, 0.0)
-        for g in range(N_GROUPS):
-            p = &ports[g]
-            if p.n == 0:
-                continue
-            status = slave_get(u.slave, _group_type(g), p.vr, p.n, p.scratch)
+            return self._python_call(u, STAGE_GET if which == ACT_OUT else STAGE_RECORD, 0.0, 0.0)
+        for j in range(u.n_active[which]):
+            p = u.active[which][j]
+            g = p.group
+            status = slave_get(u.slave, p.type, p.vr, p.n,
+                               _at(self.wr, g, p.direct) if p.direct >= 0 else p.scratch)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_GET, g, status)
                 return status
+            if p.direct >= 0:
+                continue
             if g == G_F64:
                 for i in range(p.n):
-                    self.f64[p.slot[i]] = (<double*>p.scratch)[i]
+                    self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
             elif g == G_I32:
                 for i in range(p.n):
-                    self.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
+                    self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
             elif u.fmi_version == 3:
                 for i in range(p.n):
-                    self.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i]
+                    self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i]
             else:
                 for i in range(p.n):
-                    self.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
+                    self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
         return 0
 
-    cdef int _advance(self, Unit* u, double t, double h) noexcept nogil:
+    cdef inline int _advance(self, Unit* u, double t, double h) noexcept nogil:
         cdef int status
         if u.kind == KIND_PYTHON:
             return self._python_call(u, STAGE_STEP, t, h)
@@ -323,8 +383,8 @@ cdef class Core:
                 component.do_step(t, h)
                 return 0
             for g in range(N_GROUPS):
-                p = &u.inputs[g] if stage == STAGE_SET else (
-                    &u.outputs[g] if stage == STAGE_GET else &u.recorded[g])
+                p = &u.ports[(ACT_IN if stage == STAGE_SET else
+                              ACT_OUT if stage == STAGE_GET else ACT_REC) * N_GROUPS + g]
                 if p.n == 0:
                     continue
                 vrs = np.asarray(<uint32_t[:p.n]>p.vr)
@@ -341,11 +401,11 @@ cdef class Core:
     cdef object _read_slots(self, int g, Port* p):
         slots = np.asarray(<int[:p.n]>p.slot)
         if g == G_F64:
-            values = np.asarray(<double[:self.slot_counts[g]]>self.f64)[slots]
+            values = np.asarray(<double[:self.slot_counts[g]]>self.rd.f64)[slots]
             if p.scale != NULL:
                 return np.asarray(<double[:p.n]>p.scale) * values + np.asarray(<double[:p.n]>p.shift)
             return values.copy()
-        cdef int32_t* buffer = self.i32 if g == G_I32 else self.boolean
+        cdef int32_t* buffer = self.rd.i32 if g == G_I32 else self.rd.boolean
         values = np.asarray(<int32_t[:self.slot_counts[g]]>buffer)[slots]
         return values != 0 if g == G_BOOL else values.copy()
 
@@ -355,11 +415,11 @@ cdef class Core:
             raise ValueError(f"get returned {values.shape} values for {p.n} variables")
         for i in range(p.n):
             if g == G_F64:
-                self.f64[p.slot[i]] = values[i]
+                self.wr.f64[p.slot[i]] = values[i]
             elif g == G_I32:
-                self.i32[p.slot[i]] = values[i]
+                self.wr.i32[p.slot[i]] = values[i]
             else:
-                self.boolean[p.slot[i]] = 1 if values[i] else 0
+                self.wr.boolean[p.slot[i]] = 1 if values[i] else 0
 
     # -- stepping ---------------------------------------------------------------
 
@@ -370,46 +430,30 @@ cdef class Core:
         if self.algorithm == GAUSS_SEIDEL:
             for j in range(self.n_units):
                 u = &self.units[self.order[j]]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, u.outputs):
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
                     errors += 1
-        elif self.threads > 1:
-            errors = self._jacobi_parallel(t, h)
+            self.n_failures = errors
+            return errors
+        # Jacobi: every unit steps on the values of the previous communication
+        # point (rd) and writes its outputs into the other buffer set (wr), so
+        # one pass suffices and units are independent of each other.
+        self.wr = &self.bufs[1] if self.rd == &self.bufs[0] else &self.bufs[0]
+        if self.threads > 1:
+            for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
+                u = &self.units[self.fmu_units[j]]
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+                    errors += 1
+            for j in range(self.n_python_units):      # they need the GIL: this thread
+                u = &self.units[self.python_units[j]]
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+                    errors += 1
         else:
-            # Jacobi: every unit steps on the outputs of the previous communication point.
             for k in range(self.n_units):
                 u = &self.units[k]
-                if self._push(u) or self._advance(u, t, h):
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
                     errors += 1
-            if errors == 0:
-                for k in range(self.n_units):
-                    u = &self.units[k]
-                    if self._pull(u, u.outputs):
-                        errors += 1
+        self.rd = self.wr
         self.n_failures = errors
-        return errors
-
-    cdef int _jacobi_parallel(self, double t, double h) noexcept nogil:
-        """Jacobi with FMU units spread over threads; Python units run on this thread."""
-        cdef int j, errors = 0
-        cdef Unit* u
-        for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
-            u = &self.units[self.fmu_units[j]]
-            if self._push(u) or self._advance(u, t, h):
-                errors += 1
-        for j in range(self.n_python_units):
-            u = &self.units[self.python_units[j]]
-            if self._push(u) or self._advance(u, t, h):
-                errors += 1
-        if errors:
-            return errors
-        for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
-            u = &self.units[self.fmu_units[j]]
-            if self._pull(u, &u.outputs[0]):
-                errors += 1
-        for j in range(self.n_python_units):
-            u = &self.units[self.python_units[j]]
-            if self._pull(u, &u.outputs[0]):
-                errors += 1
         return errors
 
     cdef int _record(self, double t) noexcept nogil:
@@ -418,7 +462,7 @@ cdef class Core:
         cdef Unit* u
         for k in range(self.n_units):
             u = &self.units[k]
-            if self._pull(u, u.recorded):
+            if self._pull(u, ACT_REC):
                 errors += 1
         self.n_failures = errors
         if errors:
@@ -427,11 +471,11 @@ cdef class Core:
         for c in range(self.n_columns):
             slot = self.column_slot[c]
             if self.column_group[c] == G_F64:
-                row[c] = self.f64[slot]
+                row[c] = self.rd.f64[slot]
             elif self.column_group[c] == G_I32:
-                row[c] = self.i32[slot]
+                row[c] = self.rd.i32[slot]
             else:
-                row[c] = self.boolean[slot]
+                row[c] = self.rd.boolean[slot]
         self.row_times[self.rows_filled] = t
         self.rows_filled += 1
         return 0
@@ -468,7 +512,7 @@ cdef class Core:
     def pull(self, int k, *, bint recorded=False):
         """Fetch unit k's outputs (or recorded values) into the buffers; returns failures."""
         cdef Unit* u = &self.units[k]
-        self._pull(u, &u.recorded[0] if recorded else &u.outputs[0])
+        self._pull(u, ACT_REC if recorded else ACT_OUT)
         return self.failures_list()
 
     def push(self, int k):
@@ -502,9 +546,9 @@ cdef class Core:
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""
-        return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.f64) +
-                bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.i32) +
-                bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.boolean))
+        return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.rd.f64) +
+                bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.rd.i32) +
+                bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.rd.boolean))
 
 
 cdef inline int _group_type(int g) noexcept nogil:

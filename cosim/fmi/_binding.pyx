@@ -27,8 +27,6 @@ cdef extern from "logsink.h" nogil:
         char message[512]
     void cosim_log_init(CosimLogSink *sink)
     void cosim_log_destroy(CosimLogSink *sink)
-    void cosim_log_fmi2(void *env, const char *instance, int status, const char *category,
-                        const char *message, ...)
     void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
     int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out)
     unsigned long long cosim_log_take_dropped(CosimLogSink *sink)

@@ -971,3 +971,16 @@ def test_a_subsystem_connector_can_be_parameterized_by_its_hierarchical_name(tmp
     path.write_text(ssd_text(undriven, units=KRPM))
     plant = load(path)
     assert flatten(plant).parameters("cell.spindle")["speed_setpoint"] == 1234.0
+
+
+def test_an_ssp_2_0_description_loads_like_its_1_0_twin(tmp_path):
+    # SSP 2.0 keeps the SSP1 namespaces and raises the version attribute; the
+    # bundled schemas are those of 1.0, so a 2.0 file is checked structurally.
+    path = write_nested(tmp_path)
+    two = tmp_path / "nested20.ssd"
+    two.write_text(path.read_text().replace('name="plant" version="1.0"', 'name="plant" version="2.0"'))
+    assert 'version="2.0"' in two.read_text()
+    assert read(two).problems == []
+    one, other = (load(p).simulate(stop_time=0.2, step_size=0.02) for p in (path, two))
+    for name in one.names:
+        np.testing.assert_array_equal(one[name], other[name])

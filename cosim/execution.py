@@ -34,6 +34,9 @@ ALGORITHMS = ("jacobi", "gauss-seidel")
 LOOP_TYPES = ("float64", "int32", "bool")
 TICKS_PER_SECOND = 1_000_000_000
 UNBOUNDED_TICKS = 2**62
+# Below this much work per step, parallel Jacobi is not even tried: waking
+# and joining threads costs a few microseconds.
+PARALLEL_MIN_STEP_S = 20e-6
 
 
 def _ticks(value: float, name: str) -> int:
@@ -375,13 +378,20 @@ class Simulation:
         trial = min(2000, (until_step - core.step_index) // 8)
         if trial < 5:
             return
-        timings = {}
-        for threads in (1, self._cores, 1, self._cores):
+
+        def timed(threads):
             core.threads = threads
             started = time.perf_counter()
             self._advance(core.step_index + trial)
-            elapsed = time.perf_counter() - started
-            timings[threads] = min(elapsed, timings.get(threads, elapsed))
+            return time.perf_counter() - started
+
+        serial = timed(1)
+        if serial / trial < PARALLEL_MIN_STEP_S:
+            core.threads = 1         # waking threads would cost more than the work they share
+            return
+        timings = {1: serial, self._cores: timed(self._cores)}
+        timings[1] = min(timings[1], timed(1))
+        timings[self._cores] = min(timings[self._cores], timed(self._cores))
         core.threads = self._cores if timings[self._cores] < 0.9 * timings[1] else 1
         log.debug("Jacobi on %d thread(s): serial %.3g s, %d threads %.3g s per %d steps",
                   core.threads, timings[1], self._cores, timings[self._cores], trial)

@@ -34,6 +34,9 @@ _GROUP_TYPES = (T_FLOAT64, T_INT32, T_BOOL)
 _GROUP_NAMES = ("float64", "int32", "bool")
 
 cdef enum:
+    ARENA_CHUNK = 1 << 18
+
+cdef enum:
     KIND_FMU = 0
     KIND_PYTHON = 1
 
@@ -73,7 +76,7 @@ cdef struct Port:                # hot fields first
 cdef struct Unit:
     int kind
     int fmi_version
-    Slave* slave
+    Slave slave                # a copy of the instance's C view, kept with the unit
     # The non-empty ports of each kind: inputs, outputs fetched after every
     # step, values fetched only at output points.  The loop touches only these.
     int n_active[3]
@@ -140,11 +143,14 @@ cdef class Core:
     cdef int* python_units
     cdef int n_python_units
     cdef list _keep          # numpy arrays and objects whose memory the loop uses
+    cdef char* arena         # the chunk small blocks are cut from
+    cdef size_t arena_used
     cdef list _python        # Python component per unit, or None
     cdef readonly list python_errors
 
     def __cinit__(self, int n_units, slot_counts, *, int chunk_rows=4096):
         self._keep = []
+        self.arena_used = ARENA_CHUNK      # the first small block opens a chunk
         self._python = [None] * n_units
         self.python_errors = []
         self.n_units = n_units
@@ -166,19 +172,33 @@ cdef class Core:
             self.units[k].ports = &pool[k * 3 * N_GROUPS]
 
     cdef void* _alloc(self, size_t nbytes) except NULL:
-        array = np.zeros(max(nbytes, 1), dtype=np.uint8)
-        self._keep.append(array)
-        return cnp.PyArray_DATA(array)
+        """Zeroed memory owned by the core.  Small blocks come one after the other
+        from shared chunks, so the ports of consecutive units sit together."""
+        cdef size_t size = (max(nbytes, 1) + 15) & ~(<size_t>15)    # 16-byte aligned
+        if size > ARENA_CHUNK // 4:
+            array = np.zeros(size, dtype=np.uint8)
+            self._keep.append(array)
+            return cnp.PyArray_DATA(array)
+        if self.arena_used + size > ARENA_CHUNK:
+            array = np.zeros(ARENA_CHUNK, dtype=np.uint8)
+            self._keep.append(array)
+            self.arena = <char*>cnp.PyArray_DATA(array)
+            self.arena_used = 0
+        cdef void* block = self.arena + self.arena_used
+        self.arena_used += size
+        return block
 
     cdef int* _ints(self, values) except NULL:
-        array = np.ascontiguousarray(values, dtype=np.intc)
-        self._keep.append(array)
-        return <int*>cnp.PyArray_DATA(array)
+        cdef int* out = <int*>self._alloc(len(values) * sizeof(int))
+        for i, v in enumerate(values):
+            out[i] = v
+        return out
 
     cdef uint32_t* _vrs(self, values) except NULL:
-        array = np.ascontiguousarray(values, dtype=np.uint32)
-        self._keep.append(array)
-        return <uint32_t*>cnp.PyArray_DATA(array)
+        cdef uint32_t* out = <uint32_t*>self._alloc(len(values) * sizeof(uint32_t))
+        for i, v in enumerate(values):
+            out[i] = v
+        return out
 
     # -- building -------------------------------------------------------------
 
@@ -186,7 +206,7 @@ cdef class Core:
         """Unit ``k`` is an FMU instance."""
         cdef Unit* u = &self.units[k]
         u.kind = KIND_FMU
-        u.slave = instance.c_slave()
+        u.slave = instance.c_slave()[0]
         u.fmi_version = u.slave.version
         self._keep.append(instance)
 
@@ -226,9 +246,10 @@ cdef class Core:
             port.direct = -1
 
     cdef double* _doubles(self, values) except NULL:
-        array = np.ascontiguousarray(values, dtype=np.float64)
-        self._keep.append(array)
-        return <double*>cnp.PyArray_DATA(array)
+        cdef double* out = <double*>self._alloc(len(values) * sizeof(double))
+        for i, v in enumerate(values):
+            out[i] = v
+        return out
 
     def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
         """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
@@ -296,7 +317,7 @@ cdef class Core:
             p = u.active[ACT_IN][j]
             g = p.group
             if p.direct >= 0:
-                status = slave_set(u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct))
+                status = slave_set(&u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct))
                 if status > STATUS_WARNING:
                     self._fail(u, STAGE_SET, g, status)
                     return status
@@ -316,7 +337,7 @@ cdef class Core:
             else:
                 for i in range(p.n):
                     (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
-            status = slave_set(u.slave, p.type, p.vr, p.n, p.scratch)
+            status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_SET, g, status)
                 return status
@@ -331,7 +352,7 @@ cdef class Core:
         for j in range(u.n_active[which]):
             p = u.active[which][j]
             g = p.group
-            status = slave_get(u.slave, p.type, p.vr, p.n,
+            status = slave_get(&u.slave, p.type, p.vr, p.n,
                                _at(self.wr, g, p.direct) if p.direct >= 0 else p.scratch)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_GET, g, status)
@@ -356,7 +377,7 @@ cdef class Core:
         cdef int status
         if u.kind == KIND_PYTHON:
             return self._python_call(u, STAGE_STEP, t, h)
-        status = slave_do_step(u.slave, t, h)
+        status = slave_do_step(&u.slave, t, h)
         if status > STATUS_WARNING:
             self._fail(u, STAGE_STEP, 0, status)
         return status if status > STATUS_WARNING else 0

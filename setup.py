@@ -1,5 +1,5 @@
-"""Compiled parts of cosim: the native FMI binding, the master's step loop, and
-the component twin FMUs (built from fmus/).
+"""Compiled parts of cosim: the native FMI binding, the master's step loop, the
+component twin FMUs (built from fmus/) and the gRPC stubs (from proto/).
 
 Set COSIM_DEBUG=1 to build the Cython modules with bounds checks and
 assertions turned back on.
@@ -8,6 +8,8 @@ assertions turned back on.
 import importlib.util
 import os
 import runpy
+import shutil
+import sys
 from pathlib import Path
 
 import numpy
@@ -40,8 +42,28 @@ directives = {
 }
 
 
+def generate_stubs(target: Path) -> list[str]:
+    """Generate the message and service modules of proto/cosim/v1 (with type
+    stubs) into ``target``/cosim/v1; returns the files written."""
+    from grpc_tools import protoc
+
+    protos = sorted(str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto").rglob("*.proto"))
+    plugin = shutil.which("protoc-gen-mypy_grpc") or str(Path(sys.executable).parent / "protoc-gen-mypy_grpc")
+    include = str(Path(protoc.__file__).parent / "_proto")
+    args = ["protoc", f"-I{ROOT / 'proto'}", f"-I{include}", f"--python_out={target}",
+            f"--pyi_out={target}", f"--grpc_python_out={target}"]
+    if Path(plugin).exists():
+        args += [f"--plugin=protoc-gen-mypy_grpc={plugin}", f"--mypy_grpc_out={target}"]
+    if protoc.main(args + protos) != 0:
+        raise RuntimeError("generating the gRPC stubs from proto/ failed")
+    package = target / "cosim" / "v1"
+    (package / "__init__.py").write_text('"""Generated gRPC stubs of the cosim.v1 protocol."""\n')
+    return [str(p) for p in package.iterdir() if p.suffix in (".py", ".pyi")]
+
+
 class BuildCompiled(build_ext):
-    """Build the extensions, then the twin FMUs into cosim/twins/fmi2 and fmi3.
+    """Build the extensions, the twin FMUs into cosim/twins/fmi2 and fmi3, and
+    the gRPC stubs into cosim/v1.
 
     In an editable install (``pip install -e .``) the outputs go into the
     source tree, otherwise into the build folder that becomes the wheel.
@@ -51,10 +73,11 @@ class BuildCompiled(build_ext):
         super().run()
         builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
         target = ROOT if self.inplace else Path(self.build_lib)
-        self._fmus = [str(p) for p in builder["build_all"](target / "cosim" / "twins")]
+        self._generated = [str(p) for p in builder["build_all"](target / "cosim" / "twins")]
+        self._generated += generate_stubs(target)
 
     def get_outputs(self):
-        return super().get_outputs() + getattr(self, "_fmus", [])
+        return super().get_outputs() + getattr(self, "_generated", [])
 
 
 class BinaryDistribution(Distribution):

@@ -16,6 +16,7 @@ __all__ = [
     "FmiCallError",
     "InvalidConnectionError",
     "ModelError",
+    "RemoteTwinError",
     "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
@@ -118,6 +119,26 @@ class FmiCallError(CosimError):
         first = failures[0]
         return cls(first.function, first.instance, first.status, first.time, first.message,
                    failures=failures)
+
+
+class RemoteTwinError(FmiCallError):
+    """A remote twin failed: unreachable, timed out, refused the credentials,
+    died mid-run, or its model failed on the host.
+
+    ``endpoint`` is the twin's address, ``instance`` the component using it,
+    ``time`` the simulation time of the call, ``code`` the gRPC status name.
+    """
+
+    def __init__(self, endpoint: str, instance: str, function: str, time: float | None,
+                 message: str, *, code: str = ""):
+        self.endpoint = endpoint
+        self.code = code
+        super().__init__(function, instance, 3, time, message)
+
+    def _one_line(self) -> str:
+        when = f" at t={self.time:g} s" if self.time is not None else ""
+        return (f"remote twin '{self.instance}' ({self.endpoint}): {self.function} failed{when}: "
+                f"{self.message}")
 
 
 def did_you_mean(name: str, candidates) -> str:

@@ -25,6 +25,7 @@ from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
 from cosim.master._core import RUN_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
+from cosim.system import is_remote
 
 __all__ = ["ALGORITHMS", "Simulation", "simulate"]
 
@@ -247,6 +248,9 @@ class Simulation:
             source = self.system.source(name)
             if isinstance(source, PythonComponent):
                 runtime = copy.deepcopy(source)     # the system keeps a pristine prototype
+                self._core.add_python(k, runtime)
+            elif is_remote(source):
+                runtime = source.open(name)
                 self._core.add_python(k, runtime)
             else:
                 key = str(source)
@@ -474,11 +478,15 @@ class Simulation:
                 message = runtime._take_error()
             else:
                 cause = python_errors.get(unit)
+                if isinstance(cause, FmiCallError):     # a remote twin says what failed
+                    errors.append(cause)
+                    continue
                 function = f"{type(runtime).__name__}.{'do_step' if STAGES[stage] == 'step' else STAGES[stage]}"
                 message = f"{type(cause).__name__}: {cause}" if cause is not None else ""
             errors.append(FmiCallError(function, name, status, time, message))
         error = FmiCallError.combine(errors)
-        error.__cause__ = cause
+        if error is not cause:
+            error.__cause__ = cause
         return error
 
     def _fail(self, error: FmiCallError) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,8 @@ import networkx as nx
 import numpy as np
 
 from cosim.component import PythonComponent
-from cosim.errors import InvalidConnectionError, ModelError, SystemStructureError, did_you_mean
+from cosim.errors import (ConfigurationError, InvalidConnectionError, ModelError,
+                          SystemStructureError, did_you_mean)
 from cosim.fmi.archive import read_model
 from cosim.fmi.model import ModelInfo, Variable
 from cosim.units import CATALOG, UnitError, conversion
@@ -81,6 +83,13 @@ class Connection:
     scale: float = 1.0
     shift: float = 0.0
 
+
+
+def is_remote(source) -> bool:
+    """Whether a component's source is a :class:`cosim.rpc.RemoteTwin` (without
+    importing gRPC for systems that have none)."""
+    module = sys.modules.get("cosim.rpc.remote")
+    return module is not None and isinstance(source, module.RemoteTwin)
 
 class System:
     """A composition of components, nested systems and the connections between them.
@@ -188,16 +197,18 @@ class System:
         if name in self._graph:
             raise SystemStructureError(f"system '{self.name}' already has an element named {name!r}")
 
-    def add(self, name: str, source, *, parameters: dict | None = None) -> None:
+    def add(self, name: str, source, *, parameters: dict | None = None,
+            token: str | None = None) -> None:
         """Add a component or a nested system.
 
         Parameters
         ----------
         name : str
             Instance name: a letter or underscore, then letters, digits, underscores.
-        source : str, pathlib.Path, PythonComponent or System
-            An FMU file, a Python-backed component (instance or subclass), or a
-            system to nest (its ports become the element's inputs and outputs;
+        source : str, pathlib.Path, PythonComponent, RemoteTwin or System
+            An FMU file; a remote twin as ``"grpc://host:port"`` (or a
+            :class:`cosim.rpc.RemoteTwin` for TLS and other options); a
+            Python-backed component (instance or subclass); or a system to nest (its ports become the element's inputs and outputs;
             one System may be nested several times).
         parameters : dict, keyword-only
             Values by variable name (parameters, or start values of inputs); for a
@@ -222,12 +233,9 @@ class System:
             return
         if isinstance(source, type) and issubclass(source, PythonComponent):
             source = source()
-        if isinstance(source, PythonComponent):
-            model = source.model
+        if isinstance(source, PythonComponent) or is_remote(source):
+            model = source.model            # Python-backed or remote
         elif isinstance(source, (str, Path)):
-            if str(source).startswith("grpc://"):
-                raise SystemStructureError(f"component {name!r}: remote twins ({source}) are not "
-                                           "supported yet")
             source = Path(source)
             model = read_model(source)
         else:

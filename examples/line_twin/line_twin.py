@@ -32,8 +32,13 @@ step_size = 1.0
 
 def build_line(name: str = "line", *, arrival_rate: float = 0.4, rate_step: float = 0.1,
                spindle_wear: float = 0.2, infeed_length: float = 12.0,
-               transfer_length: float = 8.0, soak_setpoint: float = 850.0) -> System:
-    """The line as a :class:`cosim.System`; keyword options vary its configuration."""
+               transfer_length: float = 8.0, soak_setpoint: float = 850.0,
+               spindle_source=None, furnace_source=None) -> System:
+    """The line as a :class:`cosim.System`; keyword options vary its configuration.
+
+    ``spindle_source`` and ``furnace_source`` replace the bundled twins, e.g.
+    with a ``grpc://host:port`` twin served by its vendor.
+    """
     line = System(name)
     line.add("arrivals", twins.path("source"), parameters={
         "waveform": 1, "offset": arrival_rate, "amplitude": rate_step, "start_time": 3600.0})
@@ -43,14 +48,14 @@ def build_line(name: str = "line", *, arrival_rate: float = 0.4, rate_step: floa
     line.add("cutting_load", twins.path("gain"), parameters={"k": CUTTING_LOAD})
     # Machine dynamics settle within a second; a 5 ms internal step keeps an
     # hours-long run quick without changing results beyond 1e-6.
-    line.add("spindle", twins.path("spindle"), parameters={
+    line.add("spindle", spindle_source or twins.path("spindle"), parameters={
         "speed_setpoint": 9000.0, "initial_wear": spindle_wear, "wear_rate": 20.0,
         "solver_step": 0.005})
     line.add("transfer", twins.path("conveyor"), parameters={
         "length": transfer_length, "part_mass": PART_MASS, "start_loaded": True,
         "belt_speed_command": 0.5, "part_flow_in": arrival_rate})
     line.add("part_mass", twins.path("gain"), parameters={"k": PART_MASS})
-    line.add("furnace", twins.path("furnace"), parameters={
+    line.add("furnace", furnace_source or twins.path("furnace"), parameters={
         "soak_zone_setpoint": soak_setpoint, "part_mass_flow": arrival_rate * PART_MASS})
 
     line.connect("arrivals.y", "infeed.part_flow_in")

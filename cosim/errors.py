@@ -17,6 +17,7 @@ __all__ = [
     "InvalidConnectionError",
     "ModelError",
     "RemoteTwinError",
+    "ServiceError",
     "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
@@ -139,6 +140,21 @@ class RemoteTwinError(FmiCallError):
         when = f" at t={self.time:g} s" if self.time is not None else ""
         return (f"remote twin '{self.instance}' ({self.endpoint}): {self.function} failed{when}: "
                 f"{self.message}")
+
+
+class ServiceError(CosimError):
+    """A call to a cosim service failed.
+
+    ``endpoint`` is the server, ``method`` the call, ``code`` the gRPC status
+    name (NOT_FOUND, INVALID_ARGUMENT, UNAUTHENTICATED, ...) and ``details``
+    the server's message.
+    """
+
+    def __init__(self, endpoint: str, method: str, code: str, details: str):
+        self.endpoint, self.method, self.code, self.details = endpoint, method, code, details
+        what = ("authentication failed (check the token: COSIM_TOKEN or token=)"
+                if code == "UNAUTHENTICATED" else code)
+        super().__init__(f"{endpoint}: {method}: {what}: {details}")
 
 
 def did_you_mean(name: str, candidates) -> str:

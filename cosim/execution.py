@@ -17,17 +17,18 @@ import math
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from cosim.analysis import execution_order, flatten
 from cosim.component import PythonComponent
-from cosim.errors import ConfigurationError, CosimError, FmiCallError
+from cosim.errors import ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
 from cosim.master._core import RUN_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
 
-__all__ = ["ALGORITHMS", "Simulation", "simulate"]
+__all__ = ["ALGORITHMS", "Simulation", "Snapshot", "simulate"]
 
 log = logging.getLogger("cosim")
 
@@ -142,6 +143,17 @@ class _Plan:
                 raise ConfigurationError(f"record: {name} is {var.type}; only "
                                          f"{', '.join(LOOP_TYPES)} values can be recorded")
         return names
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of a :class:`Simulation` at ``time`` (see :meth:`Simulation.snapshot`)."""
+
+    time: float
+    step_index: int
+    values: bytes
+    states: list
+    owner: int
 
 
 class Simulation:
@@ -333,6 +345,11 @@ class Simulation:
         return self._core.time if self._core is not None else self._final_time
 
     @property
+    def step_index(self) -> int:
+        """Communication steps taken since the start time."""
+        return self._core.step_index if self._core is not None else self._final_step
+
+    @property
     def names(self) -> list[str]:
         """Component names."""
         return list(self._plan.names)
@@ -422,6 +439,17 @@ class Simulation:
 
     # -- values -------------------------------------------------------------------------
 
+    def variable(self, name: str):
+        """The :class:`~cosim.fmi.model.Variable` behind ``"component.variable"`` or a port."""
+        entry = self._plan.system.port_map.get(name)
+        if entry is not None:
+            if entry["kind"] == "output":
+                return self._plan.variable(entry["source"])[1]
+            if not entry["targets"]:
+                raise ConfigurationError(f"input port {name!r} drives nothing")
+            return self._plan.variable(entry["targets"][0][0])[1]
+        return self._plan.variable(name)[1]
+
     def _lookup(self, name: str):
         component, var = self._plan.variable(name)
         return self._runtimes[self._plan.index[component]], var
@@ -453,9 +481,40 @@ class Simulation:
             raise ConfigurationError(f"{name} is a fixed parameter; give it in the system "
                                      "(add(..., parameters=...)) before starting")
         if var.causality not in ("input", "parameter"):
-            raise ConfigurationError(f"{name} is a {var.causality}; only inputs and tunable "
+            raise ConfigurationError(f"{name} is an {var.causality}; only inputs and tunable "
                                      "parameters can be set")
         runtime.set(var.type, [var.value_reference], [value])
+
+    # -- state --------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Save the state of every component and of the loop at the current time.
+
+        Raises ModelError naming a component that cannot save its state.
+        """
+        self._require_running()
+        for name, runtime in zip(self._plan.names, self._runtimes):
+            if not self.system.model(name).can_get_and_set_state:
+                raise ModelError(f"component '{name}' ({self.system.model(name).name}) cannot "
+                                 "save its state (canGetAndSetFMUstate is false)")
+        states = [runtime.get_state() for runtime in self._runtimes]
+        return Snapshot(self.time, self._core.step_index, self._core.buffers(), states, id(self))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Return every component and the loop to a snapshot of this simulation.
+
+        Recorded results after the snapshot's time are dropped from
+        :attr:`result`; a CSV ``output_file`` keeps the rows as they were
+        computed, so its time column goes back at the restore.
+        """
+        self._require_running()
+        if snapshot.owner != id(self):
+            raise ConfigurationError("the snapshot was taken from another simulation")
+        for runtime, state in zip(self._runtimes, snapshot.states):
+            runtime.set_state(state)
+        self._flush()
+        self._core.rewind(snapshot.step_index, snapshot.values)
+        self.result.truncate(snapshot.time)
 
     # -- errors and shutdown ----------------------------------------------------------
 
@@ -505,6 +564,7 @@ class Simulation:
             return
         self._stopped = True
         self._final_time = self._core.time
+        self._final_step = self._core.step_index
         for runtime in self._runtimes:
             try:
                 runtime.free()

@@ -35,6 +35,26 @@ class Result:
             self._rows.append(rows)
             self._cache = None
 
+    def since(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """(times, rows) from row ``start`` on, without joining earlier chunks."""
+        times, rows, seen = [], [], 0
+        for t, r in zip(self._times, self._rows):
+            if seen + len(t) > start:
+                skip = max(start - seen, 0)
+                times.append(t[skip:])
+                rows.append(r[skip:])
+            seen += len(t)
+        if not times:
+            return np.empty(0), np.empty((0, len(self.names)))
+        return np.concatenate(times), np.concatenate(rows)
+
+    def truncate(self, time: float) -> None:
+        """Drop the rows after ``time`` (a simulation restored to an earlier point)."""
+        times, rows = self._arrays()
+        keep = int(np.searchsorted(times, time, side="right"))
+        self._times, self._rows = [times[:keep]], [rows[:keep]]
+        self._cache = None
+
     def _arrays(self):
         if self._cache is None:
             times = np.concatenate(self._times) if self._times else np.empty(0)

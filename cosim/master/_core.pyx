@@ -15,6 +15,7 @@ cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.string cimport memcpy
 
 from cosim.fmi._binding cimport (
     STATUS_ERROR, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave, slave_do_step,
@@ -564,6 +565,23 @@ cdef class Core:
         rows = np.asarray(<double[:max(n * self.n_columns, 1)]>self.rows)[:n * self.n_columns]
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
+
+    def rewind(self, long long step_index, bytes values not None):
+        """Return to communication point ``step_index`` with the exchanged values
+        ``values`` (from :meth:`buffers` at that point); unflushed rows are dropped."""
+        cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
+        cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
+        cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
+        if not 0 <= step_index <= self.n_steps:
+            raise ValueError(f"step index {step_index} is outside 0..{self.n_steps}")
+        if len(values) != n64 + n32 + nb:
+            raise ValueError("the saved values do not belong to this system")
+        cdef const char* data = values
+        memcpy(self.rd.f64, data, n64)
+        memcpy(self.rd.i32, data + n64, n32)
+        memcpy(self.rd.boolean, data + n64 + n32, nb)
+        self.step_index = step_index
+        self.rows_filled = 0
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import grpc
 import numpy as np
 
-from cosim.errors import ConfigurationError
+from cosim.errors import ConfigurationError, CosimError
 from cosim.v1 import values_pb2
 
 __all__ = ["ClientSecurity", "Endpoint", "ServerSecurity", "from_value", "to_value",
@@ -79,7 +79,8 @@ def read_token(token: str | None = None, token_file=None) -> str | None:
 
 @dataclass(frozen=True)
 class ClientSecurity:
-    """How a client authenticates: a token (default: ``$COSIM_TOKEN``) and TLS.
+    """How a client authenticates: a token (default: ``$COSIM_TOKEN``) and TLS
+    (CA default: ``$COSIM_TLS_CA``).
 
     ``tls_ca`` is the CA certificate (PEM file) to verify the server with;
     ``tls`` alone uses the system's roots.  ``tls_cert``/``tls_key`` present
@@ -98,6 +99,8 @@ class ClientSecurity:
                server_name=None) -> ClientSecurity:
         if token is None:
             token = os.environ.get("COSIM_TOKEN") or None
+        if tls_ca is None:
+            tls_ca = os.environ.get("COSIM_TLS_CA") or None
         if (tls_cert is None) != (tls_key is None):
             raise ConfigurationError("mutual TLS needs both tls_cert and tls_key")
         return cls(token=token, tls=bool(tls or tls_ca or tls_cert), tls_ca=tls_ca,
@@ -180,6 +183,37 @@ def _denied(handler):
     make = kind[(handler.request_streaming, handler.response_streaming)]
     return make(deny, request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer)
+
+
+# -- request handling --------------------------------------------------------------
+
+class RequestError(Exception):
+    """A request a servicer refuses, with the gRPC status code to answer."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class call_status:
+    """Ends a call with the right status: refused requests with their own code,
+    configuration errors with INVALID_ARGUMENT, model failures with ABORTED
+    and the model's message."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, RequestError):
+            self.context.abort(exc.code, exc.message)
+        if isinstance(exc, ConfigurationError):
+            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if isinstance(exc, CosimError):
+            self.context.abort(grpc.StatusCode.ABORTED, str(exc))
+        return False
 
 
 # -- values ------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import numpy as np
 from cosim.errors import ConfigurationError, CosimError, did_you_mean
 from cosim.fmi._binding import Instance, Library
 from cosim.fmi.archive import FmuArchive, read_model
-from cosim.rpc.common import TYPES, from_value, pack, to_value, unpack
+from cosim.rpc.common import (TYPES, RequestError, call_status, from_value, pack, to_value,
+                              unpack)
 from cosim.v1 import twin_pb2, twin_pb2_grpc
 
 __all__ = ["TwinService"]
@@ -36,12 +37,6 @@ class _Session:
     lock: threading.Lock
     states: dict
     initialized: bool = False
-
-
-class _Abort(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class TwinService(twin_pb2_grpc.TwinServicer):
@@ -134,17 +129,17 @@ class TwinService(twin_pb2_grpc.TwinServicer):
     # -- sessions ---------------------------------------------------------------
 
     def Instantiate(self, request, context):
-        with _status(context):
+        with call_status(context):
             with self._lock:
                 if len(self._sessions) >= self.max_sessions:
-                    raise _Abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                  f"{self.max_sessions} instances are open; terminate one first")
             name = request.instance_name or self.model.name
             values = {}
             for item in request.parameters:
                 ref, var = self._variable(item.name)
                 if var.causality != "parameter":
-                    raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                                  f"{item.name} is an {var.causality}, not a parameter")
                 values[var] = _convert(item.value, var)
             instance = Instance(self._archive, self._library, name, logging_on=self.logging_on)
@@ -161,7 +156,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             return twin_pb2.InstantiateReply(session=session_id)
 
     def Initialize(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             instance = session.instance
             stop = request.stop_time if request.HasField("stop_time") else None
             instance.setup_experiment(request.start_time, stop)
@@ -170,33 +165,33 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             return self._reply(instance, request.start_time)
 
     def FinishInitialization(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             session.instance.exit_initialization_mode()
             session.initialized = True
             return self._reply(session.instance, session.instance.time)
 
     def Step(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             return self._step(session, request)
 
     def StepStream(self, request_iterator, context):
-        with _status(context):
+        with call_status(context):
             for request in request_iterator:
                 with self._session(request.session) as session:
                     yield self._step(session, request)
 
     def SetInputs(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             self._set(session.instance, request.inputs)
             return self._reply(session.instance, session.instance.time)
 
     def GetState(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             if not self.model.can_get_and_set_state:
-                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                              f"{self.model.name} cannot save its state")
             if request.serialize and not self.model.can_serialize_state:
-                raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                              f"{self.model.name} cannot serialize its state")
             state = session.instance.get_state()
             state_id = uuid.uuid4().hex
@@ -205,27 +200,27 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             return twin_pb2.TwinState(state_id=state_id, data=data)
 
     def SetState(self, request, context):
-        with _status(context), self._session(request.session) as session:
+        with call_status(context), self._session(request.session) as session:
             instance = session.instance
             if request.WhichOneof("state") == "state_id":
                 if request.state_id not in session.states:
-                    raise _Abort(grpc.StatusCode.NOT_FOUND, f"no saved state {request.state_id!r} "
+                    raise RequestError(grpc.StatusCode.NOT_FOUND, f"no saved state {request.state_id!r} "
                                                             "in this session")
                 state, time = session.states[request.state_id]
             elif request.WhichOneof("state") == "data":
                 state, time = instance.deserialize_state(request.data), instance.time
             else:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a state_id or state data")
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give a state_id or state data")
             instance.set_state(state)
             instance.time = time
             return self._reply(instance, time)
 
     def Terminate(self, request, context):
-        with _status(context):
+        with call_status(context):
             with self._lock:
                 session = self._sessions.pop(request.session, None)
             if session is None:
-                raise _Abort(grpc.StatusCode.NOT_FOUND, f"no session {request.session!r}")
+                raise RequestError(grpc.StatusCode.NOT_FOUND, f"no session {request.session!r}")
             with session.lock:
                 try:
                     if session.initialized:
@@ -241,23 +236,23 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
-            raise _Abort(grpc.StatusCode.NOT_FOUND, f"no session {session_id!r} (instantiate first)")
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no session {session_id!r} (instantiate first)")
         return _Locked(session)
 
     def _variable(self, name: str):
         try:
             return self.by_name[name]
         except KeyError:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                          f"{self.model.name} exposes no variable {name!r}"
                          f"{did_you_mean(name, self.by_name)}") from None
 
     def _step(self, session: _Session, request):
         if not session.initialized:
-            raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                          "the instance is not initialized (Initialize, FinishInitialization)")
         if not request.step_size > 0:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                          f"step_size must be > 0, got {request.step_size}")
         instance = session.instance
         self._set(instance, request.inputs)
@@ -268,7 +263,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         try:
             groups = list(unpack(values))
         except ValueError as exc:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         for type_, refs, data in groups:
             refs = np.asarray(refs, dtype=np.int64)
             table = self._settable[type_]
@@ -277,9 +272,9 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             bad |= vrs < 0
             if bad.any():
                 ref = int(refs[bad.argmax()])
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, self._why_not_settable(ref, type_))
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, self._why_not_settable(ref, type_))
             if type_ == "int32" and any(not -2**31 <= v < 2**31 for v in data):
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "an int32 value is out of range")
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "an int32 value is out of range")
             instance.set(type_, vrs, data)
 
     def _why_not_settable(self, ref: int, type_: str) -> str:
@@ -315,26 +310,4 @@ def _convert(message, var):
     try:
         return from_value(message, var.type, var.name)
     except ValueError as exc:
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-
-
-class _status:
-    """Turns errors of a call into gRPC status codes: bad requests into their
-    own codes, model failures into INTERNAL with the model's message."""
-
-    def __init__(self, context):
-        self.context = context
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is None:
-            return False
-        if isinstance(exc, _Abort):
-            self.context.abort(exc.code, exc.message)
-        if isinstance(exc, ConfigurationError):
-            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        if isinstance(exc, CosimError):
-            self.context.abort(grpc.StatusCode.INTERNAL, str(exc))
-        return False
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None

@@ -247,10 +247,8 @@ class _Reader:
         if source is None:
             self.error(path, element, "component without source")
             return
-        if source.startswith("grpc://"):
-            self.error(path, element, f"remote twins ({source}) are not supported yet")
-            return
-        fmu = _resolve_uri(source, base)
+        # A remote twin (its token comes from COSIM_TOKEN, its CA from COSIM_TLS_CA).
+        fmu = source if source.startswith("grpc://") else _resolve_uri(source, base)
         if fmu is None:
             self.error(path, element, f"source {source!r} is not a relative or file URI")
             return
@@ -261,7 +259,7 @@ class _Reader:
             cname = connector.get("name")
             if cname not in model.variables:
                 from cosim.errors import did_you_mean
-                self.error(path, connector, f"component '{name}' ({fmu.name}) has no variable "
+                self.error(path, connector, f"component '{name}' ({model.name}) has no variable "
                                             f"{cname!r}{did_you_mean(cname, model.variables)}")
         self.read_bindings(path, system, element, base, owner=name)
 

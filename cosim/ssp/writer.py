@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from cosim.component import PythonComponent
+from cosim.system import is_remote
 from cosim.errors import SspError
 from cosim.units import BASE_UNITS, CATALOG
 
@@ -131,7 +132,7 @@ class _Writer:
             raise SspError(f"component '{name}' is a Python component ({type(source).__name__}); "
                            "SSP can only describe FMUs")
         element = _e("ssd", "Component", elements, name=name, type="application/x-fmu-sharedlibrary",
-                     source=self.source(source))
+                     source=source.url if is_remote(source) else self.source(source))
         model = data["model"]
         names = [v for v in model.variables if v in used]
         if names:
@@ -184,7 +185,7 @@ def _write_ssd(system, path: Path, fmu_names) -> None:
 def _fmu_paths(system) -> list[Path]:
     paths = []
     for data in (d for _, d in system.graph.nodes(data=True)):
-        if data["kind"] == "component" and not isinstance(data["source"], PythonComponent):
+        if data["kind"] == "component" and isinstance(data["source"], (str, Path)):
             paths.append(Path(data["source"]).resolve())
         elif data["kind"] == "system":
             paths.extend(_fmu_paths(data["system"]))

@@ -1,0 +1,407 @@
+"""The Orchestrator service: systems created, stepped and observed over gRPC.
+
+Every hosted system has its own thread: commands from any client are queued
+to it and run one at a time, so systems run side by side without sharing
+state, and a system is only ever touched by one thread.  Outputs are
+broadcast to every open StreamOutputs call after each command that steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import tempfile
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+
+from cosim.errors import CosimError, FmiCallError
+from cosim.execution import ALGORITHMS, Simulation
+from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.v1 import orchestrator_pb2 as pb
+from cosim.v1 import orchestrator_pb2_grpc
+from cosim.v1.values_pb2 import NamedValue
+
+__all__ = ["OrchestratorService"]
+
+log = logging.getLogger("cosim.rpc")
+
+S = pb.SystemState
+# Rows a StreamOutputs client may fall behind by before its stream is ended.
+MAX_QUEUED_ROWS = 100_000
+# RunUntil reports progress (and can be cancelled) at about this many points.
+PROGRESS_POINTS = 100
+
+
+class _Hosted:
+    """A system on the server: its System, its Simulation once initialized,
+    its command thread, its output subscribers and its snapshots."""
+
+    def __init__(self, system_id: str, system, workdir: str | None):
+        self.id = system_id
+        self.system = system
+        self.name = system.name
+        self.sim: Simulation | None = None
+        self.state = S.SYSTEM_STATE_CREATED
+        self.error = ""
+        self.workdir = workdir
+        self.snapshots: dict = {}
+        self.subscribers: list = []       # [(queue, column indices)]
+        self.rows_sent = 0
+        self.lock = threading.Lock()      # guards subscribers
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cosim-{system_id[:8]}")
+
+    def do(self, command):
+        """Run ``command(self)`` on the system's thread and return its result."""
+        return self._thread.submit(command, self).result()
+
+    def status(self) -> pb.SystemStatus:
+        sim = self.sim
+        return pb.SystemStatus(system_id=self.id, name=self.name, state=self.state,
+                               time=sim.time if sim is not None else 0.0,
+                               steps=sim.step_index if sim is not None else 0, error=self.error)
+
+    # -- on the system's thread ---------------------------------------------------
+
+    def require_running(self) -> Simulation:
+        if self.state == S.SYSTEM_STATE_CREATED:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {self.id} is not initialized (call Initialize)")
+        if self.state == S.SYSTEM_STATE_FAILED:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {self.id} has failed: {self.error}")
+        return self.sim
+
+    def advance(self, step) -> None:
+        """Run ``step()`` on the simulation; record a failure; broadcast new rows."""
+        self.require_running()
+        try:
+            step()
+        except FmiCallError as exc:
+            self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
+            self.broadcast(final=True)
+            raise
+        self.broadcast()
+
+    def broadcast(self, *, final: bool = False) -> None:
+        result = self.sim.result if self.sim is not None else None
+        if result is not None and len(result) > self.rows_sent:
+            times, rows = result.since(self.rows_sent)
+            self.rows_sent = len(result)
+            with self.lock:
+                for subscriber in list(self.subscribers):
+                    self._offer(subscriber, (times, rows))
+        if final:
+            self.close_streams()
+
+    def _offer(self, subscriber, item) -> None:
+        q, _ = subscriber
+        try:
+            q.put_nowait(item)
+        except queue.Full:
+            self.subscribers.remove(subscriber)
+            q.queue.clear()
+            q.put_nowait(RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                      "outputs were produced faster than this stream read them"))
+
+    def close_streams(self) -> None:
+        with self.lock:
+            for q, _ in self.subscribers:
+                q.put(None)
+            self.subscribers.clear()
+
+    def shutdown(self) -> None:
+        if self.sim is not None:
+            self.sim.stop()
+        self.close_streams()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
+    """Hosts systems for clients.  Server-side paths must lie under ``root``;
+    at most ``max_systems`` systems exist at once."""
+
+    def __init__(self, *, root=".", max_systems: int = 16):
+        self.root = Path(root).resolve()
+        self.max_systems = max_systems
+        self._systems: dict[str, _Hosted] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            hosted, self._systems = list(self._systems.values()), {}
+        for h in hosted:
+            h.do(_Hosted.shutdown)
+
+    def _get(self, system_id: str) -> _Hosted:
+        with self._lock:
+            hosted = self._systems.get(system_id)
+        if hosted is None:
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no system {system_id!r}")
+        return hosted
+
+    # -- creating -----------------------------------------------------------------
+
+    def CreateSystem(self, request, context):
+        with call_status(context):
+            with self._lock:
+                if len(self._systems) >= self.max_systems:
+                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                       f"{self.max_systems} systems exist; terminate one first")
+            workdir = None
+            source = request.WhichOneof("source")
+            if source == "ssp":
+                workdir = tempfile.mkdtemp(prefix="cosim-system-")
+                suffix = ".ssp" if request.ssp[:2] == b"PK" else ".ssd"
+                path = Path(workdir) / f"system{suffix}"
+                path.write_bytes(request.ssp)
+            elif source == "path":
+                path = self._server_path(request.path)
+            else:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
+            from cosim.ssp import load
+            try:
+                system = load(path, parameter_set=request.parameter_set or None)
+            except CosimError as exc:
+                if workdir:
+                    shutil.rmtree(workdir, ignore_errors=True)
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+            if request.name:
+                system.name = request.name
+            hosted = _Hosted(uuid.uuid4().hex, system, workdir)
+            with self._lock:
+                self._systems[hosted.id] = hosted
+            log.info("system %r created as %s", system.name, hosted.id)
+            return self._info(hosted)
+
+    def _server_path(self, text: str) -> Path:
+        path = (self.root / text).resolve()
+        if not path.is_relative_to(self.root):
+            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
+                               f"{text!r} is outside the server's root directory")
+        if not path.is_file():
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no file {text!r} under the server's root")
+        return path
+
+    def _info(self, hosted: _Hosted) -> pb.SystemInfo:
+        from cosim.analysis import flatten
+        flat = flatten(hosted.system)
+        components = []
+        for name, model in flat.components.items():
+            components.append(pb.ComponentInfo(
+                name=name, inputs=[v.name for v in model.inputs],
+                outputs=[v.name for v in model.outputs],
+                parameters=[v.name for v in model.parameters]))
+        experiment = hosted.system.default_experiment
+        return pb.SystemInfo(system_id=hosted.id, name=hosted.name, components=components,
+                             default_step_size=experiment.get("step_size") or 0.0,
+                             default_stop_time=experiment.get("stop_time") or 0.0)
+
+    def ListSystems(self, request, context):
+        with self._lock:
+            hosted = list(self._systems.values())
+        return pb.ListSystemsReply(systems=[h.status() for h in hosted])
+
+    # -- running ------------------------------------------------------------------
+
+    def Initialize(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+
+            def initialize(h: _Hosted):
+                if h.state != S.SYSTEM_STATE_CREATED:
+                    raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                                       f"system {h.id} is already initialized")
+                experiment = h.system.default_experiment
+                step_size = request.step_size or experiment.get("step_size")
+                if not step_size or step_size < 0:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"step_size must be > 0, got {request.step_size}")
+                algorithm = request.algorithm or experiment.get("algorithm") or "jacobi"
+                if algorithm not in ALGORITHMS:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"algorithm must be one of {', '.join(ALGORITHMS)}, "
+                                       f"got {algorithm!r}")
+                for item in request.parameters:
+                    try:
+                        h.system.set_parameter(item.name, _plain(item.value, item.name))
+                    except CosimError as exc:
+                        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+                stop = request.stop_time if request.HasField("stop_time") else None
+                h.sim = Simulation(h.system, step_size=step_size, start_time=request.start_time,
+                                   stop_time=stop, algorithm=algorithm,
+                                   record=list(request.record) or None)
+                h.state = S.SYSTEM_STATE_RUNNING
+                h.broadcast()
+                return h.status()
+
+            return hosted.do(initialize)
+
+    def Step(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+            if request.steps <= 0:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"steps must be > 0, got {request.steps}")
+
+            def step(h: _Hosted):
+                h.advance(lambda: h.sim.step(request.steps))
+                return h.status()
+
+            return hosted.do(step)
+
+    def RunUntil(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+            target = request.time
+
+            def check(h: _Hosted):
+                sim = h.require_running()
+                if target < sim.time:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"time {target:g} s is before the current time {sim.time:g} s")
+                if sim.stop_time is not None and target > sim.stop_time:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"time {target:g} s is after the stop time {sim.stop_time:g} s")
+                return sim.time
+
+            start = hosted.do(check)
+            slice_ = max((target - start) / PROGRESS_POINTS, hosted.sim.step_size)
+            now = start
+            while now < target:
+                if not context.is_active():
+                    return                    # the client cancelled: stop where we are
+                goal = min(target, now + slice_)
+                now = hosted.do(lambda h: (h.advance(lambda: h.sim.run_until(goal)), h.sim.time)[1])
+                yield pb.Progress(time=now, target_time=target, done=now >= target)
+            if now >= target and start >= target:
+                yield pb.Progress(time=now, target_time=target, done=True)
+
+    def SetValues(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+            return hosted.do(lambda h: (self._set(h, request.values), h.status())[1])
+
+    def _set(self, h: _Hosted, items) -> int:
+        sim = h.require_running()
+        for item in items:
+            try:
+                var = sim.variable(item.name)
+                value = from_value(item.value, var.type, item.name)
+            except ValueError as exc:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+            sim.set(item.name, value)
+        return len(items)
+
+    def GetValues(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+
+            def get(h: _Hosted):
+                sim = h.require_running()
+                values = [NamedValue(name=name, value=to_value(sim.get(name), sim.variable(name).type))
+                          for name in request.names]
+                return pb.GetValuesReply(time=sim.time, values=values)
+
+            return hosted.do(get)
+
+    def StreamOutputs(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+
+            def subscribe(h: _Hosted):
+                sim = h.require_running()
+                names = list(request.names) or sim.result.names
+                missing = [n for n in names if n not in sim.result]
+                if missing:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"not recorded: {', '.join(missing)} (record them at Initialize)")
+                columns = [sim.result.names.index(n) for n in names]
+                q = queue.Queue(maxsize=MAX_QUEUED_ROWS)
+                with h.lock:
+                    h.subscribers.append((q, columns))
+                return q, columns, names
+
+            q, columns, names = hosted.do(subscribe)
+            context.add_callback(lambda: q.put(None))      # the client went away
+            first = True
+            while True:
+                item = q.get()
+                if item is None or not context.is_active():
+                    break
+                if isinstance(item, RequestError):
+                    raise item
+                times, rows = item
+                for t, row in zip(times.tolist(), rows[:, columns].tolist()):
+                    yield pb.OutputRow(names=names if first else (), time=t, values=row)
+                    first = False
+            with hosted.lock:
+                hosted.subscribers[:] = [s for s in hosted.subscribers if s[0] is not q]
+
+    def StreamInputs(self, request_iterator, context):
+        with call_status(context):
+            samples = values = 0
+            for sample in request_iterator:
+                hosted = self._get(sample.system_id)
+                values += hosted.do(lambda h: self._set(h, sample.values))
+                samples += 1
+            return pb.StreamInputsReply(samples=samples, values=values)
+
+    # -- state ----------------------------------------------------------------------
+
+    def Snapshot(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+
+            def snapshot(h: _Hosted):
+                snap = h.require_running().snapshot()
+                snapshot_id = uuid.uuid4().hex
+                h.snapshots[snapshot_id] = snap
+                return pb.SnapshotReply(snapshot_id=snapshot_id, time=snap.time)
+
+            return hosted.do(snapshot)
+
+    def Restore(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+
+            def restore(h: _Hosted):
+                sim = h.require_running()
+                snap = h.snapshots.get(request.snapshot_id)
+                if snap is None:
+                    raise RequestError(grpc.StatusCode.NOT_FOUND,
+                                       f"system {h.id} has no snapshot {request.snapshot_id!r}")
+                sim.restore(snap)
+                h.rows_sent = len(sim.result)
+                return h.status()
+
+            return hosted.do(restore)
+
+    def Terminate(self, request, context):
+        with call_status(context):
+            with self._lock:
+                hosted = self._systems.pop(request.system_id, None)
+            if hosted is None:
+                raise RequestError(grpc.StatusCode.NOT_FOUND, f"no system {request.system_id!r}")
+
+            def terminate(h: _Hosted):
+                h.shutdown()
+                h.state = S.SYSTEM_STATE_TERMINATED
+                return h.status()
+
+            log.info("system %s terminated", hosted.id)
+            return hosted.do(terminate)
+
+
+def _plain(message, what: str):
+    """A Value as the Python value of its own kind (for parameters, whose type
+    the system checks when they are set)."""
+    kind = message.WhichOneof("kind")
+    if kind is None:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"{what}: no value given")
+    return getattr(message, kind)

@@ -3,6 +3,8 @@
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
 problem of an FMU or SSP file; ``cosim run TARGET`` runs one FMU, an SSP file
 or a Python file that defines ``system`` and writes the results as CSV.
+``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
+FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.
 Errors end the command with a one-line message and a non-zero exit status.
 """
 
@@ -198,6 +200,49 @@ def cmd_validate(args) -> int:
     return 1 if errors else 0
 
 
+# -- serve, serve-twin ----------------------------------------------------------------
+
+def _security(args):
+    from cosim.rpc.common import ServerSecurity
+    return ServerSecurity(token=args.token, token_file=args.token_file, tls_cert=args.tls_cert,
+                          tls_key=args.tls_key, client_ca=args.tls_client_ca)
+
+
+def _announce(what: str):
+    def ready(server):
+        print(f"cosim: {what} on {server.url}{' (TLS)' if server.security.credentials else ''}"
+              f"{', token required' if server.security.token else ''}", flush=True)
+    return ready
+
+
+def cmd_serve(args) -> int:
+    from cosim.rpc.server import orchestrator_server
+    server = orchestrator_server(root=args.root, host=args.host, port=args.port,
+                                 security=_security(args), max_systems=args.max_systems)
+    server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
+    return 0
+
+
+def cmd_serve_twin(args) -> int:
+    from cosim.rpc.server import twin_server
+    server = twin_server(args.fmu, parameters=args.parameter, host=args.host, port=args.port,
+                         security=_security(args), max_sessions=args.max_sessions)
+    exposed = ", ".join(args.parameter) or "none"
+    server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
+    return 0
+
+
+def _server_options(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    parser.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 picks a free one)")
+    parser.add_argument("--token", help="require this bearer token on every call")
+    parser.add_argument("--token-file", help="read the token from this file (first line)")
+    parser.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="private key of --tls-cert (PEM)")
+    parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+
+
 # -- entry point ----------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", "-o", help="CSV file for the results")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="run the Orchestrator gRPC service")
+    _server_options(serve)
+    serve.add_argument("--root", default=".", help="directory server-side system paths are under")
+    serve.add_argument("--max-systems", type=int, default=16, help="systems alive at once (default 16)")
+    serve.set_defaults(func=cmd_serve)
+
+    serve_twin = sub.add_parser("serve-twin", help="host one FMU as a Twin gRPC service")
+    serve_twin.add_argument("fmu", help="FMU file (it stays on this host)")
+    _server_options(serve_twin)
+    serve_twin.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME",
+                            help="expose this parameter to clients; repeatable (default: none)")
+    serve_twin.add_argument("--max-sessions", type=int, default=64,
+                            help="instances alive at once (default 64)")
+    serve_twin.set_defaults(func=cmd_serve_twin)
     return parser
 
 

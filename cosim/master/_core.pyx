@@ -460,20 +460,36 @@ cdef class Core:
         # point (rd) and writes its outputs into the other buffer set (wr), so
         # one pass suffices and units are independent of each other.
         self.wr = &self.bufs[1] if self.rd == &self.bufs[0] else &self.bufs[0]
+        if self.n_python_units == 0 and self.threads == 1:
+            for k in range(self.n_units):
+                u = &self.units[k]
+                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+                    errors += 1
+            self.rd = self.wr
+            self.n_failures = errors
+            return errors
+        # Python-backed units (they need the GIL: this thread) set their inputs
+        # and step first, and give their outputs after the FMUs have stepped:
+        # a remote twin computes on its host meanwhile, and several remote
+        # twins step at the same time.
+        for j in range(self.n_python_units):
+            u = &self.units[self.python_units[j]]
+            if self._push(u) or self._advance(u, t, h):
+                errors += 1
         if self.threads > 1:
             for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
                 u = &self.units[self.fmu_units[j]]
                 if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
                     errors += 1
-            for j in range(self.n_python_units):      # they need the GIL: this thread
-                u = &self.units[self.python_units[j]]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
-                    errors += 1
         else:
-            for k in range(self.n_units):
-                u = &self.units[k]
+            for j in range(self.n_fmu_units):
+                u = &self.units[self.fmu_units[j]]
                 if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
                     errors += 1
+        for j in range(self.n_python_units):
+            u = &self.units[self.python_units[j]]
+            if self.failures[self.python_units[j]].status == 0 and self._pull(u, ACT_OUT):
+                errors += 1
         self.rd = self.wr
         self.n_failures = errors
         return errors

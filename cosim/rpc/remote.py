@@ -153,6 +153,8 @@ class RemoteSession:
         self._dirty = False
         self._initialized = False
         self._stream = None
+        self._awaiting = None        # the step in flight: a future or the stream
+        self._step_end = 0.0
         self._closed = False
         size = max((v.value_reference for v in self.model.variables.values()), default=-1) + 1
         self._cache = {t: np.zeros(size, dtype=d) for t, d in _DTYPES.items()}
@@ -206,6 +208,8 @@ class RemoteSession:
         self._initialized = True
 
     def set(self, value_type: str, vrs, values):
+        if self._awaiting is not None:
+            self._settle()
         refs = np.asarray(vrs, dtype=np.int64)
         if value_type == "string":
             values = [str(v) for v in values]
@@ -214,7 +218,9 @@ class RemoteSession:
         self._dirty = True
 
     def get(self, value_type: str, vrs):
-        if self._dirty and not self._closed:
+        if self._awaiting is not None:
+            self._settle()
+        elif self._dirty and not self._closed:
             self._flush()
         return self._cache[value_type][np.asarray(vrs, dtype=np.int64)]
 
@@ -224,32 +230,46 @@ class RemoteSession:
             session=self._session, inputs=self._take_pending())))
 
     def do_step(self, t: float, h: float) -> None:
+        """Send the step; its reply is taken by the next call (usually ``get``),
+        so that the master can do other work while the twin steps."""
+        if self._awaiting is not None:
+            self._settle()
         self.time = t
         request = twin_pb2.StepRequest(session=self._session, time=t, step_size=h,
                                        inputs=self._take_pending())
         if self.twin.mode == "unary":
-            reply = self._call("Step", request)
+            self._awaiting = self._stub.Step.future(request, timeout=self._timeout,
+                                                    metadata=self._metadata)
         else:
-            reply = self._stream_step(request)
-        self._receive(reply)
-        self.time = t + h
+            if self._stream is None:
+                self._stream = _Stream(self._stub, self._metadata, self._timeout)
+            self._stream.send(request)
+            self._awaiting = self._stream
+        self._step_end = t + h
 
-    def _stream_step(self, request):
-        if self._stream is None:
-            self._stream = _Stream(self._stub, self._metadata, self._timeout)
+    def _settle(self) -> None:
+        """Wait for the reply of the step in flight."""
+        awaiting, self._awaiting = self._awaiting, None
         try:
-            return self._stream.exchange(request)
+            reply = awaiting.result()
         except grpc.RpcError as exc:
-            timed_out = self._stream.timed_out
-            self._stream.close()
-            self._stream = None
+            timed_out = awaiting is self._stream and self._stream.timed_out
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
             raise self._fail("Step", exc, timed_out) from None
+        self._receive(reply)
+        self.time = self._step_end
 
     def get_state(self):
+        if self._awaiting is not None:
+            self._settle()
         return (self._call("GetState", twin_pb2.GetStateRequest(session=self._session)).state_id,
                 {t: c.copy() for t, c in self._cache.items()}, self.time)
 
     def set_state(self, state):
+        if self._awaiting is not None:
+            self._settle()
         state_id, cache, time = state
         self._cache = {t: c.copy() for t, c in cache.items()}
         self._receive(self._call("SetState", twin_pb2.SetStateRequest(session=self._session,
@@ -257,6 +277,8 @@ class RemoteSession:
         self.time = time
 
     def terminate(self):
+        if self._awaiting is not None:
+            self._settle()
         if self._stream is not None:
             self._stream.close()
             self._stream = None
@@ -265,6 +287,7 @@ class RemoteSession:
             self._call("Terminate", twin_pb2.SessionRequest(session=self._session))
 
     def free(self):
+        self._awaiting = None
         if self._stream is not None:
             self._stream.close()
             self._stream = None
@@ -282,7 +305,8 @@ class RemoteSession:
 
 
 class _Stream:
-    """A StepStream call: requests go through a queue, replies come in order.
+    """A StepStream call: requests go through a queue, replies come in order
+    (one request is in flight at a time).
 
     A watchdog thread cancels the call when a reply is overdue, because a
     stream's replies cannot be waited for with a timeout of their own.
@@ -299,9 +323,12 @@ class _Stream:
                                           name="cosim-remote-watchdog")
         self._watchdog.start()
 
-    def exchange(self, request):
+    def send(self, request) -> None:
         self._waiting_since = _time.monotonic()
         self._requests.put(request)
+
+    def result(self):
+        """The reply to the request sent last."""
         try:
             return next(self._call)
         except StopIteration:

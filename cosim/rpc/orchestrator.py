@@ -8,6 +8,7 @@ broadcast to every open StreamOutputs call after each command that steps.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import shutil
@@ -74,6 +75,8 @@ class _Hosted:
         if self.state == S.SYSTEM_STATE_FAILED:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"system {self.id} has failed: {self.error}")
+        if self.state == S.SYSTEM_STATE_TERMINATED:
+            raise RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated")
         return self.sim
 
     def advance(self, step) -> None:
@@ -130,7 +133,15 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self.root = Path(root).resolve()
         self.max_systems = max_systems
         self._systems: dict[str, _Hosted] = {}
+        self._creating = 0
         self._lock = threading.Lock()
+
+    def end_streams(self) -> None:
+        """End every StreamOutputs call (the server is stopping)."""
+        with self._lock:
+            hosted = list(self._systems.values())
+        for h in hosted:
+            h.close_streams()
 
     def close(self) -> None:
         with self._lock:
@@ -149,35 +160,43 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def CreateSystem(self, request, context):
         with call_status(context):
-            with self._lock:
-                if len(self._systems) >= self.max_systems:
+            with self._lock:            # a slot is held while the file loads
+                if len(self._systems) + self._creating >= self.max_systems:
                     raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                        f"{self.max_systems} systems exist; terminate one first")
-            workdir = None
-            source = request.WhichOneof("source")
-            if source == "ssp":
-                workdir = tempfile.mkdtemp(prefix="cosim-system-")
-                suffix = ".ssp" if request.ssp[:2] == b"PK" else ".ssd"
-                path = Path(workdir) / f"system{suffix}"
-                path.write_bytes(request.ssp)
-            elif source == "path":
-                path = self._server_path(request.path)
-            else:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
-            from cosim.ssp import load
+                self._creating += 1
             try:
-                system = load(path, parameter_set=request.parameter_set or None)
-            except CosimError as exc:
-                if workdir:
-                    shutil.rmtree(workdir, ignore_errors=True)
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-            if request.name:
-                system.name = request.name
-            hosted = _Hosted(uuid.uuid4().hex, system, workdir)
-            with self._lock:
-                self._systems[hosted.id] = hosted
-            log.info("system %r created as %s", system.name, hosted.id)
-            return self._info(hosted)
+                return self._create(request)
+            finally:
+                with self._lock:
+                    self._creating -= 1
+
+    def _create(self, request) -> pb.SystemInfo:
+        workdir = None
+        source = request.WhichOneof("source")
+        if source == "ssp":
+            workdir = tempfile.mkdtemp(prefix="cosim-system-")
+            suffix = ".ssp" if request.ssp[:2] == b"PK" else ".ssd"
+            path = Path(workdir) / f"system{suffix}"
+            path.write_bytes(request.ssp)
+        elif source == "path":
+            path = self._server_path(request.path)
+        else:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
+        from cosim.ssp import load
+        try:
+            system = load(path, parameter_set=request.parameter_set or None)
+        except CosimError as exc:
+            if workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        if request.name:
+            system.name = request.name
+        hosted = _Hosted(uuid.uuid4().hex, system, workdir)
+        with self._lock:
+            self._systems[hosted.id] = hosted
+        log.info("system %r created as %s", system.name, hosted.id)
+        return self._info(hosted)
 
     def _server_path(self, text: str) -> Path:
         path = (self.root / text).resolve()
@@ -227,13 +246,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                                        f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                                        f"got {algorithm!r}")
+                system = h.system
+                if request.parameters:          # on a copy: a refused request changes nothing
+                    system = copy.deepcopy(h.system)
                 for item in request.parameters:
                     try:
-                        h.system.set_parameter(item.name, _plain(item.value, item.name))
+                        system.set_parameter(item.name, _plain(item.value, item.name))
                     except CosimError as exc:
                         raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
                 stop = request.stop_time if request.HasField("stop_time") else None
-                h.sim = Simulation(h.system, step_size=step_size, start_time=request.start_time,
+                h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
                                    stop_time=stop, algorithm=algorithm,
                                    record=list(request.record) or None)
                 h.state = S.SYSTEM_STATE_RUNNING

@@ -72,6 +72,9 @@ class Server:
         if self._stopped.is_set():
             return
         self._health.enter_graceful_shutdown()
+        end_streams = getattr(self.service, "end_streams", None)
+        if end_streams is not None:
+            end_streams()
         self._server.stop(grace).wait()
         close = getattr(self.service, "close", None)
         if close is not None:

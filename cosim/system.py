@@ -231,6 +231,14 @@ class System:
                 source._check_parameter_path(f"{name}.{path}", path, value)
             self._graph.add_node(name, kind="system", system=source, parameters=values)
             return
+        if token is not None and not str(source).startswith("grpc://"):
+            raise SystemStructureError(f"component {name!r}: token= is for grpc:// sources only")
+        if isinstance(source, str) and source.startswith("grpc://"):
+            from cosim.rpc.remote import RemoteTwin
+            try:
+                source = RemoteTwin(source, token=token, name=name)
+            except ConfigurationError as exc:
+                raise SystemStructureError(f"component {name!r}: {exc}") from None
         if isinstance(source, type) and issubclass(source, PythonComponent):
             source = source()
         if isinstance(source, PythonComponent) or is_remote(source):
@@ -240,7 +248,8 @@ class System:
             model = read_model(source)
         else:
             raise SystemStructureError(
-                f"component {name!r}: source must be an FMU path, a PythonComponent or a System, "
+                f"component {name!r}: source must be an FMU path, a grpc:// URL, a RemoteTwin, "
+                "a PythonComponent or a System, "
                 f"not {type(source).__name__}")
         values = dict(parameters or {})
         for var_name, value in values.items():

@@ -83,7 +83,10 @@ class Server:
         log.info("%s on %s stopped", self._service_name, self.url)
 
     def wait(self) -> None:
-        self._stopped.wait()
+        # Poll: a signal handler runs only when the main thread wakes, and a
+        # signal delivered to another thread would not wake a plain wait().
+        while not self._stopped.wait(0.2):
+            pass
 
     def serve_forever(self, *, ready=None) -> None:
         """Start, call ``ready(server)``, and serve until SIGTERM or SIGINT."""

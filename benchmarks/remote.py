@@ -12,6 +12,10 @@ it, the benchmark reports:
   ``Simulation.step(1)`` (one round trip per step for the remote twin);
 - **x local**: time per step over the local FMU's.
 
+For scale, it also times the transport alone: a unary call of the standard
+health service on the same server (no model, an empty message each way),
+the least any one-call-per-step scheme over gRPC Python could cost here.
+
 The final spindle speed of every run is checked against the local run's.
 """
 
@@ -81,6 +85,25 @@ def latencies(mode: str, url: str, steps: int) -> np.ndarray:
     return out
 
 
+def transport_floor(url: str, calls: int) -> np.ndarray:
+    """Seconds taken by each of ``calls`` health-check calls on the twin's server."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(url.removeprefix("grpc://")) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest()
+        for _ in range(50):
+            stub.Check(request)
+        out = np.empty(calls)
+        clock = time.perf_counter
+        for i in range(calls):
+            started = clock()
+            stub.Check(request)
+            out[i] = clock() - started
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=5000, help="steps per run (default 5000)")
@@ -98,6 +121,7 @@ def main(argv=None) -> int:
                           "p50_us": float(np.percentile(lat, 50) * 1e6),
                           "p99_us": float(np.percentile(lat, 99) * 1e6),
                           "max_us": float(lat.max() * 1e6), "final_speed": final}
+        floor = transport_floor(url, args.steps)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -110,6 +134,8 @@ def main(argv=None) -> int:
     for mode, r in rows.items():
         print(f"{mode:<8} {r['steps_per_s']:>10.0f} {r['us_per_step']:>9.1f} {r['p50_us']:>8.1f} "
               f"{r['p99_us']:>8.1f} {r['max_us']:>8.0f} {r['us_per_step'] / local['us_per_step']:>7.0f}x")
+    print(f"transport floor (health Check, unary): p50 {np.percentile(floor, 50) * 1e6:.1f} µs, "
+          f"p99 {np.percentile(floor, 99) * 1e6:.1f} µs per call")
     print(f"stream vs unary: {rows['unary']['us_per_step'] / rows['stream']['us_per_step']:.2f}x "
           "faster per step" if rows['stream']['us_per_step'] < rows['unary']['us_per_step'] else
           f"stream vs unary: {rows['stream']['us_per_step'] / rows['unary']['us_per_step']:.2f}x "
@@ -120,7 +146,9 @@ def main(argv=None) -> int:
               f"{local['final_speed']!r}")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": platform.platform(), "steps": args.steps,
-                                               "url": url, "modes": rows}, indent=2))
+                                               "url": url, "modes": rows,
+                                               "floor_p50_us": float(np.percentile(floor, 50) * 1e6)},
+                                              indent=2))
     return 1 if mismatched else 0
 
 

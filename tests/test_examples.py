@@ -98,3 +98,15 @@ def test_factory_lines_follow_their_configurations():
     assert [result[f"line{i}.spindle.wear"][0] for i in (1, 2, 3)] == pytest.approx([0.2, 0.45, 0.05])
     assert result["line2.furnace.soak_zone_temperature"][-1] == pytest.approx(860.0, abs=0.5)
     assert result["line3.furnace.soak_zone_temperature"][-1] == pytest.approx(840.0, abs=0.5)
+
+
+def test_federation_example_runs_vendor_processes_and_matches_the_local_line():
+    script = ROOT / "examples" / "federation" / "federation.py"
+    for algorithm in ("jacobi", "gauss-seidel"):
+        done = subprocess.run([sys.executable, str(script), "--minutes", "5",
+                               "--algorithm", algorithm],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.count("vendor twin") == 2
+        assert "7 components (2 remote), 300 steps" in done.stdout
+        assert "largest difference from the all-local line: 0" in done.stdout

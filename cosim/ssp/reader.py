@@ -259,7 +259,8 @@ class _Reader:
             cname = connector.get("name")
             if cname not in model.variables:
                 from cosim.errors import did_you_mean
-                self.error(path, connector, f"component '{name}' ({model.name}) has no variable "
+                label = fmu.name if isinstance(fmu, Path) else fmu
+                self.error(path, connector, f"component '{name}' ({label}) has no variable "
                                             f"{cname!r}{did_you_mean(cname, model.variables)}")
         self.read_bindings(path, system, element, base, owner=name)
 

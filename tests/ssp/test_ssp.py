@@ -855,11 +855,23 @@ def test_a_component_that_is_not_an_fmu(tmp_path):
                         "'application/x-ssp-package' is not supported (only FMUs)")
 
 
-def test_a_remote_twin_is_not_supported_yet(tmp_path):
+def test_a_remote_twin_that_does_not_answer_is_reported_at_its_component(tmp_path):
+    import socket
+    with socket.socket() as probe:          # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path, text = write_plant(
+        tmp_path, f'      <ssd:Component name="remote" source="grpc://127.0.0.1:{port}"/>')
+    assert_one_error_at(path, text, 'name="remote"', "<Component name='remote'>",
+                        f"remote twin 'remote' (grpc://127.0.0.1:{port}): Describe failed",
+                        "unreachable")
+
+
+def test_a_malformed_remote_twin_address_is_reported_at_its_component(tmp_path):
     path, text = write_plant(
         tmp_path, '      <ssd:Component name="remote" source="grpc://twins.example:50051/spindle"/>')
     assert_one_error_at(path, text, 'name="remote"', "<Component name='remote'>",
-                        "remote twins (grpc://twins.example:50051/spindle) are not supported yet")
+                        "'grpc://twins.example:50051/spindle' is not a gRPC endpoint")
 
 
 END_MILL = 'endElement="mill"'
@@ -882,7 +894,7 @@ def test_several_problems_are_reported_together(tmp_path):
         load(path)
     expected = [
         (f"{path}:{named(text, 'mill')} <Component name='mill'>", "FMU file not found"),
-        (f"{path}:{named(text, 'remote')} <Component name='remote'>", "not supported yet"),
+        (f"{path}:{named(text, 'remote')} <Component name='remote'>", "not a gRPC endpoint"),
         (f"{path}:{named(text, 'sped')} <Connector name='sped'>", "no variable 'sped'"),
         (f"{path}:{named(text, 'k')} <Parameter name='k'>", "Real value 'abc'"),
         (f"{path}:{named(text, 'kk')} <Parameter name='kk'>", "no variable 'kk'"),

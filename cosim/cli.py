@@ -226,7 +226,8 @@ def cmd_serve(args) -> int:
 def cmd_serve_twin(args) -> int:
     from cosim.rpc.server import twin_server
     server = twin_server(args.fmu, parameters=args.parameter, host=args.host, port=args.port,
-                         security=_security(args), max_sessions=args.max_sessions)
+                         security=_security(args), max_sessions=args.max_sessions,
+                         idle_timeout=args.idle_timeout)
     exposed = ", ".join(args.parameter) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
@@ -288,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="expose this parameter to clients; repeatable (default: none)")
     serve_twin.add_argument("--max-sessions", type=int, default=64,
                             help="instances alive at once (default 64)")
+    serve_twin.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+                            help="free an instance unused this long when a new one is asked for "
+                                 "(default 600)")
     serve_twin.set_defaults(func=cmd_serve_twin)
     return parser
 

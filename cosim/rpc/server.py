@@ -105,11 +105,13 @@ class Server:
 
 
 def twin_server(fmu, *, parameters=(), host: str = "127.0.0.1", port: int = 0,
-                security: ServerSecurity | None = None, max_sessions: int = 64) -> Server:
+                security: ServerSecurity | None = None, max_sessions: int = 64,
+                idle_timeout: float = 600.0) -> Server:
     """A server hosting ``fmu`` as a Twin service (see :class:`cosim.rpc.twin.TwinService`)."""
     from cosim.rpc.twin import TwinService
 
-    service = TwinService(fmu, parameters=parameters, max_sessions=max_sessions)
+    service = TwinService(fmu, parameters=parameters, max_sessions=max_sessions,
+                          idle_timeout=idle_timeout)
     return Server(service, twin_pb2_grpc.add_TwinServicer_to_server,
                   twin_pb2.DESCRIPTOR.services_by_name["Twin"].full_name,
                   host=host, port=port, security=security)

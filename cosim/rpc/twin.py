@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -37,13 +38,16 @@ class _Session:
     lock: threading.Lock
     states: dict
     initialized: bool = False
+    last_used: float = 0.0
 
 
 class TwinService(twin_pb2_grpc.TwinServicer):
     """Hosts ``fmu`` (a path) as a Twin service.
 
     ``parameters`` names the parameters clients may set (all others keep
-    the model's values); ``max_sessions`` bounds the instances alive at once.
+    the model's values); ``max_sessions`` bounds the instances alive at once;
+    an instance unused for ``idle_timeout`` seconds (its client gone without
+    terminating it) is freed when a new one is asked for.
 
     Raises
     ------
@@ -53,7 +57,8 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         An exposed parameter does not exist or is not a parameter.
     """
 
-    def __init__(self, fmu, *, parameters=(), max_sessions: int = 64, logging_on: bool = False):
+    def __init__(self, fmu, *, parameters=(), max_sessions: int = 64, idle_timeout: float = 600.0,
+                 logging_on: bool = False):
         self.model = read_model(fmu)
         self.fmu = fmu
         exposed = []
@@ -87,6 +92,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
         self.max_sessions = max_sessions
+        self.idle_timeout = idle_timeout
         self.logging_on = logging_on
 
     def close(self) -> None:
@@ -130,6 +136,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
 
     def Instantiate(self, request, context):
         with call_status(context):
+            self._free_idle()
             with self._lock:
                 if len(self._sessions) >= self.max_sessions:
                     raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -151,7 +158,8 @@ class TwinService(twin_pb2_grpc.TwinServicer):
                 raise
             session_id = uuid.uuid4().hex
             with self._lock:
-                self._sessions[session_id] = _Session(instance, threading.Lock(), {})
+                self._sessions[session_id] = _Session(instance, threading.Lock(), {},
+                                                      last_used=time.monotonic())
             log.info("instance %r opened (session %s)", name, session_id)
             return twin_pb2.InstantiateReply(session=session_id)
 
@@ -230,6 +238,18 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             log.info("session %s terminated", request.session)
             return twin_pb2.TerminateReply()
 
+    def _free_idle(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            idle = [(k, s) for k, s in self._sessions.items()
+                    if now - s.last_used > self.idle_timeout and not s.lock.locked()]
+            for key, _ in idle:
+                del self._sessions[key]
+        for key, session in idle:
+            with session.lock:
+                session.instance.free()
+            log.warning("session %s freed after %.0f s unused", key, now - session.last_used)
+
     # -- helpers ----------------------------------------------------------------
 
     def _session(self, session_id: str):
@@ -300,6 +320,7 @@ class _Locked:
 
     def __enter__(self):
         self.session.lock.acquire()
+        self.session.last_used = time.monotonic()
         return self.session
 
     def __exit__(self, *exc):

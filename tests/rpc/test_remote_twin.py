@@ -605,3 +605,22 @@ def test_ssp_with_a_remote_twin_loads_and_runs(spindle_server, tmp_path):
     assert isinstance(source, RemoteTwin) and source.url == spindle_server.url
     result = cosim.simulate(line, stop_time=STOP, step_size=STEP)
     assert_same(result, local_line())
+
+
+def test_instances_left_behind_by_a_vanished_client_are_freed_when_idle(tmp_path):
+    from cosim.rpc import twin_server
+
+    server = twin_server(twins.path("gain"), max_sessions=2, idle_timeout=0.3).start()
+    try:
+        with grpc.insecure_channel(server.url.removeprefix("grpc://")) as channel:
+            stub = twin_pb2_grpc.TwinStub(channel)
+            for _ in range(2):          # two clients that never terminate their instances
+                stub.Instantiate(twin_pb2.InstantiateRequest(instance_name="gone"))
+            with pytest.raises(grpc.RpcError) as full:
+                stub.Instantiate(twin_pb2.InstantiateRequest(instance_name="third"))
+            assert full.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            time.sleep(0.5)
+            session = stub.Instantiate(twin_pb2.InstantiateRequest(instance_name="third")).session
+            assert len(server.service._sessions) == 1 and session in server.service._sessions
+    finally:
+        server.stop()

@@ -151,7 +151,6 @@ class RemoteSession:
         self._timeout = twin.timeout
         self._pending = values_pb2.Values()
         self._dirty = False
-        self._initialized = False
         self._stream = None
         self._awaiting = None        # the step in flight: a future or the stream
         self._step_end = 0.0
@@ -163,7 +162,11 @@ class RemoteSession:
                 self._cache[var.type][var.value_reference] = var.start
         self._channel = twin.security.channel(twin.endpoint)
         self._stub = twin_pb2_grpc.TwinStub(self._channel)
-        reply = self._call("Instantiate", twin_pb2.InstantiateRequest(instance_name=name))
+        try:
+            reply = self._call("Instantiate", twin_pb2.InstantiateRequest(instance_name=name))
+        except RemoteTwinError:
+            self._channel.close()
+            raise
         self._session = reply.session
 
     # -- calls ------------------------------------------------------------------
@@ -205,7 +208,6 @@ class RemoteSession:
             self._flush()
         self._receive(self._call("FinishInitialization",
                                  twin_pb2.SessionRequest(session=self._session)))
-        self._initialized = True
 
     def set(self, value_type: str, vrs, values):
         if self._awaiting is not None:

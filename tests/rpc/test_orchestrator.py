@@ -7,7 +7,6 @@ Every remote result is compared with the same line twin run locally.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import cosim
 from cosim.errors import ServiceError
 from cosim.rpc import Client, orchestrator_server
 from cosim.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from rpc_servers import self_signed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "line_twin"))
 from line_twin import build_line  # noqa: E402
@@ -441,52 +441,8 @@ def test_token_file(start_server, tmp_path, line_ssp):
         assert line.step(1) == 1.0
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    try:
-        return _self_signed_cryptography(directory)
-    except ImportError:
-        pass
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the cryptography package or openssl")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=30)
-    return cert, key
-
-
-def _self_signed_cryptography(directory: Path) -> tuple[Path, Path]:
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.SubjectAlternativeName([
-                       x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def test_tls(start_server, tmp_path, line_ssp):
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     server = start_server("serve", "--root", tmp_path, "--tls-cert", cert, "--tls-key", key)
     assert server.url.startswith("grpc://127.0.0.1:")
     with Client(server.url, tls_ca=cert, timeout=30) as client:
@@ -502,7 +458,7 @@ def test_tls(start_server, tmp_path, line_ssp):
 
     other = tmp_path / "other"
     other.mkdir()
-    other_cert, _ = _self_signed(other)
+    other_cert, _ = self_signed(other)
     with Client(server.url, tls_ca=other_cert, timeout=10) as untrusting:
         expect_error("UNAVAILABLE", untrusting.systems)
 

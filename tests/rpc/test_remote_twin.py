@@ -11,9 +11,7 @@ components in SSP files.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +38,7 @@ from cosim.errors import (
 from cosim.fmi.archive import read_model
 from cosim.rpc import RemoteTwin
 from cosim.v1 import twin_pb2, twin_pb2_grpc, values_pb2
+from rpc_servers import SPINDLE_PARAMETERS, ServerProcess, self_signed
 
 HERE = Path(__file__).resolve().parent
 LINE_TWIN = Path(__file__).resolve().parents[2] / "examples" / "line_twin"
@@ -47,24 +46,6 @@ if str(LINE_TWIN) not in sys.path:
     sys.path.insert(0, str(LINE_TWIN))
 from line_twin import build_line
 
-
-def _server_module():
-    """tests/rpc/conftest.py as a module (pytest may have imported another
-    conftest.py under the same name)."""
-    path = HERE / "conftest.py"
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if file and Path(file).resolve() == path:
-            return module
-    spec = importlib.util.spec_from_file_location("_rpc_servers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_servers = _server_module()
-ServerProcess = _servers.ServerProcess
-SPINDLE_PARAMETERS = _servers.SPINDLE_PARAMETERS
 
 SPINDLE = twins.path("spindle")
 TOKEN = "s3cret"
@@ -242,25 +223,12 @@ def test_line_with_spindle_given_as_url(spindle_server):
 
 # -- 4. TLS ----------------------------------------------------------------------------
 
-def _self_signed(directory: Path, name: str, subject: str,
-                 alt_names: str | None) -> tuple[Path, Path]:
-    cert, key = directory / f"{name}.pem", directory / f"{name}-key.pem"
-    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-               "-out", str(cert), "-days", "1", "-subj", subject]
-    if alt_names:
-        command += ["-addext", f"subjectAltName={alt_names}"]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
     """Self-signed server (localhost, 127.0.0.1) and client certificates."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make test certificates")
     directory = tmp_path_factory.mktemp("tls")
-    server = _self_signed(directory, "server", "/CN=localhost", "DNS:localhost,IP:127.0.0.1")
-    client = _self_signed(directory, "client", "/CN=line-client", None)
+    server = self_signed(directory, "server")
+    client = self_signed(directory, "client", common_name="line-client", hosts=())
     return {"server": server, "client": client}
 
 

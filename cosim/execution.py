@@ -15,6 +15,7 @@ import copy
 import logging
 import math
 import os
+import pickle
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ UNBOUNDED_TICKS = 2**62
 # Below this much work per step, parallel Jacobi is not even tried: waking
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
+STATE_FORMAT = "cosim-state-1"
 
 
 def _ticks(value: float, name: str) -> int:
@@ -509,12 +511,66 @@ class Simulation:
         """
         self._require_running()
         if snapshot.owner != id(self):
-            raise ConfigurationError("the snapshot was taken from another simulation")
+            raise ConfigurationError("the snapshot was taken from another simulation; "
+                                     "load a saved state with load_state()")
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
         self._core.rewind(snapshot.step_index, snapshot.values)
         self.result.truncate(snapshot.time)
+
+    def save_state(self) -> bytes:
+        """The current state as bytes (FMI serialized FMU states), to start other
+        simulations of the same system from with :meth:`load_state`.
+
+        Raises ModelError naming a component whose state cannot be serialized.
+        """
+        snapshot = self.snapshot()
+        states = []
+        for name, runtime, state in zip(self._plan.names, self._runtimes, snapshot.states):
+            if isinstance(runtime, Instance) and self.system.model(name).can_serialize_state:
+                states.append(("fmu", runtime.serialize_state(state)))
+            elif isinstance(runtime, PythonComponent):
+                states.append(("python", state))
+            else:
+                raise ModelError(f"component '{name}' ({self.system.model(name).name}) cannot "
+                                 "serialize its state")
+        return pickle.dumps({"format": STATE_FORMAT, "names": self._plan.names,
+                             "start_time": self.start_time, "step_size": self.step_size,
+                             "time": snapshot.time, "step_index": snapshot.step_index,
+                             "values": snapshot.values, "states": states})
+
+    def load_state(self, data: bytes) -> None:
+        """Continue from a state saved by :meth:`save_state` in a simulation of the
+        same system (same components, start time and step size).  The result
+        starts again at the state's time.  Load states from trusted sources only
+        (they are pickled).
+
+        Raises ConfigurationError if the state belongs to another system or set-up.
+        """
+        self._require_running()
+        try:
+            saved = pickle.loads(data)
+            ok = isinstance(saved, dict) and saved.get("format") == STATE_FORMAT
+        except Exception:       # noqa: BLE001 - any unpickling failure means "not a state"
+            ok = False
+        if not ok:
+            raise ConfigurationError("the data is not a state saved by Simulation.save_state")
+        if saved["names"] != self._plan.names:
+            raise ConfigurationError(f"the saved state is of components {saved['names']}, "
+                                     f"this simulation has {self._plan.names}")
+        if (saved["start_time"], saved["step_size"]) != (self.start_time, self.step_size):
+            raise ConfigurationError(
+                f"the state was saved with start_time={saved['start_time']} and step_size="
+                f"{saved['step_size']}; this simulation has {self.start_time} and {self.step_size}")
+        if saved["step_index"] > self._core.n_steps:
+            raise ConfigurationError(f"the state's time {saved['time']} s is after the stop time")
+        states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
+                  for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
+        self.restore(Snapshot(saved["time"], saved["step_index"], saved["values"], states, id(self)))
+        self.result.truncate(-math.inf)          # earlier rows belong to another run
+        self._check(self._core.record_now())
+        self._flush()
 
     # -- errors and shutdown ----------------------------------------------------------
 

@@ -1,0 +1,194 @@
+"""Ensembles: member designs, runs on Dask against a serial loop, forks from a state."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from cosim import ConfigurationError, Simulation
+from cosim.sweep import (Event, Member, Metric, final, grid, latin_hypercube, random_sample,
+                         run_ensemble, scenarios)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "line_twin"))
+from line_twin import build_line  # noqa: E402
+
+STOP, STEP = 900.0, 1.0
+METRICS = {"wear": final("spindle.wear"), "speed": final("spindle.speed"),
+           "energy": final("furnace.energy"), "soak": Metric.parse("maxabs(furnace.soak_deviation)"),
+           "delivered": final("transfer.parts_delivered")}
+GRID = {"spindle.speed_setpoint": [6000.0, 8000.0, 10000.0],
+        "furnace.soak_zone_setpoint": [820.0, 850.0, 880.0]}
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_a_grid_on_dask_gives_the_metrics_of_a_serial_loop(dask_client):
+    members = grid(GRID)
+    assert len(members) == 9
+    on_dask = run_ensemble(build_line(), members, stop_time=STOP, step_size=STEP,
+                           metrics=METRICS, client=dask_client)
+    serial = run_ensemble(build_line(), members, stop_time=STOP, step_size=STEP,
+                          metrics=METRICS, serial=True)
+    assert [r["label"] for r in on_dask.rows] == [r["label"] for r in serial.rows]
+    for a, b in zip(on_dask.rows, serial.rows):
+        assert a["error"] is None and b["error"] is None
+        assert a["metrics"] == b["metrics"]
+    # and each member is the plain run with those values
+    line = build_line()
+    line.set_parameter("spindle.speed_setpoint", 8000.0)
+    line.set_parameter("furnace.soak_zone_setpoint", 880.0)
+    plain = line.simulate(stop_time=STOP, step_size=STEP)
+    row = next(r for r in serial.rows if r["values"] == {"spindle.speed_setpoint": 8000.0,
+                                                         "furnace.soak_zone_setpoint": 880.0})
+    assert row["metrics"]["wear"] == plain["spindle.wear"][-1]
+    assert len({r["metrics"]["speed"] for r in serial.rows}) == 3       # the values took effect
+
+
+def test_the_embedded_local_cluster_runs_members_and_reports_progress():
+    seen = []
+    ensemble = run_ensemble(build_line(), grid({"spindle.speed_setpoint": [7000.0, 9000.0]}),
+                            stop_time=60.0, step_size=STEP, metrics={"speed": final("spindle.speed")},
+                            workers=1, progress=lambda done, total, failed: seen.append((done, total)))
+    assert [r["error"] for r in ensemble.rows] == [None, None]
+    assert seen[-1] == (2, 2) and len(seen) == 2
+    assert ensemble.rows[0]["metrics"]["speed"] < ensemble.rows[1]["metrics"]["speed"]
+
+
+def test_latin_hypercube_and_random_samples_have_the_asked_size_and_bounds():
+    ranges = {"spindle.speed_setpoint": (5000.0, 10000.0), "spindle.initial_wear": (0.1, 0.6)}
+    design = latin_hypercube(20, ranges, seed=3)
+    assert len(design) == 20
+    for name, (low, high) in ranges.items():
+        values = np.array([m.values[name] for m in design])
+        assert np.all((values >= low) & (values <= high))
+        # one point in each of the 20 equal strata: the Latin hypercube property
+        strata = np.floor((values - low) / (high - low) * 20).astype(int)
+        assert sorted(strata) == list(range(20))
+    assert latin_hypercube(20, ranges, seed=3) == design
+    sample = random_sample(50, ranges, seed=1)
+    assert len(sample) == 50 and sample == random_sample(50, ranges, seed=1)
+    speeds = [m.values["spindle.speed_setpoint"] for m in sample]
+    assert 5000.0 <= min(speeds) and max(speeds) <= 10000.0
+
+
+def test_scenario_events_change_the_run_at_their_time():
+    stop = Event(300.0, "spindle.speed_setpoint", 3000.0)
+    members = scenarios({}, {"spindle.initial_wear": 0.5}) + [Member({}, (stop,))]
+    ensemble = run_ensemble(build_line(), members, stop_time=600.0, step_size=STEP, serial=True,
+                            record=["spindle.speed", "spindle.wear"],
+                            metrics={"speed": final("spindle.speed"),
+                                     "speed_at_299": lambda r: float(r["spindle.speed"][299]),
+                                     "wear": final("spindle.wear")})
+    base, worn, slowed = (r["metrics"] for r in ensemble.rows)
+    assert worn["wear"] > base["wear"] + 0.29
+    assert slowed["speed_at_299"] == base["speed_at_299"]            # same until the event
+    assert slowed["speed"] == pytest.approx(3000.0, rel=1e-3)
+    assert base["speed"] == pytest.approx(base["speed_at_299"], rel=1e-6)
+    assert ensemble.rows[2]["label"] == "spindle.speed_setpoint=3000.0@300s"
+
+
+def test_a_member_with_invalid_values_fails_alone_with_its_error(dask_client):
+    members = [{"infeed.length": 12.0}, {"infeed.length": -5.0}, {"spindle.no_such": 1.0},
+               {"infeed.length": 8.0}]
+    ensemble = run_ensemble(build_line(), members, stop_time=60.0, step_size=STEP,
+                            metrics={"wear": final("spindle.wear")}, client=dask_client)
+    errors = [r["error"] for r in ensemble.rows]
+    assert errors[0] is None and errors[3] is None
+    assert "infeed" in errors[1] and "length must be > 0" in errors[1]
+    assert "no_such" in errors[2]
+    assert len(ensemble.failures) == 2
+    assert sorted(r["member"] for r in ensemble.best("wear")) == [0, 3]
+
+
+def test_a_metric_of_an_unrecorded_variable_is_that_members_error():
+    ensemble = run_ensemble(build_line(), [{}], stop_time=10.0, step_size=STEP, serial=True,
+                            metrics={"x": final("spindle.nothing")})
+    assert "spindle.nothing" in ensemble.rows[0]["error"] and "not recorded" in ensemble.rows[0]["error"]
+
+
+def test_forked_members_match_a_run_continued_from_the_same_state():
+    sim = Simulation(build_line(), step_size=STEP, stop_time=STOP)
+    sim.run_until(300.0)
+    state = sim.save_state()
+    sim.set("spindle.speed_setpoint", 7000.0)
+    continued = sim.run()
+    sim.stop()
+    ensemble = run_ensemble(build_line(), [{"spindle.speed_setpoint": 7000.0}], stop_time=STOP,
+                            step_size=STEP, start_state=state, serial=True,
+                            metrics={"wear": final("spindle.wear"), "speed": final("spindle.speed"),
+                                     "start": lambda r: float(r.time[0])})
+    row = ensemble.rows[0]
+    assert row["error"] is None
+    assert row["metrics"]["start"] == 300.0
+    assert row["metrics"]["wear"] == continued["spindle.wear"][-1]
+    assert row["metrics"]["speed"] == continued["spindle.speed"][-1]
+
+
+def test_full_results_and_the_table_go_to_parquet(tmp_path):
+    ensemble = run_ensemble(build_line(), grid({"spindle.speed_setpoint": [6000.0, 9000.0]}),
+                            stop_time=30.0, step_size=STEP, serial=True, output_dir=tmp_path / "runs",
+                            record=["spindle.speed"], metrics={"speed": final("spindle.speed")})
+    files = sorted((tmp_path / "runs").glob("*.parquet"))
+    assert [f.name for f in files] == ["member-00000.parquet", "member-00001.parquet"]
+    table = pq.read_table(files[1])
+    assert table.column_names == ["time", "spindle.speed"] and table.num_rows == 31
+    assert table.column("spindle.speed")[-1].as_py() == ensemble.rows[1]["metrics"]["speed"]
+    ensemble.to_parquet(tmp_path / "sweep.parquet")
+    summary = pq.read_table(tmp_path / "sweep.parquet").to_pydict()
+    assert summary["spindle.speed_setpoint"] == [6000.0, 9000.0]
+    assert summary["speed"] == [r["metrics"]["speed"] for r in ensemble.rows]
+    assert summary["error"] == [None, None]
+
+
+def test_bad_designs_are_refused_with_the_name_at_fault():
+    with pytest.raises(ConfigurationError, match="spindle.speed_setpoint needs a non-empty list"):
+        grid({"spindle.speed_setpoint": []})
+    with pytest.raises(ConfigurationError, match="wear: a range is"):
+        latin_hypercube(5, {"wear": (1.0, 0.0)})
+    with pytest.raises(ConfigurationError, match="KIND"):
+        Metric.parse("spindle.wear")
+    with pytest.raises(ConfigurationError, match="'median' is not one of"):
+        Metric.parse("median(spindle.wear)")
+    with pytest.raises(ConfigurationError, match="no members"):
+        run_ensemble(build_line(), [], stop_time=1.0, step_size=1.0, serial=True)
+    with pytest.raises(ConfigurationError, match="a member must be a dict"):
+        run_ensemble(build_line(), [3], stop_time=1.0, step_size=1.0, serial=True)
+    ensemble = run_ensemble(build_line(), [{}], stop_time=2.0, step_size=1.0, serial=True,
+                            metrics={"wear": final("spindle.wear")})
+    with pytest.raises(ConfigurationError, match="no metric 'speed'"):
+        ensemble.best("speed")
+
+
+def test_a_saved_state_only_loads_into_the_same_system_and_steps():
+    sim = Simulation(build_line(), step_size=STEP, stop_time=100.0)
+    sim.run_until(10.0)
+    state = sim.save_state()
+    sim.stop()
+    with Simulation(build_line(), step_size=0.5, stop_time=100.0) as finer:
+        with pytest.raises(ConfigurationError, match="step_size=1.0"):
+            finer.load_state(state)
+    with Simulation(build_line(), step_size=STEP, stop_time=100.0) as same:
+        with pytest.raises(ConfigurationError, match="not a state saved"):
+            same.load_state(b"garbage")
+        same.load_state(state)
+        assert same.time == 10.0
+    with Simulation(_solo(), step_size=STEP, stop_time=100.0) as solo:
+        with pytest.raises(ConfigurationError, match="components"):
+            solo.load_state(state)
+
+
+def _solo():
+    from cosim import System, twins
+    system = System("solo")
+    system.add("spindle", twins.path("spindle"))
+    return system

@@ -3,6 +3,7 @@
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
 problem of an FMU or SSP file; ``cosim run TARGET`` runs one FMU, an SSP file
 or a Python file that defines ``system`` and writes the results as CSV.
+``cosim sweep TARGET`` runs an ensemble of variations on Dask.
 ``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
 FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.
 Errors end the command with a one-line message and a non-zero exit status.
@@ -12,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import runpy
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, Simulation
@@ -200,6 +204,96 @@ def cmd_validate(args) -> int:
     return 1 if errors else 0
 
 
+# -- sweep ----------------------------------------------------------------------------
+
+def _sweep_axes(items: list[str]) -> dict:
+    """``NAME=LOW:HIGH:N`` (N values evenly spaced) or ``NAME=A,B,...`` per item."""
+    axes = {}
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise ConfigurationError(f"--param {item!r}: write NAME=LOW:HIGH:N or NAME=A,B,...")
+        if ":" in spec:
+            parts = spec.split(":")
+            try:
+                low, high, count = float(parts[0]), float(parts[1]), int(parts[2])
+                if len(parts) != 3 or count < 1:
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise ConfigurationError(f"--param {item!r}: LOW:HIGH:N needs two numbers and a "
+                                         "count >= 1") from None
+            axes[name] = [float(v) for v in np.linspace(low, high, count)]
+        else:
+            axes[name] = [_parse_value(v) for v in spec.split(",")]
+    return axes
+
+
+def _sweep_progress(quiet: bool):
+    def show(done: int, total: int, failed: int) -> None:
+        if not quiet:
+            bar = "#" * int(30 * done / total)
+            sys.stderr.write(f"\r[{bar:<30}] {done}/{total} members, {failed} failed")
+            sys.stderr.flush()
+    return show
+
+
+def cmd_sweep(args) -> int:
+    if args.verbose == 0:     # Dask's own INFO lines, in this process and its workers
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    from cosim.sweep import Metric, grid, latin_hypercube, run_ensemble
+
+    system, defaults, _ = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
+    stop_time = args.stop_time if args.stop_time is not None else defaults.get("stop_time")
+    step_size = args.step_size if args.step_size is not None else defaults.get("step_size")
+    if stop_time is None or step_size is None:
+        raise ConfigurationError(f"{args.target} has no default stop time or step size; pass "
+                                 "--stop-time and --step-size")
+    axes = _sweep_axes(args.param)
+    if not axes:
+        raise ConfigurationError("give at least one --param to vary")
+    if args.lhs:
+        ranges = {name: (min(values), max(values)) for name, values in axes.items()}
+        members = latin_hypercube(args.lhs, ranges, seed=args.seed)
+    else:
+        members = grid(axes)
+    metrics = {}
+    for text in args.metric:
+        label, sep, spec = text.partition("=")
+        metric = Metric.parse(spec if sep else text)
+        metrics[label if sep else str(metric)] = metric
+    if not metrics:
+        raise ConfigurationError("give at least one --metric, e.g. final(spindle.wear)")
+    progress = _sweep_progress(args.quiet)
+    ensemble = run_ensemble(system, members, stop_time=stop_time, step_size=step_size,
+                            metrics=metrics, algorithm=args.algorithm or defaults.get("algorithm")
+                            or "jacobi", client=args.scheduler, workers=args.workers,
+                            serial=args.serial, output_dir=args.results_dir, progress=progress)
+    if not args.quiet:
+        sys.stderr.write("\n")
+    if args.output:
+        ensemble.to_parquet(args.output)
+    _print_summary(ensemble, args)
+    return 0
+
+
+def _print_summary(ensemble, args) -> None:
+    failed = ensemble.failures
+    print(f"{len(ensemble)} members in {ensemble.seconds:.1f} s, {len(failed)} failed"
+          + (f"; table written to {args.output}" if args.output else ""))
+    by = args.best or ensemble.metric_names[0]
+    best = ensemble.best(by, n=args.top, maximize=not args.minimize)
+    if best:
+        print(f"best by {by} ({'lowest' if args.minimize else 'highest'} first):")
+        names = ensemble.metric_names
+        print("  " + "  ".join(f"{n:>16}" for n in names) + "  member")
+        for row in best:
+            print("  " + "  ".join(f"{row['metrics'][n]:>16.6g}" for n in names) + f"  {row['label']}")
+    for row in failed[:10]:
+        print(f"failed: {row['label']}: {row['error']}")
+    if len(failed) > 10:
+        print(f"... and {len(failed) - 10} more failures (see the table's error column)")
+
+
 # -- serve, serve-twin ----------------------------------------------------------------
 
 def _security(args):
@@ -275,6 +369,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", "-o", help="CSV file for the results")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run an ensemble of variations of a system on Dask")
+    sweep.add_argument("target", help="SSP (.ssp/.ssd), FMU or Python file defining 'system'")
+    sweep.add_argument("--param", action="append", default=[], metavar="NAME=SPEC",
+                       help="vary NAME over LOW:HIGH:N (N evenly spaced values) or A,B,...; "
+                            "repeatable (members: every combination)")
+    sweep.add_argument("--lhs", type=int, metavar="N",
+                       help="N Latin hypercube samples over the --param ranges instead of the grid")
+    sweep.add_argument("--seed", type=int, help="random seed of --lhs")
+    sweep.add_argument("--metric", action="append", default=[], metavar="[LABEL=]KIND(VAR)",
+                       help="summary per member: final, initial, max, min, mean, integral or "
+                            "maxabs of a variable; repeatable")
+    sweep.add_argument("--stop-time", type=float, help="end time in s (default: the file's)")
+    sweep.add_argument("--step-size", type=float, help="communication step in s")
+    sweep.add_argument("--algorithm", choices=ALGORITHMS, help="master algorithm (default jacobi)")
+    sweep.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
+                       help="a value set in every member; repeatable")
+    sweep.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
+    sweep.add_argument("--output", "-o", help="Parquet file for the table of members and metrics")
+    sweep.add_argument("--results-dir", help="also write each member's full result as Parquet here")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler (tcp://host:port); default: a local cluster")
+    sweep.add_argument("--workers", type=int, help="local cluster worker processes (default: CPUs)")
+    sweep.add_argument("--serial", action="store_true", help="run members in this process, no Dask")
+    sweep.add_argument("--best", metavar="LABEL", help="rank members by this metric (default: the first)")
+    sweep.add_argument("--minimize", action="store_true", help="lowest values of --best first")
+    sweep.add_argument("--top", type=int, default=5, help="members shown in the summary (default 5)")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
 
     serve = sub.add_parser("serve", help="run the Orchestrator gRPC service")
     _server_options(serve)

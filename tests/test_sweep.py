@@ -192,3 +192,44 @@ def _solo():
     system = System("solo")
     system.add("spindle", twins.path("spindle"))
     return system
+
+
+LINE_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "line_twin" / "line_twin.py"
+
+
+def _cosim(*args, cwd=None):
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "cosim", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_the_sweep_command_writes_the_table_and_ranks_members(tmp_path):
+    out = tmp_path / "sweep.parquet"
+    done = _cosim("sweep", LINE_SCRIPT, "--param", "spindle.speed_setpoint=6000:10000:3",
+                  "--param", "spindle.initial_wear=0.1,0.5", "--metric", "wear=final(spindle.wear)",
+                  "--metric", "max(spindle.vibration)", "--stop-time", 600, "--output", out,
+                  "--best", "wear", "--minimize", "--top", 2, "--workers", 2)
+    assert done.returncode == 0, done.stderr
+    assert "6 members in" in done.stdout and "0 failed" in done.stdout
+    assert "6/6 members, 0 failed" in done.stderr
+    table = pq.read_table(out).to_pydict()
+    assert table["spindle.speed_setpoint"] == [6000.0, 6000.0, 8000.0, 8000.0, 10000.0, 10000.0]
+    assert table["spindle.initial_wear"] == [0.1, 0.5] * 3
+    lowest = min(range(6), key=lambda i: table["wear"][i])
+    assert table["label"][lowest] in done.stdout.split("lowest first):")[1].splitlines()[2]
+    assert "max(spindle.vibration)" in table
+
+
+def test_the_sweep_command_reports_failed_members_and_bad_arguments(tmp_path):
+    done = _cosim("sweep", LINE_SCRIPT, "--param", "infeed.length=12,-1", "--metric",
+                  "final(spindle.wear)", "--stop-time", 30, "--serial", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "2 members" in done.stdout and "1 failed" in done.stdout
+    assert "failed: infeed.length=-1" in done.stdout and "length must be > 0" in done.stdout
+    for args, words in [(("--param", "a=1:2"), "LOW:HIGH:N"),
+                        (("--param", "spindle.speed_setpoint=1,2", "--metric", "avg(x)"), "'avg'"),
+                        (("--metric", "final(spindle.wear)"), "at least one --param"),
+                        (("--param", "spindle.speed_setpoint=1,2"), "at least one --metric")]:
+        bad = _cosim("sweep", LINE_SCRIPT, *args, "--serial")
+        assert bad.returncode == 1 and words in bad.stderr, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr

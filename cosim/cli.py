@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import runpy
 import sys
 import time
@@ -238,8 +237,6 @@ def _sweep_progress(quiet: bool):
 
 
 def cmd_sweep(args) -> int:
-    if args.verbose == 0:     # Dask's own INFO lines, in this process and its workers
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from cosim.sweep import Metric, grid, latin_hypercube, run_ensemble
 
     system, defaults, _ = _load_target(args.target, _parameters(args.parameter), args.parameter_set)

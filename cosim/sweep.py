@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import math
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError
+
+log = logging.getLogger("cosim")
 
 __all__ = ["Ensemble", "Event", "Member", "Metric", "final", "grid", "latin_hypercube",
            "random_sample", "run_ensemble", "scenarios"]
@@ -215,7 +219,7 @@ def run_member(shipped: _Shipped, index: int, member: Member, settings: dict) ->
                 system.set_parameter(name, value)
         sim = Simulation(system, step_size=settings["step_size"], stop_time=settings["stop_time"],
                          start_time=settings["start_time"], algorithm=settings["algorithm"],
-                         record=settings["record"])
+                         record=settings["record"], threads=1)   # members are the parallelism
         with sim:
             if state is not None:            # a fork: values go in after the state is loaded
                 sim.load_state(state)
@@ -349,6 +353,9 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
 
 
 def _run_on_dask(shipped, members, settings, client, workers, done) -> None:
+    if "distributed" not in sys.modules and log.getEffectiveLevel() > logging.INFO:
+        # Dask's INFO lines (here and in the workers it starts) only when cosim's are shown
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from distributed import Client, LocalCluster, as_completed
 
     cluster = own = None
@@ -359,8 +366,11 @@ def _run_on_dask(shipped, members, settings, client, workers, done) -> None:
     elif isinstance(client, str):
         client = own = Client(client)
     try:
-        shipped_future = client.scatter(shipped, broadcast=True)      # once per worker
-        settings_future = client.scatter(settings, broadcast=True)
+        # Once per worker.  Unique keys: a key derived from the data would be
+        # shared with an earlier call's futures, whose release may still be on
+        # its way to the scheduler and would drop the new copy.
+        shipped_future = client.scatter(shipped, broadcast=True, hash=False)
+        settings_future = client.scatter(settings, broadcast=True, hash=False)
         futures = {client.submit(run_member, shipped_future, index, member, settings_future,
                                  pure=False): (index, member)
                    for index, member in enumerate(members)}

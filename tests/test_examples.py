@@ -110,3 +110,22 @@ def test_federation_example_runs_vendor_processes_and_matches_the_local_line():
         assert done.stdout.count("vendor twin") == 2
         assert "7 components (2 remote), 300 steps" in done.stdout
         assert "largest difference from the all-local line: 0" in done.stdout
+
+
+def test_what_if_example_runs_the_ensemble_and_writes_table_and_plot(tmp_path):
+    import pyarrow.parquet as pq
+    script = ROOT / "examples" / "what_if" / "what_if.py"
+    done = subprocess.run([sys.executable, str(script), "--hours", "0.25", "--workers", "2",
+                           "--output", str(tmp_path / "w.parquet"), "--plot", str(tmp_path / "w.png")],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "27 members, 0.25 h each" in done.stdout and "(0 failed)" in done.stdout
+    table = pq.read_table(tmp_path / "w.parquet").to_pydict()
+    assert len(table["member"]) == 27 and all(e is None for e in table["error"])
+    assert all(0.05 < e < 1.0 for e in table["energy_per_part_kwh"])
+    hotter = [e for e, s in zip(table["energy_per_part_kwh"], table["furnace.soak_zone_setpoint"])
+              if s == 880.0]
+    cooler = [e for e, s in zip(table["energy_per_part_kwh"], table["furnace.soak_zone_setpoint"])
+              if s == 820.0]
+    assert min(hotter) > max(cooler)          # a hotter soak zone costs energy per part
+    assert (tmp_path / "w.csv").stat().st_size > 0 and (tmp_path / "w.png").stat().st_size > 10_000

@@ -233,3 +233,11 @@ def test_the_sweep_command_reports_failed_members_and_bad_arguments(tmp_path):
         bad = _cosim("sweep", LINE_SCRIPT, *args, "--serial")
         assert bad.returncode == 1 and words in bad.stderr, (args, bad.stderr)
         assert "Traceback" not in bad.stderr
+
+
+def test_back_to_back_ensembles_on_one_client_do_not_lose_their_shipped_system(dask_client):
+    members = grid({"spindle.speed_setpoint": [7000.0, 9000.0]})
+    for _ in range(4):      # the same system and settings each time, as in a benchmark loop
+        ensemble = run_ensemble(build_line(), members, stop_time=30.0, step_size=STEP,
+                                metrics={"speed": final("spindle.speed")}, client=dask_client)
+        assert [r["error"] for r in ensemble.rows] == [None, None]

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         client = Client(cluster)
         startup = time.perf_counter() - started
         try:
-            run_ensemble(build_line(), members[:workers], client=client, **options)   # ship once
+            run_ensemble(build_line(), members[:workers], client=client, **options)   # warm up workers
             ensemble = run_ensemble(build_line(), members, client=client, **options)
         finally:
             client.close()

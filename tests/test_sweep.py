@@ -241,3 +241,35 @@ def test_back_to_back_ensembles_on_one_client_do_not_lose_their_shipped_system(d
         ensemble = run_ensemble(build_line(), members, stop_time=30.0, step_size=STEP,
                                 metrics={"speed": final("spindle.speed")}, client=dask_client)
         assert [r["error"] for r in ensemble.rows] == [None, None]
+
+
+def test_killing_a_worker_mid_run_loses_no_member():
+    import os
+    import signal
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    members = grid({"spindle.speed_setpoint": list(np.linspace(5000.0, 10000.0, 16))})
+    killed = threading.Event()
+
+    def kill_one_worker(done, total, failed):
+        if done == 3 and not killed.is_set():
+            killed.set()
+            pid = next(iter(client.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)        # the nanny starts a new worker
+
+    try:
+        ensemble = run_ensemble(build_line(), members, stop_time=1200.0, step_size=STEP,
+                                metrics={"wear": final("spindle.wear")}, client=client,
+                                progress=kill_one_worker)
+    finally:
+        client.close()
+        cluster.close()
+    assert killed.is_set()
+    assert [r["error"] for r in ensemble.rows] == [None] * 16
+    serial = run_ensemble(build_line(), members, stop_time=1200.0, step_size=STEP,
+                          metrics={"wear": final("spindle.wear")}, serial=True)
+    assert [r["metrics"] for r in ensemble.rows] == [r["metrics"] for r in serial.rows]

@@ -324,11 +324,12 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
     if not members:
         raise ConfigurationError("the ensemble has no members")
     if metrics is None:
-        from cosim.analysis import flatten
-        flat = flatten(system)
-        names = record or [f"{c}.{v.name}" for c, m in flat.components.items() for v in m.outputs
-                           if v.type in ("float64", "int32", "bool") and not v.shape]
-        metrics = {name: final(name) for name in ([record] if isinstance(record, str) else names)}
+        names = [record] if isinstance(record, str) else record
+        if not names:
+            from cosim.analysis import flatten
+            names = [f"{c}.{v.name}" for c, m in flatten(system).components.items()
+                     for v in m.outputs if v.type in ("float64", "int32", "bool") and not v.shape]
+        metrics = {name: final(name) for name in names}
     settings = {"stop_time": stop_time, "step_size": step_size, "start_time": start_time,
                 "algorithm": algorithm, "record": record, "metrics": metrics,
                 "start_state": start_state, "output_dir": str(output_dir) if output_dir else None}
@@ -346,10 +347,19 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
 
     if serial:
         for index, member in enumerate(members):
-            done(run_member(shipped, index, member, settings))
+            try:
+                row = run_member(shipped, index, member, settings)
+            except Exception as exc:     # noqa: BLE001 - one member's fault, not the ensemble's
+                row = _failed(index, member, exc)
+            done(row)
     else:
         _run_on_dask(shipped, members, settings, client, workers, done)
     return Ensemble(rows, list(metrics), time.perf_counter() - started)
+
+
+def _failed(index: int, member: Member, exc: BaseException) -> dict:
+    return {"member": index, "label": member.label, "values": dict(member.values), "metrics": {},
+            "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
 
 
 def _run_on_dask(shipped, members, settings, client, workers, done) -> None:
@@ -378,9 +388,7 @@ def _run_on_dask(shipped, members, settings, client, workers, done) -> None:
             try:
                 row = future.result()
             except Exception as exc:     # noqa: BLE001 - e.g. a worker lost too often
-                index, member = futures[future]
-                row = {"member": index, "label": member.label, "values": dict(member.values),
-                       "metrics": {}, "error": f"{type(exc).__name__}: {exc}", "seconds": 0.0}
+                row = _failed(*futures[future], exc)
             done(row)
     finally:
         if own is not None:

@@ -273,3 +273,13 @@ def test_killing_a_worker_mid_run_loses_no_member():
     serial = run_ensemble(build_line(), members, stop_time=1200.0, step_size=STEP,
                           metrics={"wear": final("spindle.wear")}, serial=True)
     assert [r["metrics"] for r in ensemble.rows] == [r["metrics"] for r in serial.rows]
+
+
+def test_a_scheduler_address_is_used_as_an_existing_cluster(dask_client):
+    address = dask_client.scheduler.address
+    assert address.startswith("tcp://")
+    ensemble = run_ensemble(build_line(), grid({"spindle.speed_setpoint": [7000.0]}),
+                            stop_time=30.0, step_size=STEP, metrics={"speed": final("spindle.speed")},
+                            client=address)
+    assert ensemble.rows[0]["error"] is None
+    assert dask_client.scheduler_info()["workers"]          # the cluster is still up for others

@@ -370,7 +370,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             samples = values = 0
             for sample in request_iterator:
                 hosted = self._get(sample.system_id)
-                values += hosted.do(lambda h: self._set(h, sample.values))
+                values += hosted.do(lambda h, items=sample.values: self._set(h, items))
                 samples += 1
             return pb.StreamInputsReply(samples=samples, values=values)
 

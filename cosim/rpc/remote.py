@@ -256,12 +256,15 @@ class RemoteSession:
             reply = awaiting.result()
         except grpc.RpcError as exc:
             timed_out = awaiting is self._stream and self._stream.timed_out
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
+            self._close_stream()
             raise self._fail("Step", exc, timed_out) from None
         self._receive(reply)
         self.time = self._step_end
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
 
     def get_state(self):
         if self._awaiting is not None:
@@ -281,18 +284,14 @@ class RemoteSession:
     def terminate(self):
         if self._awaiting is not None:
             self._settle()
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        self._close_stream()
         if not self._closed:
             self._closed = True
             self._call("Terminate", twin_pb2.SessionRequest(session=self._session))
 
     def free(self):
         self._awaiting = None
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        self._close_stream()
         if not self._closed:
             self._closed = True
             try:        # best effort: the server may be gone

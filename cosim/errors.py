@@ -51,14 +51,19 @@ class InvalidConnectionError(SystemStructureError):
 
 
 class AlgebraicLoopError(SystemStructureError):
-    """Direct-feedthrough connections that form a loop the master cannot order.
+    """An algebraic loop the master could not solve.
 
-    ``loops`` holds one list of ``"component.variable"`` names per loop.
+    ``loops`` holds one list of ``"component.variable"`` (or component)
+    names per loop; ``residuals`` maps each exchanged value of the loop to
+    its residual when the solver gave up, at simulation time ``time``.
     """
 
-    def __init__(self, message: str, loops: list[list[str]]):
+    def __init__(self, message: str, loops: list[list[str]], *,
+                 residuals: dict[str, float] | None = None, time: float | None = None):
         super().__init__(message)
         self.loops = loops
+        self.residuals = residuals or {}
+        self.time = time
 
 
 class SspError(CosimError):

@@ -20,27 +20,30 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from cosim.analysis import execution_order, flatten
+import numpy as np
+
+from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
-from cosim.errors import ConfigurationError, CosimError, FmiCallError, ModelError
+from cosim.errors import AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
-from cosim.master._core import RUN_FAILED, STAGES, Core
+from cosim.master._core import RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
 
-__all__ = ["ALGORITHMS", "Simulation", "Snapshot", "simulate"]
+__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "ComponentStats", "Simulation", "Snapshot", "simulate"]
 
 log = logging.getLogger("cosim")
 
 ALGORITHMS = ("jacobi", "gauss-seidel")
+EXTRAPOLATIONS = ("zoh", "foh")
 LOOP_TYPES = ("float64", "int32", "bool")
 TICKS_PER_SECOND = 1_000_000_000
 UNBOUNDED_TICKS = 2**62
 # Below this much work per step, parallel Jacobi is not even tried: waking
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
-STATE_FORMAT = "cosim-state-1"
+STATE_FORMAT = "cosim-state-2"
 
 
 def _ticks(value: float, name: str) -> int:
@@ -72,6 +75,7 @@ class _Plan:
         self.recorded = defaultdict(list)    # k -> [(group, vr, slot)] fetched at output points
         self.inputs = defaultdict(list)      # k -> [(group, vr, source slot, scale, shift)]
         self.connected_inputs = {}
+        self.slot_owner = {}                 # float64 source slot -> unit writing it
         for c in system.connection_details:
             src_comp, src = self.variable(c.source)
             group = src.type
@@ -83,10 +87,14 @@ class _Plan:
                 slot = self._new_slot(group)
                 self.source_slot[c.source] = (group, slot)
                 self.outputs[self.index[src_comp]].append((group, src.value_reference, slot))
+                if group == "float64":
+                    self.slot_owner[slot] = self.index[src_comp]
             dst_comp, dst = self.variable(c.target)
             self.inputs[self.index[dst_comp]].append(
                 (group, dst.value_reference, self.source_slot[c.source][1], c.scale, c.shift))
             self.connected_inputs[c.target] = c.source
+        # Float64 slots below this hold exchanged values (the step-size control watches them).
+        self.exchanged_float64 = self.slot_counts["float64"]
         # Columns: (group, slot); ports of the system show a leaf output through
         # a transformation applied to the recorded rows.
         self.columns, self.column_names, self.column_transforms = [], [], {}
@@ -153,9 +161,28 @@ class Snapshot:
 
     time: float
     step_index: int
+    ticks: int
     values: bytes
     states: list
     owner: int
+
+
+@dataclass(frozen=True)
+class ComponentStats:
+    """What the master did with one component during a run.
+
+    ``steps`` counts do-step calls (rejected ones included), ``rejected``
+    the steps thrown away by the step-size control, ``rollbacks`` the states
+    restored, ``loop_iterations`` the algebraic-loop sweeps it took part in,
+    and ``step_time`` the seconds spent in its do step (measured only when the
+    simulation was started with ``profile=True``; 0 otherwise).
+    """
+
+    steps: int
+    rejected: int
+    rollbacks: int
+    loop_iterations: int
+    step_time: float
 
 
 class Simulation:
@@ -171,13 +198,16 @@ class Simulation:
     ----------
     system : cosim.System
     step_size : float
-        Communication step in seconds (a whole number of nanoseconds).
+        Communication step in seconds (a whole number of nanoseconds); with
+        ``variable_step``, the first step tried.
     stop_time : float or None
         End of the run; None lets :meth:`step` go on without limit.
     start_time : float
     algorithm : {"jacobi", "gauss-seidel"}
     output_interval : float or None
         Recording interval, a multiple of ``step_size`` (default: every step).
+        With ``variable_step``, steps end on every multiple of it (default:
+        a row after every accepted step).
     record : list of str or None
         ``"component.variable"`` names to record (default: every output).
     output_file : path, CsvWriter or None
@@ -190,6 +220,32 @@ class Simulation:
         decides on the first steps of the run: it times serial and parallel
         stepping and keeps parallel only if it is clearly faster, so trivial
         FMUs stay serial.  Results do not depend on it.
+    extrapolation : {"zoh", "foh"}
+        How a float64 input follows its source over a step: zero-order hold
+        (the value at the step's start), or first-order hold (extrapolated from
+        the source's last two points; under Gauss-Seidel, interpolated between
+        the old and new value of a source that stepped first).  FMI 2 FMUs that
+        can interpolate inputs get the slope as an input derivative; others get
+        the hold's mean over the step.
+    step_multiples : dict of str to int or None
+        Multi-rate: component name -> how many base steps each of its steps
+        spans.  Its inputs are held over its step and its outputs change at
+        the end of it.
+    variable_step : bool
+        Control the step size by the coupling error: after each step the
+        exchanged values are compared with what the holds assumed; a step whose
+        error exceeds ``atol + rtol*|value|`` is rolled back (FMU get/set state)
+        and taken again, shorter.  Steps stay within ``min_step`` (default
+        ``step_size/1000``) and ``max_step`` (default ``100*step_size``).  When a
+        component cannot roll back or take variable steps, a warning names it
+        and the run keeps the fixed step.
+    loop_tolerance, loop_max_iterations
+        Algebraic loops are solved at every communication point by fixed-point
+        sweeps until every value changes by less than ``loop_tolerance*(1+|value|)``,
+        falling back to Newton's method (scipy) when the sweeps diverge, stall
+        or reach ``loop_max_iterations``.
+    profile : bool
+        Time every do step of every component (see :attr:`stats`).
 
     Raises
     ------
@@ -199,21 +255,35 @@ class Simulation:
     def __init__(self, system, *, step_size: float, stop_time: float | None = None,
                  start_time: float = 0.0, algorithm: str = "jacobi",
                  output_interval: float | None = None, record=None, output_file=None,
-                 logging_on: bool = False, threads: int | None = None):
+                 logging_on: bool = False, threads: int | None = None,
+                 extrapolation: str = "zoh", step_multiples: dict | None = None,
+                 variable_step: bool = False, min_step: float | None = None,
+                 max_step: float | None = None, rtol: float = 1e-4, atol: float = 1e-6,
+                 loop_tolerance: float = 1e-10, loop_max_iterations: int = 100,
+                 profile: bool = False):
         if algorithm not in ALGORITHMS:
             raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                                      f"got {algorithm!r}")
+        if extrapolation not in EXTRAPOLATIONS:
+            raise ConfigurationError(f"extrapolation must be one of {', '.join(EXTRAPOLATIONS)}, "
+                                     f"got {extrapolation!r}")
         if not step_size > 0:
             raise ConfigurationError(f"step_size must be > 0, got {step_size!r}")
         if stop_time is not None and not stop_time > start_time:
             raise ConfigurationError(f"stop_time ({stop_time}) must be after start_time ({start_time})")
+        for name, value in (("rtol", rtol), ("atol", atol), ("loop_tolerance", loop_tolerance)):
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(loop_max_iterations, int) or loop_max_iterations < 1:
+            raise ConfigurationError(f"loop_max_iterations must be a positive integer, "
+                                     f"got {loop_max_iterations!r}")
         self.start_time, self.stop_time, self.step_size = start_time, stop_time, step_size
         step_ticks = _ticks(step_size, "step_size")
         start_ticks = _ticks(start_time, "start_time")
         stop_ticks = _ticks(stop_time, "stop_time") if stop_time is not None else UNBOUNDED_TICKS
         interval = step_size if output_interval is None else output_interval
         interval_ticks = _ticks(interval, "output_interval")
-        if interval_ticks <= 0 or interval_ticks % step_ticks:
+        if interval_ticks <= 0 or (interval_ticks % step_ticks and not variable_step):
             raise ConfigurationError(f"output_interval ({interval}) must be a positive multiple "
                                      f"of step_size ({step_size})")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -224,21 +294,42 @@ class Simulation:
         self.system = system = flatten(system)
         if not system.components:
             raise ConfigurationError(f"system '{system.name}' has no components")
+        multiples = self._check_multiples(step_multiples or {}, variable_step)
         order = execution_order(system)
         self._plan = plan = _Plan(system, record)
         self._runtimes: list = []
         self._libraries: dict = {}
         self._writer = None
         self._stopped = False
+        self._stats = None
         self.result = Result(plan.column_names)
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._instantiate(logging_on)
-            self._build_ports()
+            position = {plan.index[n]: j for j, n in enumerate(order)}
+            self._build_ports(extrapolation, algorithm, position)
+            for name, multiple in multiples.items():
+                self._core.set_multiple(plan.index[name], multiple)
+            self._add_loops(order)
+            self._core.loop_tolerance = loop_tolerance
+            self._core.loop_max_iterations = loop_max_iterations
+            self._core.profile = profile
             self._core.configure(algorithm=algorithm, order=[plan.index[n] for n in order],
                                  start_ticks=start_ticks, step_ticks=step_ticks,
                                  stop_ticks=stop_ticks, record_every=interval_ticks // step_ticks,
                                  columns=plan.columns)
+            self.variable_step = variable_step and self._can_vary_step()
+            if self.variable_step:
+                min_ticks = max(1, _ticks(min_step if min_step is not None else step_size / 1000,
+                                          "min_step"))
+                max_ticks = _ticks(max_step if max_step is not None else 100 * step_size, "max_step")
+                if not 0 < min_ticks <= max_ticks:
+                    raise ConfigurationError(f"min_step ({min_step}) must be > 0 and at most "
+                                             f"max_step ({max_step})")
+                self._core.configure_variable(
+                    min_ticks=min_ticks, max_ticks=max_ticks,
+                    output_ticks=interval_ticks if output_interval is not None else 0,
+                    rtol=rtol, atol=atol, estimated=plan.exchanged_float64)
             if output_file is not None:
                 self._writer = (output_file if isinstance(output_file, CsvWriter)
                                 else CsvWriter(output_file))
@@ -246,16 +337,63 @@ class Simulation:
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
             self._calibrating = threads is None and algorithm == "jacobi" and cores > 1 \
-                and len(plan.names) > 1
+                and len(plan.names) > 1 and not self.variable_step
             self._core.threads = threads or 1
             self._cores = cores
         except BaseException as exc:
             self._release()
-            if isinstance(exc, FmiCallError):
+            if isinstance(exc, (FmiCallError, AlgebraicLoopError)):
                 exc.partial_result = self.result
             raise
 
     # -- set-up ---------------------------------------------------------------------
+
+    def _check_multiples(self, multiples: dict, variable_step: bool) -> dict:
+        for name, multiple in multiples.items():
+            if name not in self.system.components:
+                raise ConfigurationError(f"step_multiples: no component {name!r} in system "
+                                         f"'{self.system.name}'")
+            if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
+                raise ConfigurationError(f"step_multiples: {name} must step every whole number "
+                                         f">= 1 of base steps, got {multiple!r}")
+        if variable_step and any(m > 1 for m in multiples.values()):
+            raise ConfigurationError("step_multiples need a fixed base step; they cannot be "
+                                     "combined with variable_step")
+        return multiples
+
+    def _can_vary_step(self) -> bool:
+        """Whether every component can roll back and take steps of any size; warns if not."""
+        for name, runtime in zip(self._plan.names, self._runtimes):
+            model = self.system.model(name)
+            if not isinstance(runtime, Instance):
+                reason = "it runs outside the native loop and cannot roll back"
+            elif not model.can_get_and_set_state or not runtime.library.has(
+                    f"fmi{2 if model.fmi_version == '2.0' else 3}"
+                    f"{'GetFMUstate' if model.fmi_version == '2.0' else 'GetFMUState'}"):
+                reason = "it cannot save and restore its state (canGetAndSetFMUstate)"
+            elif not model.can_handle_variable_step:
+                reason = "it cannot take steps of varying size (canHandleVariableCommunicationStepSize)"
+            else:
+                continue
+            log.warning("variable_step: component '%s' (%s): %s; running with the fixed step "
+                        "%g s instead", name, model.name, reason, self.step_size)
+            return False
+        return True
+
+    def _add_loops(self, order: list[str]) -> None:
+        """Give the core every algebraic loop, with the float64 values exchanged inside it."""
+        plan = self._plan
+        position = {name: j for j, name in enumerate(order)}
+        self._loops = algebraic_loops(self.system)
+        for variables in self._loops:
+            inside = set(variables)
+            members = sorted({self.system.split(v)[0] for v in variables}, key=position.get)
+            sources = sorted({c.source for c in self.system.connection_details
+                              if c.source in inside and c.target in inside
+                              and plan.source_slot[c.source][0] == "float64"})
+            self._core.add_loop([plan.index[m] for m in members],
+                                [plan.source_slot[v][1] for v in sources],
+                                labels=(members, sources))
 
     def _instantiate(self, logging_on: bool) -> None:
         for k, name in enumerate(self._plan.names):
@@ -276,8 +414,12 @@ class Simulation:
                 self._core.add_fmu(k, runtime)
             self._runtimes.append(runtime)
 
-    def _build_ports(self) -> None:
+    def _build_ports(self, extrapolation: str, algorithm: str, position: dict) -> None:
         plan = self._plan
+        # Under Gauss-Seidel a source earlier in the order has already stepped
+        # when its target sets the input: a first-order hold interpolates.
+        stepped_first = lambda k, slot: algorithm == "gauss-seidel" and position[
+            plan.slot_owner[slot]] < position[k]
         for k in range(len(plan.names)):
             for table, setter in ((plan.inputs, self._core.set_inputs),
                                   (plan.outputs, None), (plan.recorded, None)):
@@ -291,7 +433,12 @@ class Simulation:
                         continue
                     vrs, slots, scales, shifts = zip(*entries)
                     plain = all(a == 1.0 and b == 0.0 for a, b in zip(scales, shifts))
-                    setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts)
+                    holds = None
+                    if group == "float64" and extrapolation == "foh":
+                        holds = ["interpolate" if stepped_first(k, slot) else "extrapolate"
+                                 for slot in slots]
+                    setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts,
+                           holds=holds, derivatives=self.system.model(plan.names[k]).can_interpolate_inputs)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)
@@ -327,7 +474,8 @@ class Simulation:
             for k in order:
                 self._check(core.push(k))
                 self._check(core.pull(k))
-            if core.buffers() == before:
+            self._solve_loops()
+            if self._settled(before, core.buffers()):
                 break
         else:
             log.warning("initial values of system '%s' did not settle in %d passes",
@@ -336,8 +484,25 @@ class Simulation:
             runtime.exit_initialization_mode()
         for k in order:
             self._check(core.pull(k))
+        self._solve_loops()
         self._check(core.record_now())
         self._flush()
+
+    def _solve_loops(self) -> None:
+        self._check(self._core.solve_loops())
+        if self._core.loop_error is not None:
+            error, self._core.loop_error = self._core.loop_error, None
+            raise error
+
+    def _settled(self, before: bytes, after: bytes) -> bool:
+        """Whether a pass left the exchanged values as they were (within the loop
+        tolerance for float64 values when there are algebraic loops to solve)."""
+        if before == after or not self._loops:
+            return before == after
+        n = 8 * max(self._plan.slot_counts["float64"], 1)
+        old, new = np.frombuffer(before[:n]), np.frombuffer(after[:n])
+        return before[n:] == after[n:] and bool(np.all(
+            np.abs(new - old) <= 10 * self._core.loop_tolerance * (1 + np.abs(new))))
 
     # -- stepping -------------------------------------------------------------------
 
@@ -352,6 +517,15 @@ class Simulation:
         return self._core.step_index if self._core is not None else self._final_step
 
     @property
+    def stats(self) -> dict[str, ComponentStats]:
+        """Per component: steps, rejected steps, rollbacks, loop iterations and (when
+        profiling) time in do step, since the start.  Also ``result.stats`` once stopped."""
+        if self._core is None:
+            return self._stats
+        return {name: ComponentStats(*entry)
+                for name, entry in zip(self._plan.names, self._core.statistics())}
+
+    @property
     def names(self) -> list[str]:
         """Component names."""
         return list(self._plan.names)
@@ -359,6 +533,9 @@ class Simulation:
     def step(self, n: int = 1) -> float:
         """Take ``n`` communication steps; returns the new time."""
         self._require_running()
+        if self.variable_step:
+            raise ConfigurationError("step(n) counts fixed steps; with variable_step use "
+                                     "run_until(time) or run()")
         if n < 0:
             raise ConfigurationError(f"cannot step a negative number of steps ({n})")
         if self._core.step_index + n > self._core.n_steps:
@@ -368,10 +545,14 @@ class Simulation:
         return self.time
 
     def run_until(self, time: float) -> float:
-        """Step until the communication point at or just after ``time``."""
+        """Step until the communication point at or just after ``time``
+        (with ``variable_step``: exactly ``time``, or the stop time)."""
         self._require_running()
-        target = _ticks(time, "time") - self._core.start_ticks
-        steps = -(-target // self._core.step_ticks)
+        ticks = _ticks(time, "time")
+        if self.variable_step:
+            self._advance_variable(max(ticks, self._core.now_ticks))
+            return self.time
+        steps = -(-(ticks - self._core.start_ticks) // self._core.step_ticks)
         self._advance(min(max(steps, self._core.step_index), self._core.n_steps))
         return self.time
 
@@ -380,12 +561,20 @@ class Simulation:
         self._require_running()
         if self.stop_time is None:
             raise ConfigurationError("run() needs a stop_time; use step() or run_until() instead")
-        if progress is None:
-            self._advance(self._core.n_steps)
+        core = self._core
+        if self.variable_step:
+            span = core.stop_ticks - core.start_ticks
+            while core.now_ticks < core.stop_ticks:
+                self._advance_variable(min(core.now_ticks + max(span // 200, 1), core.stop_ticks)
+                                       if progress else core.stop_ticks)
+                if progress:
+                    progress(self.time, self.stop_time)
+        elif progress is None:
+            self._advance(core.n_steps)
         else:
-            slice_ = max(1, self._core.n_steps // 200)
-            while self._core.step_index < self._core.n_steps:
-                self._advance(min(self._core.step_index + slice_, self._core.n_steps))
+            slice_ = max(1, core.n_steps // 200)
+            while core.step_index < core.n_steps:
+                self._advance(min(core.step_index + slice_, core.n_steps))
                 progress(self.time, self.stop_time)
         return self.result
 
@@ -424,10 +613,21 @@ class Simulation:
             self._calibrate(until_step)
         core = self._core
         while core.step_index < until_step:
-            reason = core.run(until_step)
-            self._flush()
-            if reason == RUN_FAILED:
-                self._fail(self._error(core.failures_list(), core.time))
+            self._outcome(core.run(until_step))
+
+    def _advance_variable(self, until_ticks: int) -> None:
+        core = self._core
+        while core.now_ticks < min(until_ticks, core.stop_ticks):
+            self._outcome(core.run_variable(until_ticks))
+
+    def _outcome(self, reason: int) -> None:
+        """Flush what a core run recorded; raise if it stopped on a failure."""
+        self._flush()
+        if reason == RUN_FAILED:
+            self._fail(self._error(self._core.failures_list(), self._core.time))
+        elif reason == RUN_LOOP_FAILED:
+            error, self._core.loop_error = self._core.loop_error, None
+            self._fail(error)
 
     def _flush(self) -> None:
         times, rows = self._core.take_rows()
@@ -500,7 +700,8 @@ class Simulation:
                 raise ModelError(f"component '{name}' ({self.system.model(name).name}) cannot "
                                  "save its state (canGetAndSetFMUstate is false)")
         states = [runtime.get_state() for runtime in self._runtimes]
-        return Snapshot(self.time, self._core.step_index, self._core.buffers(), states, id(self))
+        return Snapshot(self.time, self._core.step_index, self._core.now_ticks,
+                        self._core.buffers(), states, id(self))
 
     def restore(self, snapshot: Snapshot) -> None:
         """Return every component and the loop to a snapshot of this simulation.
@@ -516,7 +717,7 @@ class Simulation:
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
-        self._core.rewind(snapshot.step_index, snapshot.values)
+        self._core.rewind(snapshot.step_index, snapshot.ticks, snapshot.values)
         self.result.truncate(snapshot.time)
 
     def save_state(self) -> bytes:
@@ -538,6 +739,7 @@ class Simulation:
         return pickle.dumps({"format": STATE_FORMAT, "names": self._plan.names,
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,
+                             "ticks": snapshot.ticks,
                              "values": snapshot.values, "states": states})
 
     def load_state(self, data: bytes) -> None:
@@ -563,11 +765,12 @@ class Simulation:
             raise ConfigurationError(
                 f"the state was saved with start_time={saved['start_time']} and step_size="
                 f"{saved['step_size']}; this simulation has {self.start_time} and {self.step_size}")
-        if saved["step_index"] > self._core.n_steps:
+        if saved["ticks"] > self._core.stop_ticks:
             raise ConfigurationError(f"the state's time {saved['time']} s is after the stop time")
         states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
                   for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
-        self.restore(Snapshot(saved["time"], saved["step_index"], saved["values"], states, id(self)))
+        self.restore(Snapshot(saved["time"], saved["step_index"], saved["ticks"], saved["values"],
+                              states, id(self)))
         self.result.truncate(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()
@@ -621,6 +824,9 @@ class Simulation:
         self._stopped = True
         self._final_time = self._core.time
         self._final_step = self._core.step_index
+        self._stats = self.stats
+        self.result.stats = self._stats
+        self._core.free_states()
         for runtime in self._runtimes:
             try:
                 runtime.free()
@@ -656,20 +862,15 @@ class Simulation:
         self.stop()
 
 
-def simulate(system, *, stop_time: float, step_size: float, algorithm: str = "jacobi",
-             start_time: float = 0.0, output_interval: float | None = None, record=None,
-             output_file=None, progress=None, logging_on: bool = False,
-             threads: int | None = None) -> Result:
-    """Run ``system`` from ``start_time`` to ``stop_time`` and return the result.
+def simulate(system, *, stop_time: float, step_size: float, progress=None, **options) -> Result:
+    """Run ``system`` from its start time to ``stop_time`` and return the result.
 
-    Options are those of :class:`Simulation`; ``progress(time, stop_time)``
-    is called as the run goes.  When a component fails, the FmiCallError
-    names it, the function and the time, and carries ``partial_result``
-    (also on disk when ``output_file`` is given).
+    ``options`` are the keyword options of :class:`Simulation`;
+    ``progress(time, stop_time)`` is called as the run goes.  When a component
+    fails, the FmiCallError names it, the function and the time, and carries
+    ``partial_result`` (also on disk when ``output_file`` is given).
     """
-    sim = Simulation(system, stop_time=stop_time, step_size=step_size, algorithm=algorithm,
-                     start_time=start_time, output_interval=output_interval, record=record,
-                     output_file=output_file, logging_on=logging_on, threads=threads)
+    sim = Simulation(system, stop_time=stop_time, step_size=step_size, **options)
     with sim:
         sim.run(progress=progress)
     return sim.result

@@ -27,6 +27,7 @@ class Result:
         self._times: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._cache = None
+        self.stats = {}     # component -> ComponentStats, filled when the simulation stops
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
         """Add rows (shape: len(times) x len(names))."""

@@ -58,6 +58,7 @@ ctypedef int (*f_state_size_t)(void*, void*, size_t*) noexcept nogil
 ctypedef int (*f_serialize_t)(void*, void*, char*, size_t) noexcept nogil
 ctypedef int (*f_deserialize_t)(void*, const char*, size_t, void**) noexcept nogil
 ctypedef int (*f_debug_logging_t)(void*, int, size_t, const char**) noexcept nogil
+ctypedef int (*f2_input_derivatives_t)(void*, const uint32_t*, size_t, const int*, const double*) noexcept nogil
 
 cdef struct FmiFunctions:
     int version                      # 2 or 3
@@ -81,6 +82,7 @@ cdef struct FmiFunctions:
     f_serialize_t serialize_state
     f_deserialize_t deserialize_state
     f_debug_logging_t set_debug_logging
+    f2_input_derivatives_t f2_set_input_derivatives
 
 # The C view of one instance that the step loop works on.
 cdef struct Slave:
@@ -112,6 +114,14 @@ cdef inline int slave_get(Slave* s, int value_type, const uint32_t* vr, size_t n
     if s.version == 2:
         return (<f2_get_t>s.fn.get[value_type])(s.component, vr, n, values)
     return (<f3_get_t>s.fn.get[value_type])(s.component, vr, n, values, n)
+
+
+cdef inline int slave_set_input_derivatives(Slave* s, const uint32_t* vr, size_t n,
+                                            const int* order, const double* values) noexcept nogil:
+    """First derivatives of real inputs over the coming step (FMI 2 only)."""
+    if n == 0:
+        return STATUS_OK
+    return s.fn.f2_set_input_derivatives(s.component, vr, n, order, values)
 
 
 cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n,

@@ -116,6 +116,8 @@ cdef class Library:
         self.fn.serialize_state = <f_serialize_t>self._want("fmi2SerializeFMUstate", missing)
         self.fn.deserialize_state = <f_deserialize_t>self._want("fmi2DeSerializeFMUstate", missing)
         self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi2SetDebugLogging", missing)
+        self.fn.f2_set_input_derivatives = <f2_input_derivatives_t>self._want(
+            "fmi2SetRealInputDerivatives", missing)
 
     cdef _resolve_fmi3(self, list missing):
         self.fn.f3_instantiate = <f3_instantiate_t>self._need("fmi3InstantiateCoSimulation")

@@ -69,6 +69,7 @@ class ModelInfo:
     can_get_and_set_state: bool = False
     can_serialize_state: bool = False
     can_handle_variable_step: bool = False
+    can_interpolate_inputs: bool = False
     units: dict[str, Unit] = field(default_factory=dict)
 
     def unit(self, name: str | None) -> Unit | None:
@@ -158,4 +159,5 @@ def model_info_from_description(md, path: str) -> ModelInfo:
         can_get_and_set_state=bool(cs.canGetAndSetFMUstate),
         can_serialize_state=bool(cs.canSerializeFMUstate),
         can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize),
+        can_interpolate_inputs=bool(getattr(cs, "canInterpolateInputs", False)),
         units={u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions})

@@ -14,12 +14,14 @@ import numpy as np
 cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
+from libc.math cimport fabs, isfinite, pow
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.string cimport memcpy
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
     STATUS_ERROR, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave, slave_do_step,
-    slave_get, slave_set)
+    slave_get, slave_set, slave_set_input_derivatives)
 
 cnp.import_array()
 
@@ -59,8 +61,18 @@ cdef enum:
     DONE = 0
     CHUNK_FULL = 1
     FAILED = 2
+    LOOP_FAILED = 3
 
-RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED = DONE, CHUNK_FULL, FAILED
+RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED, RUN_LOOP_FAILED = DONE, CHUNK_FULL, FAILED, LOOP_FAILED
+
+# How a float64 input follows its source over a step.
+cdef enum:
+    HOLD_ZERO = 0          # the value at the step's start, held
+    HOLD_EXTRAPOLATE = 1   # first order, from the source's last two points
+    HOLD_INTERPOLATE = 2   # first order, between the source's old and new values
+                           # (Gauss-Seidel, source stepped first)
+
+HOLDS = {"zero": HOLD_ZERO, "extrapolate": HOLD_EXTRAPOLATE, "interpolate": HOLD_INTERPOLATE}
 
 cdef struct Port:                # hot fields first
     int n
@@ -73,10 +85,15 @@ cdef struct Port:                # hot fields first
     void* scratch      # the n values in the C type of the FMI call
     double* scale      # float64 inputs only: value = scale*source + shift (NULL: plain copy)
     double* shift
+    uint8_t* hold      # float64 inputs only: HOLD_* per value (NULL: all HOLD_ZERO)
+    double* slope      # first-order holds: derivative per value, set with the value when
+    int* order         # the unit takes input derivatives (NULL otherwise); order is all 1
 
 cdef struct Unit:
     int kind
     int fmi_version
+    int multiple               # steps once every `multiple` base steps (multi-rate)
+    void* saved_state          # FMU state kept for rollback (variable step)
     Slave slave                # a copy of the instance's C view, kept with the unit
     # The non-empty ports of each kind: inputs, outputs fetched after every
     # step, values fetched only at output points.  The loop touches only these.
@@ -110,14 +127,35 @@ cdef struct Failure:
     int group
     int status
 
+# What each unit did; read by Python as result statistics.
+cdef struct UnitStats:
+    long long steps            # do-step calls, rejected ones included
+    long long rejected         # steps thrown away by the step-size control
+    long long rollbacks        # states restored
+    long long loop_iterations  # algebraic-loop sweeps the unit took part in
+    long long step_ns          # time spent in do step (only when profiling)
+
+# An algebraic loop: its units, in execution order, and the float64 slots
+# of the values exchanged inside it (what the solver iterates on).
+cdef struct Loop:
+    int n_units
+    int* units
+    int last                   # position in the order after which Gauss-Seidel solves it
+    int n_slots
+    int* slots
+    double* before             # slot values before a sweep
+    double* start              # slot values when the solve began
+
 
 @cython.final
 cdef class Core:
     """Owns the loop's arrays; built by :mod:`cosim.execution` from a flattened system.
 
-    Call order: ``add_unit`` for every component, ``set_inputs``/``set_outputs``
-    for their ports, ``configure``, then ``run`` repeatedly; initialization
-    uses ``pull``/``push``/``record_now`` from Python.
+    Call order: ``add_fmu``/``add_python`` for every unit, ``set_inputs``/
+    ``set_outputs`` for their ports, optionally ``set_multiple`` and
+    ``add_loop``, ``configure``, then ``run`` (fixed step) or
+    ``run_variable`` repeatedly; initialization uses ``pull``/``push``/
+    ``solve_loops``/``record_now`` from Python.
     """
 
     cdef Unit* units
@@ -129,6 +167,7 @@ cdef class Core:
     cdef Buffers* wr           # where outputs go
     cdef int algorithm
     cdef readonly long long start_ticks, step_ticks, stop_ticks, n_steps, step_index
+    cdef readonly long long now_ticks
     cdef readonly long long record_every
     cdef int n_columns
     cdef int* column_group
@@ -139,10 +178,35 @@ cdef class Core:
     cdef Failure* failures     # per unit; status 0 means it did not fail
     cdef readonly int n_failures
     cdef public int threads    # > 1: Jacobi steps FMU units on that many threads
+    cdef public bint profile   # time every do step
+    cdef UnitStats* stats
     cdef int* fmu_units
     cdef int n_fmu_units
     cdef int* python_units
     cdef int n_python_units
+    cdef bint multirate
+    # algebraic loops
+    cdef Loop* loops
+    cdef int n_loops
+    cdef int* loop_at          # per order position: the loop Gauss-Seidel solves there, or -1
+    cdef public int loop_max_iterations
+    cdef public double loop_tolerance
+    cdef list loop_labels      # per loop: (unit names, slot names)
+    cdef public object loop_error
+    # first-order holds and step-size control: float64 values at the start
+    # of the step and at the previous communication point
+    cdef bint first_order
+    cdef double* at_n
+    cdef double* at_prev
+    cdef double h_prev
+    cdef bint have_prev
+    cdef Buffers backup        # all exchanged values at the start of a variable step
+    cdef bint variable
+    cdef readonly long long h_ticks
+    cdef long long min_ticks, max_ticks, output_ticks, next_output
+    cdef double rtol, atol
+    cdef int error_order
+    cdef int n_estimated       # float64 slots [0, n) take part in the error estimate
     cdef list _keep          # numpy arrays and objects whose memory the loop uses
     cdef char* arena         # the chunk small blocks are cut from
     cdef size_t arena_used
@@ -154,23 +218,43 @@ cdef class Core:
         self.arena_used = ARENA_CHUNK      # the first small block opens a chunk
         self._python = [None] * n_units
         self.python_errors = []
+        self.loop_labels = []
+        self.loop_max_iterations = 100
+        self.loop_tolerance = 1e-10
         self.n_units = n_units
         self.units = <Unit*>self._alloc(max(n_units, 1) * sizeof(Unit))
         cdef Port* pool = <Port*>self._alloc(max(n_units, 1) * 3 * N_GROUPS * sizeof(Port))
         self.order = <int*>self._alloc(max(n_units, 1) * sizeof(int))
         self.failures = <Failure*>self._alloc(max(n_units, 1) * sizeof(Failure))
+        self.stats = <UnitStats*>self._alloc(max(n_units, 1) * sizeof(UnitStats))
+        for g in range(N_GROUPS):
+            self.slot_counts[g] = max(slot_counts[g], 1)
         for b in range(2):
-            self.bufs[b].f64 = <double*>self._alloc(max(slot_counts[G_F64], 1) * sizeof(double))
-            self.bufs[b].i32 = <int32_t*>self._alloc(max(slot_counts[G_I32], 1) * sizeof(int32_t))
-            self.bufs[b].boolean = <int32_t*>self._alloc(max(slot_counts[G_BOOL], 1) * sizeof(int32_t))
+            self._buffers(&self.bufs[b])
+        self._buffers(&self.backup)
+        self.at_n = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
+        self.at_prev = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
         self.rd = self.wr = &self.bufs[0]
         self.chunk_rows = chunk_rows
         self.threads = 1
-        for g in range(N_GROUPS):
-            self.slot_counts[g] = max(slot_counts[g], 1)
         for k in range(n_units):
             self.order[k] = k
             self.units[k].ports = &pool[k * 3 * N_GROUPS]
+            self.units[k].multiple = 1
+
+    cdef void _buffers(self, Buffers* b) except *:
+        b.f64 = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
+        b.i32 = <int32_t*>self._alloc(self.slot_counts[G_I32] * sizeof(int32_t))
+        b.boolean = <int32_t*>self._alloc(self.slot_counts[G_BOOL] * sizeof(int32_t))
+
+    def free_states(self):
+        """Free the FMU states kept for rollbacks; call before the instances are freed."""
+        cdef Unit* u
+        for k in range(self.n_units):
+            u = &self.units[k]
+            if u.saved_state != NULL and u.kind == KIND_FMU and u.slave.fn.free_state != NULL:
+                u.slave.fn.free_state(u.slave.component, &u.saved_state)
+            u.saved_state = NULL
 
     cdef void* _alloc(self, size_t nbytes) except NULL:
         """Zeroed memory owned by the core.  Small blocks come one after the other
@@ -197,6 +281,12 @@ cdef class Core:
 
     cdef uint32_t* _vrs(self, values) except NULL:
         cdef uint32_t* out = <uint32_t*>self._alloc(len(values) * sizeof(uint32_t))
+        for i, v in enumerate(values):
+            out[i] = v
+        return out
+
+    cdef double* _doubles(self, values) except NULL:
+        cdef double* out = <double*>self._alloc(len(values) * sizeof(double))
         for i, v in enumerate(values):
             out[i] = v
         return out
@@ -235,22 +325,37 @@ cdef class Core:
         same_layout = group != G_BOOL or version == 2
         port.direct = slots[0] if contiguous and same_layout else -1
 
-    def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None):
+    def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None, *,
+                   holds=None, derivatives=False):
         """Inputs of unit ``k`` of type ``group``, each read from a buffer slot and,
-        for float64, transformed as ``scale*value + shift`` when scales are given."""
-        cdef Port* port = &self.units[k].ports[ACT_IN * N_GROUPS + GROUPS[group]]
-        self._port(port, self.units[k].fmi_version, GROUPS[group], vrs, source_slots)
+        for float64, transformed as ``scale*value + shift`` when scales are given.
+
+        ``holds`` (float64 only) gives each input's hold, a key of ``HOLDS``;
+        first-order holds either set the unit's input derivatives
+        (``derivatives``: FMI 2 units that can interpolate inputs) or set the
+        value the first-order hold takes at the middle of the step.
+        """
+        cdef Unit* u = &self.units[k]
+        cdef Port* port = &u.ports[ACT_IN * N_GROUPS + GROUPS[group]]
+        self._port(port, u.fmi_version, GROUPS[group], vrs, source_slots)
         port.scale = port.shift = NULL
+        port.hold = NULL
+        port.slope = NULL
+        port.order = NULL
         if scales is not None:
             port.scale = self._doubles(scales)
             port.shift = self._doubles(shifts)
             port.direct = -1
-
-    cdef double* _doubles(self, values) except NULL:
-        cdef double* out = <double*>self._alloc(len(values) * sizeof(double))
-        for i, v in enumerate(values):
-            out[i] = v
-        return out
+        if holds is not None and any(HOLDS[h] != HOLD_ZERO for h in holds):
+            port.hold = <uint8_t*>self._alloc(port.n)
+            for i, h in enumerate(holds):
+                port.hold[i] = HOLDS[h]
+            port.direct = -1
+            self.first_order = True
+            if derivatives and u.kind == KIND_FMU and u.fmi_version == 2 \
+                    and u.slave.fn.f2_set_input_derivatives != NULL:
+                port.slope = self._doubles([0.0] * port.n)
+                port.order = self._ints([1] * port.n)
 
     def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
         """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
@@ -258,15 +363,43 @@ cdef class Core:
         cdef Port* port = &u.ports[(ACT_OUT if every_step else ACT_REC) * N_GROUPS + GROUPS[group]]
         self._port(port, u.fmi_version, GROUPS[group], vrs, slots)
 
+    def set_multiple(self, int k, int multiple):
+        """Unit ``k`` steps once every ``multiple`` base steps, its inputs held meanwhile."""
+        if multiple < 1:
+            raise ValueError(f"step multiple must be >= 1, got {multiple}")
+        self.units[k].multiple = multiple
+        self.multirate = self.multirate or multiple > 1
+
+    def add_loop(self, units, slots, *, labels):
+        """An algebraic loop: its units in execution order and the float64 slots
+        exchanged inside it; ``labels`` = (unit names, slot names) for errors."""
+        self.loop_labels.append(labels)
+        new = <Loop*>self._alloc((self.n_loops + 1) * sizeof(Loop))
+        if self.n_loops:
+            memcpy(new, self.loops, self.n_loops * sizeof(Loop))
+        self.loops = new
+        cdef Loop* loop = &self.loops[self.n_loops]
+        loop.n_units = len(units)
+        loop.units = self._ints(units)
+        loop.n_slots = len(slots)
+        loop.slots = self._ints(slots or [0])
+        loop.before = self._doubles([0.0] * max(len(slots), 1))
+        loop.start = self._doubles([0.0] * max(len(slots), 1))
+        self.n_loops += 1
+
     def configure(self, *, str algorithm, order, long long start_ticks, long long step_ticks,
                   long long stop_ticks, long long record_every, columns):
         """Fix algorithm, execution order, time grid and recorded columns ((group, slot) pairs)."""
         self.algorithm = GAUSS_SEIDEL if algorithm == "gauss-seidel" else JACOBI
+        position = {}
         for j, k in enumerate(order):
             self.order[j] = k
+            position[k] = j
         self.start_ticks, self.step_ticks, self.stop_ticks = start_ticks, step_ticks, stop_ticks
         self.n_steps = (stop_ticks - start_ticks + step_ticks - 1) // step_ticks
         self.step_index = 0
+        self.now_ticks = start_ticks
+        self.h_ticks = step_ticks
         self.record_every = record_every
         self.n_columns = len(columns)
         self.column_group = self._ints([GROUPS[g] for g, _ in columns] or [0])
@@ -277,9 +410,29 @@ cdef class Core:
         pythons = [k for k in range(self.n_units) if self.units[k].kind == KIND_PYTHON]
         self.fmu_units, self.n_fmu_units = self._ints(fmus or [0]), len(fmus)
         self.python_units, self.n_python_units = self._ints(pythons or [0]), len(pythons)
+        self.loop_at = self._ints([-1] * max(self.n_units, 1))
+        for i in range(self.n_loops):
+            self.loops[i].last = max(position[self.loops[i].units[j]]
+                                     for j in range(self.loops[i].n_units))
+            self.loop_at[self.loops[i].last] = i
         self.rows = <double*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(double))
         self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
         self.rows_filled = 0
+
+    def configure_variable(self, *, long long min_ticks, long long max_ticks,
+                           long long output_ticks, double rtol, double atol, int estimated):
+        """Switch to variable steps (after :meth:`configure`): the step starts at
+        ``step_ticks`` and is kept within ``min_ticks..max_ticks``; a step is
+        rejected and taken again, shorter, when the coupling error estimated on
+        float64 slots ``[0, estimated)`` exceeds ``atol + rtol*|value|``.  Rows
+        are recorded every ``output_ticks`` (0: after every accepted step)."""
+        self.variable = True
+        self.min_ticks, self.max_ticks, self.output_ticks = min_ticks, max_ticks, output_ticks
+        self.next_output = self.start_ticks + output_ticks
+        self.rtol, self.atol = rtol, atol
+        self.error_order = 2 if self.first_order else 1
+        self.n_estimated = estimated
+        self.h_ticks = min(max(self.step_ticks, min_ticks), max_ticks)
 
     cdef void _activate(self, Unit* u):
         """List the unit's non-empty ports."""
@@ -304,12 +457,13 @@ cdef class Core:
     @property
     def time(self):
         """Simulation time of the current communication point."""
-        return self._time(self.step_index)
+        return self.now_ticks / 1e9
 
     # -- moving values ----------------------------------------------------------
 
-    cdef inline int _push(self, Unit* u) noexcept nogil:
-        """Gather the unit's inputs from the buffers and set them."""
+    cdef inline int _push(self, Unit* u, double h) noexcept nogil:
+        """Gather the unit's inputs from the buffers and set them for a step of
+        ``h`` (0: at a communication point, where every hold gives the value itself)."""
         cdef int g, i, j, status
         cdef Port* p
         if u.kind == KIND_PYTHON:
@@ -323,7 +477,9 @@ cdef class Core:
                     self._fail(u, STAGE_SET, g, status)
                     return status
                 continue
-            if g == G_F64 and p.scale != NULL:
+            if p.hold != NULL:
+                self._first_order(p, h)
+            elif g == G_F64 and p.scale != NULL:
                 for i in range(p.n):
                     (<double*>p.scratch)[i] = p.scale[i] * self.rd.f64[p.slot[i]] + p.shift[i]
             elif g == G_F64:
@@ -339,10 +495,41 @@ cdef class Core:
                 for i in range(p.n):
                     (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
             status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch)
+            if status <= STATUS_WARNING and p.slope != NULL and h > 0.0:
+                status = slave_set_input_derivatives(&u.slave, p.vr, p.n, p.order, p.slope)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_SET, g, status)
                 return status
         return 0
+
+    cdef inline void _first_order(self, Port* p, double h) noexcept nogil:
+        """Values (and slopes) of a float64 input port with first-order holds."""
+        cdef int i, s
+        cdef double start, slope, value
+        cdef double* out = <double*>p.scratch
+        for i in range(p.n):
+            s = p.slot[i]
+            slope = 0.0
+            if h <= 0.0 or p.hold[i] == HOLD_ZERO:
+                start = self.rd.f64[s]
+            elif p.hold[i] == HOLD_INTERPOLATE:
+                # the source has already stepped: from its old value to its new one
+                start = self.at_n[s]
+                slope = (self.rd.f64[s] - start) / h
+            else:
+                start = self.rd.f64[s]
+                if self.have_prev:
+                    slope = (start - self.at_prev[s]) / self.h_prev
+            if p.slope != NULL:
+                value = start                 # the FMU follows the slope itself
+            else:
+                value = start + 0.5 * h * slope     # the hold's mean over the step
+            if p.scale != NULL:
+                value = p.scale[i] * value + p.shift[i]
+                slope = p.scale[i] * slope
+            out[i] = value
+            if p.slope != NULL:
+                p.slope[i] = slope
 
     cdef inline int _pull(self, Unit* u, int which) noexcept nogil:
         """Get the unit's outputs (ACT_OUT) or recorded values (ACT_REC) into the buffers."""
@@ -374,14 +561,43 @@ cdef class Core:
                     self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
         return 0
 
+    cdef inline void _carry(self, Unit* u) noexcept nogil:
+        """Keep a unit's values in the buffer set being written (it did not pull)."""
+        cdef int i, j, kind, s
+        cdef Port* p
+        if self.rd == self.wr:
+            return
+        for kind in range(ACT_OUT, ACT_REC + 1):
+            for j in range(u.n_active[kind]):
+                p = u.active[kind][j]
+                for i in range(p.n):
+                    s = p.slot[i]
+                    if p.group == G_F64:
+                        self.wr.f64[s] = self.rd.f64[s]
+                    elif p.group == G_I32:
+                        self.wr.i32[s] = self.rd.i32[s]
+                    else:
+                        self.wr.boolean[s] = self.rd.boolean[s]
+
     cdef inline int _advance(self, Unit* u, double t, double h) noexcept nogil:
         cdef int status
+        cdef timespec before, after
+        cdef UnitStats* stats = &self.stats[u - self.units]
+        stats.steps += 1
+        if self.profile:
+            clock_gettime(CLOCK_MONOTONIC, &before)
         if u.kind == KIND_PYTHON:
-            return self._python_call(u, STAGE_STEP, t, h)
-        status = slave_do_step(&u.slave, t, h)
+            status = self._python_call(u, STAGE_STEP, t, h)
+        else:
+            status = slave_do_step(&u.slave, t, h)
+        if self.profile:
+            clock_gettime(CLOCK_MONOTONIC, &after)
+            stats.step_ns += (after.tv_sec - before.tv_sec) * 1000000000 + (after.tv_nsec - before.tv_nsec)
         if status > STATUS_WARNING:
-            self._fail(u, STAGE_STEP, 0, status)
-        return status if status > STATUS_WARNING else 0
+            if u.kind == KIND_FMU:
+                self._fail(u, STAGE_STEP, 0, status)
+            return status
+        return 0
 
     cdef void _fail(self, Unit* u, int stage, int group, int status) noexcept nogil:
         # Each unit writes only its own record, so worker threads never share one.
@@ -445,17 +661,49 @@ cdef class Core:
 
     # -- stepping ---------------------------------------------------------------
 
-    cdef int _step(self, double t, double h) noexcept nogil:
-        """One macro step of every unit; returns the number of units that failed."""
-        cdef int j, k, errors = 0
+    cdef inline bint _window_ends(self, Unit* u, long long n) noexcept nogil:
+        """Whether unit u, stepping in windows of ``multiple`` base steps, reaches
+        the end of a window at point n + 1 (where its outputs become visible)."""
+        return u.multiple == 1 or (n + 1) % u.multiple == 0 or n + 1 >= self.n_steps
+
+    cdef inline int _start_unit(self, Unit* u, long long n, double t, double h) noexcept nogil:
+        """Set the unit's inputs and step it, if a step of it starts at point n."""
+        cdef long long end
+        if u.multiple > 1:
+            if n % u.multiple:
+                return 0
+            end = n + u.multiple
+            h = self._time(end if end < self.n_steps else self.n_steps) - t
+        return self._push(u, h) or self._advance(u, t, h)
+
+    cdef inline int _finish_unit(self, Unit* u, long long n) noexcept nogil:
+        """Fetch the unit's outputs if its step ends at point n + 1; else keep them."""
+        if self._window_ends(u, n):
+            return self._pull(u, ACT_OUT)
+        self._carry(u)
+        return 0
+
+    cdef inline int _unit(self, Unit* u, long long n, double t, double h) noexcept nogil:
+        if u.multiple == 1:
+            return self._push(u, h) or self._advance(u, t, h) or self._pull(u, ACT_OUT)
+        return self._start_unit(u, n, t, h) or self._finish_unit(u, n)
+
+    cdef int _step(self, long long n, double t, double h) noexcept nogil:
+        """One macro step of every unit from point n; returns the number of units
+        that failed, or -1 if an algebraic loop could not be solved."""
+        cdef int i, j, k, errors = 0
         cdef Unit* u
+        if self.first_order:
+            memcpy(self.at_n, self.rd.f64, self.slot_counts[G_F64] * sizeof(double))
         if self.algorithm == GAUSS_SEIDEL:
             for j in range(self.n_units):
                 u = &self.units[self.order[j]]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+                if self._unit(u, n, t, h):
                     errors += 1
-            self.n_failures = errors
-            return errors
+                elif self.n_loops and self.loop_at[j] >= 0 and not errors:
+                    if self._solve_loop(self.loop_at[j]):
+                        return self._loop_failed()
+            return self._stepped(h, errors)
         # Jacobi: every unit steps on the values of the previous communication
         # point (rd) and writes its outputs into the other buffer set (wr), so
         # one pass suffices and units are independent of each other.
@@ -463,36 +711,251 @@ cdef class Core:
         if self.n_python_units == 0 and self.threads == 1:
             for k in range(self.n_units):
                 u = &self.units[k]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
-                    errors += 1
-            self.rd = self.wr
-            self.n_failures = errors
-            return errors
-        # Python-backed units (they need the GIL: this thread) set their inputs
-        # and step first, and give their outputs after the FMUs have stepped:
-        # a remote twin computes on its host meanwhile, and several remote
-        # twins step at the same time.
-        for j in range(self.n_python_units):
-            u = &self.units[self.python_units[j]]
-            if self._push(u) or self._advance(u, t, h):
-                errors += 1
-        if self.threads > 1:
-            for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
-                u = &self.units[self.fmu_units[j]]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+                if self._unit(u, n, t, h):
                     errors += 1
         else:
-            for j in range(self.n_fmu_units):
-                u = &self.units[self.fmu_units[j]]
-                if self._push(u) or self._advance(u, t, h) or self._pull(u, ACT_OUT):
+            # Python-backed units (they need the GIL: this thread) set their
+            # inputs and step first, and give their outputs after the FMUs have
+            # stepped: a remote twin computes on its host meanwhile, and several
+            # remote twins step at the same time.
+            for j in range(self.n_python_units):
+                if self._start_unit(&self.units[self.python_units[j]], n, t, h):
                     errors += 1
-        for j in range(self.n_python_units):
-            u = &self.units[self.python_units[j]]
-            if self.failures[self.python_units[j]].status == 0 and self._pull(u, ACT_OUT):
-                errors += 1
+            if self.threads > 1:
+                for j in prange(self.n_fmu_units, num_threads=self.threads, schedule="static"):
+                    if self._unit(&self.units[self.fmu_units[j]], n, t, h):
+                        errors += 1
+            else:
+                for j in range(self.n_fmu_units):
+                    if self._unit(&self.units[self.fmu_units[j]], n, t, h):
+                        errors += 1
+            for j in range(self.n_python_units):
+                u = &self.units[self.python_units[j]]
+                if self.failures[self.python_units[j]].status == 0 and self._finish_unit(u, n):
+                    errors += 1
         self.rd = self.wr
+        if not errors:
+            for i in range(self.n_loops):
+                if self._solve_loop(i):
+                    return self._loop_failed()
+        return self._stepped(h, errors)
+
+    cdef inline int _stepped(self, double h, int errors) noexcept nogil:
         self.n_failures = errors
+        if self.first_order and not errors:
+            self.at_n, self.at_prev = self.at_prev, self.at_n
+            self.h_prev = h
+            self.have_prev = True
         return errors
+
+    cdef inline int _loop_failed(self) noexcept nogil:
+        self.n_failures = 0
+        for k in range(self.n_units):
+            if self.failures[k].status:
+                self.n_failures += 1
+        return self.n_failures if self.n_failures else -1
+
+    # -- algebraic loops --------------------------------------------------------
+
+    cdef int _sweep(self, Loop* loop) noexcept nogil:
+        """Set the inputs and get the outputs of every unit of the loop, in order."""
+        cdef int j
+        cdef Unit* u
+        for j in range(loop.n_units):
+            u = &self.units[loop.units[j]]
+            self.stats[loop.units[j]].loop_iterations += 1
+            if self._push(u, 0.0) or self._pull(u, ACT_OUT):
+                return 1
+        return 0
+
+    cdef int _solve_loop(self, int i) noexcept nogil:
+        """Solve loop i at the current communication point: fixed-point sweeps,
+        then Newton's method if they diverge or stall.  Returns 0 or 1."""
+        cdef Loop* loop = &self.loops[i]
+        cdef int it, j, growing = 0
+        cdef double change, worst, previous = 1e300, value
+        for j in range(loop.n_slots):
+            loop.start[j] = self.rd.f64[loop.slots[j]]
+        for it in range(self.loop_max_iterations):
+            for j in range(loop.n_slots):
+                loop.before[j] = self.rd.f64[loop.slots[j]]
+            if self._sweep(loop):
+                return 1
+            worst = 0.0
+            for j in range(loop.n_slots):
+                value = self.rd.f64[loop.slots[j]]
+                change = fabs(value - loop.before[j]) / (1.0 + fabs(value))
+                if not isfinite(change):
+                    change = 1e300
+                if change > worst:
+                    worst = change
+            if worst <= self.loop_tolerance:
+                return 0
+            growing = growing + 1 if worst >= previous else 0
+            if growing >= 3:
+                break
+            previous = worst
+        with gil:
+            return self._newton(i)
+
+    cdef int _newton(self, int i):
+        try:
+            self._solve_newton(i)
+            return 0
+        except BaseException as exc:
+            self.loop_error = exc
+            return 1
+
+    def _loop_residual(self, int i, u):
+        """One sweep of loop i from slot values u; returns (new values - u)."""
+        cdef Loop* loop = &self.loops[i]
+        for j in range(loop.n_slots):
+            self.rd.f64[loop.slots[j]] = u[j]
+        if self._sweep(loop):
+            raise _SweepFailed()
+        return np.array([self.rd.f64[loop.slots[j]] for j in range(loop.n_slots)]) - u
+
+    def _solve_newton(self, int i):
+        from scipy.optimize import root
+
+        from cosim.errors import AlgebraicLoopError
+        cdef Loop* loop = &self.loops[i]
+        start = np.array([loop.start[j] for j in range(loop.n_slots)])
+        members, names = self.loop_labels[i]
+        try:
+            with np.errstate(all="ignore"):
+                solution = root(lambda u: self._loop_residual(i, u), start, method="hybr",
+                                options={"xtol": min(1e-12, self.loop_tolerance)})
+            residual = self._loop_residual(i, solution.x)
+        except _SweepFailed:
+            raise _SweepFailed() from None
+        scaled = np.abs(residual) / (1.0 + np.abs(solution.x))
+        if np.all(np.isfinite(scaled)) and scaled.max(initial=0.0) <= self.loop_tolerance:
+            return
+        detail = ", ".join(f"{name}={r:.3g}" for name, r in zip(names, residual))
+        raise AlgebraicLoopError(
+            f"algebraic loop through {', '.join(members)} did not converge at t={self.time:g} s: "
+            f"fixed-point iteration diverged or stalled, and Newton's method failed "
+            f"({solution.message.strip()}); residuals: {detail}. A singular loop (gain "
+            "product of 1) has no unique solution: change a gain or break the loop",
+            [list(members)], residuals=dict(zip(names, residual.tolist())), time=self.time)
+
+    def solve_loops(self):
+        """Solve every algebraic loop at the current point (initialization).
+
+        Returns failures like :meth:`pull`; an unsolvable loop leaves its
+        error in ``loop_error``.
+        """
+        for i in range(self.n_loops):
+            if self._solve_loop(i):
+                break
+        return self.failures_list()
+
+    # -- variable step ------------------------------------------------------------
+
+    cdef int _save(self) noexcept nogil:
+        """Keep every value and FMU state of the current point for a rollback."""
+        cdef int j, status
+        cdef Unit* u
+        memcpy(self.backup.f64, self.rd.f64, self.slot_counts[G_F64] * sizeof(double))
+        memcpy(self.backup.i32, self.rd.i32, self.slot_counts[G_I32] * sizeof(int32_t))
+        memcpy(self.backup.boolean, self.rd.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+        for j in range(self.n_fmu_units):
+            u = &self.units[self.fmu_units[j]]
+            status = u.slave.fn.get_state(u.slave.component, &u.saved_state)
+            if status > STATUS_WARNING:
+                self._fail(u, STAGE_STEP, 0, status)
+                return 1
+        return 0
+
+    cdef int _rollback(self) noexcept nogil:
+        cdef int j, status
+        cdef Unit* u
+        memcpy(self.rd.f64, self.backup.f64, self.slot_counts[G_F64] * sizeof(double))
+        memcpy(self.rd.i32, self.backup.i32, self.slot_counts[G_I32] * sizeof(int32_t))
+        memcpy(self.rd.boolean, self.backup.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+        for j in range(self.n_fmu_units):
+            u = &self.units[self.fmu_units[j]]
+            self.stats[self.fmu_units[j]].rejected += 1
+            self.stats[self.fmu_units[j]].rollbacks += 1
+            status = u.slave.fn.set_state(u.slave.component, u.saved_state)
+            if status > STATUS_WARNING:
+                self._fail(u, STAGE_STEP, 0, status)
+                return 1
+        return 0
+
+    cdef double _coupling_error(self, double h) noexcept nogil:
+        """Largest scaled difference between the exchanged values at the end of
+        the step and what the holds assumed over it (the step's start value, or
+        its first-order extrapolation)."""
+        cdef int s
+        cdef double worst = 0.0, start, predicted, value, e
+        for s in range(self.n_estimated):
+            value = self.rd.f64[s]
+            start = self.backup.f64[s]
+            predicted = start
+            if self.first_order and self.have_prev:
+                predicted = start + (start - self.at_prev[s]) / self.h_prev * h
+            e = fabs(value - predicted) / (self.atol + self.rtol * fabs(value))
+            if not isfinite(e):
+                return 1e300
+            if e > worst:
+                worst = e
+        return worst
+
+    def run_variable(self, long long until_ticks):
+        """Take variable steps until ``until_ticks``, a full result chunk, or a
+        failure; returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED."""
+        cdef int reason = DONE, status
+        cdef long long h, remaining
+        cdef double error, factor, t, dt
+        cdef double exponent = 1.0 / self.error_order
+        if until_ticks > self.stop_ticks:
+            until_ticks = self.stop_ticks
+        with nogil:
+            while self.now_ticks < until_ticks:
+                remaining = until_ticks - self.now_ticks
+                if self.output_ticks and self.next_output - self.now_ticks < remaining:
+                    remaining = self.next_output - self.now_ticks
+                h = self.h_ticks
+                # a step that would leave a sliver shorter than min_step takes it too
+                if h >= remaining or remaining - h < self.min_ticks:
+                    h = remaining if remaining <= self.max_ticks else remaining // 2
+                if self._save():
+                    reason = FAILED
+                    break
+                t = self.now_ticks / 1e9
+                dt = (self.now_ticks + h) / 1e9 - t
+                status = self._step(self.step_index, t, dt)
+                if status:
+                    reason = LOOP_FAILED if status < 0 else FAILED
+                    break
+                error = self._coupling_error(dt)
+                if error > 1.0 and h > self.min_ticks:
+                    if self.first_order:          # _stepped moved the history on
+                        self.at_n, self.at_prev = self.at_prev, self.at_n
+                    if self._rollback():
+                        reason = FAILED
+                        break
+                    factor = 0.9 * pow(error, -exponent)
+                    self.h_ticks = max(self.min_ticks, <long long>(h * max(0.2, factor)))
+                    continue
+                self.now_ticks += h
+                self.step_index += 1
+                factor = 0.9 * pow(error, -exponent) if error > 0.0 else 4.0
+                self.h_ticks = min(self.max_ticks, max(self.min_ticks,
+                                                       <long long>(h * min(4.0, max(0.2, factor)))))
+                if self.output_ticks == 0 or self.now_ticks == self.next_output \
+                        or self.now_ticks == self.stop_ticks:
+                    if self.output_ticks and self.now_ticks == self.next_output:
+                        self.next_output += self.output_ticks
+                    if self._record(self.now_ticks / 1e9):
+                        reason = FAILED
+                        break
+                    if self.rows_filled == self.chunk_rows:
+                        reason = CHUNK_FULL
+                        break
+        return reason
 
     cdef int _record(self, double t) noexcept nogil:
         """Fetch record-only values and append a row at time t; returns failures."""
@@ -500,7 +963,9 @@ cdef class Core:
         cdef Unit* u
         for k in range(self.n_units):
             u = &self.units[k]
-            if self._pull(u, ACT_REC):
+            # a slow unit in the middle of its step keeps the values it had
+            if (u.multiple == 1 or self.step_index % u.multiple == 0
+                    or self.step_index >= self.n_steps) and self._pull(u, ACT_REC):
                 errors += 1
         self.n_failures = errors
         if errors:
@@ -521,10 +986,11 @@ cdef class Core:
     def run(self, long long until_step):
         """Step until step index ``until_step``, a full result chunk, or a failure.
 
-        Returns DONE, CHUNK_FULL or FAILED; on FAILED, ``failures()`` tells
-        which units failed and where; ``time`` is the start of the failed step.
+        Returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED; on FAILED,
+        ``failures()`` tells which units failed and where, on LOOP_FAILED
+        ``loop_error`` holds the error; ``time`` is the start of the failed step.
         """
-        cdef int reason = DONE
+        cdef int reason = DONE, status
         cdef double t, t_next
         if until_step > self.n_steps:
             until_step = self.n_steps
@@ -532,10 +998,13 @@ cdef class Core:
             while self.step_index < until_step:
                 t = self._time(self.step_index)
                 t_next = self._time(self.step_index + 1)
-                if self._step(t, t_next - t):
-                    reason = FAILED
+                status = self._step(self.step_index, t, t_next - t)
+                if status:
+                    reason = LOOP_FAILED if status < 0 else FAILED
                     break
                 self.step_index += 1
+                self.now_ticks = min(self.start_ticks + self.step_index * self.step_ticks,
+                                     self.stop_ticks)
                 if self.step_index % self.record_every == 0 or self.step_index == self.n_steps:
                     if self._record(t_next):
                         reason = FAILED
@@ -555,12 +1024,12 @@ cdef class Core:
 
     def push(self, int k):
         """Set unit k's inputs from the buffers; returns failures."""
-        self._push(&self.units[k])
+        self._push(&self.units[k], 0.0)
         return self.failures_list()
 
     def record_now(self):
         """Append a row at the current time; returns failures."""
-        self._record(self._time(self.step_index))
+        self._record(self.time)
         return self.failures_list()
 
     def failures_list(self):
@@ -574,6 +1043,12 @@ cdef class Core:
                 f.status = 0
         return found
 
+    def statistics(self):
+        """Per unit: (steps, rejected, rollbacks, loop iterations, seconds in do step)."""
+        return [(self.stats[k].steps, self.stats[k].rejected, self.stats[k].rollbacks,
+                 self.stats[k].loop_iterations, self.stats[k].step_ns / 1e9)
+                for k in range(self.n_units)]
+
     def take_rows(self):
         """(times, rows) recorded since the last call, as new arrays."""
         n = self.rows_filled
@@ -582,14 +1057,15 @@ cdef class Core:
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
 
-    def rewind(self, long long step_index, bytes values not None):
-        """Return to communication point ``step_index`` with the exchanged values
-        ``values`` (from :meth:`buffers` at that point); unflushed rows are dropped."""
+    def rewind(self, long long step_index, long long ticks, bytes values not None):
+        """Return to the communication point ``step_index`` at ``ticks`` with the
+        exchanged values ``values`` (from :meth:`buffers` at that point);
+        unflushed rows are dropped."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
         cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
         cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
-        if not 0 <= step_index <= self.n_steps:
-            raise ValueError(f"step index {step_index} is outside 0..{self.n_steps}")
+        if step_index < 0 or not self.start_ticks <= ticks <= self.stop_ticks:
+            raise ValueError(f"step {step_index} at {ticks} ns is outside this run")
         if len(values) != n64 + n32 + nb:
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
@@ -597,6 +1073,10 @@ cdef class Core:
         memcpy(self.rd.i32, data + n64, n32)
         memcpy(self.rd.boolean, data + n64 + n32, nb)
         self.step_index = step_index
+        self.now_ticks = ticks
+        self.have_prev = False
+        if self.output_ticks:
+            self.next_output = ticks + self.output_ticks - (ticks - self.start_ticks) % self.output_ticks
         self.rows_filled = 0
 
     def buffers(self):
@@ -604,6 +1084,10 @@ cdef class Core:
         return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.rd.f64) +
                 bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.rd.i32) +
                 bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.rd.boolean))
+
+
+class _SweepFailed(Exception):
+    """A unit failed during a loop sweep; its failure record says which."""
 
 
 cdef inline int _group_type(int g) noexcept nogil:

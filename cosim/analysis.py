@@ -21,9 +21,9 @@ import dataclasses
 
 import networkx as nx
 
-from cosim.errors import AlgebraicLoopError, SystemStructureError
+from cosim.errors import SystemStructureError
 
-__all__ = ["algebraic_loops", "dependency_graph", "execution_order", "flatten"]
+__all__ = ["algebraic_loops", "dependency_graph", "execution_order", "flatten", "loop_components"]
 
 
 def flatten(system):
@@ -160,31 +160,34 @@ def execution_order(system) -> list[str]:
     topological order of :func:`dependency_graph`: a component whose input
     feeds through to an output it passes on comes after the component driving
     that input, and feedback loops without direct feedthrough are broken where
-    an output does not depend on the loop's inputs.  Ties keep the order of
-    addition.
-
-    Raises
-    ------
-    AlgebraicLoopError
-        If direct-feedthrough connections form a loop; the message names its variables.
+    an output does not depend on the loop's inputs.  The variables of an
+    algebraic loop count as one node, so a loop's members come together, in
+    the order of addition, where the loop's earliest driver allows.
+    Ties keep the order of addition.
     """
     system = flatten(system)
     graph = dependency_graph(system)
-    loops = _loops(graph)
-    if loops:
-        described = "; ".join(" -> ".join(loop) for loop in loops)
-        raise AlgebraicLoopError(
-            f"system '{system.name}' has algebraic loop(s) through {described}. cosim cannot "
-            "solve algebraic loops yet: break the loop, or use a component without direct "
-            "feedthrough on it", loops)
     components = list(system.components)
     position = {name: i for i, name in enumerate(components)}
     sources = {source for source, _ in system.connections}
-    key = lambda node: (position[system.split(node)[0]], node)
+    dag = nx.condensation(graph)
+    first = {node: min(data["members"], key=lambda v: (position[system.split(v)[0]], v))
+             for node, data in dag.nodes(data=True)}
+    key = lambda node: (position[system.split(first[node])[0]], first[node])
     rank = {}
-    for i, node in enumerate(nx.lexicographical_topological_sort(graph, key=key)):
-        component = system.split(node)[0]
-        if node in sources and component not in rank:
-            rank[component] = i
+    for i, node in enumerate(nx.lexicographical_topological_sort(dag, key=key)):
+        for variable in sorted(dag.nodes[node]["members"],
+                               key=lambda v: (position[system.split(v)[0]], v)):
+            component = system.split(variable)[0]
+            if variable in sources and component not in rank:
+                rank[component] = i
     last = len(graph)
     return sorted(components, key=lambda c: (rank.get(c, last), position[c]))
+
+
+def loop_components(system) -> list[list[str]]:
+    """The components of each algebraic loop, in order of addition."""
+    system = flatten(system)
+    position = {name: i for i, name in enumerate(system.components)}
+    return [sorted({system.split(v)[0] for v in loop}, key=position.get)
+            for loop in algebraic_loops(system)]

@@ -462,9 +462,9 @@ def _check_structure(system: System, report: Report) -> None:
     """Checks of the whole system: loops, undriven ports."""
     from cosim.analysis import algebraic_loops
     for loop in _safe(lambda: algebraic_loops(system), report) or []:
-        report.problems.append(Problem("error", str(report.path),
-                                       f"algebraic loop through {' -> '.join(loop)} (cosim cannot "
-                                       "solve algebraic loops yet)"))
+        report.problems.append(Problem("warning", str(report.path),
+                                       f"algebraic loop through {' -> '.join(loop)}: it is solved "
+                                       "by iteration at every communication point"))
     _undriven_ports(system, "", report)
 
 

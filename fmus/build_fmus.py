@@ -142,6 +142,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         members.append(f"N_{p} = {len(variables)}")
         h.append("enum { " + ", ".join(members) + " };")
     h.append(f"#define N_VARS {len(spec['variable']) + 1}")
+    if spec.get("can_interpolate_inputs"):
+        h.append("#define MODEL_CAN_INTERPOLATE_INPUTS 1")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
@@ -243,7 +245,8 @@ def model_description_fmi2(spec: dict) -> str:
     lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
                  'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
-                 'canInterpolateInputs="false" maxOutputDerivativeOrder="0"/>')
+                 f'canInterpolateInputs="{_fmt(bool(spec.get("can_interpolate_inputs")))}" '
+                 'maxOutputDerivativeOrder="0"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
     # FMI 2.0 makes the independent variable optional; it is left out because

@@ -40,6 +40,7 @@ extern const VarInfo VARS[N_VARS];
 typedef struct {
     double time;
     double r[NONEMPTY(N_R)];
+    double dr[NONEMPTY(N_R)];   /* first derivatives of Real inputs over the step (0 unless set) */
     int32_t i[NONEMPTY(N_I)];
     bool b[NONEMPTY(N_B)];
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
@@ -49,6 +50,8 @@ typedef struct {
 #define R(name) (m->r[R_##name])
 #define I(name) (m->i[I_##name])
 #define B(name) (m->b[B_##name])
+/* The derivative the importer gave for a Real input (models that can interpolate inputs). */
+#define DER(name) (m->dr[R_##name])
 
 /* Write a message naming the offending parameter into msg and return 1;
  * used by model_check and model_step. */

@@ -183,8 +183,8 @@ fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReferenc
 
 fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                                        const fmi2Integer order[], const fmi2Real value[]) {
-    (void)vr, (void)nvr, (void)order, (void)value;
-    return (fmi2Status)inst_unsupported(INST, "fmi2SetRealInputDerivatives");
+    CHECK_INSTANCE();
+    return (fmi2Status)inst_set_input_derivatives(INST, vr, nvr, order, value);
 }
 
 fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,

@@ -200,7 +200,10 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
             return ST_ERROR;
         }
         switch (type) {
-        case T_REAL: m->r[v->slot] = ((const double *)values)[k]; break;
+        case T_REAL:
+            m->r[v->slot] = ((const double *)values)[k];
+            m->dr[v->slot] = 0.0;       /* a new value starts without a slope */
+            break;
         case T_INTEGER: m->i[v->slot] = ((const int32_t *)values)[k]; break;
         case T_BOOLEAN: m->b[v->slot] = ((const bool *)values)[k]; break;
         case T_STRING: {
@@ -216,6 +219,28 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
     }
     if (n > 0) inst->dirty = true;
     return ST_OK;
+}
+
+int inst_set_input_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
+                                const double values[]) {
+#ifdef MODEL_CAN_INTERPOLATE_INPUTS
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], T_REAL, &v) != ST_OK) return ST_ERROR;
+        if (v->causality != C_INPUT) {
+            return fail(inst, "input derivatives: %s is not an input", v->name);
+        }
+        if (order[k] != 1) {
+            return fail(inst, "input derivatives: %s: only order 1 is supported, got %d", v->name,
+                        order[k]);
+        }
+        inst->m.dr[v->slot] = values[k];
+    }
+    return ST_OK;
+#else
+    (void)vr, (void)n, (void)order, (void)values;
+    return inst_unsupported(inst, "fmi2SetRealInputDerivatives");
+#endif
 }
 
 /* Bring outputs up to date with inputs and parameters set since the last step. */

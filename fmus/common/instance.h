@@ -48,6 +48,9 @@ int inst_reset(Instance *inst);
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values);
 int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values);
 
+int inst_set_input_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
+                                const double values[]);
+
 int inst_get_state(Instance *inst, void **state);
 int inst_set_state(Instance *inst, const void *state);
 int inst_free_state(Instance *inst, void **state);

@@ -12,9 +12,8 @@ initialization mode, so start values go to the instantiated slave,
 :meth:`Instance.exit_initialization_mode` calls fmiInitializeSlave.
 """
 
-import os
-
 import logging
+import os
 
 import numpy as np
 

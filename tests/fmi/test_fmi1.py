@@ -446,3 +446,26 @@ def test_cli_info_and_run_on_an_fmi1_fmu(fmi1, tmp_path, capsys):
     table = np.genfromtxt(csv, delimiter=",", names=True)
     assert table["time"][-1] == pytest.approx(1.0)
     assert table["speed"][-1] > 2500.0
+
+
+# -- served as a remote twin -------------------------------------------------------------------
+
+
+def test_an_fmi1_fmu_served_as_a_twin_matches_the_local_run(fmi1):
+    from cosim.rpc import RemoteTwin
+    from rpc_servers import ServerProcess
+
+    path = fmi1("spindle")
+    server = ServerProcess(["serve-twin", str(path), "-p", "kp"])
+    try:
+        twin = RemoteTwin(server.url)
+        assert twin.model.fmi_version == "1.0"
+        parameters = {"kp": 0.8, "speed_setpoint": 4500.0}
+        results = []
+        for source in (twin, path):
+            system = System("s")
+            system.add("sp", source, parameters=parameters)
+            results.append(cosim.simulate(system, stop_time=1.0, step_size=0.01))
+        np.testing.assert_array_equal(results[0]["sp.speed"], results[1]["sp.speed"])
+    finally:
+        server.kill()

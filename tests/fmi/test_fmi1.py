@@ -321,6 +321,22 @@ def test_a_system_mixing_fmi1_2_and_3_matches_the_all_fmi2_system(fmi1, test_fmu
     assert ours["sp.speed"][-1] > 1000.0
 
 
+def test_parallel_stepping_of_fmi1_components_matches_serial_fmi2(fmi1):
+    def chain(path):
+        system = System("chain")
+        for i in range(16):
+            system.add(f"g{i}", path, parameters={"k": 1.0 + i / 64, "b": 0.001})
+            if i:
+                system.connect(f"g{i - 1}.y", f"g{i}.u")
+        return system
+
+    parallel = cosim.simulate(chain(fmi1("gain")), stop_time=0.5, step_size=0.001, threads=4)
+    serial = cosim.simulate(chain(twins.path("gain", "2.0")), stop_time=0.5, step_size=0.001,
+                            threads=1)
+    for name in serial.names:
+        np.testing.assert_array_equal(parallel[name], serial[name], err_msg=name)
+
+
 def test_fmpy_agrees_with_cosim_on_fmi1_fmus(fmi1):
     for name, parameters, stop in (("gain", {"k": 2.5, "b": -1.0, "u": 0.3}, 1.0),
                                    ("spindle", SPINDLE_INPUTS, 2.0)):

@@ -25,7 +25,7 @@ import numpy as np
 from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError, ModelError
-from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
+from cosim.fmi._binding import TYPE_CODES, Instance, Library, fmi_name, function_name
 from cosim.fmi.archive import FmuArchive
 from cosim.master._core import RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
@@ -696,9 +696,12 @@ class Simulation:
         """
         self._require_running()
         for name, runtime in zip(self._plan.names, self._runtimes):
-            if not self.system.model(name).can_get_and_set_state:
-                raise ModelError(f"component '{name}' ({self.system.model(name).name}) cannot "
-                                 "save its state (canGetAndSetFMUstate is false)")
+            model = self.system.model(name)
+            if not model.can_get_and_set_state:
+                reason = ("FMI 1.0 cannot save state" if model.fmi_version == "1.0"
+                          else "canGetAndSetFMUstate is false")
+                raise ModelError(f"component '{name}' ({model.name}) cannot save its state "
+                                 f"({reason})")
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index, self._core.now_ticks,
                         self._core.buffers(), states, id(self))
@@ -790,8 +793,8 @@ class Simulation:
             runtime = self._runtimes[unit]
             name = self._plan.names[unit]
             if isinstance(runtime, Instance):
-                version = 2 if runtime.model.fmi_version == "2.0" else 3
-                function = (f"fmi{version}DoStep" if STAGES[stage] == "step" else
+                version = {"1.0": 1, "2.0": 2}.get(runtime.model.fmi_version, 3)
+                function = (fmi_name(version, "DoStep") if STAGES[stage] == "step" else
                             function_name(version, STAGES[stage].capitalize(), TYPE_CODES[group]))
                 message = runtime._take_error()
             else:

@@ -3,9 +3,10 @@
 Each model lives in a folder holding ``model.toml`` (variables, units,
 dependencies, default experiment), ``model.h`` (the model's internal state
 struct) and ``model.c`` (its equations).  From the spec this script generates
-a C variable table and the FMI 2.0 and FMI 3.0 ``modelDescription.xml``, so
-value references are defined in exactly one place.  The shared FMI glue in
-``fmus/common`` is compiled with every model.
+a C variable table and the FMI 2.0 and FMI 3.0 ``modelDescription.xml`` (and,
+where asked, FMI 1.0 co-simulation), so value references are defined in
+exactly one place.  The shared FMI glue in ``fmus/common`` is compiled with
+every model.
 
 Usage: ``python fmus/build_fmus.py OUTDIR [MODEL_DIR ...]`` writes
 ``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``.
@@ -64,7 +65,9 @@ CAUSALITIES = ("parameter", "input", "output", "local")
 VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
 TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
          "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String")}
-PLATFORM = {"2.0": "linux64", "3.0": "x86_64-linux"}
+PLATFORM = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
+GLUE = {"1.0": "fmi1.c", "2.0": "fmi2.c", "3.0": "fmi3.c"}
+FOLDERS = {"1.0": "fmi1", "2.0": "fmi2", "3.0": "fmi3"}
 
 
 class SpecError(ValueError):
@@ -310,6 +313,74 @@ def model_description_fmi3(spec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+FMI1_TYPE_ATTRIBUTES = {"Real": ("unit", "min", "max", "nominal", "start"),
+                        "Integer": ("min", "max", "start"), "Boolean": ("start",),
+                        "String": ("start",)}
+
+
+def _fmi1_variability_causality(var: dict) -> tuple[str, str]:
+    # FMI 1.0 has neither a parameter causality nor tunable parameters: a
+    # parameter is an internal variable of variability "parameter", settable
+    # before fmiInitializeSlave only.  Other fixed or tunable variables are
+    # calculated from parameters; "discrete" keeps importers from setting them.
+    if var["causality"] == "parameter":
+        return "parameter", "internal"
+    causality = "internal" if var["causality"] == "local" else var["causality"]
+    variability = "discrete" if var["variability"] in ("fixed", "tunable") else var["variability"]
+    return variability, causality
+
+
+def model_description_fmi1(spec: dict) -> str:
+    """The FMI 1.0 co-simulation (stand-alone) modelDescription.xml of a spec.
+
+    Outputs list the inputs they feed through from in ``DirectDependency``
+    (an empty element when they depend on none).
+    """
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<fmiModelDescription fmiVersion="1.0" modelName={quoteattr(spec["name"])} '
+             f'modelIdentifier={quoteattr(spec["name"])} guid="{spec["guid"]}" '
+             f'description={quoteattr(spec["description"])} author="cosim" '
+             f'version={quoteattr(spec.get("version", "1.0"))} '
+             'generationTool="cosim fmus/build_fmus.py" variableNamingConvention="flat" '
+             'numberOfContinuousStates="0" numberOfEventIndicators="0">']
+    exp = spec.get("default_experiment", {})
+    # FMI 1.0 has no default step size.
+    attrs = " ".join(f'{key}="{_fmt(float(exp[name]))}"' for name, key in
+                     (("start_time", "startTime"), ("stop_time", "stopTime"),
+                      ("tolerance", "tolerance")) if name in exp)
+    if attrs:
+        lines.append(f"  <DefaultExperiment {attrs}/>")
+    lines.append("  <ModelVariables>")
+    for var in spec["variable"]:
+        variability, causality = _fmi1_variability_causality(var)
+        attrs = (f'name={quoteattr(var["name"])} valueReference="{var["vr"]}" '
+                 f'description={quoteattr(var["description"])} variability="{variability}" '
+                 f'causality="{causality}"')
+        type_attrs = " ".join(f"{key}={quoteattr(_fmt(var[key]))}"
+                              for key in FMI1_TYPE_ATTRIBUTES[var["type"]] if key in var)
+        body = f'<{var["type"]}{" " + type_attrs if type_attrs else ""}/>'
+        if var["causality"] == "output":
+            names = "".join(f"<Name>{d}</Name>" for d in var["depends"])
+            body += f"<DirectDependency>{names}</DirectDependency>"
+        lines.append(f"    <ScalarVariable {attrs}>{body}</ScalarVariable>")
+    lines.append("  </ModelVariables>")
+    lines.append("  <Implementation>")
+    lines.append("    <CoSimulation_StandAlone>")
+    lines.append('      <Capabilities canHandleVariableCommunicationStepSize="true" '
+                 'canHandleEvents="false" canRejectSteps="false" canInterpolateInputs="false" '
+                 'maxOutputDerivativeOrder="0" canRunAsynchronuously="false" '
+                 'canSignalEvents="false" canBeInstantiatedOnlyOncePerProcess="false" '
+                 'canNotUseMemoryManagementFunctions="true"/>')
+    lines.append("    </CoSimulation_StandAlone>")
+    lines.append("  </Implementation>")
+    lines.append("</fmiModelDescription>")
+    return "\n".join(lines) + "\n"
+
+
+MODEL_DESCRIPTIONS = {"1.0": model_description_fmi1, "2.0": model_description_fmi2,
+                      "3.0": model_description_fmi3}
+
+
 def fmi_include_dir() -> Path:
     """Folder holding the FMI C headers (shipped with fmpy)."""
     import fmpy
@@ -324,13 +395,16 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> 
     (gen / "model_vars.h").write_text(header)
     (gen / "model_vars.c").write_text(table)
     out = workdir / f"{spec['name']}.so"
-    glue = COMMON / ("fmi2.c" if version == "2.0" else "fmi3.c")
+    glue = COMMON / GLUE[version]
     sources = [glue, COMMON / "instance.c", COMMON / "support.c", model_dir / "model.c",
                gen / "model_vars.c"]
     cc = shlex.split(os.environ.get("CC", "gcc"))
     flags = ["-std=gnu11", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
              "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     includes = [f"-I{p}" for p in (gen, model_dir, COMMON, fmi_include_dir())]
+    if version == "1.0":
+        # FMI 1.0 function names carry the model identifier as a prefix.
+        flags.append(f"-DMODEL_IDENTIFIER={spec['name']}")
     cmd = [*cc, *flags, *includes, *map(str, sources), "-o", str(out), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
@@ -340,10 +414,16 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> 
 
 
 def build_fmu(model_dir: Path, version: str, out_path: Path) -> Path:
-    """Build one FMU archive (FMI ``version`` "2.0" or "3.0") at ``out_path``."""
+    """Build one FMU archive (FMI ``version`` "1.0", "2.0" or "3.0") at ``out_path``.
+
+    FMI 1.0 builds are co-simulation stand-alone FMUs.
+    """
+    if version not in MODEL_DESCRIPTIONS:
+        raise SpecError(f"FMI version must be one of {sorted(MODEL_DESCRIPTIONS)}, got {version!r}")
     model_dir = Path(model_dir).resolve()
+    out_path = Path(out_path)
     spec = load_spec(model_dir)
-    xml = model_description_fmi2(spec) if version == "2.0" else model_description_fmi3(spec)
+    xml = MODEL_DESCRIPTIONS[version](spec)
     with tempfile.TemporaryDirectory(prefix=f"fmu-{spec['name']}-") as tmp:
         binary = compile_binary(model_dir, spec, version, Path(tmp))
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -358,15 +438,19 @@ def build_fmu(model_dir: Path, version: str, out_path: Path) -> Path:
     return out_path
 
 
-def build_all(out_root: Path, model_dirs=None) -> list[Path]:
-    """Build FMI 2.0 and 3.0 FMUs of every model into ``out_root/fmi2`` and ``fmi3``."""
+def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> list[Path]:
+    """Build FMUs of every model for each of ``versions`` into ``out_root/fmi1``,
+    ``fmi2`` and ``fmi3`` (by default FMI 2.0 and 3.0 only)."""
     out_root = Path(out_root)
     model_dirs = [Path(d) for d in model_dirs] if model_dirs else [HERE / m for m in MODELS]
+    unknown = [v for v in versions if v not in FOLDERS]
+    if unknown:
+        raise SpecError(f"FMI versions must be among {sorted(FOLDERS)}, got {unknown}")
     built = []
     for model_dir in model_dirs:
-        for version, folder in (("2.0", "fmi2"), ("3.0", "fmi3")):
-            name = load_spec(model_dir)["name"]
-            built.append(build_fmu(model_dir, version, out_root / folder / f"{name}.fmu"))
+        name = load_spec(model_dir)["name"]
+        for version in versions:
+            built.append(build_fmu(model_dir, version, out_root / FOLDERS[version] / f"{name}.fmu"))
     return built
 
 

@@ -34,15 +34,18 @@ def open_twin():
 
 @pytest.fixture(scope="session")
 def test_fmus(tmp_path_factory):
-    """Build the FMUs in tests/fmus (test data, compiled from C like the twins).
+    """Build the FMUs in tests/fmus (test data, compiled from C like the twins)
+    for FMI 1.0 (co-simulation), 2.0 and 3.0, into ``<out>/fmi1``, ``fmi2`` and ``fmi3``.
 
     Returns ``path(name, version="2.0")``.
     """
     builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
     out = tmp_path_factory.mktemp("test-fmus")
-    builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()))
+    folders = builder["FOLDERS"]
+    builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()),
+                         versions=tuple(folders))
 
     def path(name, version="2.0"):
-        return out / ("fmi2" if version == "2.0" else "fmi3") / f"{name}.fmu"
+        return out / folders[version] / f"{name}.fmu"
 
     return path

@@ -3,7 +3,7 @@
 from libc.stdint cimport uint32_t
 
 cdef extern from "<stdbool.h>":
-    ctypedef unsigned char cbool "bool"     # fmi3Boolean
+    ctypedef unsigned char cbool "bool"     # fmi3Boolean; also passes an fmi1Boolean (char)
 
 cdef extern from "logsink.h" nogil:
     ctypedef struct CosimLogSink:
@@ -36,6 +36,7 @@ cdef enum:
 
 # All value getters/setters of one FMI version share a shape; each table slot
 # holds the function for one value type (NULL if the version lacks the type).
+# FMI 1.0 getters and setters have the FMI 2.0 shape (fmi1Boolean is a char).
 ctypedef int (*f2_get_t)(void*, const uint32_t*, size_t, void*) noexcept nogil
 ctypedef int (*f2_set_t)(void*, const uint32_t*, size_t, const void*) noexcept nogil
 ctypedef int (*f3_get_t)(void*, const uint32_t*, size_t, void*, size_t) noexcept nogil
@@ -60,8 +61,27 @@ ctypedef int (*f_deserialize_t)(void*, const char*, size_t, void**) noexcept nog
 ctypedef int (*f_debug_logging_t)(void*, int, size_t, const char**) noexcept nogil
 ctypedef int (*f2_input_derivatives_t)(void*, const uint32_t*, size_t, const int*, const double*) noexcept nogil
 
+# FMI 1.0 passes its callbacks by value; the layout of fmi1CallbackFunctions.
+cdef struct Fmi1Callbacks:
+    void* logger
+    void* allocate_memory
+    void* free_memory
+    void* step_finished
+
+ctypedef void* (*f1_instantiate_t)(const char*, const char*, const char*, const char*, double,
+                                   cbool, cbool, Fmi1Callbacks, cbool) noexcept nogil
+ctypedef int (*f1_initialize_t)(void*, double, cbool, double) noexcept nogil
+ctypedef int (*f1_do_step_t)(void*, double, double, cbool) noexcept nogil
+ctypedef int (*f1_debug_logging_t)(void*, cbool) noexcept nogil
+ctypedef int (*f1_real_status_t)(void*, int, double*) noexcept nogil
+
 cdef struct FmiFunctions:
-    int version                      # 2 or 3
+    int version                      # 1, 2 or 3
+    f1_instantiate_t f1_instantiate
+    f1_initialize_t f1_initialize_slave
+    f1_do_step_t f1_do_step
+    f1_debug_logging_t f1_set_debug_logging
+    f1_real_status_t f1_get_real_status
     f2_instantiate_t f2_instantiate
     f3_instantiate_t f3_instantiate
     f_free_instance_t free_instance
@@ -99,6 +119,8 @@ cdef inline int slave_do_step(Slave* s, double t, double h) noexcept nogil:
     cdef int status
     if s.version == 2:
         return s.fn.f2_do_step(s.component, t, h, 1)
+    if s.version == 1:
+        return s.fn.f1_do_step(s.component, t, h, 1)
     status = s.fn.f3_do_step(s.component, t, h, 1, &event, &terminate, &early, &last)
     if status <= STATUS_WARNING and (terminate or early):
         s.log(s.sink, STATUS_ERROR, "cosim",
@@ -111,7 +133,7 @@ cdef inline int slave_get(Slave* s, int value_type, const uint32_t* vr, size_t n
                           void* values) noexcept nogil:
     if n == 0:
         return STATUS_OK
-    if s.version == 2:
+    if s.version <= 2:
         return (<f2_get_t>s.fn.get[value_type])(s.component, vr, n, values)
     return (<f3_get_t>s.fn.get[value_type])(s.component, vr, n, values, n)
 
@@ -128,7 +150,7 @@ cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n
                           const void* values) noexcept nogil:
     if n == 0:
         return STATUS_OK
-    if s.version == 2:
+    if s.version <= 2:
         return (<f2_set_t>s.fn.set[value_type])(s.component, vr, n, values)
     return (<f3_set_t>s.fn.set[value_type])(s.component, vr, n, values, n)
 
@@ -139,8 +161,10 @@ cdef class Library:
     cdef readonly str path
     cdef readonly str fmi_version
     cdef readonly frozenset missing
+    cdef readonly str prefix
     cdef void* _need(self, str name) except NULL
     cdef void* _want(self, str name, list missing)
+    cdef _resolve_fmi1(self, list missing)
     cdef _resolve_fmi2(self, list missing)
     cdef _resolve_fmi3(self, list missing)
 

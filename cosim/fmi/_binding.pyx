@@ -1,13 +1,19 @@
 # cython: language_level=3
-"""Native FMI 2.0 / 3.0 co-simulation binding.
+"""Native FMI 1.0 / 2.0 / 3.0 co-simulation binding.
 
 A :class:`Library` is an FMU binary opened with ``dlopen`` and its functions
 resolved into a C table; an :class:`Instance` is one instantiated model.
 Every FMI status goes through :meth:`Instance.check`, the one place that
 turns a status above warning into :class:`~cosim.errors.FmiCallError`.
+
+FMI 1.0 co-simulation slaves take the same life cycle: they have no
+initialization mode, so start values go to the instantiated slave,
+:meth:`Instance.enter_initialization_mode` does nothing and
+:meth:`Instance.exit_initialization_mode` calls fmiInitializeSlave.
 """
 
 import logging
+import os
 
 import numpy as np
 
@@ -28,6 +34,12 @@ cdef extern from "logsink.h" nogil:
     void cosim_log_init(CosimLogSink *sink)
     void cosim_log_destroy(CosimLogSink *sink)
     void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
+    void cosim_log_fmi1(void *component, const char *instance, int status, const char *category,
+                        const char *message, ...)
+    void cosim_fmi1_instantiating(CosimLogSink *sink)
+    int cosim_fmi1_register(void *component, CosimLogSink *sink)
+    void cosim_fmi1_unregister(void *component, CosimLogSink *sink)
+    void *cosim_calloc(size_t n, size_t size)
     int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out)
     unsigned long long cosim_log_take_dropped(CosimLogSink *sink)
     int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size)
@@ -47,11 +59,23 @@ _FMI2_TYPE_NAMES = {T_FLOAT64: "Real", T_INT32: "Integer", T_BOOL: "Boolean", T_
 _LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
 
 
+def fmi_name(int version, str base):
+    """FMI name of function ``base`` in ``version``: "fmiDoStep", "fmi2DoStep", "fmi3DoStep".
+
+    FMI 1.0 binaries prefix the name with the model identifier; this is the
+    name the standard gives.
+    """
+    return f"fmi{base}" if version == 1 else f"fmi{version}{base}"
+
+
 def function_name(int version, str action, int value_type):
     """FMI name of the get/set function of ``value_type`` ("fmi2GetReal", "fmi3SetInt8", ...)."""
-    if version == 2:
-        return f"fmi2{action}{_FMI2_TYPE_NAMES.get(value_type, '?')}"
+    if version <= 2:
+        return fmi_name(version, f"{action}{_FMI2_TYPE_NAMES.get(value_type, '?')}")
     return f"fmi3{action}{_FMI3_TYPE_NAMES[value_type]}"
+
+
+_VERSIONS = {"1.0": 1, "2.0": 2, "3.0": 3}
 
 
 cdef void* _resolve(void* handle, str name):
@@ -64,18 +88,31 @@ cdef class Library:
     Required functions missing from the binary raise ModelError at load;
     optional ones (state, serialization, reset, debug logging, value types the
     model does not use) are listed in ``missing`` and checked when used.
+
+    FMI 1.0 functions are exported as ``<model_identifier>_fmiDoStep`` and so
+    on; the model identifier defaults to the binary's file name without
+    extension, which FMI 1.0 makes equal to it.  ``missing`` and :meth:`has`
+    use the names of the standard, without the prefix.
     """
 
-    def __cinit__(self, path, str fmi_version):
+    def __cinit__(self, path, str fmi_version, *, str model_identifier=None):
         self.path = str(path)
         self.fmi_version = fmi_version
+        if fmi_version not in _VERSIONS:
+            raise ModelError(f"cannot load FMU binary {self.path}: FMI version {fmi_version!r} "
+                             f"is not supported (supported: {', '.join(_VERSIONS)})")
+        self.fn.version = _VERSIONS[fmi_version]
+        if model_identifier is None:
+            model_identifier = os.path.splitext(os.path.basename(self.path))[0]
+        self.prefix = f"{model_identifier}_" if self.fn.version == 1 else ""
         self.handle = dlopen(self.path.encode(), RTLD_NOW | RTLD_LOCAL)
         if self.handle == NULL:
             raise ModelError(f"cannot load FMU binary {self.path}: {dlerror().decode(errors='replace')}")
-        self.fn.version = 2 if fmi_version == "2.0" else 3
         missing = []
         try:
-            if self.fn.version == 2:
+            if self.fn.version == 1:
+                self._resolve_fmi1(missing)
+            elif self.fn.version == 2:
                 self._resolve_fmi2(missing)
             else:
                 self._resolve_fmi3(missing)
@@ -86,16 +123,30 @@ cdef class Library:
         self.missing = frozenset(missing)
 
     cdef void* _need(self, str name) except NULL:
-        cdef void* f = _resolve(self.handle, name)
+        cdef void* f = _resolve(self.handle, self.prefix + name)
         if f == NULL:
-            raise ModelError(f"FMU binary {self.path} does not export the required function {name}")
+            raise ModelError(f"FMU binary {self.path} does not export the required function "
+                             f"{self.prefix}{name}")
         return f
 
     cdef void* _want(self, str name, list missing):
-        cdef void* f = _resolve(self.handle, name)
+        cdef void* f = _resolve(self.handle, self.prefix + name)
         if f == NULL:
             missing.append(name)
         return f
+
+    cdef _resolve_fmi1(self, list missing):
+        self.fn.f1_instantiate = <f1_instantiate_t>self._need("fmiInstantiateSlave")
+        self.fn.f1_initialize_slave = <f1_initialize_t>self._need("fmiInitializeSlave")
+        self.fn.terminate = <f_instance_t>self._need("fmiTerminateSlave")
+        self.fn.free_instance = <f_free_instance_t>self._need("fmiFreeSlaveInstance")
+        self.fn.f1_do_step = <f1_do_step_t>self._need("fmiDoStep")
+        for code in (T_FLOAT64, T_INT32, T_BOOL, T_STRING):
+            self.fn.get[code] = self._need(function_name(1, "Get", code))
+            self.fn.set[code] = self._need(function_name(1, "Set", code))
+        self.fn.reset = <f_instance_t>self._want("fmiResetSlave", missing)
+        self.fn.f1_set_debug_logging = <f1_debug_logging_t>self._want("fmiSetDebugLogging", missing)
+        self.fn.f1_get_real_status = <f1_real_status_t>self._want("fmiGetRealStatus", missing)
 
     cdef _resolve_fmi2(self, list missing):
         self.fn.f2_instantiate = <f2_instantiate_t>self._need("fmi2Instantiate")
@@ -140,7 +191,7 @@ cdef class Library:
 
     def has(self, str function):
         """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
-        return function not in self.missing and _resolve(self.handle, function) != NULL
+        return function not in self.missing and _resolve(self.handle, self.prefix + function) != NULL
 
     def __dealloc__(self):
         if self.handle != NULL:
@@ -191,7 +242,25 @@ cdef class Instance:
         cdef bytes name_b = name.encode()
         cdef bytes token = self.model.token.encode()
         cdef bytes resources
-        if library.fn.version == 2:
+        cdef Fmi1Callbacks callbacks1
+        if library.fn.version == 1:
+            callbacks1.logger = <void*>cosim_log_fmi1
+            callbacks1.allocate_memory = <void*>cosim_calloc
+            callbacks1.free_memory = <void*>cosim_free
+            callbacks1.step_finished = NULL
+            location = archive.directory.as_uri().encode()
+            cosim_fmi1_instantiating(self.sink)
+            try:
+                self.slave.component = library.fn.f1_instantiate(
+                    name_b, token, location, b"application/x-fmu-sharedlibrary", 0.0, 0, 0,
+                    callbacks1, logging_on)
+            finally:
+                cosim_fmi1_instantiating(NULL)
+            if self.slave.component != NULL and not cosim_fmi1_register(self.slave.component, self.sink):
+                library.fn.free_instance(self.slave.component)
+                raise MemoryError()
+            function = "fmiInstantiateSlave"
+        elif library.fn.version == 2:
             self.callbacks = cosim_fmi2_callbacks_new(self.sink)
             if self.callbacks == NULL:
                 raise MemoryError()
@@ -213,6 +282,8 @@ cdef class Instance:
     def __dealloc__(self):
         if self.alive:
             self.library.fn.free_instance(self.slave.component)
+            if self.slave.version == 1:
+                cosim_fmi1_unregister(self.slave.component, self.sink)
         if self.callbacks != NULL:
             cosim_free(self.callbacks)
         if self.sink != NULL:
@@ -265,10 +336,20 @@ cdef class Instance:
         if not self.alive:
             raise ModelError(f"component '{self.name}': the instance has been freed")
 
+    def _require_state_functions(self):
+        if self.slave.version == 1:
+            raise ModelError(f"component '{self.name}' ({self.model.name}): FMI 1.0 cannot save "
+                             "state (the standard has no FMU state functions); use FMI 2.0 or 3.0 "
+                             "builds of the model to save, restore or fork runs")
+
     # -- life cycle -------------------------------------------------------------
 
     def setup_experiment(self, double start_time=0.0, stop_time=None, tolerance=None):
-        """Fix the start (and optionally stop) time; call before initialization."""
+        """Fix the start (and optionally stop) time; call before initialization.
+
+        FMI 1.0 takes the times only at fmiInitializeSlave, so for it they are
+        recorded here and passed on by :meth:`exit_initialization_mode`.
+        """
         self._require_alive()
         self.start_time = self.time = start_time
         self.stop_time_defined = stop_time is not None
@@ -279,17 +360,25 @@ cdef class Instance:
                 self.stop_time_defined, self.stop_time), "fmi2SetupExperiment")
 
     def enter_initialization_mode(self):
+        """Enter initialization mode (FMI 2.0 and 3.0); nothing to do for FMI 1.0."""
         self._require_alive()
         if self.slave.version == 2:
             self.check(self.library.fn.f2_enter_initialization_mode(self.slave.component),
                        "fmi2EnterInitializationMode")
-        else:
+        elif self.slave.version == 3:
             self.check(self.library.fn.f3_enter_initialization_mode(
                 self.slave.component, 0, 0.0, self.start_time, self.stop_time_defined,
                 self.stop_time), "fmi3EnterInitializationMode")
 
     def exit_initialization_mode(self):
+        """Leave initialization mode; for FMI 1.0 initialize the slave with the
+        start and stop time given to :meth:`setup_experiment`."""
         self._require_alive()
+        if self.slave.version == 1:
+            self.check(self.library.fn.f1_initialize_slave(
+                self.slave.component, self.start_time, self.stop_time_defined, self.stop_time),
+                "fmiInitializeSlave")
+            return
         self.check(self.library.fn.exit_initialization_mode(self.slave.component),
                    f"fmi{self.slave.version}ExitInitializationMode")
 
@@ -298,17 +387,19 @@ cdef class Instance:
         self._require_alive()
         self.time = t
         cdef int status = slave_do_step(&self.slave, t, h)
-        self.check(status, f"fmi{self.slave.version}DoStep")
+        self.check(status, fmi_name(self.slave.version, "DoStep"))
         self.time = t + h
 
     def terminate(self):
         self._require_alive()
         self.check(self.library.fn.terminate(self.slave.component),
+                   "fmiTerminateSlave" if self.slave.version == 1 else
                    f"fmi{self.slave.version}Terminate")
 
     def reset(self):
+        """Return to the instantiated state with start values (optional in the FMU)."""
         self._require_alive()
-        function = f"fmi{self.slave.version}Reset"
+        function = "fmiResetSlave" if self.slave.version == 1 else f"fmi{self.slave.version}Reset"
         self._require(function)
         self.check(self.library.fn.reset(self.slave.component), function)
 
@@ -317,6 +408,8 @@ cdef class Instance:
         if self.alive:
             self.alive = False
             self.library.fn.free_instance(self.slave.component)
+            if self.slave.version == 1:
+                cosim_fmi1_unregister(self.slave.component, self.sink)
             self.drain_log()
 
     # -- values -----------------------------------------------------------------
@@ -340,11 +433,13 @@ cdef class Instance:
                 free(strings)
         if code == T_BOOL and self.slave.version == 2:
             out = np.empty(n, dtype=np.int32)       # fmi2Boolean is an int
+        elif code == T_BOOL and self.slave.version == 1:
+            out = np.empty(n, dtype=np.uint8)       # fmi1Boolean is a char: any nonzero is true
         else:
             out = np.empty(n, dtype=DTYPES[code])
         self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, cnp.PyArray_DATA(out)),
                    function_name(self.slave.version, "Get", code))
-        return out != 0 if code == T_BOOL and self.slave.version == 2 else out
+        return out != 0 if code == T_BOOL and self.slave.version <= 2 else out
 
     def set(self, str value_type, vrs, values):
         """Set the variables with value references ``vrs`` to ``values``."""
@@ -368,7 +463,10 @@ cdef class Instance:
             finally:
                 free(strings)
             return
-        dtype = np.int32 if code == T_BOOL and self.slave.version == 2 else DTYPES[code]
+        if code == T_BOOL and self.slave.version <= 2:
+            dtype = np.int32 if self.slave.version == 2 else np.uint8
+        else:
+            dtype = DTYPES[code]
         data = np.ascontiguousarray(values, dtype=dtype)
         if data.shape[0] != n:
             raise ValueError(f"{n} value references but {data.shape[0]} values")
@@ -380,8 +478,9 @@ cdef class Instance:
         if code is None:
             raise ModelError(f"component '{self.name}': values of type {value_type} cannot be "
                              "read or written")
-        if self.slave.version == 2 and code not in _FMI2_TYPE_NAMES:
-            raise ModelError(f"component '{self.name}': FMI 2.0 has no {value_type} values")
+        if self.slave.version <= 2 and code not in _FMI2_TYPE_NAMES:
+            raise ModelError(f"component '{self.name}': FMI {self.library.fmi_version} has no "
+                             f"{value_type} values")
         if (self.library.fn.get[code] if action == "Get" else self.library.fn.set[code]) == NULL:
             raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does not "
                              f"export {function_name(self.slave.version, action, code)}")
@@ -392,6 +491,7 @@ cdef class Instance:
     def get_state(self):
         """Save the instance state (FMI get FMU state)."""
         self._require_alive()
+        self._require_state_functions()
         function = f"fmi{self.slave.version}GetFMU{'s' if self.slave.version == 2 else 'S'}tate"
         self._require(function)
         cdef FmuState state = FmuState()
@@ -402,6 +502,7 @@ cdef class Instance:
     def set_state(self, FmuState state not None):
         """Restore a state saved from this instance or from another instance of the same FMU."""
         self._require_alive()
+        self._require_state_functions()
         function = f"fmi{self.slave.version}SetFMU{'s' if self.slave.version == 2 else 'S'}tate"
         self._require(function)
         self.check(self.library.fn.set_state(self.slave.component, state.ptr), function)
@@ -409,6 +510,7 @@ cdef class Instance:
     def serialize_state(self, FmuState state not None):
         """The bytes of a saved state (FMI serialize FMU state)."""
         self._require_alive()
+        self._require_state_functions()
         v = self.slave.version
         size_fn = f"fmi{v}SerializedFMU{'s' if v == 2 else 'S'}tateSize"
         fn = f"fmi{v}SerializeFMU{'s' if v == 2 else 'S'}tate"
@@ -424,6 +526,7 @@ cdef class Instance:
     def deserialize_state(self, bytes data not None):
         """A state from bytes made by :meth:`serialize_state`; apply it with :meth:`set_state`."""
         self._require_alive()
+        self._require_state_functions()
         v = self.slave.version
         function = f"fmi{v}DeSerializeFMUstate" if v == 2 else "fmi3DeserializeFMUState"
         self._require(function)

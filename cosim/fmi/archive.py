@@ -18,10 +18,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from cosim.errors import ModelError
-from cosim.fmi.model import ModelInfo, model_info_from_description
+from cosim.fmi.model import ModelInfo, model_info_from_description, read_fmi1_details
 
 # FMI platform folder names for this machine, per FMI version.
-PLATFORMS = {"2.0": "linux64", "3.0": "x86_64-linux"}
+PLATFORMS = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_MEMBERS = 100_000
 
@@ -115,8 +115,11 @@ def _read_model(path: Path, max_bytes: int) -> ModelInfo:
             raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
         if md.fmiVersion not in PLATFORMS and not md.fmiVersion.startswith("3."):
             raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
-                             "(supported: 2.0, 3.0)")
-        model = model_info_from_description(md, str(path))
+                             "(supported: 1.0 co-simulation, 2.0, 3.0)")
+        fmi1 = None
+        if md.fmiVersion == "1.0":      # what fmpy leaves out of FMI 1.0 descriptions
+            fmi1 = read_fmi1_details(zf.read("modelDescription.xml"), str(path))
+        model = model_info_from_description(md, str(path), fmi1=fmi1)
         _check_binary(path, zf, model)
     return model
 

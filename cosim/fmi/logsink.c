@@ -52,6 +52,88 @@ void cosim_log_fmi2(void *env, const char *instance, int status, const char *cat
     push((CosimLogSink *)env, status, category, text);
 }
 
+/* FMI 1 components -> sinks: a chained hash table under one lock.  Logging
+ * is rare next to stepping, so one lock for every instance is enough. */
+typedef struct Fmi1Route {
+    void *component;
+    CosimLogSink *sink;
+    struct Fmi1Route *next;
+} Fmi1Route;
+
+#define FMI1_BUCKETS 1024
+static Fmi1Route *fmi1_routes[FMI1_BUCKETS];
+static pthread_mutex_t fmi1_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread CosimLogSink *fmi1_instantiating;
+
+static size_t fmi1_bucket(void *component) {
+    return ((size_t)component >> 4) % FMI1_BUCKETS;
+}
+
+void cosim_fmi1_instantiating(CosimLogSink *sink) { fmi1_instantiating = sink; }
+
+int cosim_fmi1_register(void *component, CosimLogSink *sink) {
+    size_t b = fmi1_bucket(component);
+    pthread_mutex_lock(&fmi1_lock);
+    Fmi1Route *route = fmi1_routes[b];
+    while (route && route->component != component) route = route->next;
+    /* An address freed by another instance may come back: the newest owner wins. */
+    if (!route) {
+        route = malloc(sizeof *route);
+        if (route) {
+            route->component = component;
+            route->next = fmi1_routes[b];
+            fmi1_routes[b] = route;
+        }
+    }
+    if (route) route->sink = sink;
+    pthread_mutex_unlock(&fmi1_lock);
+    return route != NULL;
+}
+
+void cosim_fmi1_unregister(void *component, CosimLogSink *sink) {
+    size_t b = fmi1_bucket(component);
+    pthread_mutex_lock(&fmi1_lock);
+    for (Fmi1Route **link = &fmi1_routes[b]; *link; link = &(*link)->next) {
+        Fmi1Route *route = *link;
+        if (route->component == component) {
+            if (route->sink == sink) {
+                *link = route->next;
+                free(route);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&fmi1_lock);
+}
+
+static CosimLogSink *fmi1_sink(void *component) {
+    CosimLogSink *sink = NULL;
+    if (component) {
+        pthread_mutex_lock(&fmi1_lock);
+        for (Fmi1Route *r = fmi1_routes[fmi1_bucket(component)]; r; r = r->next) {
+            if (r->component == component) {
+                sink = r->sink;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&fmi1_lock);
+    }
+    return sink ? sink : fmi1_instantiating;
+}
+
+void cosim_log_fmi1(void *component, const char *instance, int status, const char *category,
+                    const char *message, ...) {
+    (void)instance;
+    CosimLogSink *sink = fmi1_sink(component);
+    if (!sink) return;
+    char text[COSIM_LOG_MESSAGE];
+    va_list args;
+    va_start(args, message);
+    vsnprintf(text, sizeof text, message ? message : "", args);
+    va_end(args);
+    push(sink, status, category, text);
+}
+
 void cosim_log_fmi3(void *env, int status, const char *category, const char *message) {
     if (!env) return;
     push((CosimLogSink *)env, status, category, message ? message : "");

@@ -34,6 +34,19 @@ void cosim_log_fmi2(void *env, const char *instance, int status, const char *cat
                     const char *message, ...);
 /* FMI 3 logger (instanceEnvironment is the sink). */
 void cosim_log_fmi3(void *env, int status, const char *category, const char *message);
+/* FMI 1 logger.  FMI 1.0 gives the logger no environment pointer, only the
+ * component, so the sink is found in a registry of components; messages
+ * logged during instantiation, before the component is known, go to the
+ * sink set with cosim_fmi1_instantiating on the calling thread.  The message
+ * is a printf format with its arguments. */
+void cosim_log_fmi1(void *component, const char *instance, int status, const char *category,
+                    const char *message, ...);
+/* Route this thread's FMI 1 messages of unknown components to `sink` (NULL to stop). */
+void cosim_fmi1_instantiating(CosimLogSink *sink);
+/* Route messages of `component` to `sink`; return 0 when out of memory. */
+int cosim_fmi1_register(void *component, CosimLogSink *sink);
+/* Forget `component` if it still routes to `sink`. */
+void cosim_fmi1_unregister(void *component, CosimLogSink *sink);
 /* Pop the oldest entry into *out; return 0 when the ring is empty. */
 int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out);
 /* Return and reset the dropped counter. */

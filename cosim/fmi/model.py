@@ -20,8 +20,9 @@ CANONICAL_TYPES = {
     "Int64": "int64", "UInt64": "uint64",
     "Boolean": "bool", "String": "string", "Binary": "binary", "Clock": "clock",
 }
-# Enumerations travel as Integer in FMI 2 and as Int64 in FMI 3.
-ENUMERATION_TYPE = {"2.0": "int32", "3.0": "int64"}
+# Enumerations travel as Integer in FMI 1 and 2 and as Int64 in FMI 3.
+ENUMERATION_TYPE = {"1.0": "int32", "2.0": "int32", "3.0": "int64"}
+FMI1_COSIMULATION = ("CoSimulation_StandAlone", "CoSimulation_Tool")
 
 
 @dataclass(frozen=True)
@@ -116,33 +117,117 @@ def parse_start(type_: str, text):
     return int(text)
 
 
-def model_info_from_description(md, path: str) -> ModelInfo:
-    """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``."""
+@dataclass(frozen=True)
+class Fmi1Variable:
+    """What an FMI 1.0 ScalarVariable says that fmpy does not keep or reshapes."""
+
+    causality: str                        # input, output, internal, none
+    variability: str                      # constant, parameter, discrete, continuous
+    alias: str                            # noAlias, alias, negatedAlias
+    direct_dependency: tuple[str, ...] | None   # None: no DirectDependency element
+
+
+@dataclass(frozen=True)
+class Fmi1Details:
+    """The parts of an FMI 1.0 model description that fmpy does not read."""
+
+    implementation: str | None            # CoSimulation_StandAlone, CoSimulation_Tool, None
+    can_handle_variable_step: bool
+    variables: dict[str, Fmi1Variable]
+
+
+def read_fmi1_details(xml: bytes, path: str) -> Fmi1Details:
+    """Capabilities, raw causality/variability, aliases and direct dependencies
+    from the text of an FMI 1.0 ``modelDescription.xml``."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(xml, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
+    implementation, variable_step = None, False
+    for kind in FMI1_COSIMULATION:
+        element = root.find(f"Implementation/{kind}")
+        if element is not None:
+            implementation = kind
+            capabilities = element.find("Capabilities")
+            if capabilities is not None:
+                variable_step = capabilities.get(
+                    "canHandleVariableCommunicationStepSize", "false").strip() in ("true", "1")
+    variables = {}
+    for sv in root.iterfind("ModelVariables/ScalarVariable"):
+        dependency = sv.find("DirectDependency")
+        variables[sv.get("name")] = Fmi1Variable(
+            causality=sv.get("causality", "internal"),
+            variability=sv.get("variability", "continuous"),
+            alias=sv.get("alias", "noAlias"),
+            direct_dependency=None if dependency is None else tuple(
+                (n.text or "").strip() for n in dependency.iterfind("Name")))
+    return Fmi1Details(implementation, variable_step, variables)
+
+
+def _fmi1_roles(raw: Fmi1Variable) -> tuple[str, str]:
+    """cosim's (causality, variability) of an FMI 1.0 variable.
+
+    FMI 1.0 parameters (variability "parameter") may be set only before
+    fmiInitializeSlave: they are fixed parameters.  An output of variability
+    "parameter" stays an output, computed once.
+    """
+    if raw.variability == "parameter":
+        return ("output" if raw.causality == "output" else "parameter"), "fixed"
+    causality = raw.causality if raw.causality in ("input", "output") else "local"
+    return causality, raw.variability
+
+
+def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = None) -> ModelInfo:
+    """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``.
+
+    An FMI 1.0 description also needs ``fmi1``, read from the same file with
+    :func:`read_fmi1_details`.
+    """
     version = "3.0" if md.fmiVersion.startswith("3") else md.fmiVersion
     cs = md.coSimulation
+    if version == "1.0" and fmi1 is None:
+        raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
+    if version == "1.0" and (cs is None or fmi1.implementation is None):
+        raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
+                         "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) and "
+                         "FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
     if cs is None:
         raise ModelError(f"{path}: the FMU does not support co-simulation "
                          "(model exchange FMUs are not supported yet)")
     variables = {}
     for v in md.modelVariables:
+        causality, variability = v.causality, v.variability
+        if version == "1.0":
+            raw = fmi1.variables[v.name]
+            # A negated alias shares its value reference with a variable of the
+            # opposite sign; reading it through the reference would give the
+            # wrong sign, so it is left out (its original is there).
+            if raw.alias == "negatedAlias":
+                continue
+            causality, variability = _fmi1_roles(raw)
         type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
         if type_ is None:
             raise ModelError(f"{path}: variable {v.name!r} has unknown type {v.type!r}")
         unit = v.unit or (v.declaredType.unit if v.declaredType is not None else None)
         variables[v.name] = Variable(
             name=v.name, value_reference=int(v.valueReference), type=type_,
-            causality=v.causality, variability=v.variability, initial=v.initial,
+            causality=causality, variability=variability, initial=v.initial,
             start=parse_start(type_, v.start), unit=unit, description=v.description,
             shape=tuple(v.shape or ()))
-    inputs = tuple(v.name for v in md.modelVariables if v.causality == "input")
+    inputs = tuple(v.name for v in variables.values() if v.causality == "input")
     dependencies = {}
+    if version == "1.0":
+        dependencies = _fmi1_dependencies(variables, fmi1, inputs)
     for unknown in md.outputs:
         if unknown.dependencies is None:        # not declared: depends on every input
             dependencies[unknown.variable.name] = inputs
         else:
             dependencies[unknown.variable.name] = tuple(
                 d.name for d in unknown.dependencies if d.causality == "input")
-    for v in md.modelVariables:                # outputs missing from ModelStructure
+    for v in variables.values():               # outputs missing from ModelStructure
         if v.causality == "output" and v.name not in dependencies:
             dependencies[v.name] = inputs
     exp = md.defaultExperiment
@@ -151,13 +236,41 @@ def model_info_from_description(md, path: str) -> ModelInfo:
         as_float = lambda x: float(x) if x is not None else None
         default = DefaultExperiment(as_float(exp.startTime), as_float(exp.stopTime),
                                     as_float(exp.stepSize), as_float(exp.tolerance))
+    if version == "1.0":
+        # FMI 1.0 has no FMU state and only display units, no SI definitions.
+        can_get_and_set, can_serialize = False, False
+        variable_step = fmi1.can_handle_variable_step
+        units = {}
+    else:
+        can_get_and_set = bool(cs.canGetAndSetFMUstate)
+        can_serialize = bool(cs.canSerializeFMUstate)
+        variable_step = bool(cs.canHandleVariableCommunicationStepSize)
+        units = {u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions}
     return ModelInfo(
         path=path, name=md.modelName, fmi_version=version,
-        token=md.guid if version == "2.0" else (md.instantiationToken or md.guid),
+        token=md.guid if version in ("1.0", "2.0") else (md.instantiationToken or md.guid),
         model_identifier=cs.modelIdentifier, description=md.description or "",
         variables=variables, dependencies=dependencies, default_experiment=default,
-        can_get_and_set_state=bool(cs.canGetAndSetFMUstate),
-        can_serialize_state=bool(cs.canSerializeFMUstate),
-        can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize),
-        can_interpolate_inputs=bool(getattr(cs, "canInterpolateInputs", False)),
-        units={u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions})
+        can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
+        can_handle_variable_step=variable_step,
+        can_interpolate_inputs=bool(getattr(cs, "canInterpolateInputs", False)), units=units)
+
+
+def _fmi1_dependencies(variables: dict[str, Variable], fmi1: Fmi1Details,
+                       inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Direct feedthrough of FMI 1.0 outputs.
+
+    An output's DirectDependency element lists the inputs it feeds through
+    from.  Without the element cosim assumes no feedthrough, where the FMI 1.0
+    text (written for model exchange) would assume every input: co-simulation
+    slaves exported from FMI 1.0 tools rarely declare it and update their
+    outputs in fmiDoStep, and assuming every input would turn every feedback
+    loop between such slaves into an algebraic loop, iterated at every
+    communication point for nothing.
+    """
+    dependencies = {}
+    for v in variables.values():
+        if v.causality == "output":
+            declared = fmi1.variables[v.name].direct_dependency or ()
+            dependencies[v.name] = tuple(name for name in declared if name in inputs)
+    return dependencies

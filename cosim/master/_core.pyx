@@ -315,13 +315,13 @@ cdef class Core:
         port.slot = self._ints(slots)
         if group == G_F64:
             size = sizeof(double)
-        elif group == G_BOOL and version == 3:
-            size = sizeof(uint8_t)          # fmi3Boolean
+        elif group == G_BOOL and (version == 3 or version == 1):
+            size = sizeof(uint8_t)          # fmi3Boolean, fmi1Boolean
         else:
             size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
         port.scratch = self._alloc(max(port.n, 1) * size)
         contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.n))
-        # fmi3Boolean is one byte, unlike the buffer's int32: it needs the copy.
+        # fmi3Boolean and fmi1Boolean are one byte, unlike the buffer's int32: they need the copy.
         same_layout = group != G_BOOL or version == 2
         port.direct = slots[0] if contiguous and same_layout else -1
 
@@ -488,7 +488,7 @@ cdef class Core:
             elif g == G_I32:
                 for i in range(p.n):
                     (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
-            elif u.fmi_version == 3:
+            elif u.fmi_version == 3 or u.fmi_version == 1:
                 for i in range(p.n):
                     (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
             else:
@@ -553,9 +553,9 @@ cdef class Core:
             elif g == G_I32:
                 for i in range(p.n):
                     self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
-            elif u.fmi_version == 3:
+            elif u.fmi_version == 3 or u.fmi_version == 1:
                 for i in range(p.n):
-                    self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i]
+                    self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
             else:
                 for i in range(p.n):
                     self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0

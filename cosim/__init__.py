@@ -23,7 +23,7 @@ from cosim.errors import (
     SystemStructureError,
     TwinNotFoundError,
 )
-from cosim.execution import Simulation, simulate
+from cosim.execution import ComponentStats, Simulation, simulate
 from cosim.fmi.archive import read_model
 from cosim.results import Result
 from cosim.ssp import load
@@ -46,6 +46,7 @@ __all__ = [
     "Result",
     "ServiceError",
     "Simulation",
+    "ComponentStats",
     "System",
     "SspError",
     "SystemStructureError",

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError
-from cosim.execution import ALGORITHMS, Simulation
+from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, Simulation
 from cosim.fmi.archive import read_model
 from cosim.results import CsvWriter
 from cosim.ssp import Problem, load, read
@@ -159,7 +159,9 @@ def cmd_run(args) -> int:
     writer = CsvWriter(output, strip_component=bare) if output is not None else None
     interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
-                     record=record, output_file=writer, logging_on=args.verbose > 1, **options)
+                     record=record, output_file=writer, logging_on=args.verbose > 1,
+                     extrapolation=args.extrapolation, variable_step=args.variable_step,
+                     rtol=args.rtol, profile=args.profile, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
     with sim:
@@ -169,13 +171,31 @@ def cmd_run(args) -> int:
             progress.close()
     elapsed = time.perf_counter() - started
     if not args.quiet:
-        steps = round((sim.time - options["start_time"]) / options["step_size"])
-        print(f"ran {len(sim.names)} component(s) to t={sim.time:g} s in {steps} steps "
-              f"({elapsed:.2f} s wall clock, {algorithm})", file=sys.stderr)
+        mode = "variable step" if sim.variable_step else algorithm
+        print(f"ran {len(sim.names)} component(s) to t={sim.time:g} s in {sim.step_index} steps "
+              f"({elapsed:.2f} s wall clock, {mode})", file=sys.stderr)
         if output is not None:
             print(f"wrote {len(sim.result)} rows x {len(sim.result.names)} variables to {output}",
                   file=sys.stderr)
+    if args.profile:
+        print(_profile_table(sim.result.stats, elapsed))
     return 0
+
+
+def _profile_table(stats: dict, elapsed: float) -> str:
+    """Per component: steps, rejected steps, rollbacks, loop iterations, do-step time."""
+    width = max([len("component")] + [len(name) for name in stats])
+    lines = [f"{'component':<{width}}  {'steps':>9}  {'rejected':>8}  {'rollbacks':>9}  "
+             f"{'loop iter':>9}  {'doStep s':>9}  {'us/step':>8}  {'share':>6}"]
+    for name, s in stats.items():
+        per_step = 1e6 * s.step_time / s.steps if s.steps else 0.0
+        share = 100 * s.step_time / elapsed if elapsed > 0 else 0.0
+        lines.append(f"{name:<{width}}  {s.steps:>9}  {s.rejected:>8}  {s.rollbacks:>9}  "
+                     f"{s.loop_iterations:>9}  {s.step_time:>9.4f}  {per_step:>8.2f}  {share:>5.1f}%")
+    total = sum(s.step_time for s in stats.values())
+    lines.append(f"do step took {total:.4f} s of {elapsed:.4f} s wall clock; the rest is the "
+                 "master, recording and output")
+    return "\n".join(lines)
 
 
 # -- validate -------------------------------------------------------------------------
@@ -364,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE); repeatable")
     run.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
     run.add_argument("--output", "-o", help="CSV file for the results")
+    run.add_argument("--extrapolation", choices=EXTRAPOLATIONS, default="zoh",
+                     help="how inputs follow their sources over a step: zero- or first-order hold")
+    run.add_argument("--variable-step", action="store_true",
+                     help="control the step size by the coupling error (--step-size is the first step)")
+    run.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of --variable-step")
+    run.add_argument("--profile", action="store_true",
+                     help="time every component's steps and print a table at the end")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 

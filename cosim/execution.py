@@ -165,6 +165,7 @@ class Snapshot:
     values: bytes
     states: list
     owner: int
+    history: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -704,7 +705,7 @@ class Simulation:
                                  f"({reason})")
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index, self._core.now_ticks,
-                        self._core.buffers(), states, id(self))
+                        self._core.buffers(), states, id(self), self._core.history())
 
     def restore(self, snapshot: Snapshot) -> None:
         """Return every component and the loop to a snapshot of this simulation.
@@ -720,7 +721,7 @@ class Simulation:
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
-        self._core.rewind(snapshot.step_index, snapshot.ticks, snapshot.values)
+        self._core.rewind(snapshot.step_index, snapshot.ticks, snapshot.values, snapshot.history)
         self.result.truncate(snapshot.time)
 
     def save_state(self) -> bytes:
@@ -742,7 +743,7 @@ class Simulation:
         return pickle.dumps({"format": STATE_FORMAT, "names": self._plan.names,
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,
-                             "ticks": snapshot.ticks,
+                             "ticks": snapshot.ticks, "history": snapshot.history,
                              "values": snapshot.values, "states": states})
 
     def load_state(self, data: bytes) -> None:
@@ -773,7 +774,7 @@ class Simulation:
         states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
                   for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
         self.restore(Snapshot(saved["time"], saved["step_index"], saved["ticks"], saved["values"],
-                              states, id(self)))
+                              states, id(self), saved["history"]))
         self.result.truncate(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()

@@ -1057,16 +1057,18 @@ cdef class Core:
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
 
-    def rewind(self, long long step_index, long long ticks, bytes values not None):
+    def rewind(self, long long step_index, long long ticks, bytes values not None,
+               bytes history=None):
         """Return to the communication point ``step_index`` at ``ticks`` with the
-        exchanged values ``values`` (from :meth:`buffers` at that point);
-        unflushed rows are dropped."""
+        exchanged values ``values`` (from :meth:`buffers` at that point) and the
+        holds' and step control's ``history`` (from :meth:`history`; None starts
+        them afresh); unflushed rows are dropped."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
         cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
         cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
         if step_index < 0 or not self.start_ticks <= ticks <= self.stop_ticks:
             raise ValueError(f"step {step_index} at {ticks} ns is outside this run")
-        if len(values) != n64 + n32 + nb:
+        if len(values) != n64 + n32 + nb or (history is not None and len(history) != n64 + 24):
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
         memcpy(self.rd.f64, data, n64)
@@ -1075,9 +1077,24 @@ cdef class Core:
         self.step_index = step_index
         self.now_ticks = ticks
         self.have_prev = False
+        if history is not None:
+            data = history
+            memcpy(self.at_prev, data, n64)
+            memcpy(&self.h_prev, data + n64, 8)
+            memcpy(&self.h_ticks, data + n64 + 8, 8)
+            self.have_prev = data[n64 + 16] != 0
         if self.output_ticks:
             self.next_output = ticks + self.output_ticks - (ticks - self.start_ticks) % self.output_ticks
         self.rows_filled = 0
+
+    def history(self):
+        """What the holds and the step control carry from point to point, as bytes."""
+        cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
+        cdef char flags[8]
+        memcpy(flags, b"\0\0\0\0\0\0\0\0", 8)
+        flags[0] = 1 if self.have_prev else 0
+        return (bytes(<char[:n64]><char*>self.at_prev) + bytes(<char[:8]><char*>&self.h_prev)
+                + bytes(<char[:8]><char*>&self.h_ticks) + bytes(<char[:8]>flags))
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""

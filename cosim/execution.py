@@ -76,9 +76,15 @@ class _Plan:
         self.inputs = defaultdict(list)      # k -> [(group, vr, source slot, scale, shift)]
         self.connected_inputs = {}
         self.slot_owner = {}                 # float64 source slot -> unit writing it
+        self._refuse_clocks()
         for c in system.connection_details:
             src_comp, src = self.variable(c.source)
             group = src.type
+            if src.shape:
+                raise ConfigurationError(
+                    f"connection {c.source} -> {c.target}: {c.source} is an FMI 3 array "
+                    f"(dimensions {'x'.join(map(str, src.shape))}); the master exchanges scalars "
+                    "only, so connect scalar variables or split the array in the FMU")
             if group not in LOOP_TYPES:
                 raise ConfigurationError(
                     f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
@@ -113,6 +119,16 @@ class _Plan:
                 self.column_transforms[len(self.columns)] = (scale, shift)
             self.columns.append(column)
             self.column_names.append(name)
+
+    def _refuse_clocks(self) -> None:
+        """FMI 3 clocks need scheduled execution or event mode, which the master lacks."""
+        for name, model in self.system.components.items():
+            clocks = sorted(v.name for v in model.variables.values() if v.type == "clock")
+            if clocks:
+                raise ConfigurationError(
+                    f"component '{name}' ({model.path}): FMI 3 clocks are not supported "
+                    f"(clock variables: {', '.join(clocks)}); cosim runs co-simulation FMUs "
+                    "without event mode or scheduled execution")
 
     def _new_slot(self, group: str) -> int:
         slot = self.slot_counts[group]

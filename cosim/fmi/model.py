@@ -105,9 +105,13 @@ class ModelInfo:
 
 
 def parse_start(type_: str, text):
-    """A start value from its XML text, as the Python value of its canonical type."""
+    """A start value from its XML text, as the Python value of its canonical type
+    (a tuple of them for the start of an FMI 3 array)."""
     if text is None:
         return None
+    if type_ not in ("string", "binary", "clock") and len(str(text).split()) > 1:
+        # FMI 3 arrays give their start values as one space-separated list
+        return tuple(parse_start(type_, item) for item in str(text).split())
     if type_ == "bool":
         return str(text).strip().lower() in ("true", "1")
     if type_ in ("float64", "float32"):

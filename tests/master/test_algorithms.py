@@ -324,3 +324,46 @@ def test_cosim_run_profile_prints_the_table(test_fmus, tmp_path, capsys):
     assert row_a.split()[:5] == ["a", "100", "0", "0", "0"]
     assert row_b.split()[0] == "b"
     assert total.startswith("do step took")
+
+
+# -- FMI 3 features the master does not run ---------------------------------------------------------
+
+def with_extra_variables(tmp_path, xml):
+    """The FMI 3 gain with extra variables declared in its model description."""
+    import zipfile
+    source = twins.path("gain", "3.0")
+    target = tmp_path / "gain_extra.fmu"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "modelDescription.xml":
+                data = data.replace(b"  </ModelVariables>", xml.encode() + b"\n  </ModelVariables>")
+            zout.writestr(item, data)
+    return target
+
+
+def test_an_array_connection_is_refused_with_its_dimensions(tmp_path):
+    path = with_extra_variables(tmp_path, '    <Float64 name="arr" valueReference="90" '
+                                          'causality="output" variability="continuous" '
+                                          'initial="calculated"><Dimension start="3"/></Float64>\n'
+                                          '    <Float64 name="arr_in" valueReference="91" '
+                                          'causality="input" variability="continuous" start="0 0 0">'
+                                          '<Dimension start="3"/></Float64>')
+    system = System("arrays")
+    system.add("a", path)
+    system.add("b", path)
+    system.connect("a.arr", "b.arr_in")
+    with pytest.raises(ConfigurationError, match=r"connection a\.arr -> b\.arr_in: a\.arr is an FMI 3 "
+                                                 r"array \(dimensions 3\)"):
+        cosim.simulate(system, stop_time=1.0, step_size=0.1)
+
+
+def test_an_fmu_with_clocks_is_refused_naming_the_feature_and_the_fmu(tmp_path):
+    path = with_extra_variables(tmp_path, '    <Clock name="tick" valueReference="92" '
+                                          'causality="input" variability="discrete" '
+                                          'intervalVariability="constant" intervalDecimal="0.1"/>')
+    system = System("clocked")
+    system.add("c", path)
+    with pytest.raises(ConfigurationError, match=r"component 'c' \(.*gain_extra\.fmu\): FMI 3 clocks "
+                                                 r"are not supported \(clock variables: tick\)"):
+        cosim.simulate(system, stop_time=1.0, step_size=0.1)

@@ -66,6 +66,23 @@ TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
          "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String")}
 PLATFORM = {"2.0": "linux64", "3.0": "x86_64-linux"}
 
+# Defects that a model.toml can ask for in an optional [quirks] table, so that
+# test FMUs reproduce what real exporters get wrong.  The twins use none.
+QUIRKS = {
+    # variable -> name written in modelDescription.xml (e.g. to duplicate a name)
+    "description_names": dict,
+    # variable -> variability written in modelDescription.xml
+    "description_variability": dict,
+    # variable -> start value written in modelDescription.xml (even where none is allowed)
+    "description_start": dict,
+    # the modelIdentifier written; the binary keeps the model's (and the file's) name
+    "model_identifier": str,
+    # FMI functions, without the "fmi2"/"fmi3" prefix, that the binary does not export
+    "hide_functions": list,
+    # the binary leaves parameters and inputs unset (NaN, 0, "") until the importer sets them
+    "binary_ignores_start": bool,
+}
+
 
 class SpecError(ValueError):
     """A model.toml that cannot be turned into an FMU."""
@@ -117,8 +134,29 @@ def load_spec(model_dir: Path) -> dict:
             if source is None or source["causality"] != "input":
                 raise SpecError(f"{path}: output {var['name']!r} depends on {dep!r}, which is not an input")
     spec["variable"] = variables
+    spec["quirks"] = _check_quirks(path, spec.get("quirks", {}), names)
     spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
     return spec
+
+
+def _check_quirks(path: Path, quirks: dict, names: set[str]) -> dict:
+    for key, value in quirks.items():
+        if key not in QUIRKS:
+            raise SpecError(f"{path}: unknown quirk {key!r} (known: {', '.join(QUIRKS)})")
+        if not isinstance(value, QUIRKS[key]):
+            raise SpecError(f"{path}: quirk {key!r} must be a {QUIRKS[key].__name__}")
+        if isinstance(value, dict):
+            for name in value:
+                if name not in names:
+                    raise SpecError(f"{path}: quirk {key!r} names unknown variable {name!r}")
+    return quirks
+
+
+def _fmi_function(version: str, name: str) -> str:
+    """The exported name of FMI function ``name`` ("GetFMUstate") in FMI ``version``."""
+    if version == "2.0":
+        return "fmi2" + name
+    return "fmi3" + name.replace("FMUstate", "FMUState").replace("DeSerialize", "Deserialize")
 
 
 def _slot_names(spec: dict) -> dict[str, list[dict]]:
@@ -145,17 +183,21 @@ def generate_c(spec: dict) -> tuple[str, str]:
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
+    unset = spec["quirks"].get("binary_ignores_start", False)
     for var in spec["variable"]:
         p = prefix[var["type"]]
         start = var.get("start", 0)
         if var["type"] == "Boolean":
             start = 1.0 if start else 0.0
         start_str = var.get("start", "") if var["type"] == "String" else ""
-        start_num = 0.0 if var["type"] == "String" else float(start)
+        start_num = repr(0.0 if var["type"] == "String" else float(start))
+        if unset and var["causality"] in ("parameter", "input"):
+            start_str = ""
+            start_num = "NAN" if var["type"] == "Real" else "0.0"
         rows.append(
             f'    {{{var["vr"]}, {TYPES[var["type"]][0]}, {p}_{var["name"]}, '
             f'C_{var["causality"].upper()}, V_{var["variability"].upper()}, '
-            f'"{var["name"]}", {start_num!r}, "{start_str}"}}')
+            f'"{var["name"]}", {start_num}, "{start_str}"}}')
     c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          '#include "cosim_model.h"',
          "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
@@ -213,6 +255,26 @@ def _type_attrs(var: dict) -> str:
     return " ".join(attrs)
 
 
+def _described(spec: dict) -> list[dict]:
+    """The variables as modelDescription.xml declares them: the spec's, with the
+    description_* quirks applied (the binary keeps the spec's own)."""
+    quirks = spec["quirks"]
+    described = []
+    for var in spec["variable"]:
+        name = var["name"]
+        var = dict(var)
+        var["name"] = quirks.get("description_names", {}).get(name, name)
+        var["variability"] = quirks.get("description_variability", {}).get(name, var["variability"])
+        if name in quirks.get("description_start", {}):
+            var["start"] = quirks["description_start"][name]
+        described.append(var)
+    return described
+
+
+def _model_identifier(spec: dict) -> str:
+    return spec["quirks"].get("model_identifier", spec["name"])
+
+
 def _header(spec: dict, version: str) -> list[str]:
     token = "guid" if version == "2.0" else "instantiationToken"
     return ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -240,7 +302,7 @@ def _tail(spec: dict) -> list[str]:
 def model_description_fmi2(spec: dict) -> str:
     """The FMI 2.0 co-simulation modelDescription.xml of a spec."""
     lines = _header(spec, "2.0")
-    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
                  'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
                  'canInterpolateInputs="false" maxOutputDerivativeOrder="0"/>')
@@ -250,10 +312,10 @@ def model_description_fmi2(spec: dict) -> str:
     # some importers (FMI Library) demand a start value for it.
     lines.append("  <ModelVariables>")
     index = {}
-    for i, var in enumerate(spec["variable"], start=1):
+    for i, (var, shown) in enumerate(zip(spec["variable"], _described(spec)), start=1):
         index[var["name"]] = i
-        lines.append(f'    <ScalarVariable {_common_attrs(var)}>'
-                     f'<{var["type"]} {_type_attrs(var)}/></ScalarVariable>')
+        lines.append(f'    <ScalarVariable {_common_attrs(shown)}>'
+                     f'<{shown["type"]} {_type_attrs(shown)}/></ScalarVariable>')
     lines.append("  </ModelVariables>")
     outputs = [v for v in spec["variable"] if v["causality"] == "output"]
     lines.append("  <ModelStructure>")
@@ -275,7 +337,7 @@ def model_description_fmi2(spec: dict) -> str:
 def model_description_fmi3(spec: dict) -> str:
     """The FMI 3.0 co-simulation modelDescription.xml of a spec."""
     lines = _header(spec, "3.0")
-    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUState="true" '
                  'canSerializeFMUState="true" providesIntermediateUpdate="false" '
                  'canReturnEarlyAfterIntermediateUpdate="false" hasEventMode="false" '
@@ -285,7 +347,7 @@ def model_description_fmi3(spec: dict) -> str:
     lines.append("  <ModelVariables>")
     lines.append('    <Float64 name="time" valueReference="0" causality="independent" '
                  'variability="continuous" description="Simulation time" unit="s"/>')
-    for var in spec["variable"]:
+    for var in _described(spec):
         tag = TYPES[var["type"]][1]
         if var["type"] == "String":
             # FMI 3 gives String start values as child elements.
@@ -328,6 +390,11 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> 
     flags = ["-std=gnu11", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
              "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     includes = [f"-I{p}" for p in (gen, model_dir, COMMON, fmi_include_dir())]
+    hidden = [_fmi_function(version, f) for f in spec["quirks"].get("hide_functions", [])]
+    if hidden:
+        script = workdir / "hidden.map"
+        script.write_text("{ local: " + " ".join(f"{f};" for f in hidden) + " };\n")
+        flags.append(f"-Wl,--version-script={script}")
     cmd = [*cc, *flags, *includes, *map(str, sources), "-o", str(out), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:

@@ -19,6 +19,7 @@ from cosim import System, read_model, simulate, twins
 from cosim.cli import main
 from cosim.fmi._binding import Instance
 from cosim.fmi.loader import load_fmu
+from cosim.fmi.model import with_binary_functions
 
 PLATFORM = {"2.0": "linux64", "3.0": "x86_64-linux"}
 
@@ -399,3 +400,109 @@ def test_errors_pass_the_rate_limit(fresh, caplog):
         inst.free()
     finally:
         archive.close()
+
+
+# -- 6. the same defects in FMI 1.0 co-simulation FMUs ------------------------------------
+
+
+def test_fmi1_descriptions_are_repaired_by_the_lenient_reader(fresh, caplog):
+    path = fresh("duplicate_names", "1.0")
+    with pytest.raises(ValidationError, match='variable name "k" .* is not unique'):
+        fmpy.read_model_description(str(path))
+    model = read_model(path)
+    assert model.fmi_version == "1.0"
+    [message] = warnings_naming(caplog, path)
+    assert "variable name 'k' is declared twice (value references 1 and 2)" in message
+    assert model.variables["k"].causality == "parameter"
+    assert model.dependencies == {"y": ("u",)}               # DirectDependency still read
+    np.testing.assert_array_equal(run(path, parameters={"k": 3.0})["c.y"], [3.5] * 4)
+
+    path = fresh("continuous_integer", "1.0")
+    model = read_model(path)
+    [message] = warnings_naming(caplog, path)
+    assert "variable 'count' is Integer but declared variability=\"continuous\"" in message
+    assert model.variables["count"].variability == "discrete"
+    np.testing.assert_array_equal(run(path, parameters={"first": 10})["c.count"], [10, 11, 12, 13])
+
+
+def test_fmi1_binary_named_after_the_file_keeps_its_function_prefix(fresh, caplog):
+    # The binary and its function prefix are pump_v2, the modelIdentifier is pump.
+    path = fresh("pump_v2", "1.0")
+    model = read_model(path)
+    assert model.model_identifier == "pump"
+    [message] = warnings_naming(caplog, path)
+    assert "using binaries/linux64/pump_v2.so, named after the FMU file" in message
+    archive, library = load_fmu(path)
+    try:
+        assert library.prefix == "pump_v2_"
+    finally:
+        archive.close()
+    np.testing.assert_array_equal(run(path)["c.flow"], [5.0] * 4)
+
+
+def test_fmi1_binary_without_optional_functions(fresh, caplog):
+    path = fresh("stateless_binary", "1.0")
+    system = System("one")
+    system.add("a", path)
+    with cosim.Simulation(system, stop_time=1.0, step_size=0.1) as sim:
+        [message] = warnings_naming(caplog, path)
+        assert "the binary does not export fmiResetSlave, fmiSetDebugLogging" in message
+        # FMI 1.0 has no state at all: that, not a missing function, is the reason.
+        with pytest.raises(cosim.ModelError) as caught:
+            sim.snapshot()
+        assert str(caught.value) == ("component 'a' (stateless_binary) cannot save its state "
+                                     "(FMI 1.0 cannot save state)")
+        sim.run()
+        np.testing.assert_allclose(sim.result["a.x"], 1.0 + 2.0 * sim.result.time, rtol=1e-12)
+    archive, library = load_fmu(path)
+    try:
+        instance = Instance(archive, library, "lone")
+        with pytest.raises(cosim.ModelError, match="'lone'.*does not export fmiResetSlave"):
+            instance.reset()
+        instance.free()
+    finally:
+        archive.close()
+
+
+@pytest.mark.parametrize("version, reason", [
+    ("1.0", "FMI 1.0 cannot save state"),
+    ("2.0", "the FMU binary does not export fmi2GetFMUstate, fmi2SetFMUstate"),
+    ("3.0", "the FMU binary does not export fmi3GetFMUState, fmi3SetFMUState"),
+])
+def test_variable_step_falls_back_for_a_binary_without_state(fresh, version, reason, caplog):
+    path = fresh("stateless_binary", version)
+    result = run(path, stop_time=1.0, step_size=0.1, variable_step=True)
+    [fallback] = [r.getMessage() for r in caplog.records
+                  if r.name == "cosim" and "variable_step" in r.getMessage()]
+    assert f"component 'c' (stateless_binary): it cannot save and restore its state ({reason})" \
+        in fallback
+    assert "running with the fixed step 0.1 s instead" in fallback
+    np.testing.assert_allclose(result.time, np.arange(11) * 0.1, atol=1e-12)
+
+
+def test_fmi1_chatty_fmu_is_rate_limited_like_the_others(fresh, caplog):
+    caplog.set_level(logging.DEBUG, logger="cosim.fmu")
+    path = fresh("chatty", "1.0")
+    quiet = run(path, stop_time=1.0, step_size=0.01)
+    chatty = run(path, stop_time=1.0, step_size=0.01, logging_on=True)
+    np.testing.assert_array_equal(chatty["c.x"], quiet["c.x"])
+    records = fmu_records(caplog, "c")
+    [summary] = [r for r in records if r.levelno == logging.WARNING]
+    suppressed = int(summary.getMessage().split()[1])
+    forwarded = [r for r in records if r.levelno == logging.DEBUG]
+    assert suppressed > 0 and len(forwarded) + suppressed == 100 * 100 + 2
+
+
+def test_input_derivatives_follow_the_binary(test_fmus):
+    # mass declares canInterpolateInputs and exports fmi2SetRealInputDerivatives.
+    model = read_model(test_fmus("mass", "2.0"))
+    assert model.can_interpolate_inputs
+    same, warnings = with_binary_functions(model, set())
+    assert same is model and warnings == []
+    corrected, [warning] = with_binary_functions(model, {"fmi2SetRealInputDerivatives"})
+    assert not corrected.can_interpolate_inputs and model.can_interpolate_inputs
+    assert "canInterpolateInputs is true but the binary does not export " \
+           "fmi2SetRealInputDerivatives" in warning
+    # A binary without the function is no problem when the description does not claim it.
+    plain = read_model(test_fmus("stateless_binary", "2.0"))
+    assert with_binary_functions(plain, {"fmi2SetRealInputDerivatives"}) == (plain, [])

@@ -67,6 +67,8 @@ def cmd_info(args) -> int:
                                   ("serialize state", model.can_serialize_state),
                                   ("variable step size", model.can_handle_variable_step)) if on]
     print(f"  capabilities      {', '.join(caps) or 'none'}")
+    for k, warning in enumerate(model.warnings):
+        print(f"  {'warnings' if k == 0 else '':<17} {warning}")
     if exp.stop_time is not None or exp.step_size is not None:
         print(f"  default experiment start={exp.start_time} stop={exp.stop_time} step={exp.step_size}")
     rows = [(v.name, v.causality, v.type, v.unit or "", "" if v.start is None else str(v.start),

@@ -25,8 +25,9 @@ import numpy as np
 from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError, ModelError
-from cosim.fmi._binding import TYPE_CODES, Instance, Library, fmi_name, function_name
-from cosim.fmi.archive import FmuArchive
+from cosim.fmi._binding import TYPE_CODES, Instance, fmi_name, function_name
+from cosim.fmi.loader import load_fmu
+from cosim.fmi.model import SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 from cosim.master._core import RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
@@ -381,13 +382,12 @@ class Simulation:
     def _can_vary_step(self) -> bool:
         """Whether every component can roll back and take steps of any size; warns if not."""
         for name, runtime in zip(self._plan.names, self._runtimes):
-            model = self.system.model(name)
+            model = self._model(name, runtime)
             if not isinstance(runtime, Instance):
                 reason = "it runs outside the native loop and cannot roll back"
-            elif not model.can_get_and_set_state or not runtime.library.has(
-                    f"fmi{2 if model.fmi_version == '2.0' else 3}"
-                    f"{'GetFMUstate' if model.fmi_version == '2.0' else 'GetFMUState'}"):
-                reason = "it cannot save and restore its state (canGetAndSetFMUstate)"
+            elif not model.can_get_and_set_state:
+                reason = ("it cannot save and restore its state "
+                          f"({self._lacking(runtime, model, STATE_FUNCTIONS, 'GetAndSet')})")
             elif not model.can_handle_variable_step:
                 reason = "it cannot take steps of varying size (canHandleVariableCommunicationStepSize)"
             else:
@@ -424,8 +424,7 @@ class Simulation:
             else:
                 key = str(source)
                 if key not in self._libraries:
-                    archive = FmuArchive(source, model=self.system.model(name))
-                    self._libraries[key] = (archive, Library(archive.binary, archive.model.fmi_version))
+                    self._libraries[key] = load_fmu(source, model=self.system.model(name))
                 archive, library = self._libraries[key]
                 runtime = Instance(archive, library, name, logging_on=logging_on)
                 self._core.add_fmu(k, runtime)
@@ -455,7 +454,7 @@ class Simulation:
                         holds = ["interpolate" if stepped_first(k, slot) else "extrapolate"
                                  for slot in slots]
                     setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts,
-                           holds=holds, derivatives=self.system.model(plan.names[k]).can_interpolate_inputs)
+                           holds=holds, derivatives=self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)
@@ -713,15 +712,29 @@ class Simulation:
         """
         self._require_running()
         for name, runtime in zip(self._plan.names, self._runtimes):
-            model = self.system.model(name)
+            model = self._model(name, runtime)
             if not model.can_get_and_set_state:
-                reason = ("FMI 1.0 cannot save state" if model.fmi_version == "1.0"
-                          else "canGetAndSetFMUstate is false")
                 raise ModelError(f"component '{name}' ({model.name}) cannot save its state "
-                                 f"({reason})")
+                                 f"({self._lacking(runtime, model, STATE_FUNCTIONS, 'GetAndSet')})")
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index, self._core.now_ticks,
                         self._core.buffers(), states, id(self), self._core.history())
+
+    def _model(self, name: str, runtime):
+        # An FMU's loaded model has its capabilities corrected to its binary.
+        return runtime.model if isinstance(runtime, Instance) else self.system.model(name)
+
+    @staticmethod
+    def _lacking(runtime, model, functions: dict, capability: str) -> str:
+        """Why a capability is off: the functions the binary lacks, else the flag."""
+        missing = [f for f in functions.get(model.fmi_version, ())
+                   if isinstance(runtime, Instance) and f in runtime.library.missing]
+        if missing:
+            return f"the FMU binary does not export {', '.join(missing)}"
+        if model.fmi_version == "1.0":
+            return "FMI 1.0 cannot save state"
+        state = "FMUstate" if model.fmi_version == "2.0" else "FMUState"
+        return f"can{capability}{state} is false"
 
     def restore(self, snapshot: Snapshot) -> None:
         """Return every component and the loop to a snapshot of this simulation.
@@ -749,13 +762,16 @@ class Simulation:
         snapshot = self.snapshot()
         states = []
         for name, runtime, state in zip(self._plan.names, self._runtimes, snapshot.states):
-            if isinstance(runtime, Instance) and self.system.model(name).can_serialize_state:
+            model = self._model(name, runtime)
+            if isinstance(runtime, Instance) and model.can_serialize_state:
                 states.append(("fmu", runtime.serialize_state(state)))
             elif isinstance(runtime, PythonComponent):
                 states.append(("python", state))
+            elif isinstance(runtime, Instance):
+                raise ModelError(f"component '{name}' ({model.name}) cannot serialize its state "
+                                 f"({self._lacking(runtime, model, SERIALIZE_FUNCTIONS, 'Serialize')})")
             else:
-                raise ModelError(f"component '{name}' ({self.system.model(name).name}) cannot "
-                                 "serialize its state")
+                raise ModelError(f"component '{name}' ({model.name}) cannot serialize its state")
         return pickle.dumps({"format": STATE_FORMAT, "names": self._plan.names,
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,

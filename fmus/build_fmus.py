@@ -69,6 +69,24 @@ PLATFORM = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
 GLUE = {"1.0": "fmi1.c", "2.0": "fmi2.c", "3.0": "fmi3.c"}
 FOLDERS = {"1.0": "fmi1", "2.0": "fmi2", "3.0": "fmi3"}
 
+# Defects that a model.toml can ask for in an optional [quirks] table, so that
+# test FMUs reproduce what real exporters get wrong.  The twins use none.
+QUIRKS = {
+    # variable -> name written in modelDescription.xml (e.g. to duplicate a name)
+    "description_names": dict,
+    # variable -> variability written in modelDescription.xml
+    "description_variability": dict,
+    # variable -> start value written in modelDescription.xml (even where none is allowed)
+    "description_start": dict,
+    # the modelIdentifier written; the binary keeps the model's (and the file's) name
+    "model_identifier": str,
+    # FMI functions, without the "fmi2"/"fmi3" prefix, that the binary does not export
+    # (FMI 1.0 builds hide the FMI 1.0 counterparts: Reset is fmiResetSlave)
+    "hide_functions": list,
+    # the binary leaves parameters and inputs unset (NaN, 0, "") until the importer sets them
+    "binary_ignores_start": bool,
+}
+
 
 class SpecError(ValueError):
     """A model.toml that cannot be turned into an FMU."""
@@ -120,8 +138,33 @@ def load_spec(model_dir: Path) -> dict:
             if source is None or source["causality"] != "input":
                 raise SpecError(f"{path}: output {var['name']!r} depends on {dep!r}, which is not an input")
     spec["variable"] = variables
+    spec["quirks"] = _check_quirks(path, spec.get("quirks", {}), names)
     spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
     return spec
+
+
+def _check_quirks(path: Path, quirks: dict, names: set[str]) -> dict:
+    for key, value in quirks.items():
+        if key not in QUIRKS:
+            raise SpecError(f"{path}: unknown quirk {key!r} (known: {', '.join(QUIRKS)})")
+        if not isinstance(value, QUIRKS[key]):
+            raise SpecError(f"{path}: quirk {key!r} must be a {QUIRKS[key].__name__}")
+        if isinstance(value, dict):
+            for name in value:
+                if name not in names:
+                    raise SpecError(f"{path}: quirk {key!r} names unknown variable {name!r}")
+    return quirks
+
+
+def _fmi_function(version: str, name: str, model_identifier: str) -> str | None:
+    """The exported name of FMI function ``name`` ("GetFMUstate") in FMI ``version``;
+    None where FMI 1.0 has no such function (FMU state)."""
+    if version == "1.0":
+        fmi1 = {"Reset": "ResetSlave"}.get(name, name)
+        return None if "FMUstate" in name else f"{model_identifier}_fmi{fmi1}"
+    if version == "2.0":
+        return "fmi2" + name
+    return "fmi3" + name.replace("FMUstate", "FMUState").replace("DeSerialize", "Deserialize")
 
 
 def _slot_names(spec: dict) -> dict[str, list[dict]]:
@@ -150,17 +193,21 @@ def generate_c(spec: dict) -> tuple[str, str]:
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
+    unset = spec["quirks"].get("binary_ignores_start", False)
     for var in spec["variable"]:
         p = prefix[var["type"]]
         start = var.get("start", 0)
         if var["type"] == "Boolean":
             start = 1.0 if start else 0.0
         start_str = var.get("start", "") if var["type"] == "String" else ""
-        start_num = 0.0 if var["type"] == "String" else float(start)
+        start_num = repr(0.0 if var["type"] == "String" else float(start))
+        if unset and var["causality"] in ("parameter", "input"):
+            start_str = ""
+            start_num = "NAN" if var["type"] == "Real" else "0.0"
         rows.append(
             f'    {{{var["vr"]}, {TYPES[var["type"]][0]}, {p}_{var["name"]}, '
             f'C_{var["causality"].upper()}, V_{var["variability"].upper()}, '
-            f'"{var["name"]}", {start_num!r}, "{start_str}"}}')
+            f'"{var["name"]}", {start_num}, "{start_str}"}}')
     c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          '#include "cosim_model.h"',
          "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
@@ -218,6 +265,26 @@ def _type_attrs(var: dict) -> str:
     return " ".join(attrs)
 
 
+def _described(spec: dict) -> list[dict]:
+    """The variables as modelDescription.xml declares them: the spec's, with the
+    description_* quirks applied (the binary keeps the spec's own)."""
+    quirks = spec["quirks"]
+    described = []
+    for var in spec["variable"]:
+        name = var["name"]
+        var = dict(var)
+        var["name"] = quirks.get("description_names", {}).get(name, name)
+        var["variability"] = quirks.get("description_variability", {}).get(name, var["variability"])
+        if name in quirks.get("description_start", {}):
+            var["start"] = quirks["description_start"][name]
+        described.append(var)
+    return described
+
+
+def _model_identifier(spec: dict) -> str:
+    return spec["quirks"].get("model_identifier", spec["name"])
+
+
 def _header(spec: dict, version: str) -> list[str]:
     token = "guid" if version == "2.0" else "instantiationToken"
     return ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -245,7 +312,7 @@ def _tail(spec: dict) -> list[str]:
 def model_description_fmi2(spec: dict) -> str:
     """The FMI 2.0 co-simulation modelDescription.xml of a spec."""
     lines = _header(spec, "2.0")
-    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
                  'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
                  f'canInterpolateInputs="{_fmt(bool(spec.get("can_interpolate_inputs")))}" '
@@ -256,10 +323,10 @@ def model_description_fmi2(spec: dict) -> str:
     # some importers (FMI Library) demand a start value for it.
     lines.append("  <ModelVariables>")
     index = {}
-    for i, var in enumerate(spec["variable"], start=1):
+    for i, (var, shown) in enumerate(zip(spec["variable"], _described(spec)), start=1):
         index[var["name"]] = i
-        lines.append(f'    <ScalarVariable {_common_attrs(var)}>'
-                     f'<{var["type"]} {_type_attrs(var)}/></ScalarVariable>')
+        lines.append(f'    <ScalarVariable {_common_attrs(shown)}>'
+                     f'<{shown["type"]} {_type_attrs(shown)}/></ScalarVariable>')
     lines.append("  </ModelVariables>")
     outputs = [v for v in spec["variable"] if v["causality"] == "output"]
     lines.append("  <ModelStructure>")
@@ -281,7 +348,7 @@ def model_description_fmi2(spec: dict) -> str:
 def model_description_fmi3(spec: dict) -> str:
     """The FMI 3.0 co-simulation modelDescription.xml of a spec."""
     lines = _header(spec, "3.0")
-    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(spec["name"])} '
+    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUState="true" '
                  'canSerializeFMUState="true" providesIntermediateUpdate="false" '
                  'canReturnEarlyAfterIntermediateUpdate="false" hasEventMode="false" '
@@ -291,7 +358,7 @@ def model_description_fmi3(spec: dict) -> str:
     lines.append("  <ModelVariables>")
     lines.append('    <Float64 name="time" valueReference="0" causality="independent" '
                  'variability="continuous" description="Simulation time" unit="s"/>')
-    for var in spec["variable"]:
+    for var in _described(spec):
         tag = TYPES[var["type"]][1]
         if var["type"] == "String":
             # FMI 3 gives String start values as child elements.
@@ -338,7 +405,7 @@ def model_description_fmi1(spec: dict) -> str:
     """
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<fmiModelDescription fmiVersion="1.0" modelName={quoteattr(spec["name"])} '
-             f'modelIdentifier={quoteattr(spec["name"])} guid="{spec["guid"]}" '
+             f'modelIdentifier={quoteattr(_model_identifier(spec))} guid="{spec["guid"]}" '
              f'description={quoteattr(spec["description"])} author="cosim" '
              f'version={quoteattr(spec.get("version", "1.0"))} '
              'generationTool="cosim fmus/build_fmus.py" variableNamingConvention="flat" '
@@ -351,7 +418,7 @@ def model_description_fmi1(spec: dict) -> str:
     if attrs:
         lines.append(f"  <DefaultExperiment {attrs}/>")
     lines.append("  <ModelVariables>")
-    for var in spec["variable"]:
+    for var in _described(spec):
         variability, causality = _fmi1_variability_causality(var)
         attrs = (f'name={quoteattr(var["name"])} valueReference="{var["vr"]}" '
                  f'description={quoteattr(var["description"])} variability="{variability}" '
@@ -405,6 +472,12 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> 
     if version == "1.0":
         # FMI 1.0 function names carry the model identifier as a prefix.
         flags.append(f"-DMODEL_IDENTIFIER={spec['name']}")
+    hidden = [f for f in (_fmi_function(version, name, spec["name"])
+                          for name in spec["quirks"].get("hide_functions", [])) if f]
+    if hidden:
+        script = workdir / "hidden.map"
+        script.write_text("{ local: " + " ".join(f"{f};" for f in hidden) + " };\n")
+        flags.append(f"-Wl,--version-script={script}")
     cmd = [*cc, *flags, *includes, *map(str, sources), "-o", str(out), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:

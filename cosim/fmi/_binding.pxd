@@ -182,6 +182,10 @@ cdef class Instance:
     cdef double start_time
     cdef double stop_time
     cdef bint stop_time_defined
+    cdef readonly double log_rate
+    cdef readonly unsigned long long suppressed_messages
+    cdef unsigned long long unreported
+    cdef double reported_at
     cdef Slave* c_slave(self)
     cdef int _code(self, str value_type, str action) except -1
     cpdef int check(self, int status, str function) except -1

@@ -14,6 +14,7 @@ initialization mode, so start values go to the instantiated slave,
 
 import logging
 import os
+import time
 
 import numpy as np
 
@@ -31,7 +32,7 @@ cdef extern from "logsink.h" nogil:
         int status
         char category[48]
         char message[512]
-    void cosim_log_init(CosimLogSink *sink)
+    void cosim_log_init(CosimLogSink *sink, double rate)
     void cosim_log_destroy(CosimLogSink *sink)
     void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
     void cosim_log_fmi1(void *component, const char *instance, int status, const char *category,
@@ -41,10 +42,11 @@ cdef extern from "logsink.h" nogil:
     void cosim_fmi1_unregister(void *component, CosimLogSink *sink)
     void *cosim_calloc(size_t n, size_t size)
     int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out)
-    unsigned long long cosim_log_take_dropped(CosimLogSink *sink)
+    unsigned long long cosim_log_take_suppressed(CosimLogSink *sink)
     int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size)
     void *cosim_fmi2_callbacks_new(CosimLogSink *sink)
     void cosim_free(void *ptr)
+    enum: COSIM_LOG_CAPACITY
 
 log = logging.getLogger("cosim.fmu")
 
@@ -57,6 +59,11 @@ _FMI3_TYPE_NAMES = ["Float64", "Float32", "Int8", "UInt8", "Int16", "UInt16", "I
                     "Int64", "UInt64", "Boolean", "String"]
 _FMI2_TYPE_NAMES = {T_FLOAT64: "Real", T_INT32: "Integer", T_BOOL: "Boolean", T_STRING: "String"}
 _LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
+# FMU log messages let through to the logger per second and instance; the
+# rest are counted and reported in a summary at most every SUMMARY_INTERVAL
+# seconds, and when the instance is freed.
+LOG_RATE = 100.0
+SUMMARY_INTERVAL = 10.0
 
 
 def fmi_name(int version, str base):
@@ -223,18 +230,26 @@ cdef class Instance:
         Instance name, used in every log line and error message.
     logging_on : bool, keyword-only
         Passed to instantiate; debug messages then reach the ``cosim.fmu`` logger.
+    log_rate : float, keyword-only
+        At most this many FMU log messages per second reach the logger (in
+        bursts of up to as many); the others are counted in
+        :attr:`suppressed_messages` and summarized in a warning.  0 lifts the
+        limit (a bounded buffer between drains still applies).
     """
 
-    def __cinit__(self, archive, Library library, str name, *, bint logging_on=False):
+    def __cinit__(self, archive, Library library, str name, *, bint logging_on=False,
+                  double log_rate=LOG_RATE):
         self.archive = archive
         self.library = library
         self.model = archive.model
         self.name = name
         self.alive = False
+        self.log_rate = log_rate
+        self.reported_at = time.monotonic()
         self.sink = <CosimLogSink*>malloc(sizeof(CosimLogSink))
         if self.sink == NULL:
             raise MemoryError()
-        cosim_log_init(self.sink)
+        cosim_log_init(self.sink, log_rate)
         self.slave.version = library.fn.version
         self.slave.fn = &library.fn
         self.slave.sink = self.sink
@@ -295,11 +310,13 @@ cdef class Instance:
 
     # -- status and log ---------------------------------------------------------
 
-    def drain_log(self, *, bint errors_raised=False):
+    def drain_log(self, *, bint errors_raised=False, bint final=False):
         """Forward buffered FMU log messages to the ``cosim.fmu`` logger.
 
         With ``errors_raised`` error messages go out at DEBUG level: they are
         about to travel in an exception, and need not be reported twice.
+        Suppressed messages are reported in one warning per
+        ``SUMMARY_INTERVAL`` seconds, and (``final``) when the instance is freed.
         """
         cdef CosimLogEntry entry
         while cosim_log_pop(self.sink, &entry):
@@ -308,10 +325,15 @@ cdef class Instance:
             if errors_raised and level == logging.ERROR:
                 level = logging.DEBUG
             log.log(level, "[%s] %s", self.name, message)
-        dropped = cosim_log_take_dropped(self.sink)
-        if dropped:
-            log.warning("[%s] %d log messages dropped: the FMU logged faster than they were read",
-                        self.name, dropped)
+        cdef unsigned long long suppressed = cosim_log_take_suppressed(self.sink)
+        self.suppressed_messages += suppressed
+        self.unreported += suppressed
+        if self.unreported and (final or time.monotonic() - self.reported_at >= SUMMARY_INTERVAL):
+            limit = f"{self.log_rate:g} per second" if self.log_rate > 0 else "no rate limit"
+            log.warning("[%s] %d log messages suppressed (limits: %s, %d between reads)",
+                        self.name, self.unreported, limit, COSIM_LOG_CAPACITY)
+            self.unreported = 0
+            self.reported_at = time.monotonic()
 
     def _take_error(self):
         cdef char text[512]
@@ -410,7 +432,7 @@ cdef class Instance:
             self.library.fn.free_instance(self.slave.component)
             if self.slave.version == 1:
                 cosim_fmi1_unregister(self.slave.component, self.sink)
-            self.drain_log()
+            self.drain_log(final=True)
 
     # -- values -----------------------------------------------------------------
 

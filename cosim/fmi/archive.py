@@ -1,14 +1,17 @@
 """Opening FMU archives: untrusted input, checked before anything is loaded.
 
 An FMU is a zip archive.  Reading it checks that the file exists, is a zip,
-holds a ``modelDescription.xml`` that passes the FMI schema, and a binary
-for this platform; extraction refuses paths that escape the target folder,
-links, and archives larger than a limit.
+holds a usable ``modelDescription.xml`` (see :func:`cosim.fmi.model.read_model_info`
+for the defects tolerated with a warning) and a binary for this platform;
+extraction refuses paths that escape the target folder, links, and archives
+larger than a limit.  Tolerated defects are logged as warnings on the
+``cosim.fmu`` logger, naming the file, once per file.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import stat
@@ -18,7 +21,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from cosim.errors import ModelError
-from cosim.fmi.model import ModelInfo, model_info_from_description, read_fmi1_details
+from cosim.fmi.model import ModelInfo, read_model_info
+
+log = logging.getLogger("cosim.fmu")
 
 # FMI platform folder names for this machine, per FMI version.
 PLATFORMS = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
@@ -59,10 +64,38 @@ def _binary_name(model: ModelInfo) -> str:
     return f"binaries/{PLATFORMS[model.fmi_version]}/{model.model_identifier}.so"
 
 
-def _check_binary(path: Path, zf: zipfile.ZipFile, model: ModelInfo) -> None:
-    names = set(zf.namelist())
-    if _binary_name(model) in names:
-        return
+def _find_binary(path: Path, names, model: ModelInfo) -> tuple[str, str | None]:
+    """The archive member holding the binary, and a warning if it is not the standard one.
+
+    Some exporters name the binary after the FMU file instead of the model
+    identifier; the only ``.so`` of the platform folder, or the one named
+    after the file, is taken then.
+    """
+    expected = _binary_name(model)
+    names = set(names)
+    if expected in names:
+        return expected, None
+    folder = f"binaries/{PLATFORMS[model.fmi_version]}/"
+    candidates = sorted(n for n in names if n.startswith(folder) and n.endswith(".so")
+                        and "/" not in n[len(folder):])
+    after_file = f"{folder}{path.stem}.so"
+    if after_file in candidates:
+        chosen, why = after_file, "named after the FMU file"
+    elif len(candidates) == 1:
+        chosen, why = candidates[0], f"the only binary in {folder}"
+    elif candidates:
+        listed = ", ".join(PurePosixPath(c).name for c in candidates)
+        raise ModelError(f"{path}: no binary {expected} for modelIdentifier "
+                         f"{model.model_identifier!r}, and {len(candidates)} other binaries in "
+                         f"{folder} ({listed}), none named after the model identifier or the "
+                         f"FMU file; rename the right one to {model.model_identifier}.so")
+    else:
+        _no_binary(path, names, model)
+    return chosen, (f"the binary for modelIdentifier {model.model_identifier!r} should be {expected}; "
+                    f"using {chosen}, {why}")
+
+
+def _no_binary(path: Path, names: set[str], model: ModelInfo) -> None:
     platforms = sorted({n.split("/")[1] for n in names
                         if n.startswith("binaries/") and n.count("/") >= 2 and n.split("/")[1]})
     if platforms:
@@ -81,10 +114,13 @@ def read_model(path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ModelInfo:
     size and modification time), so a system of thousands of instances of
     one FMU reads it once.  Treat it as read-only.
 
+    Defects that can be tolerated are logged as warnings and kept in
+    ``ModelInfo.warnings``.
+
     Raises
     ------
     ModelError
-        Naming the file and the problem: missing, not a zip, no or invalid
+        Naming the file and the problem: missing, not a zip, no or unusable
         modelDescription.xml, unsafe entries, no binary for this platform.
     """
     path = Path(path)
@@ -103,24 +139,17 @@ def _read_model_cached(path: str, size: int, mtime_ns: int, max_bytes: int) -> M
 
 
 def _read_model(path: Path, max_bytes: int) -> ModelInfo:
-    import fmpy
-
     with _open_zip(path) as zf:
         _check_members(path, zf, max_bytes)
         if "modelDescription.xml" not in zf.namelist():
             raise ModelError(f"{path} is not an FMU: it has no modelDescription.xml")
-        try:
-            md = fmpy.read_model_description(str(path), validate=True)
-        except Exception as exc:  # fmpy raises plain exceptions and lxml errors
-            raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
-        if md.fmiVersion not in PLATFORMS and not md.fmiVersion.startswith("3."):
-            raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
-                             "(supported: 1.0 co-simulation, 2.0, 3.0)")
-        fmi1 = None
-        if md.fmiVersion == "1.0":      # what fmpy leaves out of FMI 1.0 descriptions
-            fmi1 = read_fmi1_details(zf.read("modelDescription.xml"), str(path))
-        model = model_info_from_description(md, str(path), fmi1=fmi1)
-        _check_binary(path, zf, model)
+        model = read_model_info(str(path))
+        _, warning = _find_binary(path, zf.namelist(), model)
+    if warning is not None:
+        model.warnings += (warning,)
+    # Reads are cached per file, so each defect is reported once, not per instance.
+    for warning in model.warnings:
+        log.warning("%s: %s", path, warning)
     return model
 
 
@@ -141,13 +170,14 @@ class FmuArchive:
             with _open_zip(self.path) as zf:
                 _check_members(self.path, zf, max_bytes)
                 self._extract(zf, max_bytes)
+                member, _ = _find_binary(self.path, zf.namelist(), self.model)
         except (zipfile.BadZipFile, OSError) as exc:
             self.close()
             raise ModelError(f"{self.path}: cannot extract the FMU: {exc}") from None
         except BaseException:
             self.close()
             raise
-        self.binary = self.directory / _binary_name(self.model)
+        self.binary = self.directory / member
 
     def _extract(self, zf: zipfile.ZipFile, max_bytes: int) -> None:
         # Copy in chunks and count real bytes: a header can understate a size.

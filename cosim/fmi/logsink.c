@@ -6,10 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-void cosim_log_init(CosimLogSink *sink) {
+static double monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cosim_log_init(CosimLogSink *sink, double rate) {
     sink->head = sink->count = sink->has_error = 0;
-    sink->dropped = 0;
+    sink->suppressed = 0;
+    sink->rate = rate;
+    sink->tokens = rate;
+    sink->refilled_at = monotonic_seconds();
     sink->last_error[0] = '\0';
     sink->entries = NULL;
     pthread_mutex_init(&sink->lock, NULL);
@@ -21,20 +31,38 @@ void cosim_log_destroy(CosimLogSink *sink) {
     pthread_mutex_destroy(&sink->lock);
 }
 
-static void push(CosimLogSink *sink, int status, const char *category, const char *text) {
-    pthread_mutex_lock(&sink->lock);
-    if (status >= 3) {  /* error or fatal */
-        snprintf(sink->last_error, sizeof sink->last_error, "%s", text);
-        sink->has_error = 1;
+/* Whether a message of `status` may be queued now; the lock is held. */
+static int admit(CosimLogSink *sink, int status) {
+    if (sink->rate > 0.0) {
+        double now = monotonic_seconds();
+        sink->tokens += (now - sink->refilled_at) * sink->rate;
+        if (sink->tokens > sink->rate) sink->tokens = sink->rate;
+        sink->refilled_at = now;
+        if (sink->tokens < 1.0 && status < 3) return 0;
+        if (sink->tokens >= 1.0) sink->tokens -= 1.0;
     }
     if (!sink->entries) sink->entries = malloc(COSIM_LOG_CAPACITY * sizeof(CosimLogEntry));
-    if (!sink->entries || sink->count == COSIM_LOG_CAPACITY) {
-        sink->dropped++;
+    return sink->entries && sink->count < COSIM_LOG_CAPACITY;
+}
+
+/* Format and queue one message; it is formatted only if it is kept. */
+static void push(CosimLogSink *sink, int status, const char *category, const char *format,
+                 va_list args) {
+    pthread_mutex_lock(&sink->lock);
+    if (status >= 3) {  /* error or fatal */
+        va_list copy;
+        va_copy(copy, args);
+        vsnprintf(sink->last_error, sizeof sink->last_error, format, copy);
+        va_end(copy);
+        sink->has_error = 1;
+    }
+    if (!admit(sink, status)) {
+        sink->suppressed++;
     } else {
         CosimLogEntry *e = &sink->entries[(sink->head + sink->count) % COSIM_LOG_CAPACITY];
         e->status = status;
         snprintf(e->category, sizeof e->category, "%s", category ? category : "");
-        snprintf(e->message, sizeof e->message, "%s", text);
+        vsnprintf(e->message, sizeof e->message, format, args);
         sink->count++;
     }
     pthread_mutex_unlock(&sink->lock);
@@ -44,12 +72,18 @@ void cosim_log_fmi2(void *env, const char *instance, int status, const char *cat
                     const char *message, ...) {
     (void)instance;
     if (!env) return;
-    char text[COSIM_LOG_MESSAGE];
     va_list args;
     va_start(args, message);
-    vsnprintf(text, sizeof text, message ? message : "", args);
+    push((CosimLogSink *)env, status, category, message ? message : "", args);
     va_end(args);
-    push((CosimLogSink *)env, status, category, text);
+}
+
+static void push_text(CosimLogSink *sink, int status, const char *category, const char *format,
+                      ...) {
+    va_list args;
+    va_start(args, format);
+    push(sink, status, category, format, args);
+    va_end(args);
 }
 
 /* FMI 1 components -> sinks: a chained hash table under one lock.  Logging
@@ -126,17 +160,15 @@ void cosim_log_fmi1(void *component, const char *instance, int status, const cha
     (void)instance;
     CosimLogSink *sink = fmi1_sink(component);
     if (!sink) return;
-    char text[COSIM_LOG_MESSAGE];
     va_list args;
     va_start(args, message);
-    vsnprintf(text, sizeof text, message ? message : "", args);
+    push(sink, status, category, message ? message : "", args);
     va_end(args);
-    push(sink, status, category, text);
 }
 
 void cosim_log_fmi3(void *env, int status, const char *category, const char *message) {
     if (!env) return;
-    push((CosimLogSink *)env, status, category, message ? message : "");
+    push_text((CosimLogSink *)env, status, category, "%s", message ? message : "");
 }
 
 int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out) {
@@ -152,12 +184,12 @@ int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out) {
     return popped;
 }
 
-unsigned long long cosim_log_take_dropped(CosimLogSink *sink) {
+unsigned long long cosim_log_take_suppressed(CosimLogSink *sink) {
     pthread_mutex_lock(&sink->lock);
-    unsigned long long dropped = sink->dropped;
-    sink->dropped = 0;
+    unsigned long long suppressed = sink->suppressed;
+    sink->suppressed = 0;
     pthread_mutex_unlock(&sink->lock);
-    return dropped;
+    return suppressed;
 }
 
 int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size) {

@@ -1,7 +1,10 @@
 /* Log callbacks handed to FMUs.  They never touch Python: messages go into a
- * per-instance ring buffer that Python drains between steps.  When the ring
- * is full new messages are counted as dropped, so a chatty FMU cannot slow
- * the step loop; the last error message is always kept for error reports. */
+ * per-instance ring buffer that Python drains between steps.  A token bucket
+ * lets at most `rate` messages per second (in bursts of up to `rate`) into
+ * the ring; messages over the rate, or arriving when the ring is full, are
+ * only counted, before any formatting, so a chatty FMU can neither flood the
+ * Python logger nor slow the step loop.  Errors pass the rate limit, and the
+ * last error message is always kept for error reports. */
 #ifndef COSIM_LOGSINK_H
 #define COSIM_LOGSINK_H
 
@@ -20,13 +23,17 @@ typedef struct {
 typedef struct {
     pthread_mutex_t lock;
     int head, count;
-    unsigned long long dropped;
+    unsigned long long suppressed;   /* messages counted but not queued */
+    double rate;                     /* messages per second let through; <= 0: no limit */
+    double tokens;                   /* messages that may pass now, up to `rate` */
+    double refilled_at;              /* monotonic seconds at the last refill */
     int has_error;
     char last_error[COSIM_LOG_MESSAGE];
     CosimLogEntry *entries;   /* allocated at the first message: most instances never log */
 } CosimLogSink;
 
-void cosim_log_init(CosimLogSink *sink);
+/* `rate`: messages per second let into the ring; <= 0 for no limit. */
+void cosim_log_init(CosimLogSink *sink, double rate);
 /* Free the ring; the sink itself belongs to the caller. */
 void cosim_log_destroy(CosimLogSink *sink);
 /* FMI 2 logger (componentEnvironment is the sink). */
@@ -49,8 +56,8 @@ int cosim_fmi1_register(void *component, CosimLogSink *sink);
 void cosim_fmi1_unregister(void *component, CosimLogSink *sink);
 /* Pop the oldest entry into *out; return 0 when the ring is empty. */
 int cosim_log_pop(CosimLogSink *sink, CosimLogEntry *out);
-/* Return and reset the dropped counter. */
-unsigned long long cosim_log_take_dropped(CosimLogSink *sink);
+/* Return and reset the count of messages suppressed (over the rate or ring full). */
+unsigned long long cosim_log_take_suppressed(CosimLogSink *sink);
 /* Copy and clear the last error message; return 0 if there was none. */
 int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size);
 

@@ -2,10 +2,19 @@
 
 :class:`ModelInfo` is read once per FMU (through fmpy) and is enough to
 compose and validate a system without loading any binary.
+
+Real exporters get the description wrong in small ways (duplicate names,
+integers declared continuous, calculated outputs with start values).  fmpy
+refuses such files; :func:`read_model_info` reads them again without
+validation, repairs what it can and keeps one warning per problem in
+:attr:`ModelInfo.warnings`.  Only what cannot be repaired (malformed XML,
+no modelIdentifier) is an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import zipfile
 from dataclasses import dataclass, field
 
 from cosim.errors import ModelError, did_you_mean
@@ -23,6 +32,10 @@ CANONICAL_TYPES = {
 # Enumerations travel as Integer in FMI 1 and 2 and as Int64 in FMI 3.
 ENUMERATION_TYPE = {"1.0": "int32", "2.0": "int32", "3.0": "int64"}
 FMI1_COSIMULATION = ("CoSimulation_StandAlone", "CoSimulation_Tool")
+CAUSALITIES = ("parameter", "calculatedParameter", "structuralParameter", "input", "output",
+               "local", "independent")
+VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
+INITIALS = (None, "exact", "approx", "calculated")
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class ModelInfo:
     can_handle_variable_step: bool = False
     can_interpolate_inputs: bool = False
     units: dict[str, Unit] = field(default_factory=dict)
+    # Defects found in the FMU and tolerated, each a sentence naming the
+    # variable, function or file concerned.
+    warnings: tuple[str, ...] = ()
 
     def unit(self, name: str | None) -> Unit | None:
         """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
@@ -161,6 +177,8 @@ def read_fmi1_details(xml: bytes, path: str) -> Fmi1Details:
                     "canHandleVariableCommunicationStepSize", "false").strip() in ("true", "1")
     variables = {}
     for sv in root.iterfind("ModelVariables/ScalarVariable"):
+        if sv.get("name") in variables:
+            continue        # a duplicate name: the first declaration counts, as in fmpy's reading
         dependency = sv.find("DirectDependency")
         variables[sv.get("name")] = Fmi1Variable(
             causality=sv.get("causality", "internal"),
@@ -190,7 +208,10 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
     An FMI 1.0 description also needs ``fmi1``, read from the same file with
     :func:`read_fmi1_details`.
     """
-    version = "3.0" if md.fmiVersion.startswith("3") else md.fmiVersion
+    version = "3.0" if md.fmiVersion.startswith("3.") else md.fmiVersion
+    if version not in ENUMERATION_TYPE:
+        raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
+                         "(supported: 1.0 co-simulation, 2.0, 3.0)")
     cs = md.coSimulation
     if version == "1.0" and fmi1 is None:
         raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
@@ -201,8 +222,14 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
     if cs is None:
         raise ModelError(f"{path}: the FMU does not support co-simulation "
                          "(model exchange FMUs are not supported yet)")
+    if not cs.modelIdentifier:
+        raise ModelError(f"{path}: the CoSimulation element has no modelIdentifier, which names "
+                         "the FMU's binary; the FMU cannot be loaded without it")
     variables = {}
-    for v in md.modelVariables:
+    for position, v in enumerate(md.modelVariables, start=1):
+        if not v.name or v.valueReference is None:
+            raise ModelError(f"{path}: model variable #{position} ({v.name or 'no name'}) has "
+                             f"{'no valueReference' if v.name else 'no name'}")
         causality, variability = v.causality, v.variability
         if version == "1.0":
             raw = fmi1.variables[v.name]
@@ -211,15 +238,30 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
             # wrong sign, so it is left out (its original is there).
             if raw.alias == "negatedAlias":
                 continue
-            causality, variability = _fmi1_roles(raw)
+            # fmpy reads the variability as FMI 1.0 means it (and carries the
+            # lenient reader's repairs); the causality needs FMI 1.0's rules.
+            causality = _fmi1_roles(raw)[0]
         type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
         if type_ is None:
             raise ModelError(f"{path}: variable {v.name!r} has unknown type {v.type!r}")
+        for attribute, value, allowed in (("causality", causality, CAUSALITIES),
+                                          ("variability", variability, VARIABILITIES),
+                                          ("initial", v.initial, INITIALS)):
+            if value not in allowed:
+                # cosim cannot guess what an unknown role means for setting or stepping.
+                raise ModelError(f"{path}: invalid modelDescription.xml: variable {v.name!r} has "
+                                 f"{attribute}={value!r}; expected one of "
+                                 f"{', '.join(a for a in allowed if a)}")
+        try:
+            start = parse_start(type_, v.start)
+        except (TypeError, ValueError):
+            raise ModelError(f"{path}: variable {v.name!r} has start value {v.start!r}, "
+                             f"which is not a {v.type} value") from None
         unit = v.unit or (v.declaredType.unit if v.declaredType is not None else None)
         variables[v.name] = Variable(
             name=v.name, value_reference=int(v.valueReference), type=type_,
             causality=causality, variability=variability, initial=v.initial,
-            start=parse_start(type_, v.start), unit=unit, description=v.description,
+            start=start, unit=unit, description=v.description,
             shape=tuple(v.shape or ()))
     inputs = tuple(v.name for v in variables.values() if v.causality == "input")
     dependencies = {}
@@ -250,9 +292,13 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         can_serialize = bool(cs.canSerializeFMUstate)
         variable_step = bool(cs.canHandleVariableCommunicationStepSize)
         units = {u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions}
+    token = md.guid if version in ("1.0", "2.0") else (md.instantiationToken or md.guid)
+    if not token:
+        raise ModelError(f"{path}: modelDescription.xml has no "
+                         f"{'instantiationToken' if version == '3.0' else 'guid'}, which the FMU "
+                         "needs to be instantiated")
     return ModelInfo(
-        path=path, name=md.modelName, fmi_version=version,
-        token=md.guid if version in ("1.0", "2.0") else (md.instantiationToken or md.guid),
+        path=path, name=md.modelName, fmi_version=version, token=token,
         model_identifier=cs.modelIdentifier, description=md.description or "",
         variables=variables, dependencies=dependencies, default_experiment=default,
         can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
@@ -278,3 +324,168 @@ def _fmi1_dependencies(variables: dict[str, Variable], fmi1: Fmi1Details,
             declared = fmi1.variables[v.name].direct_dependency or ()
             dependencies[v.name] = tuple(name for name in declared if name in inputs)
     return dependencies
+
+
+# -- tolerated defects ---------------------------------------------------------------
+
+FLOAT_TYPES = ("Real", "Float64", "Float32")
+# Functions needed to save and restore a state, and to serialize one, per FMI version.
+STATE_FUNCTIONS = {
+    "1.0": (),          # FMI 1.0 has no FMU state
+    "2.0": ("fmi2GetFMUstate", "fmi2SetFMUstate", "fmi2FreeFMUstate"),
+    "3.0": ("fmi3GetFMUState", "fmi3SetFMUState", "fmi3FreeFMUState"),
+}
+SERIALIZE_FUNCTIONS = {
+    "1.0": (),
+    "2.0": ("fmi2SerializedFMUstateSize", "fmi2SerializeFMUstate", "fmi2DeSerializeFMUstate"),
+    "3.0": ("fmi3SerializedFMUStateSize", "fmi3SerializeFMUState", "fmi3DeserializeFMUState"),
+}
+# Behind canInterpolateInputs (cosim sets input derivatives of FMI 2.0 co-simulation units only).
+INPUT_DERIVATIVES_FUNCTION = "fmi2SetRealInputDerivatives"
+
+
+def read_model_info(path: str) -> ModelInfo:
+    """Read the model description of the FMU at ``path``, tolerating common defects.
+
+    The description is read strictly first (FMI schema and fmpy's checks).
+    If that fails on validation only, it is read again without validation:
+    duplicate variable names keep their first declaration, non-Real
+    variables declared continuous become discrete, start values of
+    calculated variables are dropped, and every problem, repaired or not,
+    becomes a sentence in :attr:`ModelInfo.warnings`.  FMI 1.0 descriptions
+    also get what fmpy does not read (:func:`read_fmi1_details`).
+
+    Raises
+    ------
+    ModelError
+        Naming ``path``: malformed XML, unsupported FMI version, no
+        co-simulation interface or modelIdentifier, variables without name
+        or value reference, start values of the wrong type.
+    """
+    import fmpy
+    from fmpy.model_description import ValidationError
+
+    try:
+        md = fmpy.read_model_description(path, validate=True)
+        warnings = []
+    except ValidationError as exc:
+        md, warnings = _read_leniently(path, exc.problems)
+    except Exception as exc:  # fmpy raises plain exceptions and lxml errors
+        raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
+    fmi1 = None
+    if md.fmiVersion == "1.0":      # what fmpy leaves out of FMI 1.0 descriptions
+        with zipfile.ZipFile(path) as zf:
+            fmi1 = read_fmi1_details(zf.read("modelDescription.xml"), path)
+    model = model_info_from_description(md, path, fmi1=fmi1)
+    model.warnings = tuple(warnings)
+    return model
+
+
+def _read_leniently(path: str, strict_problems: list[str]):
+    """(description, warnings) of a description that failed validation."""
+    import fmpy
+
+    try:
+        md = fmpy.read_model_description(path, validate=False)
+    except Exception as exc:  # noqa: BLE001 - whatever fmpy trips on makes the file unreadable
+        problems = "; ".join(strict_problems)
+        raise ModelError(f"{path}: invalid modelDescription.xml: {exc} (validation: {problems})") from None
+    # fmpy stops at the first failing stage: when the schema failed, its
+    # checks of the content never ran, and the problems are schema problems.
+    content_problems = _content_problems(md)
+    warnings = [f"modelDescription.xml does not follow the FMI schema: {p}"
+                for p in strict_problems if p not in content_problems]
+    warnings += _repair(md)
+    warnings += [f"modelDescription.xml: {p}" for p in _content_problems(md)]
+    return md, warnings
+
+
+def _content_problems(md) -> list[str]:
+    from fmpy.validation import validate_model_description
+
+    try:
+        return validate_model_description(md)
+    except Exception as exc:  # noqa: BLE001 - fmpy's checks assume a schema-valid file
+        return [f"its content could not be checked completely ({type(exc).__name__}: {exc})"]
+
+
+def _repair(md) -> list[str]:
+    """Fix, in place, the defects cosim knows how to tolerate; one warning each."""
+    warnings = []
+    first, kept, dropped = {}, [], set()
+    for v in md.modelVariables:
+        if v.name in first:
+            warnings.append(
+                f"variable name {v.name!r} is declared twice (value references "
+                f"{first[v.name].valueReference} and {v.valueReference}); the first is used, "
+                f"value reference {v.valueReference} is not reachable by name")
+            dropped.add(id(v))
+            continue
+        first[v.name] = v
+        kept.append(v)
+    if dropped:
+        md.modelVariables[:] = kept
+        for unknowns in (md.outputs, md.initialUnknowns, md.derivatives):
+            unknowns[:] = [u for u in unknowns if id(u.variable) not in dropped]
+            for u in unknowns:
+                if u.dependencies is not None:
+                    keep = [k for k, d in enumerate(u.dependencies) if id(d) not in dropped]
+                    u.dependencies = [u.dependencies[k] for k in keep]
+                    if u.dependenciesKind is not None:
+                        u.dependenciesKind = [u.dependenciesKind[k] for k in keep]
+    for v in md.modelVariables:
+        if v.variability == "continuous" and v.type not in FLOAT_TYPES:
+            warnings.append(f"variable {v.name!r} is {v.type} but declared "
+                            'variability="continuous", which only Real variables may be; '
+                            "it is treated as discrete")
+            v.variability = "discrete"
+        if v.initial == "calculated" and v.start is not None:
+            warnings.append(f'variable {v.name!r} has initial="calculated" and a start value '
+                            f"({v.start}); the start value is ignored")
+            v.start = None
+    return warnings
+
+
+def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[str]]:
+    """``model`` with its capability flags reduced to what its binary exports.
+
+    ``missing`` holds the FMI function names the binary lacks (see
+    ``Library.missing``).  Returns the corrected model (``model`` itself if
+    nothing changes) and one warning per problem, naming the functions.
+    """
+    missing = set(missing)
+    changes, warnings = {}, []
+    state = [f for f in STATE_FUNCTIONS[model.fmi_version] if f in missing]
+    serialize = [f for f in SERIALIZE_FUNCTIONS[model.fmi_version] if f in missing]
+    flag = "canGetAndSetFMUstate" if model.fmi_version == "2.0" else "canGetAndSetFMUState"
+    if model.can_get_and_set_state and state:
+        changes.update(can_get_and_set_state=False, can_serialize_state=False)
+        warnings.append(f"{flag} is true but the binary does not export {', '.join(state)}; "
+                        "saving and restoring its state is disabled")
+    elif model.can_serialize_state and serialize:
+        changes["can_serialize_state"] = False
+        warnings.append(f"{flag.replace('GetAndSet', 'Serialize')} is true but the binary does "
+                        f"not export {', '.join(serialize)}; serializing its state is disabled")
+    if model.can_interpolate_inputs and INPUT_DERIVATIVES_FUNCTION in missing:
+        changes["can_interpolate_inputs"] = False
+        warnings.append(f"canInterpolateInputs is true but the binary does not export "
+                        f"{INPUT_DERIVATIVES_FUNCTION}; first-order holds set extrapolated "
+                        "input values instead")
+    used = {v.type for v in model.variables.values()}
+    other = sorted(f for f in missing
+                   if f not in STATE_FUNCTIONS[model.fmi_version]
+                   and f not in SERIALIZE_FUNCTIONS[model.fmi_version]
+                   and f != INPUT_DERIVATIVES_FUNCTION      # only used where the flag allows
+                   and (_accessor_type(f) is None or _accessor_type(f) in used))
+    if other:
+        warnings.append(f"the binary does not export {', '.join(other)}; "
+                        "calls that need them raise ModelError")
+    return (dataclasses.replace(model, **changes) if changes else model), warnings
+
+
+def _accessor_type(function: str) -> str | None:
+    """The canonical value type of an FMI get/set function ("fmi3GetInt8" -> "int8"), else None."""
+    for prefix in ("fmiGet", "fmiSet", "fmi2Get", "fmi2Set", "fmi3Get", "fmi3Set"):
+        if function.startswith(prefix):
+            return CANONICAL_TYPES.get(function[len(prefix):])
+    return None

@@ -21,8 +21,9 @@ import grpc
 import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError, did_you_mean
-from cosim.fmi._binding import Instance, Library
-from cosim.fmi.archive import FmuArchive, read_model
+from cosim.fmi._binding import Instance
+from cosim.fmi.archive import read_model
+from cosim.fmi.loader import load_fmu
 from cosim.rpc.common import (TYPES, RequestError, call_status, from_value, pack, to_value,
                               unpack)
 from cosim.v1 import twin_pb2, twin_pb2_grpc
@@ -87,8 +88,8 @@ class TwinService(twin_pb2_grpc.TwinServicer):
                 vrs.append(var.value_reference)
             else:
                 self._settable[var.type][ref] = var.value_reference
-        self._archive = FmuArchive(fmu, model=self.model)
-        self._library = Library(self._archive.binary, self.model.fmi_version)
+        self._archive, self._library = load_fmu(fmu, model=self.model)
+        self.model = self._archive.model        # capabilities corrected to the binary
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
         self.max_sessions = max_sessions

@@ -1,0 +1,16 @@
+/* flow = displacement*speed. */
+#include "cosim_model.h"
+
+int model_check(const ModelData *m, char *msg, size_t len) {
+    REQUIRE_POSITIVE(displacement);
+    return 0;
+}
+
+void model_initialize(ModelData *m) { (void)m; }
+
+void model_outputs(ModelData *m) { R(flow) = R(displacement) * R(speed); }
+
+int model_step(ModelData *m, double h, char *msg, size_t len) {
+    (void)m, (void)h, (void)msg, (void)len;
+    return 0;
+}

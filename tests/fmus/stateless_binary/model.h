@@ -1,0 +1,3 @@
+typedef struct {
+    double x;
+} ModelState;

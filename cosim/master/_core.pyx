@@ -853,13 +853,16 @@ cdef class Core:
 
     # -- variable step ------------------------------------------------------------
 
+    cdef inline void _copy(self, Buffers* to, Buffers* source) noexcept nogil:
+        memcpy(to.f64, source.f64, self.slot_counts[G_F64] * sizeof(double))
+        memcpy(to.i32, source.i32, self.slot_counts[G_I32] * sizeof(int32_t))
+        memcpy(to.boolean, source.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+
     cdef int _save(self) noexcept nogil:
         """Keep every value and FMU state of the current point for a rollback."""
         cdef int j, status
         cdef Unit* u
-        memcpy(self.backup.f64, self.rd.f64, self.slot_counts[G_F64] * sizeof(double))
-        memcpy(self.backup.i32, self.rd.i32, self.slot_counts[G_I32] * sizeof(int32_t))
-        memcpy(self.backup.boolean, self.rd.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+        self._copy(&self.backup, self.rd)
         for j in range(self.n_fmu_units):
             u = &self.units[self.fmu_units[j]]
             status = u.slave.fn.get_state(u.slave.component, &u.saved_state)
@@ -871,9 +874,7 @@ cdef class Core:
     cdef int _rollback(self) noexcept nogil:
         cdef int j, status
         cdef Unit* u
-        memcpy(self.rd.f64, self.backup.f64, self.slot_counts[G_F64] * sizeof(double))
-        memcpy(self.rd.i32, self.backup.i32, self.slot_counts[G_I32] * sizeof(int32_t))
-        memcpy(self.rd.boolean, self.backup.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+        self._copy(self.rd, &self.backup)
         for j in range(self.n_fmu_units):
             u = &self.units[self.fmu_units[j]]
             self.stats[self.fmu_units[j]].rejected += 1

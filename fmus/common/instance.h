@@ -48,6 +48,10 @@ int inst_reset(Instance *inst);
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values);
 int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values);
 
+/* Bring outputs up to date with inputs, parameters (and, for model exchange,
+ * time and states) set since they were last computed. */
+int inst_refresh(Instance *inst);
+
 int inst_get_state(Instance *inst, void **state);
 int inst_set_state(Instance *inst, const void *state);
 int inst_free_state(Instance *inst, void **state);

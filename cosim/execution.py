@@ -25,6 +25,8 @@ from cosim.component import PythonComponent
 from cosim.errors import ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.fmi._binding import TYPE_CODES, Instance, Library, function_name
 from cosim.fmi.archive import FmuArchive
+from cosim.fmi.model import MODEL_EXCHANGE
+from cosim.fmi.model_exchange import ModelExchangeInstance
 from cosim.master._core import RUN_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
@@ -267,13 +269,22 @@ class Simulation:
                 runtime = source.open(name)
                 self._core.add_python(k, runtime)
             else:
-                key = str(source)
+                model = self.system.model(name)
+                key = (str(source), model.interface)
                 if key not in self._libraries:
-                    archive = FmuArchive(source, model=self.system.model(name))
-                    self._libraries[key] = (archive, Library(archive.binary, archive.model.fmi_version))
+                    archive = FmuArchive(source, model=model)
+                    self._libraries[key] = (archive, Library(archive.binary, model.fmi_version,
+                                                             interface=model.interface))
                 archive, library = self._libraries[key]
-                runtime = Instance(archive, library, name, logging_on=logging_on)
-                self._core.add_fmu(k, runtime)
+                if model.interface == MODEL_EXCHANGE:
+                    # Integrated by a solver in Python between communication points.
+                    runtime = ModelExchangeInstance(archive, library, name,
+                                                    solver=self.system.solver(name),
+                                                    logging_on=logging_on)
+                    self._core.add_python(k, runtime)
+                else:
+                    runtime = Instance(archive, library, name, logging_on=logging_on)
+                    self._core.add_fmu(k, runtime)
             self._runtimes.append(runtime)
 
     def _build_ports(self) -> None:
@@ -528,7 +539,8 @@ class Simulation:
         snapshot = self.snapshot()
         states = []
         for name, runtime, state in zip(self._plan.names, self._runtimes, snapshot.states):
-            if isinstance(runtime, Instance) and self.system.model(name).can_serialize_state:
+            if isinstance(runtime, (Instance, ModelExchangeInstance)) \
+                    and self.system.model(name).can_serialize_state:
                 states.append(("fmu", runtime.serialize_state(state)))
             elif isinstance(runtime, PythonComponent):
                 states.append(("python", state))

@@ -2,10 +2,15 @@
 
 :class:`ModelInfo` is read once per FMU (through fmpy) and is enough to
 compose and validate a system without loading any binary.
+
+An FMU offers co-simulation, model exchange or both.  Its ModelInfo
+describes the interface cosim uses: co-simulation when the FMU offers it,
+else model exchange; :meth:`ModelInfo.for_interface` gives the other one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from cosim.errors import ModelError, did_you_mean
@@ -22,6 +27,9 @@ CANONICAL_TYPES = {
 }
 # Enumerations travel as Integer in FMI 2 and as Int64 in FMI 3.
 ENUMERATION_TYPE = {"2.0": "int32", "3.0": "int64"}
+CO_SIMULATION = "co-simulation"
+MODEL_EXCHANGE = "model-exchange"
+INTERFACES = (CO_SIMULATION, MODEL_EXCHANGE)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,43 @@ class ModelInfo:
     can_serialize_state: bool = False
     can_handle_variable_step: bool = False
     units: dict[str, Unit] = field(default_factory=dict)
+    interface: str = CO_SIMULATION
+    number_of_states: int = 0
+    number_of_event_indicators: int = 0
+    # interface -> (model_identifier, can_get_and_set_state, can_serialize_state,
+    # can_handle_variable_step) for each interface the FMU offers
+    interface_details: dict = field(default_factory=dict)
+
+    @property
+    def interfaces(self) -> tuple[str, ...]:
+        """The interfaces the FMU offers ("co-simulation", "model-exchange")."""
+        return tuple(i for i in INTERFACES if i in self.interface_details) or (self.interface,)
+
+    def for_interface(self, interface: str) -> ModelInfo:
+        """This model as used through ``interface`` ("co-simulation" or "model-exchange").
+
+        A model exchange FMU runs as a component integrated by a solver
+        (:mod:`cosim.fmi.model_exchange`); to the system it looks the same.
+
+        Raises
+        ------
+        ModelError
+            If the FMU does not offer ``interface``, or it is FMI 3.0 model
+            exchange (not supported).
+        """
+        if interface not in INTERFACES:
+            raise ModelError(f"{self.path}: interface must be one of {', '.join(INTERFACES)}, "
+                             f"not {interface!r}")
+        if interface == self.interface:
+            return self
+        if interface not in self.interface_details:
+            raise ModelError(f"{self.path}: the FMU does not offer {interface} "
+                             f"(it offers {', '.join(self.interfaces)})")
+        _check_supported(self.path, self.fmi_version, interface)
+        identifier, state, serialize, variable_step = self.interface_details[interface]
+        return dataclasses.replace(
+            self, interface=interface, model_identifier=identifier, can_get_and_set_state=state,
+            can_serialize_state=serialize, can_handle_variable_step=variable_step)
 
     def unit(self, name: str | None) -> Unit | None:
         """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
@@ -115,13 +160,40 @@ def parse_start(type_: str, text):
     return int(text)
 
 
+def _check_supported(path: str, version: str, interface: str) -> None:
+    if interface == MODEL_EXCHANGE and version != "2.0":
+        raise ModelError(f"{path}: FMI {version} model exchange is not supported "
+                         "(cosim runs FMI 2.0 model exchange and FMI 2.0/3.0 co-simulation FMUs)")
+
+
+def _interface_details(md) -> dict:
+    details = {}
+    if md.coSimulation is not None:
+        cs = md.coSimulation
+        details[CO_SIMULATION] = (cs.modelIdentifier, bool(cs.canGetAndSetFMUstate),
+                                  bool(cs.canSerializeFMUstate),
+                                  bool(cs.canHandleVariableCommunicationStepSize))
+    if md.modelExchange is not None:
+        me = md.modelExchange
+        # The solver picks the step sizes, so any communication step will do.
+        details[MODEL_EXCHANGE] = (me.modelIdentifier, bool(me.canGetAndSetFMUstate),
+                                   bool(me.canSerializeFMUstate), True)
+    return details
+
+
 def model_info_from_description(md, path: str) -> ModelInfo:
-    """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``."""
+    """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``.
+
+    It describes co-simulation if the FMU offers it, else model exchange.
+    """
     version = "3.0" if md.fmiVersion.startswith("3") else md.fmiVersion
-    cs = md.coSimulation
-    if cs is None:
-        raise ModelError(f"{path}: the FMU does not support co-simulation "
-                         "(model exchange FMUs are not supported yet)")
+    details = _interface_details(md)
+    if not details:
+        raise ModelError(f"{path}: the FMU offers neither co-simulation nor model exchange "
+                         "(its modelDescription.xml has no CoSimulation or ModelExchange element)")
+    interface = CO_SIMULATION if CO_SIMULATION in details else MODEL_EXCHANGE
+    _check_supported(path, version, interface)
+    identifier, can_state, can_serialize, variable_step = details[interface]
     variables = {}
     for v in md.modelVariables:
         type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
@@ -153,9 +225,11 @@ def model_info_from_description(md, path: str) -> ModelInfo:
     return ModelInfo(
         path=path, name=md.modelName, fmi_version=version,
         token=md.guid if version == "2.0" else (md.instantiationToken or md.guid),
-        model_identifier=cs.modelIdentifier, description=md.description or "",
+        model_identifier=identifier, description=md.description or "",
         variables=variables, dependencies=dependencies, default_experiment=default,
-        can_get_and_set_state=bool(cs.canGetAndSetFMUstate),
-        can_serialize_state=bool(cs.canSerializeFMUstate),
-        can_handle_variable_step=bool(cs.canHandleVariableCommunicationStepSize),
-        units={u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions})
+        can_get_and_set_state=can_state, can_serialize_state=can_serialize,
+        can_handle_variable_step=variable_step,
+        units={u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions},
+        interface=interface, number_of_states=len(md.derivatives or ()),
+        number_of_event_indicators=int(md.numberOfEventIndicators or 0),
+        interface_details=details)

@@ -66,6 +66,9 @@ int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t le
     double x0[N_STATES], x1[N_STATES];
     double z0[NONEMPTY(N_EVENT_INDICATORS)], z1[NONEMPTY(N_EVENT_INDICATORS)];
     int events = 0;
+    /* Inputs set since the last step may have made an event due now. */
+    bool reset = false;
+    if (model_event_update(m, &reset, msg, len)) return 1;
     while (m->time < t_end) {
         const double t0 = m->time;
         double dt = fmin(max_substep, t_end - t0);

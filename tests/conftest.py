@@ -36,13 +36,16 @@ def open_twin():
 def test_fmus(tmp_path_factory):
     """Build the FMUs in tests/fmus (test data, compiled from C like the twins).
 
-    Returns ``path(name, version="2.0")``.
+    Returns ``path(name, version="2.0", *, model_exchange=False)``; with
+    ``model_exchange`` the FMI 2.0 model exchange build of a hybrid model.
     """
     builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
     out = tmp_path_factory.mktemp("test-fmus")
     builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()))
 
-    def path(name, version="2.0"):
+    def path(name, version="2.0", *, model_exchange=False):
+        if model_exchange:
+            return out / "fmi2me" / f"{name}.fmu"
         return out / ("fmi2" if version == "2.0" else "fmi3") / f"{name}.fmu"
 
     return path

@@ -50,7 +50,7 @@ STATUS_ERROR = 3
 _STATE_MAGIC = b"COSIMME1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Solver:
     """How a model exchange component is integrated.
 
@@ -83,16 +83,10 @@ class Solver:
     max_step: float | None = None
     event_tolerance: float = 1e-10
 
-    def __init__(self, *, method: str = "cvode", rtol: float = 1e-6, atol: float | None = None,
-                 max_step: float | None = None, event_tolerance: float = 1e-10):
-        object.__setattr__(self, "method", method)
-        object.__setattr__(self, "rtol", rtol)
-        object.__setattr__(self, "atol", atol)
-        object.__setattr__(self, "max_step", max_step)
-        object.__setattr__(self, "event_tolerance", event_tolerance)
-        if method not in SOLVERS:
+    def __post_init__(self):
+        if self.method not in SOLVERS:
             raise ConfigurationError(f"solver method must be one of {', '.join(SOLVERS)}, "
-                                     f"got {method!r}")
+                                     f"got {self.method!r}")
         for name in ("rtol", "atol", "max_step", "event_tolerance"):
             value = getattr(self, name)
             if name in ("atol", "max_step") and value is None:

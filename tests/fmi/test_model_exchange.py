@@ -177,6 +177,29 @@ def test_mixed_with_cosimulation_fmus(ball_me, ball_cs, algorithm):
     assert t_first > first_bounce()[0] + 0.05
 
 
+def test_nested_model_exchange_component_keeps_its_solver(ball_me, ball_cs):
+    line = System("line")
+    line.add("ball", ball_me, solver=Solver(method="radau", rtol=1e-8))
+    line.add_port("height", "output", unit="m")
+    line.connect("ball.h", "height")
+    plant = System("plant")
+    plant.add("line", line)
+    flat = cosim.flatten(plant)
+    assert flat.solver("line.ball") == Solver(method="radau", rtol=1e-8)
+    result = cosim.simulate(plant, stop_time=1.0, step_size=STEP, threads=1)
+    twin = run_ball(ball_cs, stop_time=1.0)
+    assert np.max(np.abs(result["line.height"] - twin["ball.h"])) < 1e-4
+
+
+def test_cli_info_describes_the_model_exchange_interface(ball_me, capsys):
+    from cosim.cli import main
+
+    assert main(["info", str(ball_me)]) == 0
+    out = capsys.readouterr().out
+    assert "FMI 2.0 model exchange" in out
+    assert "2 continuous states, 2 event indicators" in out
+
+
 # -- state -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method", ["cvode", "radau"])

@@ -25,6 +25,7 @@ from cosim.errors import (
 )
 from cosim.execution import Simulation, simulate
 from cosim.fmi.archive import read_model
+from cosim.fmi.model_exchange import Solver
 from cosim.results import Result
 from cosim.ssp import load
 from cosim.system import System
@@ -46,6 +47,7 @@ __all__ = [
     "Result",
     "ServiceError",
     "Simulation",
+    "Solver",
     "System",
     "SspError",
     "SystemStructureError",

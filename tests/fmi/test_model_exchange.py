@@ -344,3 +344,78 @@ def test_binding_keeps_the_interfaces_apart(ball_me):
             Library(archive.binary, "3.0", interface="model-exchange")
     finally:
         archive.close()
+
+
+# -- with the master's options, FMI 1.0 and defective binaries -------------------------------
+
+def test_variable_step_falls_back_for_a_model_exchange_component(ball_me, ball_cs, caplog):
+    system = System()
+    system.add("me", ball_me, solver=Solver(rtol=1e-8))
+    system.add("cs", ball_cs)
+    result = cosim.simulate(system, stop_time=1.0, step_size=STEP, threads=1, variable_step=True)
+    [fallback] = [r.getMessage() for r in caplog.records
+                  if r.name == "cosim" and "variable_step" in r.getMessage()]
+    assert "component 'me' (bouncing_ball): it is a model exchange component" in fallback
+    assert f"running with the fixed step {STEP:g} s instead" in fallback
+    np.testing.assert_allclose(np.diff(result.time), STEP, rtol=1e-9)
+    assert np.max(np.abs(result["me.h"] - result["cs.h"])) < 1e-4
+    assert result.stats["me"].steps == result.stats["cs"].steps == 100
+    assert result.stats["me"].rollbacks == 0
+
+
+def test_multi_rate_model_exchange_component_steps_like_a_cosimulation_one(ball_me, test_fmus):
+    system = System()
+    system.add("me", ball_me, solver=Solver(rtol=1e-8))
+    system.add("cs", test_fmus("bouncing_ball", "3.0"))
+    result = cosim.simulate(system, stop_time=1.0, step_size=STEP, threads=1,
+                            step_multiples={"me": 2, "cs": 2})
+    assert result.stats["me"].steps == result.stats["cs"].steps == 50
+    # Both hold their outputs between their own steps.
+    assert np.max(np.abs(result["me.h"] - result["cs.h"])) < 1e-4
+    np.testing.assert_array_equal(result["me.h"][1::2], result["me.h"][0:-1:2])
+
+
+def test_fmi1_build_of_a_hybrid_model_has_no_model_exchange(test_fmus, ball_cs):
+    fmi1 = test_fmus("bouncing_ball", "1.0")
+    model = read_model(fmi1)
+    assert model.fmi_version == "1.0" and model.interfaces == ("co-simulation",)
+    with pytest.raises(ModelError, match="does not offer model-exchange"):
+        System().add("ball", fmi1, interface="model-exchange")
+    np.testing.assert_array_equal(run_ball(fmi1, stop_time=1.0)["ball.h"],
+                                  run_ball(ball_cs, stop_time=1.0)["ball.h"])
+
+
+def test_model_exchange_binary_without_state_functions(tmp_path, caplog):
+    # The bouncing ball, built for model exchange under a modelIdentifier that
+    # is not its binary's name, with a binary that lacks the state functions.
+    model_dir = tmp_path / "ball"
+    source = ROOT / "tests" / "fmus" / "bouncing_ball"
+    model_dir.mkdir()
+    for name in ("model.c", "model.h"):
+        (model_dir / name).write_bytes((source / name).read_bytes())
+    toml = (source / "model.toml").read_text()
+    head, variables = toml.split("[[variable]]", 1)
+    (model_dir / "model.toml").write_text(
+        head + '[quirks]\nmodel_identifier = "ball"\n'
+        'hide_functions = ["GetFMUstate", "SetFMUstate"]\n\n[[variable]]' + variables)
+    builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
+    path = builder["build_fmu"](model_dir, "2.0", tmp_path / "bouncing_ball.fmu",
+                                interfaces=("model-exchange",))
+    system = System()
+    system.add("ball", path, solver=Solver(rtol=1e-8))
+    assert system.model("ball").interface == "model-exchange"
+    assert system.model("ball").can_get_and_set_state        # what the description claims
+    with system.start(step_size=STEP, stop_time=1.0, threads=1) as sim:
+        messages = [r.getMessage() for r in caplog.records
+                    if r.name == "cosim.fmu" and str(path) in r.getMessage()]
+        assert any("using binaries/linux64/bouncing_ball.so, named after the FMU file" in m
+                   for m in messages)
+        assert any("canGetAndSetFMUstate is true but the binary does not export "
+                   "fmi2GetFMUstate, fmi2SetFMUstate" in m for m in messages)
+        with pytest.raises(ModelError) as info:
+            sim.snapshot()
+        assert str(info.value) == ("component 'ball' (bouncing_ball) cannot save its state (the FMU "
+                                   "binary does not export fmi2GetFMUstate, fmi2SetFMUstate)")
+        sim.run()
+        h, v = flight(0.3, 1.0, 0.0)
+        assert sim.result["ball.h"][30] == pytest.approx(h, abs=1e-5)

@@ -434,6 +434,7 @@ class Simulation:
         stepped_first = lambda k, slot: algorithm == "gauss-seidel" and position[
             plan.slot_owner[slot]] < position[k]
         for k in range(len(plan.names)):
+            derivatives = self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs
             for table, setter in ((plan.inputs, self._core.set_inputs),
                                   (plan.outputs, None), (plan.recorded, None)):
                 for group in LOOP_TYPES:
@@ -451,7 +452,7 @@ class Simulation:
                         holds = ["interpolate" if stepped_first(k, slot) else "extrapolate"
                                  for slot in slots]
                     setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts,
-                           holds=holds, derivatives=self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs)
+                           holds=holds, derivatives=derivatives)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)

@@ -25,6 +25,7 @@ from cosim.errors import (
 )
 from cosim.execution import ComponentStats, Simulation, simulate
 from cosim.fmi.archive import read_model
+from cosim.fmi.model_exchange import Solver
 from cosim.results import Result
 from cosim.ssp import load
 from cosim.system import System
@@ -47,6 +48,7 @@ __all__ = [
     "ServiceError",
     "Simulation",
     "ComponentStats",
+    "Solver",
     "System",
     "SspError",
     "SystemStructureError",

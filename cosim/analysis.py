@@ -71,7 +71,8 @@ def flatten(system):
             if data["kind"] == "component":
                 parameters = {**data["parameters"], **inside(overrides, name)}
                 flat._graph.add_node(prefix + name, kind="component", model=data["model"],
-                                     source=data["source"], parameters=parameters)
+                                     source=data["source"], parameters=parameters,
+                                     solver=data.get("solver"))
             elif data["kind"] == "system":
                 walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **inside(overrides, name)})
             else:

@@ -59,10 +59,14 @@ def _parameters(items: list[str]) -> dict:
 def cmd_info(args) -> int:
     model = read_model(args.fmu)
     exp = model.default_experiment
-    print(f"{model.name} ({Path(args.fmu).name}), FMI {model.fmi_version} co-simulation")
+    interfaces = " and ".join(i.replace("model-", "model ") for i in model.interfaces)
+    print(f"{model.name} ({Path(args.fmu).name}), FMI {model.fmi_version} {interfaces}")
     if model.description:
         print(f"  {model.description}")
     print(f"  model identifier  {model.model_identifier}")
+    if model.interface == "model-exchange":
+        print(f"  model exchange    {model.number_of_states} continuous states, "
+              f"{model.number_of_event_indicators} event indicators (integrated by a solver)")
     caps = [name for name, on in (("get/set state", model.can_get_and_set_state),
                                   ("serialize state", model.can_serialize_state),
                                   ("variable step size", model.can_handle_variable_step)) if on]

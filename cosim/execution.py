@@ -27,7 +27,8 @@ from cosim.component import PythonComponent
 from cosim.errors import AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.fmi._binding import TYPE_CODES, Instance, fmi_name, function_name
 from cosim.fmi.loader import load_fmu
-from cosim.fmi.model import SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
+from cosim.fmi.model import MODEL_EXCHANGE, SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
+from cosim.fmi.model_exchange import ModelExchangeInstance
 from cosim.master._core import RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
@@ -45,6 +46,8 @@ UNBOUNDED_TICKS = 2**62
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
 STATE_FORMAT = "cosim-state-2"
+# Runtimes backed by a loaded FMU binary, whose model is corrected to that binary.
+FMU_RUNTIMES = (Instance, ModelExchangeInstance)
 
 
 def _ticks(value: float, name: str) -> int:
@@ -383,7 +386,10 @@ class Simulation:
         """Whether every component can roll back and take steps of any size; warns if not."""
         for name, runtime in zip(self._plan.names, self._runtimes):
             model = self._model(name, runtime)
-            if not isinstance(runtime, Instance):
+            if isinstance(runtime, ModelExchangeInstance):
+                reason = ("it is a model exchange component, integrated in Python outside the "
+                          "native loop, which cannot roll back")
+            elif not isinstance(runtime, Instance):
                 reason = "it runs outside the native loop and cannot roll back"
             elif not model.can_get_and_set_state:
                 reason = ("it cannot save and restore its state "
@@ -422,12 +428,20 @@ class Simulation:
                 runtime = source.open(name)
                 self._core.add_python(k, runtime)
             else:
-                key = str(source)
+                model = self.system.model(name)
+                key = (str(source), model.interface)
                 if key not in self._libraries:
-                    self._libraries[key] = load_fmu(source, model=self.system.model(name))
+                    self._libraries[key] = load_fmu(source, model=model)
                 archive, library = self._libraries[key]
-                runtime = Instance(archive, library, name, logging_on=logging_on)
-                self._core.add_fmu(k, runtime)
+                if model.interface == MODEL_EXCHANGE:
+                    # Integrated by a solver in Python between communication points.
+                    runtime = ModelExchangeInstance(archive, library, name,
+                                                    solver=self.system.solver(name),
+                                                    logging_on=logging_on)
+                    self._core.add_python(k, runtime)
+                else:
+                    runtime = Instance(archive, library, name, logging_on=logging_on)
+                    self._core.add_fmu(k, runtime)
             self._runtimes.append(runtime)
 
     def _build_ports(self, extrapolation: str, algorithm: str, position: dict) -> None:
@@ -437,6 +451,7 @@ class Simulation:
         stepped_first = lambda k, slot: algorithm == "gauss-seidel" and position[
             plan.slot_owner[slot]] < position[k]
         for k in range(len(plan.names)):
+            derivatives = self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs
             for table, setter in ((plan.inputs, self._core.set_inputs),
                                   (plan.outputs, None), (plan.recorded, None)):
                 for group in LOOP_TYPES:
@@ -454,7 +469,7 @@ class Simulation:
                         holds = ["interpolate" if stepped_first(k, slot) else "extrapolate"
                                  for slot in slots]
                     setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts,
-                           holds=holds, derivatives=self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs)
+                           holds=holds, derivatives=derivatives)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)
@@ -722,13 +737,13 @@ class Simulation:
 
     def _model(self, name: str, runtime):
         # An FMU's loaded model has its capabilities corrected to its binary.
-        return runtime.model if isinstance(runtime, Instance) else self.system.model(name)
+        return runtime.model if isinstance(runtime, FMU_RUNTIMES) else self.system.model(name)
 
     @staticmethod
     def _lacking(runtime, model, functions: dict, capability: str) -> str:
         """Why a capability is off: the functions the binary lacks, else the flag."""
         missing = [f for f in functions.get(model.fmi_version, ())
-                   if isinstance(runtime, Instance) and f in runtime.library.missing]
+                   if isinstance(runtime, FMU_RUNTIMES) and f in runtime.library.missing]
         if missing:
             return f"the FMU binary does not export {', '.join(missing)}"
         if model.fmi_version == "1.0":
@@ -763,11 +778,11 @@ class Simulation:
         states = []
         for name, runtime, state in zip(self._plan.names, self._runtimes, snapshot.states):
             model = self._model(name, runtime)
-            if isinstance(runtime, Instance) and model.can_serialize_state:
+            if isinstance(runtime, FMU_RUNTIMES) and model.can_serialize_state:
                 states.append(("fmu", runtime.serialize_state(state)))
             elif isinstance(runtime, PythonComponent):
                 states.append(("python", state))
-            elif isinstance(runtime, Instance):
+            elif isinstance(runtime, FMU_RUNTIMES):
                 raise ModelError(f"component '{name}' ({model.name}) cannot serialize its state "
                                  f"({self._lacking(runtime, model, SERIALIZE_FUNCTIONS, 'Serialize')})")
             else:

@@ -42,7 +42,8 @@ from cosim.component import PythonComponent
 from cosim.errors import (ConfigurationError, InvalidConnectionError, ModelError,
                           SystemStructureError, did_you_mean)
 from cosim.fmi.archive import read_model
-from cosim.fmi.model import ModelInfo, Variable
+from cosim.fmi.model import MODEL_EXCHANGE, ModelInfo, Variable
+from cosim.fmi.model_exchange import Solver
 from cosim.units import CATALOG, UnitError, conversion
 
 __all__ = ["Connection", "System"]
@@ -171,6 +172,10 @@ class System:
         """What a component was created from: an FMU path or a Python component."""
         return self._element(component)["source"]
 
+    def solver(self, component: str) -> Solver | None:
+        """How a model exchange component is integrated; None for other components."""
+        return self._element(component).get("solver")
+
     def interface(self) -> ModelInfo:
         """This system seen from outside: its ports as variables."""
         ports = self.ports
@@ -198,7 +203,7 @@ class System:
             raise SystemStructureError(f"system '{self.name}' already has an element named {name!r}")
 
     def add(self, name: str, source, *, parameters: dict | None = None,
-            token: str | None = None) -> None:
+            token: str | None = None, interface: str | None = None, solver=None) -> None:
         """Add a component or a nested system.
 
         Parameters
@@ -213,6 +218,18 @@ class System:
         parameters : dict, keyword-only
             Values by variable name (parameters, or start values of inputs); for a
             nested system by path inside it (``{"spindle.initial_wear": 0.4}``).
+        token : str, keyword-only
+            Bearer token of a ``grpc://`` source.
+        interface : {"co-simulation", "model-exchange"} or None, keyword-only
+            FMU sources: which FMI interface to use.  None takes co-simulation
+            when the FMU offers it, else model exchange.  A model exchange
+            component is integrated by a solver between communication points
+            and otherwise behaves like any other component.
+        solver : cosim.Solver, str, dict or None, keyword-only
+            Model exchange components: the solver and its tolerances, as a
+            :class:`cosim.Solver`, a method name ("cvode", "bdf", "lsoda",
+            "radau", "rk45", ...) or a dict of Solver options; None for the
+            defaults (CVode, rtol 1e-6).
 
         Raises
         ------
@@ -220,9 +237,16 @@ class System:
             Bad or duplicate name, unknown parameter, value of the wrong type,
             a system nested in itself.
         ModelError
-            The FMU cannot be used (missing, not a zip, invalid, no binary).
+            The FMU cannot be used (missing, not a zip, invalid, no binary), or
+            does not offer the interface asked for.
+        ConfigurationError
+            Invalid solver options.
         """
         self._check_new_name(name)
+        is_fmu = isinstance(source, (str, Path)) and not str(source).startswith("grpc://")
+        if (interface is not None or solver is not None) and not is_fmu:
+            raise SystemStructureError(f"component {name!r}: interface= and solver= apply to "
+                                       "FMU files only")
         if isinstance(source, System):
             if source is self or self in source._all_subsystems():
                 raise SystemStructureError(f"system '{source.name}' cannot be nested in itself")
@@ -246,6 +270,17 @@ class System:
         elif isinstance(source, (str, Path)):
             source = Path(source)
             model = read_model(source)
+            if interface is not None:
+                model = model.for_interface(interface)
+            if model.interface == MODEL_EXCHANGE:
+                try:
+                    solver = Solver.coerce(solver)
+                except ConfigurationError as exc:
+                    raise ConfigurationError(f"component {name!r}: {exc}") from None
+            elif solver is not None:
+                raise SystemStructureError(
+                    f"component {name!r}: solver= is for model exchange components; {source} runs "
+                    "as co-simulation (add interface='model-exchange' if it offers that)")
         else:
             raise SystemStructureError(
                 f"component {name!r}: source must be an FMU path, a grpc:// URL, a RemoteTwin, "
@@ -254,7 +289,8 @@ class System:
         values = dict(parameters or {})
         for var_name, value in values.items():
             self._check_parameter(name, model, var_name, value)
-        self._graph.add_node(name, kind="component", model=model, source=source, parameters=values)
+        self._graph.add_node(name, kind="component", model=model, source=source, parameters=values,
+                             solver=solver)
 
     def add_port(self, name: str, kind: str, *, type: str = "float64", unit: str | None = None,
                  start=None, description: str | None = None) -> None:

@@ -8,8 +8,13 @@ where asked, FMI 1.0 co-simulation), so value references are defined in
 exactly one place.  The shared FMI glue in ``fmus/common`` is compiled with
 every model.
 
+Hybrid models (``model_exchange = true`` in ``model.toml``: continuous
+states with ``derivative_of``, ``event_indicators``) are also built as FMI 2.0
+model exchange FMUs from the same equations.
+
 Usage: ``python fmus/build_fmus.py OUTDIR [MODEL_DIR ...]`` writes
-``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``.
+``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``, and for hybrid
+models ``OUTDIR/fmi2me/<name>.fmu``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ UNITS: dict[str, tuple[dict[str, int], float, float]] = {
     "1/s": ({"s": -1}, 1.0, 0.0),
     "m": ({"m": 1}, 1.0, 0.0),
     "m/s": ({"m": 1, "s": -1}, 1.0, 0.0),
+    "m/s2": ({"m": 1, "s": -2}, 1.0, 0.0),
     "mm/s": ({"m": 1, "s": -1}, 0.001, 0.0),
     "kg": ({"kg": 1}, 1.0, 0.0),
     "kg/s": ({"kg": 1, "s": -1}, 1.0, 0.0),
@@ -68,6 +74,9 @@ TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
 PLATFORM = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
 GLUE = {"1.0": "fmi1.c", "2.0": "fmi2.c", "3.0": "fmi3.c"}
 FOLDERS = {"1.0": "fmi1", "2.0": "fmi2", "3.0": "fmi3"}
+# FMI 2.0 model exchange builds of hybrid models
+ME_FOLDER = "fmi2me"
+CO_SIMULATION, MODEL_EXCHANGE = "co-simulation", "model-exchange"
 
 # Defects that a model.toml can ask for in an optional [quirks] table, so that
 # test FMUs reproduce what real exporters get wrong.  The twins use none.
@@ -139,6 +148,7 @@ def load_spec(model_dir: Path) -> dict:
                 raise SpecError(f"{path}: output {var['name']!r} depends on {dep!r}, which is not an input")
     spec["variable"] = variables
     spec["quirks"] = _check_quirks(path, spec.get("quirks", {}), names)
+    _load_hybrid(path, spec)
     spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
     return spec
 
@@ -167,6 +177,34 @@ def _fmi_function(version: str, name: str, model_identifier: str) -> str | None:
     return "fmi3" + name.replace("FMUstate", "FMUState").replace("DeSerialize", "Deserialize")
 
 
+def _load_hybrid(path: Path, spec: dict) -> None:
+    """Check the model exchange part of a spec: states, derivatives, indicators."""
+    spec.setdefault("model_exchange", False)
+    by_name = {v["name"]: v for v in spec["variable"]}
+    derivatives = [v for v in spec["variable"] if "derivative_of" in v]
+    if not spec["model_exchange"]:
+        if derivatives or "event_indicators" in spec:
+            raise SpecError(f"{path}: derivative_of and event_indicators need model_exchange = true")
+        return
+    indicators = spec.setdefault("event_indicators", 0)
+    if not isinstance(indicators, int) or indicators < 0:
+        raise SpecError(f"{path}: event_indicators must be a whole number >= 0")
+    if not derivatives:
+        raise SpecError(f"{path}: a model_exchange model needs continuous states "
+                        "(variables with derivative_of)")
+    for der in derivatives:
+        state = by_name.get(der["derivative_of"])
+        where = f"{path}: variable {der['name']!r}"
+        if state is None:
+            raise SpecError(f"{where}: derivative_of names no variable: {der['derivative_of']!r}")
+        for var in (der, state):
+            if var["type"] != "Real" or var["variability"] != "continuous" \
+                    or var["causality"] not in ("output", "local"):
+                raise SpecError(f"{where}: states and derivatives must be continuous Real "
+                                f"outputs or locals ({var['name']!r} is not)")
+    spec["states"] = [(by_name[d["derivative_of"]], d) for d in derivatives]
+
+
 def _slot_names(spec: dict) -> dict[str, list[dict]]:
     slots: dict[str, list[dict]] = {t: [] for t in TYPES}
     for var in spec["variable"]:
@@ -190,6 +228,10 @@ def generate_c(spec: dict) -> tuple[str, str]:
     h.append(f"#define N_VARS {len(spec['variable']) + 1}")
     if spec.get("can_interpolate_inputs"):
         h.append("#define MODEL_CAN_INTERPOLATE_INPUTS 1")
+    if spec["model_exchange"]:
+        h.append("#define MODEL_EXCHANGE 1")
+        h.append(f"#define N_STATES {len(spec['states'])}")
+        h.append(f"#define N_EVENT_INDICATORS {spec['event_indicators']}")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
@@ -211,6 +253,11 @@ def generate_c(spec: dict) -> tuple[str, str]:
     c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          '#include "cosim_model.h"',
          "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
+    if spec["model_exchange"]:
+        c.append("const int STATE_SLOTS[N_STATES] = {"
+                 + ", ".join(f"R_{x['name']}" for x, _ in spec["states"]) + "};")
+        c.append("const int DERIVATIVE_SLOTS[N_STATES] = {"
+                 + ", ".join(f"R_{d['name']}" for _, d in spec["states"]) + "};")
     return "\n".join(h) + "\n", "\n".join(c) + "\n"
 
 
@@ -287,11 +334,15 @@ def _model_identifier(spec: dict) -> str:
 
 def _header(spec: dict, version: str) -> list[str]:
     token = "guid" if version == "2.0" else "instantiationToken"
+    indicators = ""
+    if spec["model_exchange"] and version == "2.0":
+        indicators = f' numberOfEventIndicators="{spec["event_indicators"]}"'
     return ['<?xml version="1.0" encoding="UTF-8"?>',
             f'<fmiModelDescription fmiVersion="{version}" modelName={quoteattr(spec["name"])} '
             f'{token}="{spec["guid"]}" description={quoteattr(spec["description"])} '
             f'author="cosim" version={quoteattr(spec.get("version", "1.0"))} '
-            f'generationTool="cosim fmus/build_fmus.py" variableNamingConvention="flat">']
+            f'generationTool="cosim fmus/build_fmus.py" variableNamingConvention="flat"'
+            f'{indicators}>']
 
 
 def _tail(spec: dict) -> list[str]:
@@ -309,26 +360,38 @@ def _tail(spec: dict) -> list[str]:
     return lines
 
 
-def model_description_fmi2(spec: dict) -> str:
-    """The FMI 2.0 co-simulation modelDescription.xml of a spec."""
+def model_description_fmi2(spec: dict, interfaces=(CO_SIMULATION,)) -> str:
+    """The FMI 2.0 modelDescription.xml of a spec, for co-simulation and/or model exchange."""
+    if MODEL_EXCHANGE in interfaces and not spec["model_exchange"]:
+        raise SpecError(f"{spec['name']}: model exchange needs model_exchange = true in model.toml")
     lines = _header(spec, "2.0")
-    lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
-                 'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
-                 'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
-                 f'canInterpolateInputs="{_fmt(bool(spec.get("can_interpolate_inputs")))}" '
-                 'maxOutputDerivativeOrder="0"/>')
+    if MODEL_EXCHANGE in interfaces:
+        lines.append(f'  <ModelExchange modelIdentifier={quoteattr(_model_identifier(spec))} '
+                     'canGetAndSetFMUstate="true" canSerializeFMUstate="true" '
+                     'canNotUseMemoryManagementFunctions="true" '
+                     'completedIntegratorStepNotNeeded="false"/>')
+    if CO_SIMULATION in interfaces:
+        lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
+                     'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
+                     'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
+                     f'canInterpolateInputs="{_fmt(bool(spec.get("can_interpolate_inputs")))}" '
+                     'maxOutputDerivativeOrder="0"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
     # FMI 2.0 makes the independent variable optional; it is left out because
     # some importers (FMI Library) demand a start value for it.
     lines.append("  <ModelVariables>")
-    index = {}
-    for i, (var, shown) in enumerate(zip(spec["variable"], _described(spec)), start=1):
-        index[var["name"]] = i
+    index = {var["name"]: i for i, var in enumerate(spec["variable"], start=1)}
+    derivative_of = {d["name"]: index[x["name"]] for x, d in spec.get("states", ())}
+    for var, shown in zip(spec["variable"], _described(spec)):
+        attrs = _type_attrs(shown)
+        if var["name"] in derivative_of:
+            attrs += f' derivative="{derivative_of[var["name"]]}"'
         lines.append(f'    <ScalarVariable {_common_attrs(shown)}>'
-                     f'<{shown["type"]} {_type_attrs(shown)}/></ScalarVariable>')
+                     f'<{shown["type"]} {attrs}/></ScalarVariable>')
     lines.append("  </ModelVariables>")
     outputs = [v for v in spec["variable"] if v["causality"] == "output"]
+    derivatives = [d for _, d in spec.get("states", ())]
     lines.append("  <ModelStructure>")
     if outputs:
         lines.append("    <Outputs>")
@@ -336,9 +399,17 @@ def model_description_fmi2(spec: dict) -> str:
             deps = " ".join(str(index[d]) for d in var["depends"])
             lines.append(f'      <Unknown index="{index[var["name"]]}" dependencies="{deps}"/>')
         lines.append("    </Outputs>")
-        lines.append("    <InitialUnknowns>")
-        for var in outputs:
+    if derivatives:
+        lines.append("    <Derivatives>")
+        for var in sorted(derivatives, key=lambda v: index[v["name"]]):
             lines.append(f'      <Unknown index="{index[var["name"]]}"/>')
+        lines.append("    </Derivatives>")
+    initial = {v["name"]: v for v in outputs + derivatives}
+    initial.update({x["name"]: x for x, _ in spec.get("states", ()) if _initial(x) == "calculated"})
+    if initial:
+        lines.append("    <InitialUnknowns>")
+        for name in sorted(initial, key=index.get):
+            lines.append(f'      <Unknown index="{index[name]}"/>')
         lines.append("    </InitialUnknowns>")
     lines.append("  </ModelStructure>")
     lines.append("</fmiModelDescription>")
@@ -454,16 +525,26 @@ def fmi_include_dir() -> Path:
     return Path(fmpy.__file__).resolve().parent / "c-code"
 
 
-def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> Path:
-    """Compile the model and the FMI glue into one shared library."""
+def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path,
+                   interfaces=(CO_SIMULATION,)) -> Path:
+    """Compile the model and the FMI glue for ``interfaces`` into one shared library."""
     gen = workdir / "gen"
     gen.mkdir(parents=True, exist_ok=True)
     header, table = generate_c(spec)
     (gen / "model_vars.h").write_text(header)
     (gen / "model_vars.c").write_text(table)
     out = workdir / f"{spec['name']}.so"
-    glue = COMMON / GLUE[version]
-    sources = [glue, COMMON / "instance.c", COMMON / "support.c", model_dir / "model.c",
+    glue = [COMMON / GLUE[version]]
+    defines = []
+    if version == "2.0":
+        defines = [f"-DCOSIM_FMI2_{'CS' if i == CO_SIMULATION else 'ME'}" for i in interfaces]
+        if MODEL_EXCHANGE in interfaces:
+            glue.append(COMMON / "fmi2_me.c")
+    elif MODEL_EXCHANGE in interfaces:
+        raise SpecError(f"{spec['name']}: model exchange FMUs are built for FMI 2.0 only")
+    if spec["model_exchange"]:
+        glue.append(COMMON / "hybrid.c")
+    sources = [*glue, COMMON / "instance.c", COMMON / "support.c", model_dir / "model.c",
                gen / "model_vars.c"]
     cc = shlex.split(os.environ.get("CC", "gcc"))
     flags = ["-std=gnu11", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
@@ -478,27 +559,36 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path) -> 
         script = workdir / "hidden.map"
         script.write_text("{ local: " + " ".join(f"{f};" for f in hidden) + " };\n")
         flags.append(f"-Wl,--version-script={script}")
-    cmd = [*cc, *flags, *includes, *map(str, sources), "-o", str(out), "-lm"]
+    cmd = [*cc, *flags, *defines, *includes, *map(str, sources), "-o", str(out), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"compiling {model_dir.name} for FMI {version} failed:\n"
+        raise RuntimeError(f"compiling {model_dir.name} for FMI {version} ({', '.join(interfaces)}) "
+                           "failed:\n"
                            f"{' '.join(cmd)}\n{result.stderr}")
     return out
 
 
-def build_fmu(model_dir: Path, version: str, out_path: Path) -> Path:
+def build_fmu(model_dir: Path, version: str, out_path: Path, *,
+              interfaces=(CO_SIMULATION,)) -> Path:
     """Build one FMU archive (FMI ``version`` "1.0", "2.0" or "3.0") at ``out_path``.
 
-    FMI 1.0 builds are co-simulation stand-alone FMUs.
+    ``interfaces`` holds "co-simulation" and/or "model-exchange" (FMI 2.0 and
+    hybrid models only); the FMU offers each of them from one binary.  FMI 1.0
+    builds are co-simulation stand-alone FMUs.
     """
     if version not in MODEL_DESCRIPTIONS:
         raise SpecError(f"FMI version must be one of {sorted(MODEL_DESCRIPTIONS)}, got {version!r}")
     model_dir = Path(model_dir).resolve()
     out_path = Path(out_path)
     spec = load_spec(model_dir)
-    xml = MODEL_DESCRIPTIONS[version](spec)
+    interfaces = tuple(interfaces)
+    if not interfaces or set(interfaces) - {CO_SIMULATION, MODEL_EXCHANGE}:
+        raise SpecError(f"interfaces must be {CO_SIMULATION!r} and/or {MODEL_EXCHANGE!r}, "
+                        f"got {interfaces!r}")
+    xml = (model_description_fmi2(spec, interfaces) if version == "2.0"
+           else MODEL_DESCRIPTIONS[version](spec))
     with tempfile.TemporaryDirectory(prefix=f"fmu-{spec['name']}-") as tmp:
-        binary = compile_binary(model_dir, spec, version, Path(tmp))
+        binary = compile_binary(model_dir, spec, version, Path(tmp), interfaces)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = out_path.with_suffix(".fmu.part")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -512,8 +602,9 @@ def build_fmu(model_dir: Path, version: str, out_path: Path) -> Path:
 
 
 def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> list[Path]:
-    """Build FMUs of every model for each of ``versions`` into ``out_root/fmi1``,
-    ``fmi2`` and ``fmi3`` (by default FMI 2.0 and 3.0 only)."""
+    """Build co-simulation FMUs of every model for each of ``versions`` into
+    ``out_root/fmi1``, ``fmi2`` and ``fmi3`` (by default FMI 2.0 and 3.0 only),
+    and with FMI 2.0 the model exchange FMUs of hybrid models into ``fmi2me``."""
     out_root = Path(out_root)
     model_dirs = [Path(d) for d in model_dirs] if model_dirs else [HERE / m for m in MODELS]
     unknown = [v for v in versions if v not in FOLDERS]
@@ -521,9 +612,13 @@ def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> li
         raise SpecError(f"FMI versions must be among {sorted(FOLDERS)}, got {unknown}")
     built = []
     for model_dir in model_dirs:
-        name = load_spec(model_dir)["name"]
+        spec = load_spec(model_dir)
+        name = spec["name"]
         for version in versions:
             built.append(build_fmu(model_dir, version, out_root / FOLDERS[version] / f"{name}.fmu"))
+        if spec["model_exchange"] and "2.0" in versions:
+            built.append(build_fmu(model_dir, "2.0", out_root / ME_FOLDER / f"{name}.fmu",
+                                   interfaces=(MODEL_EXCHANGE,)))
     return built
 
 

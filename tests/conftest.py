@@ -35,9 +35,11 @@ def open_twin():
 @pytest.fixture(scope="session")
 def test_fmus(tmp_path_factory):
     """Build the FMUs in tests/fmus (test data, compiled from C like the twins)
-    for FMI 1.0 (co-simulation), 2.0 and 3.0, into ``<out>/fmi1``, ``fmi2`` and ``fmi3``.
+    for FMI 1.0 (co-simulation), 2.0 and 3.0, into ``<out>/fmi1``, ``fmi2`` and ``fmi3``,
+    and hybrid models for FMI 2.0 model exchange into ``<out>/fmi2me``.
 
-    Returns ``path(name, version="2.0")``.
+    Returns ``path(name, version="2.0", *, model_exchange=False)``; with
+    ``model_exchange`` the FMI 2.0 model exchange build of a hybrid model.
     """
     builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
     out = tmp_path_factory.mktemp("test-fmus")
@@ -45,7 +47,9 @@ def test_fmus(tmp_path_factory):
     builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()),
                          versions=tuple(folders))
 
-    def path(name, version="2.0"):
+    def path(name, version="2.0", *, model_exchange=False):
+        if model_exchange:
+            return out / builder["ME_FOLDER"] / f"{name}.fmu"
         return out / folders[version] / f"{name}.fmu"
 
     return path

@@ -104,6 +104,33 @@ cdef struct FmiFunctions:
     f_debug_logging_t set_debug_logging
     f2_input_derivatives_t f2_set_input_derivatives
 
+# FMI 2.0 model exchange.
+cdef struct Fmi2EventInfo:
+    int newDiscreteStatesNeeded
+    int terminateSimulation
+    int nominalsOfContinuousStatesChanged
+    int valuesOfContinuousStatesChanged
+    int nextEventTimeDefined
+    double nextEventTime
+
+ctypedef int (*f2_set_time_t)(void*, double) noexcept nogil
+ctypedef int (*f2_set_reals_t)(void*, const double*, size_t) noexcept nogil
+ctypedef int (*f2_get_reals_t)(void*, double*, size_t) noexcept nogil
+ctypedef int (*f2_new_discrete_states_t)(void*, Fmi2EventInfo*) noexcept nogil
+ctypedef int (*f2_completed_step_t)(void*, int, int*, int*) noexcept nogil
+
+cdef struct MEFunctions:
+    f_instance_t enter_event_mode
+    f_instance_t enter_continuous_time_mode
+    f2_new_discrete_states_t new_discrete_states
+    f2_completed_step_t completed_integrator_step
+    f2_set_time_t set_time
+    f2_set_reals_t set_continuous_states
+    f2_get_reals_t get_derivatives
+    f2_get_reals_t get_event_indicators
+    f2_get_reals_t get_continuous_states
+    f2_get_reals_t get_nominals
+
 # The C view of one instance that the step loop works on.
 cdef struct Slave:
     int version
@@ -158,8 +185,10 @@ cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n
 cdef class Library:
     cdef void* handle
     cdef FmiFunctions fn
+    cdef MEFunctions me
     cdef readonly str path
     cdef readonly str fmi_version
+    cdef readonly str interface
     cdef readonly frozenset missing
     cdef readonly str prefix
     cdef void* _need(self, str name) except NULL
@@ -167,6 +196,7 @@ cdef class Library:
     cdef _resolve_fmi1(self, list missing)
     cdef _resolve_fmi2(self, list missing)
     cdef _resolve_fmi3(self, list missing)
+    cdef _resolve_fmi2_me(self)
 
 
 cdef class Instance:
@@ -189,3 +219,10 @@ cdef class Instance:
     cdef Slave* c_slave(self)
     cdef int _code(self, str value_type, str action) except -1
     cpdef int check(self, int status, str function) except -1
+
+
+cdef class MEInstance(Instance):
+    cdef readonly Py_ssize_t n_states
+    cdef readonly Py_ssize_t n_event_indicators
+    cdef MEFunctions* me
+    cdef int _sized(self, Py_ssize_t n, Py_ssize_t expected, str what) except -1

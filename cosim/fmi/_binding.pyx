@@ -1,8 +1,10 @@
 # cython: language_level=3
-"""Native FMI 1.0 / 2.0 / 3.0 co-simulation binding.
+"""Native FMI 1.0 / 2.0 / 3.0 co-simulation binding, and FMI 2.0 model exchange.
 
 A :class:`Library` is an FMU binary opened with ``dlopen`` and its functions
-resolved into a C table; an :class:`Instance` is one instantiated model.
+resolved into a C table; an :class:`Instance` is one instantiated model, an
+:class:`MEInstance` one instantiated for model exchange (its integration is
+:mod:`cosim.fmi.model_exchange`'s job).
 Every FMI status goes through :meth:`Instance.check`, the one place that
 turns a status above warning into :class:`~cosim.errors.FmiCallError`.
 
@@ -100,14 +102,25 @@ cdef class Library:
     on; the model identifier defaults to the binary's file name without
     extension, which FMI 1.0 makes equal to it.  ``missing`` and :meth:`has`
     use the names of the standard, without the prefix.
+
+    ``interface`` is "co-simulation" or "model-exchange" (FMI 2.0 only): the
+    functions of that interface are the required ones.
     """
 
-    def __cinit__(self, path, str fmi_version, *, str model_identifier=None):
+    def __cinit__(self, path, str fmi_version, *, str model_identifier=None,
+                  str interface="co-simulation"):
         self.path = str(path)
         self.fmi_version = fmi_version
+        self.interface = interface
         if fmi_version not in _VERSIONS:
             raise ModelError(f"cannot load FMU binary {self.path}: FMI version {fmi_version!r} "
                              f"is not supported (supported: {', '.join(_VERSIONS)})")
+        if interface not in ("co-simulation", "model-exchange"):
+            raise ValueError(f"interface must be 'co-simulation' or 'model-exchange', got {interface!r}")
+        if interface == "model-exchange" and fmi_version != "2.0":
+            raise ModelError(f"FMU binary {self.path}: FMI {fmi_version} model exchange is not "
+                             "supported (FMI 2.0 model exchange and FMI 1.0/2.0/3.0 "
+                             "co-simulation are)")
         self.fn.version = _VERSIONS[fmi_version]
         if model_identifier is None:
             model_identifier = os.path.splitext(os.path.basename(self.path))[0]
@@ -121,6 +134,8 @@ cdef class Library:
                 self._resolve_fmi1(missing)
             elif self.fn.version == 2:
                 self._resolve_fmi2(missing)
+                if interface == "model-exchange":
+                    self._resolve_fmi2_me()
             else:
                 self._resolve_fmi3(missing)
         except BaseException:
@@ -162,7 +177,8 @@ cdef class Library:
         self.fn.f2_enter_initialization_mode = <f_instance_t>self._need("fmi2EnterInitializationMode")
         self.fn.exit_initialization_mode = <f_instance_t>self._need("fmi2ExitInitializationMode")
         self.fn.terminate = <f_instance_t>self._need("fmi2Terminate")
-        self.fn.f2_do_step = <f2_do_step_t>self._need("fmi2DoStep")
+        if self.interface == "co-simulation":
+            self.fn.f2_do_step = <f2_do_step_t>self._need("fmi2DoStep")
         for code in (T_FLOAT64, T_INT32, T_BOOL, T_STRING):
             self.fn.get[code] = self._need(function_name(2, "Get", code))
             self.fn.set[code] = self._need(function_name(2, "Set", code))
@@ -176,6 +192,18 @@ cdef class Library:
         self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi2SetDebugLogging", missing)
         self.fn.f2_set_input_derivatives = <f2_input_derivatives_t>self._want(
             "fmi2SetRealInputDerivatives", missing)
+
+    cdef _resolve_fmi2_me(self):
+        self.me.enter_event_mode = <f_instance_t>self._need("fmi2EnterEventMode")
+        self.me.enter_continuous_time_mode = <f_instance_t>self._need("fmi2EnterContinuousTimeMode")
+        self.me.new_discrete_states = <f2_new_discrete_states_t>self._need("fmi2NewDiscreteStates")
+        self.me.completed_integrator_step = <f2_completed_step_t>self._need("fmi2CompletedIntegratorStep")
+        self.me.set_time = <f2_set_time_t>self._need("fmi2SetTime")
+        self.me.set_continuous_states = <f2_set_reals_t>self._need("fmi2SetContinuousStates")
+        self.me.get_derivatives = <f2_get_reals_t>self._need("fmi2GetDerivatives")
+        self.me.get_event_indicators = <f2_get_reals_t>self._need("fmi2GetEventIndicators")
+        self.me.get_continuous_states = <f2_get_reals_t>self._need("fmi2GetContinuousStates")
+        self.me.get_nominals = <f2_get_reals_t>self._need("fmi2GetNominalsOfContinuousStates")
 
     cdef _resolve_fmi3(self, list missing):
         self.fn.f3_instantiate = <f3_instantiate_t>self._need("fmi3InstantiateCoSimulation")
@@ -258,6 +286,11 @@ cdef class Instance:
         cdef bytes token = self.model.token.encode()
         cdef bytes resources
         cdef Fmi1Callbacks callbacks1
+        # fmi2Type: 0 model exchange, 1 co-simulation
+        cdef int fmu_type = 0 if library.interface == "model-exchange" else 1
+        if fmu_type == 0 and not isinstance(self, MEInstance):
+            raise ModelError(f"component '{name}': {library.path} was loaded for model exchange; "
+                             "instantiate it with MEInstance")
         if library.fn.version == 1:
             callbacks1.logger = <void*>cosim_log_fmi1
             callbacks1.allocate_memory = <void*>cosim_calloc
@@ -281,7 +314,7 @@ cdef class Instance:
                 raise MemoryError()
             resources = archive.resources_uri.encode()
             self.slave.component = library.fn.f2_instantiate(
-                name_b, 1, token, resources, self.callbacks, 0, logging_on)
+                name_b, fmu_type, token, resources, self.callbacks, 0, logging_on)
             function = "fmi2Instantiate"
         else:
             resources = archive.resources_path.encode()
@@ -557,3 +590,128 @@ cdef class Instance:
         self.check(self.library.fn.deserialize_state(self.slave.component, data, len(data), &state.ptr),
                    function)
         return state
+
+
+cdef class MEInstance(Instance):
+    """One instance of an FMI 2.0 model exchange FMU, created in the instantiated state.
+
+    Same parameters as :class:`Instance`; ``library`` must be loaded with
+    ``interface="model-exchange"``.  Besides the life cycle, values and state
+    of :class:`Instance`, it wraps the model exchange functions one to one,
+    each status checked; arrays are contiguous float64 of ``n_states`` or
+    ``n_event_indicators`` elements.  It has no ``do_step``: integrating it
+    is :class:`cosim.fmi.model_exchange.ModelExchangeInstance`'s job.
+    """
+
+    def __cinit__(self, archive, Library library, str name, *, bint logging_on=False,
+                  double log_rate=LOG_RATE):
+        if library.interface != "model-exchange":
+            raise ModelError(f"component '{name}': {library.path} was not loaded for model exchange")
+        self.me = &library.me
+        self.n_states = archive.model.number_of_states
+        self.n_event_indicators = archive.model.number_of_event_indicators
+
+    def do_step(self, double t, double h):
+        raise ModelError(f"component '{self.name}': a model exchange instance has no doStep; "
+                         "cosim.fmi.model_exchange.ModelExchangeInstance integrates it")
+
+    cdef int _sized(self, Py_ssize_t n, Py_ssize_t expected, str what) except -1:
+        if n != expected:
+            raise ValueError(f"component '{self.name}': {n} {what} given, the model has {expected}")
+        return 0
+
+    def set_time(self, double t):
+        """fmi2SetTime."""
+        self.time = t
+        self.check(self.me.set_time(self.slave.component, t), "fmi2SetTime")
+
+    def set_continuous_states(self, const double[::1] x):
+        """fmi2SetContinuousStates."""
+        self._sized(x.shape[0], self.n_states, "states")
+        self.check(self.me.set_continuous_states(self.slave.component, &x[0] if x.shape[0] else NULL,
+                                                 x.shape[0]), "fmi2SetContinuousStates")
+
+    def get_continuous_states(self, double[::1] out):
+        """fmi2GetContinuousStates into ``out``."""
+        self._sized(out.shape[0], self.n_states, "states")
+        self.check(self.me.get_continuous_states(self.slave.component, &out[0] if out.shape[0] else NULL,
+                                                 out.shape[0]), "fmi2GetContinuousStates")
+
+    def get_nominals(self, double[::1] out):
+        """fmi2GetNominalsOfContinuousStates into ``out``."""
+        self._sized(out.shape[0], self.n_states, "nominals")
+        self.check(self.me.get_nominals(self.slave.component, &out[0] if out.shape[0] else NULL,
+                                        out.shape[0]), "fmi2GetNominalsOfContinuousStates")
+
+    def get_derivatives(self, double[::1] out):
+        """fmi2GetDerivatives into ``out``."""
+        self._sized(out.shape[0], self.n_states, "derivatives")
+        self.check(self.me.get_derivatives(self.slave.component, &out[0] if out.shape[0] else NULL,
+                                           out.shape[0]), "fmi2GetDerivatives")
+
+    def get_event_indicators(self, double[::1] out):
+        """fmi2GetEventIndicators into ``out``."""
+        self._sized(out.shape[0], self.n_event_indicators, "event indicators")
+        self.check(self.me.get_event_indicators(
+            self.slave.component, &out[0] if out.shape[0] else NULL, out.shape[0]),
+            "fmi2GetEventIndicators")
+
+    def derivatives_at(self, double t, const double[::1] x, double[::1] dx):
+        """Derivatives ``dx`` at time ``t`` and states ``x`` (set time, set states,
+        get derivatives in one call: the solver's right-hand side)."""
+        self._sized(x.shape[0], self.n_states, "states")
+        self._sized(dx.shape[0], self.n_states, "derivatives")
+        self.time = t
+        self.check(self.me.set_time(self.slave.component, t), "fmi2SetTime")
+        if x.shape[0] == 0:
+            return
+        self.check(self.me.set_continuous_states(self.slave.component, &x[0], x.shape[0]),
+                   "fmi2SetContinuousStates")
+        self.check(self.me.get_derivatives(self.slave.component, &dx[0], dx.shape[0]),
+                   "fmi2GetDerivatives")
+
+    def indicators_at(self, double t, const double[::1] x, double[::1] z):
+        """Event indicators ``z`` at time ``t`` and states ``x``."""
+        self._sized(x.shape[0], self.n_states, "states")
+        self._sized(z.shape[0], self.n_event_indicators, "event indicators")
+        self.time = t
+        self.check(self.me.set_time(self.slave.component, t), "fmi2SetTime")
+        if x.shape[0]:
+            self.check(self.me.set_continuous_states(self.slave.component, &x[0], x.shape[0]),
+                       "fmi2SetContinuousStates")
+        if z.shape[0]:
+            self.check(self.me.get_event_indicators(self.slave.component, &z[0], z.shape[0]),
+                       "fmi2GetEventIndicators")
+
+    def enter_event_mode(self):
+        """fmi2EnterEventMode."""
+        self.check(self.me.enter_event_mode(self.slave.component), "fmi2EnterEventMode")
+
+    def enter_continuous_time_mode(self):
+        """fmi2EnterContinuousTimeMode."""
+        self.check(self.me.enter_continuous_time_mode(self.slave.component),
+                   "fmi2EnterContinuousTimeMode")
+
+    def new_discrete_states(self):
+        """fmi2NewDiscreteStates: (new_discrete_states_needed, terminate_simulation,
+        nominals_changed, values_changed, next_event_time or None)."""
+        cdef Fmi2EventInfo info
+        info.newDiscreteStatesNeeded = 0
+        info.terminateSimulation = 0
+        info.nominalsOfContinuousStatesChanged = 0
+        info.valuesOfContinuousStatesChanged = 0
+        info.nextEventTimeDefined = 0
+        info.nextEventTime = 0.0
+        self.check(self.me.new_discrete_states(self.slave.component, &info), "fmi2NewDiscreteStates")
+        return (info.newDiscreteStatesNeeded != 0, info.terminateSimulation != 0,
+                info.nominalsOfContinuousStatesChanged != 0,
+                info.valuesOfContinuousStatesChanged != 0,
+                info.nextEventTime if info.nextEventTimeDefined else None)
+
+    def completed_integrator_step(self, bint no_set_state_prior=True):
+        """fmi2CompletedIntegratorStep: (enter_event_mode, terminate_simulation)."""
+        cdef int enter = 0, terminate = 0
+        self.check(self.me.completed_integrator_step(self.slave.component, no_set_state_prior,
+                                                     &enter, &terminate),
+                   "fmi2CompletedIntegratorStep")
+        return enter != 0, terminate != 0

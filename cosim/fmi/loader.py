@@ -53,7 +53,8 @@ def load_fmu(path, *, model: ModelInfo | None = None) -> tuple[FmuArchive, Libra
 
 def _open_library(archive: FmuArchive) -> Library:
     if archive.model.fmi_version != "1.0":
-        return Library(archive.binary, archive.model.fmi_version)
+        return Library(archive.binary, archive.model.fmi_version,
+                       interface=archive.model.interface)
     # FMI 1.0 functions carry the model identifier as a prefix.  A binary
     # renamed after the FMU file (see _find_binary) may have been built under
     # either name, so its file name is tried when the identifier's is not there.

@@ -3,6 +3,10 @@
 :class:`ModelInfo` is read once per FMU (through fmpy) and is enough to
 compose and validate a system without loading any binary.
 
+An FMU offers co-simulation, model exchange or both.  Its ModelInfo
+describes the interface cosim uses: co-simulation when the FMU offers it,
+else model exchange; :meth:`ModelInfo.for_interface` gives the other one.
+
 Real exporters get the description wrong in small ways (duplicate names,
 integers declared continuous, calculated outputs with start values).  fmpy
 refuses such files; :func:`read_model_info` reads them again without
@@ -36,6 +40,9 @@ CAUSALITIES = ("parameter", "calculatedParameter", "structuralParameter", "input
                "local", "independent")
 VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
 INITIALS = (None, "exact", "approx", "calculated")
+CO_SIMULATION = "co-simulation"
+MODEL_EXCHANGE = "model-exchange"
+INTERFACES = (CO_SIMULATION, MODEL_EXCHANGE)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,46 @@ class ModelInfo:
     # Defects found in the FMU and tolerated, each a sentence naming the
     # variable, function or file concerned.
     warnings: tuple[str, ...] = ()
+    interface: str = CO_SIMULATION
+    number_of_states: int = 0
+    number_of_event_indicators: int = 0
+    # interface -> (model_identifier, can_get_and_set_state, can_serialize_state,
+    # can_handle_variable_step, can_interpolate_inputs) for each interface the FMU offers
+    interface_details: dict = field(default_factory=dict)
+
+    @property
+    def interfaces(self) -> tuple[str, ...]:
+        """The interfaces the FMU offers ("co-simulation", "model-exchange")."""
+        return tuple(i for i in INTERFACES if i in self.interface_details) or (self.interface,)
+
+    def for_interface(self, interface: str) -> ModelInfo:
+        """This model as used through ``interface`` ("co-simulation" or "model-exchange").
+
+        A model exchange FMU runs as a component integrated by a solver
+        (:mod:`cosim.fmi.model_exchange`); to the system it looks the same.
+
+        Raises
+        ------
+        ModelError
+            If the FMU does not offer ``interface``, or it is FMI 3.0 model
+            exchange (not supported).
+        """
+        if interface not in INTERFACES:
+            raise ModelError(f"{self.path}: interface must be one of {', '.join(INTERFACES)}, "
+                             f"not {interface!r}")
+        if interface == self.interface:
+            return self
+        if interface not in self.interface_details:
+            raise ModelError(f"{self.path}: the FMU does not offer {interface} "
+                             f"(it offers {', '.join(self.interfaces)})")
+        _check_supported(self.path, self.fmi_version, interface)
+        identifier, state, serialize, variable_step, interpolate = \
+            self.interface_details[interface]
+        _check_identifier(self.path, interface, identifier)
+        return dataclasses.replace(
+            self, interface=interface, model_identifier=identifier, can_get_and_set_state=state,
+            can_serialize_state=serialize, can_handle_variable_step=variable_step,
+            can_interpolate_inputs=interpolate)
 
     def unit(self, name: str | None) -> Unit | None:
         """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
@@ -202,29 +249,64 @@ def _fmi1_roles(raw: Fmi1Variable) -> tuple[str, str]:
     return causality, raw.variability
 
 
+def _check_supported(path: str, version: str, interface: str) -> None:
+    if interface == MODEL_EXCHANGE and version != "2.0":
+        raise ModelError(f"{path}: FMI {version} model exchange is not supported "
+                         "(cosim runs FMI 2.0 model exchange and FMI 1.0/2.0/3.0 co-simulation FMUs)")
+
+
+def _check_identifier(path: str, interface: str, identifier) -> None:
+    if not identifier:
+        element = "CoSimulation" if interface == CO_SIMULATION else "ModelExchange"
+        raise ModelError(f"{path}: the {element} element has no modelIdentifier, which names "
+                         "the FMU's binary; the FMU cannot be loaded without it")
+
+
+def _interface_details(md, fmi1: Fmi1Details | None) -> dict:
+    details = {}
+    if fmi1 is not None:
+        # FMI 1.0 co-simulation: no FMU state; input derivatives are set for FMI 2.0 only.
+        return {CO_SIMULATION: (md.coSimulation.modelIdentifier, False, False,
+                                fmi1.can_handle_variable_step, False)}
+    if md.coSimulation is not None:
+        cs = md.coSimulation
+        details[CO_SIMULATION] = (cs.modelIdentifier, bool(cs.canGetAndSetFMUstate),
+                                  bool(cs.canSerializeFMUstate),
+                                  bool(cs.canHandleVariableCommunicationStepSize),
+                                  bool(getattr(cs, "canInterpolateInputs", False)))
+    if md.modelExchange is not None:
+        me = md.modelExchange
+        # The solver picks the step sizes, so any communication step will do.
+        details[MODEL_EXCHANGE] = (me.modelIdentifier, bool(me.canGetAndSetFMUstate),
+                                   bool(me.canSerializeFMUstate), True, False)
+    return details
+
+
 def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = None) -> ModelInfo:
     """Build a :class:`ModelInfo` from an fmpy ``ModelDescription``.
 
-    An FMI 1.0 description also needs ``fmi1``, read from the same file with
+    It describes co-simulation if the FMU offers it, else model exchange.  An
+    FMI 1.0 description also needs ``fmi1``, read from the same file with
     :func:`read_fmi1_details`.
     """
     version = "3.0" if md.fmiVersion.startswith("3.") else md.fmiVersion
     if version not in ENUMERATION_TYPE:
         raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
                          "(supported: 1.0 co-simulation, 2.0, 3.0)")
-    cs = md.coSimulation
     if version == "1.0" and fmi1 is None:
         raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
-    if version == "1.0" and (cs is None or fmi1.implementation is None):
+    if version == "1.0" and (md.coSimulation is None or fmi1.implementation is None):
         raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
                          "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) and "
                          "FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
-    if cs is None:
-        raise ModelError(f"{path}: the FMU does not support co-simulation "
-                         "(model exchange FMUs are not supported yet)")
-    if not cs.modelIdentifier:
-        raise ModelError(f"{path}: the CoSimulation element has no modelIdentifier, which names "
-                         "the FMU's binary; the FMU cannot be loaded without it")
+    details = _interface_details(md, fmi1 if version == "1.0" else None)
+    if not details:
+        raise ModelError(f"{path}: the FMU offers neither co-simulation nor model exchange "
+                         "(its modelDescription.xml has no CoSimulation or ModelExchange element)")
+    interface = CO_SIMULATION if CO_SIMULATION in details else MODEL_EXCHANGE
+    _check_supported(path, version, interface)
+    identifier, can_get_and_set, can_serialize, variable_step, interpolate = details[interface]
+    _check_identifier(path, interface, identifier)
     variables = {}
     for position, v in enumerate(md.modelVariables, start=1):
         if not v.name or v.valueReference is None:
@@ -282,16 +364,9 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         as_float = lambda x: float(x) if x is not None else None
         default = DefaultExperiment(as_float(exp.startTime), as_float(exp.stopTime),
                                     as_float(exp.stepSize), as_float(exp.tolerance))
-    if version == "1.0":
-        # FMI 1.0 has no FMU state and only display units, no SI definitions.
-        can_get_and_set, can_serialize = False, False
-        variable_step = fmi1.can_handle_variable_step
-        units = {}
-    else:
-        can_get_and_set = bool(cs.canGetAndSetFMUstate)
-        can_serialize = bool(cs.canSerializeFMUstate)
-        variable_step = bool(cs.canHandleVariableCommunicationStepSize)
-        units = {u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions}
+    # FMI 1.0 has only display units, no SI definitions.
+    units = {} if version == "1.0" else {
+        u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions}
     token = md.guid if version in ("1.0", "2.0") else (md.instantiationToken or md.guid)
     if not token:
         raise ModelError(f"{path}: modelDescription.xml has no "
@@ -299,12 +374,13 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
                          "needs to be instantiated")
     return ModelInfo(
         path=path, name=md.modelName, fmi_version=version, token=token,
-        model_identifier=cs.modelIdentifier, description=md.description or "",
+        model_identifier=identifier, description=md.description or "",
         variables=variables, dependencies=dependencies, default_experiment=default,
         can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
-        can_handle_variable_step=variable_step,
-        can_interpolate_inputs=bool(getattr(cs, "canInterpolateInputs", False)), units=units)
-
+        can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate, units=units,
+        interface=interface, number_of_states=len(md.derivatives or ()),
+        number_of_event_indicators=int(md.numberOfEventIndicators or 0),
+        interface_details=details)
 
 def _fmi1_dependencies(variables: dict[str, Variable], fmi1: Fmi1Details,
                        inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -44,6 +44,9 @@ typedef struct {
     int32_t i[NONEMPTY(N_I)];
     bool b[NONEMPTY(N_B)];
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
+#ifdef MODEL_EXCHANGE
+    double next_event_time;   /* the next time event; INFINITY when none is scheduled */
+#endif
     ModelState st;
 } ModelData;
 
@@ -71,6 +74,37 @@ void model_outputs(ModelData *m);
 /* Advance the internal state by h seconds from m->time with inputs held.
  * Return 0, or 1 with a message in msg if the step cannot be taken. */
 int model_step(ModelData *m, double h, char *msg, size_t len);
+
+#ifdef MODEL_EXCHANGE
+/* Hybrid models (model.toml: model_exchange = true) are built as model
+ * exchange FMUs as well as co-simulation ones, from the same equations.  Their
+ * continuous states are Real variables; model.toml names the derivative of
+ * each (derivative_of), which gives N_STATES, STATE_SLOTS and
+ * DERIVATIVE_SLOTS, and the number of event indicators N_EVENT_INDICATORS.
+ * An event happens when an indicator changes between > 0 and <= 0, or at
+ * m->next_event_time.  model_initialize schedules the first time event
+ * (INFINITY for none); model_outputs must leave the derivative variables up
+ * to date too.  The co-simulation build steps with hybrid_step. */
+extern const int STATE_SLOTS[N_STATES];
+extern const int DERIVATIVE_SLOTS[N_STATES];
+
+/* Compute the derivative variables from states, inputs, parameters and
+ * m->time.  Return 0, or 1 with a message in msg if they cannot be computed. */
+int model_derivatives(ModelData *m, char *msg, size_t len);
+
+/* The N_EVENT_INDICATORS event indicators at the current time and states. */
+void model_event_indicators(const ModelData *m, double z[]);
+
+/* Handle the events due at m->time: update discrete variables, reset states
+ * (then set *states_changed) and reschedule m->next_event_time.  Calling it
+ * when no event is due must change nothing.  Return 0, or 1 with a message. */
+int model_event_update(ModelData *m, bool *states_changed, char *msg, size_t len);
+
+/* Advance a hybrid model by h from m->time with RK4 substeps no longer than
+ * max_substep, locating state events by bisection and taking time events
+ * exactly; for model_step of the co-simulation build. */
+int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t len);
+#endif
 
 /* Classic fourth-order Runge-Kutta over [0, h] in substeps no longer than
  * max_substep, for n <= 32 states.  f(m, x, dx) must not modify m. */

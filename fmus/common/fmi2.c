@@ -1,8 +1,26 @@
-/* FMI 2.0 co-simulation interface over the shared instance core. */
+/* FMI 2.0 interface over the shared instance core: the functions common to
+ * both interfaces, and those of co-simulation.  The build defines
+ * COSIM_FMI2_CS and/or COSIM_FMI2_ME for the interfaces the FMU offers
+ * (neither means co-simulation only); fmi2_me.c adds model exchange. */
 #include "fmi2Functions.h"
 #include "instance.h"
 
 #include <stdlib.h>
+
+#if !defined(COSIM_FMI2_CS) && !defined(COSIM_FMI2_ME)
+#define COSIM_FMI2_CS 1
+#endif
+
+#if defined(COSIM_FMI2_CS) && defined(COSIM_FMI2_ME)
+#define FMU_TYPE_OK(t) ((t) == fmi2CoSimulation || (t) == fmi2ModelExchange)
+#define ONLY_TYPE ""
+#elif defined(COSIM_FMI2_ME)
+#define FMU_TYPE_OK(t) ((t) == fmi2ModelExchange)
+#define ONLY_TYPE " supports model exchange only, not co-simulation"
+#else
+#define FMU_TYPE_OK(t) ((t) == fmi2CoSimulation)
+#define ONLY_TYPE " supports co-simulation only, not model exchange"
+#endif
 
 #define INST ((Instance *)c)
 #define CHECK_INSTANCE() \
@@ -33,10 +51,9 @@ fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2Str
     (void)visible;
     fmi2CallbackLogger logger = functions ? functions->logger : NULL;
     void *env = functions ? functions->componentEnvironment : NULL;
-    if (fmuType != fmi2CoSimulation) {
+    if (!FMU_TYPE_OK(fmuType)) {
         if (logger) {
-            logger(env, instanceName, fmi2Error, "logStatusError",
-                   MODEL_NAME " supports co-simulation only, not model exchange");
+            logger(env, instanceName, fmi2Error, "logStatusError", MODEL_NAME ONLY_TYPE);
         }
         return NULL;
     }
@@ -181,6 +198,7 @@ fmi2Status fmi2GetDirectionalDerivative(fmi2Component c, const fmi2ValueReferenc
     return (fmi2Status)inst_unsupported(INST, "fmi2GetDirectionalDerivative");
 }
 
+#ifdef COSIM_FMI2_CS
 fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                                        const fmi2Integer order[], const fmi2Real value[]) {
     CHECK_INSTANCE();
@@ -232,3 +250,4 @@ fmi2Status fmi2GetStringStatus(fmi2Component c, const fmi2StatusKind s, fmi2Stri
     (void)s, (void)value;
     return (fmi2Status)inst_unsupported(INST, "fmi2GetStringStatus");
 }
+#endif

@@ -254,6 +254,8 @@ static int refresh(Instance *inst) {
     return ST_OK;
 }
 
+int inst_refresh(Instance *inst) { return refresh(inst); }
+
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values) {
     if (refresh(inst) != ST_OK) return ST_ERROR;
     ModelData *m = &inst->m;

@@ -51,6 +51,10 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
 int inst_set_input_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
                                 const double values[]);
 
+/* Bring outputs up to date with inputs, parameters (and, for model exchange,
+ * time and states) set since they were last computed. */
+int inst_refresh(Instance *inst);
+
 int inst_get_state(Instance *inst, void **state);
 int inst_set_state(Instance *inst, const void *state);
 int inst_free_state(Instance *inst, void **state);

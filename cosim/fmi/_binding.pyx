@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
@@ -233,6 +234,10 @@ cdef class Library:
             dlclose(self.handle)
 
 
+# Instances keep their Library (and states their Instance) alive until they
+# are freed: the garbage collector must not clear those references first, or a
+# cycle collected at exit would dlclose the binary before freeInstance runs.
+@cython.no_gc_clear
 cdef class FmuState:
     """An FMU state saved with get FMU state; freed with the instance's free function."""
 
@@ -245,6 +250,7 @@ cdef class FmuState:
             self.owner.library.fn.free_state(self.owner.slave.component, &self.ptr)
 
 
+@cython.no_gc_clear
 cdef class Instance:
     """One instance of an FMU, created in the instantiated state.
 
@@ -592,6 +598,7 @@ cdef class Instance:
         return state
 
 
+@cython.no_gc_clear
 cdef class MEInstance(Instance):
     """One instance of an FMI 2.0 model exchange FMU, created in the instantiated state.
 

@@ -299,6 +299,10 @@ class Simulation:
             raise ConfigurationError(f"loop_max_iterations must be a positive integer, "
                                      f"got {loop_max_iterations!r}")
         self.start_time, self.stop_time, self.step_size = start_time, stop_time, step_size
+        # How the master couples the components, for runs forked from this one.
+        self.coupling = {"algorithm": algorithm, "extrapolation": extrapolation,
+                         "step_multiples": step_multiples, "loop_tolerance": loop_tolerance,
+                         "loop_max_iterations": loop_max_iterations}
         step_ticks = _ticks(step_size, "step_size")
         start_ticks = _ticks(start_time, "start_time")
         stop_ticks = _ticks(stop_time, "stop_time") if stop_time is not None else UNBOUNDED_TICKS
@@ -700,12 +704,20 @@ class Simulation:
         """Set an unconnected input, a tunable parameter, or an input port of the system
         (which sets every input it drives) before the next step."""
         self._require_running()
+        for runtime, var, scale, shift in self._settable(name):
+            if var.type == "float64":
+                value_here = scale * value + shift
+            else:
+                value_here = value
+            runtime.set(var.type, [var.value_reference], [value_here])
+
+    def _settable(self, name: str) -> list:
+        """[(runtime, Variable, scale, shift)] that setting ``name`` writes, checked."""
         entry = self._plan.system.port_map.get(name)
         if entry is not None and entry["kind"] == "input":
-            for target, scale, shift in entry["targets"]:
-                is_float = self._plan.variable(target)[1].type == "float64"
-                self.set(target, scale * value + shift if is_float else value)
-            return
+            return [(runtime, var, scale * s2, scale * b2 + shift)
+                    for target, scale, shift in entry["targets"]
+                    for runtime, var, s2, b2 in self._settable(target)]
         runtime, var = self._lookup(name)
         if name in self._plan.connected_inputs:
             raise ConfigurationError(f"{name} is driven by {self._plan.connected_inputs[name]}; "
@@ -716,7 +728,71 @@ class Simulation:
         if var.causality not in ("input", "parameter"):
             raise ConfigurationError(f"{name} is an {var.causality}; only inputs and tunable "
                                      "parameters can be set")
-        runtime.set(var.type, [var.value_reference], [value])
+        return [(runtime, var, 1.0, 0.0)]
+
+    def writer(self, names):
+        """A function ``write(values)`` that sets ``names`` (as :meth:`set` would)
+        from a sequence of floats, in one batched call per component and type.
+
+        Everything is checked here, once, so that live data and other callers
+        that set the same inputs at every step pay only for the FMI calls.
+        Integer and boolean targets get the value rounded (booleans: nonzero).
+        """
+        items = []
+        for i, name in enumerate(names):
+            items += [(i, name, runtime, var, scale, shift)
+                      for runtime, var, scale, shift in self._settable(name)]
+        plan = self._batched(items, "written")
+        require = self._require_running
+
+        def write(values) -> None:
+            require()
+            values = np.asarray(values, dtype=float)
+            for runtime, type_, index, vrs, scales, shifts in plan:
+                v = values[index] * scales + shifts
+                if type_ == "bool":
+                    v = v != 0
+                elif type_ != "float64":
+                    v = np.rint(v)
+                runtime.set(type_, vrs, v)
+
+        return write
+
+    def reader(self, names):
+        """A function ``read()`` returning the current values of ``names``
+        (variables or output ports) as a float64 array, batched like :meth:`writer`."""
+        items = []
+        for i, name in enumerate(names):
+            leaf, scale, shift = self._plan.leaf_of(name)
+            runtime, var = self._lookup(leaf)
+            items.append((i, name, runtime, var, scale, shift))
+        plan = self._batched(items, "read")
+        count = len(names)
+        require = self._require_running
+
+        def read() -> np.ndarray:
+            require()
+            out = np.empty(count)
+            for runtime, type_, index, vrs, scales, shifts in plan:
+                out[index] = np.asarray(runtime.get(type_, vrs), dtype=float) * scales + shifts
+            return out
+
+        return read
+
+    @staticmethod
+    def _batched(items, verb: str) -> list:
+        """Group (index, name, runtime, Variable, scale, shift) by component and type."""
+        groups: dict = {}
+        for i, name, runtime, var, scale, shift in items:
+            if var.type not in LOOP_TYPES:
+                raise ConfigurationError(f"{name} is {var.type}; only "
+                                         f"{', '.join(LOOP_TYPES)} values can be {verb}")
+            group = groups.setdefault((id(runtime), var.type), (runtime, var.type, [], [], [], []))
+            for part, item in zip(group[2:], (i, var.value_reference, scale, shift)):
+                part.append(item)
+        return [(runtime, type_, np.asarray(index), np.asarray(vrs, dtype=np.uint32),
+                 np.asarray(scales), np.asarray(shifts))
+                for runtime, type_, index, vrs, scales, shifts in groups.values()]
 
     # -- state --------------------------------------------------------------------------
 

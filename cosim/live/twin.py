@@ -316,13 +316,18 @@ class LiveTwin:
     def __exit__(self, *exc):
         self.close()
 
-    def step(self) -> float:
-        """Take one communication step following the plant; returns the new time."""
+    def step(self, *, wait: bool = True) -> float:
+        """Take one communication step following the plant; returns the new time.
+
+        With ``realtime``, it first waits for the communication point's wall
+        time, unless ``wait`` is False (for a caller that waits on
+        :attr:`pacer` itself, e.g. to serve other requests meanwhile).
+        """
         self.open()
         with self._lock:
             sim = self.simulation
             t = sim.time
-            if self.pacer is not None:
+            if wait and self.pacer is not None:
                 self.pacer.wait(t)
             began = _time.perf_counter()
             self._follow(t)

@@ -129,12 +129,23 @@ class RemoteSystem:
 
     def initialize(self, *, step_size: float | None = None, start_time: float = 0.0,
                    stop_time: float | None = None, algorithm: str | None = None, record=None,
-                   parameters: dict | None = None) -> SystemStatus:
-        """Instantiate and initialize (step size defaults to the system's default experiment)."""
+                   parameters: dict | None = None, realtime: float = 0.0, overrun: str = "",
+                   live_inputs=()) -> SystemStatus:
+        """Instantiate and initialize (step size defaults to the system's default experiment).
+
+        ``realtime`` paces run_until on the server's wall clock (1 = real time,
+        a factor otherwise, 0 = as fast as possible), with ``overrun`` policy
+        "skip", "slow" or "stop".  ``live_inputs`` names the inputs that follow
+        timestamped samples (:meth:`stream_inputs`): names, or dicts with
+        ``name``, ``policy`` ("hold"/"interpolate") and ``max_age``.
+        """
+        live = [pb.LiveInput(name=item) if isinstance(item, str) else pb.LiveInput(**item)
+                for item in live_inputs]
         request = pb.InitializeSystemRequest(
             system_id=self.id, step_size=step_size or 0.0, start_time=start_time,
             algorithm=algorithm or "", record=list(record or ()),
-            parameters=[NamedValue(name=k, value=to_value(v)) for k, v in (parameters or {}).items()])
+            parameters=[NamedValue(name=k, value=to_value(v)) for k, v in (parameters or {}).items()],
+            realtime_factor=float(realtime), overrun=overrun, live_inputs=live)
         if stop_time is not None:
             request.stop_time = stop_time
         return self._status("Initialize", request)
@@ -191,12 +202,27 @@ class RemoteSystem:
             call.cancel()
 
     def stream_inputs(self, samples) -> tuple[int, int]:
-        """Send an iterable of ``{name: value}`` dicts, each applied before the next
-        step; returns (samples, values) the server applied."""
-        requests = (pb.InputSample(system_id=self.id, values=[
-            NamedValue(name=k, value=to_value(v)) for k, v in sample.items()]) for sample in samples)
-        reply = self.client.call("StreamInputs", requests, timeout=None)
+        """Send an iterable of samples; returns (samples, values) the server took.
+
+        A ``{name: value}`` dict is applied before the next step.  A
+        ``(time, {name: value})`` pair feeds the live inputs (named at
+        :meth:`initialize`), which read it at the communication points by their
+        policy; bad values in it are counted in :meth:`live_report`, not raised.
+        """
+        def request(sample):
+            time, values = sample if isinstance(sample, tuple) else (None, sample)
+            message = pb.InputSample(system_id=self.id, values=[
+                NamedValue(name=k, value=to_value(v)) for k, v in values.items()])
+            if time is not None:
+                message.time = time
+            return message
+
+        reply = self.client.call("StreamInputs", (request(s) for s in samples), timeout=None)
         return reply.samples, reply.values
+
+    def live_report(self) -> pb.LiveReport:
+        """What the live system received and rejected, and its real-time statistics."""
+        return self.client.call("GetLiveReport", pb.SystemRequest(system_id=self.id))
 
     def snapshot(self) -> str:
         """Save the system's state on the server; returns the snapshot's id."""

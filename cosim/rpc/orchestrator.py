@@ -20,7 +20,7 @@ from pathlib import Path
 
 import grpc
 
-from cosim.errors import CosimError, FmiCallError
+from cosim.errors import ConfigurationError, CosimError, FmiCallError
 from cosim.execution import ALGORITHMS, Simulation
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
 from cosim.v1 import orchestrator_pb2 as pb
@@ -47,6 +47,7 @@ class _Hosted:
         self.system = system
         self.name = system.name
         self.sim: Simulation | None = None
+        self.twin = None                  # a LiveTwin when live or real time
         self.state = S.SYSTEM_STATE_CREATED
         self.error = ""
         self.workdir = workdir
@@ -117,7 +118,21 @@ class _Hosted:
                 q.put(None)
             self.subscribers.clear()
 
+    def step(self, n: int) -> None:
+        """``n`` communication steps, through the live twin when there is one."""
+        sim = self.sim
+        if self.twin is None:
+            sim.step(n)
+            return
+        if sim.stop_time is not None and sim.time + (n - 0.5) * sim.step_size > sim.stop_time:
+            raise ConfigurationError(f"{n} steps from t={sim.time:g} s would pass the stop time "
+                                     f"{sim.stop_time:g} s")
+        for _ in range(n):
+            self.twin.step(wait=False)
+
     def shutdown(self) -> None:
+        if self.twin is not None:
+            self.twin.close()
         if self.sim is not None:
             self.sim.stop()
         self.close_streams()
@@ -258,6 +273,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
                                    stop_time=stop, algorithm=algorithm,
                                    record=list(request.record) or None)
+                try:
+                    h.twin = _live_twin(h.sim, request)
+                except CosimError as exc:
+                    h.sim.stop()
+                    h.sim = None
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
                 h.state = S.SYSTEM_STATE_RUNNING
                 h.broadcast()
                 return h.status()
@@ -272,7 +293,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                                    f"steps must be > 0, got {request.steps}")
 
             def step(h: _Hosted):
-                h.advance(lambda: h.sim.step(request.steps))
+                h.advance(lambda: h.step(request.steps))
                 return h.status()
 
             return hosted.do(step)
@@ -293,6 +314,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 return sim.time
 
             start = hosted.do(check)
+            if hosted.twin is not None:
+                yield from self._run_live(hosted, start, target, context)
+                return
             slice_ = max((target - start) / PROGRESS_POINTS, hosted.sim.step_size)
             now = start
             while now < target:
@@ -303,6 +327,30 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 yield pb.Progress(time=now, target_time=target, done=now >= target)
             if now >= target and start >= target:
                 yield pb.Progress(time=now, target_time=target, done=True)
+
+    @staticmethod
+    def _run_live(hosted: _Hosted, start: float, target: float, context):
+        """Step a live system one communication point per command, so that
+        other requests are served between points; the real-time wait happens
+        here, off the system's thread."""
+        twin = hosted.twin
+        pacer = twin.pacer
+        if pacer is not None:
+            pacer.start(start)
+        half = 0.5 * hosted.sim.step_size
+        every = max(1, round((target - start) / hosted.sim.step_size / PROGRESS_POINTS))
+        now, points = start, 0
+        while now + half <= target:
+            if not context.is_active():
+                return
+            if pacer is not None:
+                pacer.wait(now)
+            now = hosted.do(lambda h: (h.advance(lambda: h.twin.step(wait=False)), h.sim.time)[1])
+            points += 1
+            if points % every == 0 or now + half > target:
+                yield pb.Progress(time=now, target_time=target, done=now + half > target)
+        if points == 0:
+            yield pb.Progress(time=now, target_time=target, done=True)
 
     def SetValues(self, request, context):
         with call_status(context):
@@ -370,9 +418,32 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             samples = values = 0
             for sample in request_iterator:
                 hosted = self._get(sample.system_id)
-                values += hosted.do(lambda h, items=sample.values: self._set(h, items))
+                if sample.HasField("time"):
+                    values += self._push_live(hosted, sample)
+                else:
+                    values += hosted.do(lambda h, items=sample.values: self._set(h, items))
                 samples += 1
             return pb.StreamInputsReply(samples=samples, values=values)
+
+    @staticmethod
+    def _push_live(hosted: _Hosted, sample) -> int:
+        """Queue timestamped values for the live inputs (no wait for the system's
+        thread; bad values are counted by the twin's store, not raised)."""
+        twin = hosted.twin
+        if twin is None:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {hosted.id} has no live inputs; name them in "
+                               "Initialize live_inputs to send timestamped samples")
+        for item in sample.values:
+            kind = item.value.WhichOneof("kind")
+            value = getattr(item.value, kind) if kind else None
+            twin.store.push(item.name, sample.time, value)
+        return len(sample.values)
+
+    def GetLiveReport(self, request, context):
+        with call_status(context):
+            hosted = self._get(request.system_id)
+            return hosted.do(_live_report)
 
     # -- state ----------------------------------------------------------------------
 
@@ -418,6 +489,41 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
             log.info("system %s terminated", hosted.id)
             return hosted.do(terminate)
+
+
+def _live_twin(sim: Simulation, request):
+    """A LiveTwin for a system initialized with live inputs or a real-time factor."""
+    factor = request.realtime_factor
+    if not request.live_inputs and not factor:
+        return None
+    if factor < 0:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"realtime_factor must be >= 0, got {factor}")
+    from cosim.live.twin import Binding, LiveTwin
+    bindings = [Binding(item.name, item.name, policy=item.policy or "hold",
+                        max_age=item.max_age or None) for item in request.live_inputs]
+    return LiveTwin(sim, bindings=bindings, realtime=factor or False,
+                    overrun=request.overrun or "skip", max_lead=None)
+
+
+def _live_report(h: _Hosted) -> pb.LiveReport:
+    h.require_running()
+    twin = h.twin
+    if twin is None:
+        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                           f"system {h.id} is neither live nor real time")
+    kept = sum(s.received for s in twin.store.stats().values())
+    report = pb.LiveReport(time=twin.time, points=twin.points, samples=kept,
+                           rejected=dict(twin.store.rejected),
+                           problems=list(twin.store.problems),
+                           stale_inputs=[s.target for s in twin.status if s.stale],
+                           text=twin.report())
+    if twin.pacer is not None:
+        stats = twin.pacer.stats()
+        for field in ("lateness_p50", "lateness_p99", "lateness_max",
+                      "jitter_p50", "jitter_p99", "jitter_max", "overruns"):
+            setattr(report, field, getattr(stats, field))
+    return report
 
 
 def _plain(message, what: str):

@@ -5,8 +5,15 @@ correction of the twin toward the plant.
   every source fills and the twin reads at its communication points.
 - :mod:`cosim.live.sources`: the :class:`Source` interface and :class:`Replay`
   of CSV/Parquet recordings.
+- :mod:`cosim.live.twin`: :class:`LiveTwin` with its :class:`Binding`,
+  :class:`Comparison` and :class:`Alert` definitions, and what-if forks.
+- :mod:`cosim.live.estimation`: :class:`Estimator`, sliding-window parameter
+  estimation.
 """
+from cosim.live.estimation import Estimator
 from cosim.live.signals import REJECTIONS, SignalStats, SignalStore
 from cosim.live.sources import Replay, Source
+from cosim.live.twin import Alert, AlertEvent, Binding, BindingStatus, Comparison, LiveTwin, WhatIf
 
-__all__ = ["REJECTIONS", "Replay", "SignalStats", "SignalStore", "Source"]
+__all__ = ["Alert", "AlertEvent", "Binding", "BindingStatus", "Comparison", "Estimator",
+           "LiveTwin", "REJECTIONS", "Replay", "SignalStats", "SignalStore", "Source", "WhatIf"]

@@ -178,11 +178,16 @@ class RemoteSystem:
     def get(self, names):
         """The current value of one name, or a dict for a list of names."""
         single = isinstance(names, str)
-        reply = self.client.call("GetValues", pb.GetValuesRequest(
-            system_id=self.id, names=[names] if single else list(names)))
-        values = {item.name: getattr(item.value, item.value.WhichOneof("kind"))
-                  for item in reply.values}
+        _, values = self.sample([names] if single else names)
         return values[names] if single else values
+
+    def sample(self, names) -> tuple[float, dict]:
+        """``(time, {name: value})``: the values of ``names`` and the system time
+        they belong to, read in one call."""
+        reply = self.client.call("GetValues", pb.GetValuesRequest(system_id=self.id,
+                                                                  names=list(names)))
+        return reply.time, {item.name: getattr(item.value, item.value.WhichOneof("kind"))
+                            for item in reply.values}
 
     def stream_outputs(self, names=None):
         """Iterate over ``(time, {name: value})`` as rows are computed (by any client),

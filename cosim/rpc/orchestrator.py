@@ -497,8 +497,7 @@ def _live_twin(sim: Simulation, request):
     if not request.live_inputs and not factor:
         return None
     if factor < 0:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"realtime_factor must be >= 0, got {factor}")
+        raise ConfigurationError(f"realtime_factor must be >= 0, got {factor}")
     from cosim.live.twin import Binding, LiveTwin
     bindings = [Binding(item.name, item.name, policy=item.policy or "hold",
                         max_age=item.max_age or None) for item in request.live_inputs]

@@ -30,8 +30,8 @@ import cosim
 from cosim import twins
 from cosim.live import Binding, Comparison, LiveTwin
 
-BOUND = {"heat_power": ("furnace.heat_zone_command", 1 / 400e3),
-         "soak_power": ("furnace.soak_zone_command", 1 / 250e3),
+BOUND = {"heat_power": ("furnace.heat_zone_command", 1 / 250e3),
+         "soak_power": ("furnace.soak_zone_command", 1 / 100e3),
          "cool_power": ("furnace.cool_zone_command", 1 / 100e3),
          "flow": ("furnace.part_mass_flow", 1.0)}
 COMPARED = {"heat_T": "furnace.heat_zone_temperature",

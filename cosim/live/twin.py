@@ -216,8 +216,8 @@ class LiveTwin:
         self.pacer = None
         if realtime:
             from cosim.live.pacing import Pacer
-            self.pacer = Pacer(factor=1.0 if realtime is True else float(realtime),
-                               overrun=overrun)
+            self.pacer = Pacer(step_size=simulation.step_size,
+                               factor=1.0 if realtime is True else realtime, overrun=overrun)
         for estimator in self.estimators:
             estimator.attach(self)
         self.points = 0

@@ -336,7 +336,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         twin = hosted.twin
         pacer = twin.pacer
         if pacer is not None:
-            pacer.start(start)
+            pacer.resume(start)         # the wall clock restarts here; statistics go on
         half = 0.5 * hosted.sim.step_size
         every = max(1, round((target - start) / hosted.sim.step_size / PROGRESS_POINTS))
         now, points = start, 0

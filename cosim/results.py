@@ -28,6 +28,7 @@ class Result:
         self._rows: list[np.ndarray] = []
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
+        self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
         """Add rows (shape: len(times) x len(names))."""

@@ -169,9 +169,9 @@ class RealtimeOverrun(CosimError):
         super().__init__(
             f"real-time overrun: the communication point at t={time:g} s was reached "
             f"{1e3 * lateness:.3f} ms after it was due, beyond the limit of {1e3 * limit:.3f} ms "
-            "(max_lateness); the steps take longer than the wall clock allows: lower the "
-            "real-time factor, lengthen the step, raise max_lateness, or choose overrun='skip' "
-            "or 'slow'")
+            "(max_lateness): the steps, or the machine, did not keep up with the wall "
+            "clock; lower the real-time factor, lengthen the step, raise max_lateness, or "
+            "choose overrun='skip' or 'slow'")
 
 
 class ServiceError(CosimError):

@@ -198,6 +198,8 @@ class Pacer:
         self._reset_records()
 
     def _reset_records(self) -> None:
+        # Per point: simulation time, lateness and jitter (ns); 24 bytes a point.
+        self._times = np.empty(_GROW)
         self._lateness = np.empty(_GROW, dtype=np.int64)
         self._jitter = np.empty(_GROW, dtype=np.int64)
         self._n = 0
@@ -305,8 +307,10 @@ class Pacer:
         nominal = (sim_time - self._last_time) / self.factor * _NS
         n = self._n
         if n == len(self._lateness):
+            self._times = np.concatenate([self._times, np.empty(n)])
             self._lateness = np.concatenate([self._lateness, np.empty(n, dtype=np.int64)])
             self._jitter = np.concatenate([self._jitter, np.empty(n, dtype=np.int64)])
+        self._times[n] = sim_time
         self._lateness[n] = woke - due
         self._jitter[n] = round(abs(interval - nominal))
         self._n = n + 1
@@ -314,9 +318,11 @@ class Pacer:
 
     # -- results ------------------------------------------------------------------
 
-    def records(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of every point's (lateness, jitter) in seconds, in order."""
-        return self._lateness[:self._n] / _NS, self._jitter[:self._n] / _NS
+    def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of ``(times, lateness, jitter)`` of every point waited on, in
+        order: simulation times, and lateness and jitter in wall seconds."""
+        n = self._n
+        return self._times[:n].copy(), self._lateness[:n] / _NS, self._jitter[:n] / _NS
 
     def stats(self) -> RealtimeStats:
         """The statistics since :meth:`start` (see :class:`RealtimeStats`)."""

@@ -18,7 +18,10 @@ class Result:
     """Time series of recorded variables.
 
     ``result.time`` is the time of each row; ``result["comp.var"]`` the
-    values of one variable (float64 arrays; booleans as 0/1).
+    values of one variable (float64 arrays; booleans as 0/1).  Once the
+    simulation stops, ``stats`` holds its per-component statistics and, for a
+    real-time run, ``realtime`` its :class:`~cosim.live.pacing.RealtimeStats`
+    (None otherwise).
     """
 
     def __init__(self, names: list[str]):

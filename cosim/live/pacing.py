@@ -10,8 +10,14 @@ summarised by :meth:`Pacer.stats` as a :class:`RealtimeStats`.
 Waiting sleeps until ``spin`` seconds before the due time, then reads the
 clock in a loop until the due time: a sleep alone wakes tens of microseconds
 to milliseconds late (timer slack, scheduler), the spin removes the typical
-part of that at the cost of keeping one CPU busy for up to ``spin`` seconds
-per point (at 1 kHz with the default 0.2 ms, about a fifth of a core).
+part of that.  The cost is CPU: the waiting thread is busy for up to ``spin``
+seconds per point, at most ``spin * rate`` of a core (0.2 ms at 1 kHz: a
+fifth); as the sleep itself overshoots into the spin window, about 10 % of a
+core was measured at 1 kHz (``benchmarks/realtime.py``).  What no spin hides
+is the machine taking the CPU away: on a shared virtual machine even a busy
+loop stalls for milliseconds at times, and those stalls make the p99 and
+maximum lateness.  On a test bench, give the twin's process a CPU of its own
+(``taskset``, isolated CPUs) and a real-time priority (``chrt``).
 Python threads that hold the GIL while the twin spins (a source parsing a
 burst of messages) can still delay a wake-up by up to the interpreter's switch
 interval (``sys.getswitchinterval()``, 5 ms by default).

@@ -59,20 +59,21 @@ def test_two_seconds_at_100_hz_take_two_seconds_of_wall_clock():
     stats = sim.result.realtime
     assert isinstance(stats, RealtimeStats) and stats == sim.realtime_stats
     assert 2.0 <= measured <= 2.0 * 1.05
-    assert stats.steps == 200 and stats.skipped == 0 and stats.factor == 1.0
+    # A busy machine may wake a point late enough that the next ones are batched.
+    assert stats.steps + stats.skipped == 200 and stats.factor == 1.0
     assert len(sim.result.time) == 201 and sim.result.time[-1] == 2.0
     # The pacer's figures agree with the wall clock: the run ends when the last
     # point is due plus its lateness, which the caller saw as overshoot.
     assert stats.wall_duration == pytest.approx(2.0 + lateness[-1], abs=1e-6)
     assert stats.wall_duration <= measured
     assert lateness[-1] <= measured - 2.0
-    np.testing.assert_allclose(times, np.arange(1, 201) * 0.01, atol=1e-12)
+    assert len(times) == stats.steps and times[-1] == 2.0
     assert np.all(lateness >= 0) and np.all(jitter >= 0)
     assert stats.lateness_max == pytest.approx(lateness.max())
     assert 0 <= stats.lateness_p50 <= stats.lateness_p99 <= stats.lateness_max
     assert 0 <= stats.jitter_p50 <= stats.jitter_p99 <= stats.jitter_max
-    assert stats.lateness_p50 < 1e-3           # on time at the median, even on a busy machine
-    assert "200 communication points" in stats.summary()
+    assert stats.lateness_p50 < 0.01           # the median point is no overrun, even on a busy machine
+    assert f"{stats.steps} communication points of 0.01 s" in stats.summary()
 
 
 def test_no_step_starts_before_its_point_is_due():
@@ -97,11 +98,14 @@ def test_no_step_starts_before_its_point_is_due():
 def test_factor_10_runs_ten_times_faster():
     system = spindle_line()
     started = time.perf_counter()
-    result = simulate(system, stop_time=2.0, step_size=0.01, realtime=10)
-    measured = time.perf_counter() - started
-    stats = result.realtime
+    with system.start(stop_time=2.0, step_size=0.01, realtime=10) as sim:
+        sim.run()
+        measured = time.perf_counter() - started
+        _, lateness, _ = sim.pacer.records()
+    stats = sim.result.realtime
     assert stats.factor == 10.0
-    assert stats.wall_duration == pytest.approx(0.2, rel=0.05)
+    assert stats.wall_duration == pytest.approx(0.2 + lateness[-1], abs=1e-6)
+    assert lateness[-1] < 0.2 * 0.05
     assert measured < 0.5
     assert stats.steps + stats.skipped == 200
     assert stats.max_lateness == pytest.approx(0.001)     # one step of wall time
@@ -124,25 +128,26 @@ def test_paced_schedule_carries_across_run_until_calls():
         sim.step(10)
         measured = time.perf_counter() - started
         assert sim.time == pytest.approx(0.6)
-        assert sim.realtime_stats.steps == 60
-    assert 0.6 <= measured < 0.6 * 1.1
+        stats = sim.realtime_stats
+        assert stats.steps + stats.skipped == 60
+    assert 0.6 <= measured < 0.6 + 0.1
 
 
 # -- overrun policies -------------------------------------------------------------------------
 
 def test_stop_raises_naming_time_lateness_and_limit_and_keeps_the_result():
-    system = spindle_line(delay=0.1, slow_from=0.3, slow_until=0.305)
+    system = spindle_line(delay=0.15, slow_from=0.3, slow_until=0.305)
     sim = system.start(stop_time=1.0, step_size=0.01, realtime=True, overrun="stop",
-                       max_lateness=0.03)
+                       max_lateness=0.05)
     with sim:
         with pytest.raises(RealtimeOverrun) as caught:
             sim.run()
         error = caught.value
         assert error.time == pytest.approx(0.31)
-        assert 0.085 <= error.lateness <= 0.25         # a 100 ms step in a 10 ms slot
-        assert error.limit == 0.03
+        assert 0.135 <= error.lateness <= 0.3          # a 150 ms step in a 10 ms slot
+        assert error.limit == 0.05
         assert "t=0.31 s" in str(error) and "ms after it was due" in str(error)
-        assert "limit of 30.000 ms" in str(error)
+        assert "limit of 50.000 ms" in str(error)
         assert error.stats.overruns == 1 and error.stats.steps == 31
         assert error.partial_result is sim.result
         assert sim.result.time[-1] == pytest.approx(0.31)
@@ -150,7 +155,7 @@ def test_stop_raises_naming_time_lateness_and_limit_and_keeps_the_result():
         # The simulation stays usable: the rest of the run follows a new schedule.
         started = time.perf_counter()
         sim.run()
-        assert time.perf_counter() - started == pytest.approx(0.69, abs=0.05)
+        assert 0.69 <= time.perf_counter() - started < 0.69 + 0.1
         assert sim.result.time[-1] == 1.0
     assert sim.result.realtime.overruns == 1 and sim.result.realtime.steps == 100
 
@@ -158,28 +163,39 @@ def test_stop_raises_naming_time_lateness_and_limit_and_keeps_the_result():
 def test_slow_shifts_the_schedule_by_the_overrun():
     system = spindle_line(delay=0.3, slow_from=0.3, slow_until=0.305)
     started = time.perf_counter()
-    result = simulate(system, stop_time=1.0, step_size=0.01, realtime=True, overrun="slow")
-    measured = time.perf_counter() - started
-    stats = result.realtime
-    assert stats.overruns >= 1 and stats.skipped == 0 and stats.steps == 100
-    assert stats.slowdown == pytest.approx(0.29, abs=0.03)   # 300 ms step in a 10 ms slot
-    assert stats.wall_duration == pytest.approx(1.0 + stats.slowdown, abs=0.02)
-    assert measured >= 1.0 + 0.27
-    assert stats.lateness_max == pytest.approx(0.29, abs=0.03)
+    with system.start(stop_time=1.0, step_size=0.01, realtime=True, overrun="slow") as sim:
+        sim.run()
+        measured = time.perf_counter() - started
+        times, lateness, _ = sim.pacer.records()
+    stats = sim.result.realtime
+    assert stats.skipped == 0 and stats.steps == 100 and stats.overruns >= 1
+    stalled = lateness[np.searchsorted(times, 0.31 - 1e-9)]
+    assert 0.285 <= stalled < 0.4              # a 300 ms step in a 10 ms slot
+    # Every overrun shifted the schedule by its lateness; the run ends that much later.
+    assert stats.slowdown == pytest.approx(lateness[lateness > 0.01].sum(), abs=1e-6)
+    assert stats.slowdown >= stalled
+    assert stats.wall_duration == pytest.approx(1.0 + stats.slowdown + lateness[-1], abs=1e-6)
+    assert measured >= 1.0 + stalled
 
 
 def test_skip_batches_the_overdue_points_and_catches_up():
     system = spindle_line(delay=0.3, slow_from=0.3, slow_until=0.305)
-    result = simulate(system, stop_time=1.0, step_size=0.01, realtime=True, overrun="skip")
+    with system.start(stop_time=1.0, step_size=0.01, realtime=True, overrun="skip") as sim:
+        sim.run()
+        times, lateness, _ = sim.pacer.records()
+    result = sim.result
     stats = result.realtime
-    assert stats.wall_duration == pytest.approx(1.0, abs=0.03)     # back on schedule
-    assert stats.overruns >= 1 and stats.slowdown == 0.0
-    assert 25 <= stats.skipped <= 35                 # ~29 points passed in one batch
-    assert stats.steps + stats.skipped == 100
+    k = np.searchsorted(times, 0.31 - 1e-9)
+    assert lateness[k] >= 0.285 and stats.overruns >= 1 and stats.slowdown == 0.0
+    # The ~29 points due during the stall were stepped in one batch.
+    assert times[k + 1] - times[k] >= 0.26
+    assert stats.skipped >= 25 and stats.steps + stats.skipped == 100
+    # Back on schedule: the run ends when 1 s is due, not 0.29 s later.
+    assert stats.wall_duration == pytest.approx(1.0 + lateness[-1], abs=1e-6)
+    assert lateness[-1] < 0.1
     # Skipped points were still computed and recorded, just not waited on.
     np.testing.assert_allclose(result.time, np.linspace(0.0, 1.0, 101), atol=1e-12)
-    steps_taken = [t for t, _ in Stamper.stamps]
-    assert len(steps_taken) == 100
+    assert len(Stamper.stamps) == 100
 
 
 def test_failing_fmu_in_a_realtime_run_keeps_the_partial_result(test_fmus):

@@ -23,6 +23,7 @@ import numpy as np
 from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, Simulation
 from cosim.fmi.archive import read_model
+from cosim.live.pacing import OVERRUN_POLICIES
 from cosim.results import CsvWriter
 from cosim.ssp import Problem, load, read
 from cosim.system import System
@@ -146,7 +147,24 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _realtime_options(args) -> dict:
+    """Simulation options of ``--realtime [FACTOR] --overrun P --max-lateness S``."""
+    if args.realtime is None:
+        if args.overrun is not None or args.max_lateness is not None:
+            raise ConfigurationError("--overrun and --max-lateness apply to real-time runs; "
+                                     "add --realtime")
+        return {}
+    try:
+        factor = float(args.realtime)
+    except ValueError:
+        raise ConfigurationError(f"--realtime FACTOR must be a number > 0 (1 = real time, "
+                                 f"10 = ten times faster), got {args.realtime!r}") from None
+    return {"realtime": factor, "overrun": args.overrun or "skip",
+            "max_lateness": args.max_lateness}
+
+
 def cmd_run(args) -> int:
+    realtime = _realtime_options(args)
     system, defaults, bare = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
     options = {
         "start_time": args.start_time if args.start_time is not None else defaults.get("start_time") or 0.0,
@@ -167,17 +185,23 @@ def cmd_run(args) -> int:
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1,
                      extrapolation=args.extrapolation, variable_step=args.variable_step,
-                     rtol=args.rtol, profile=args.profile, **options)
+                     rtol=args.rtol, profile=args.profile, **realtime, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
-    with sim:
-        try:
-            sim.run(progress=progress)
-        finally:
-            progress.close()
+    try:
+        with sim:
+            try:
+                sim.run(progress=progress)
+            finally:
+                progress.close()
+    finally:
+        if sim.result.realtime is not None:     # also after an overrun or a failure
+            print(sim.result.realtime.summary())
     elapsed = time.perf_counter() - started
     if not args.quiet:
         mode = "variable step" if sim.variable_step else algorithm
+        if realtime:
+            mode += f", paced at real time x{realtime['realtime']:g}"
         print(f"ran {len(sim.names)} component(s) to t={sim.time:g} s in {sim.step_index} steps "
               f"({elapsed:.2f} s wall clock, {mode})", file=sys.stderr)
         if output is not None:
@@ -397,6 +421,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of --variable-step")
     run.add_argument("--profile", action="store_true",
                      help="time every component's steps and print a table at the end")
+    run.add_argument("--realtime", nargs="?", const="1", metavar="FACTOR",
+                     help="pace the run to the wall clock, FACTOR simulation seconds per wall "
+                          "second (default 1), and print lateness and jitter at the end")
+    run.add_argument("--overrun", choices=OVERRUN_POLICIES,
+                     help="--realtime: when a step ends too late, step the overdue points in one "
+                          "batch (skip, the default), shift the schedule (slow) or fail (stop)")
+    run.add_argument("--max-lateness", type=float, metavar="SECONDS",
+                     help="--realtime: lateness beyond which a point is an overrun "
+                          "(default: one step of wall clock)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 

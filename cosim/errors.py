@@ -16,6 +16,7 @@ __all__ = [
     "FmiCallError",
     "InvalidConnectionError",
     "ModelError",
+    "RealtimeOverrun",
     "RemoteTwinError",
     "ServiceError",
     "SspError",
@@ -145,6 +146,32 @@ class RemoteTwinError(FmiCallError):
         when = f" at t={self.time:g} s" if self.time is not None else ""
         return (f"remote twin '{self.instance}' ({self.endpoint}): {self.function} failed{when}: "
                 f"{self.message}")
+
+
+class RealtimeOverrun(CosimError):
+    """A real-time run fell further behind the wall clock than it allows
+    (overrun policy ``"stop"``).
+
+    ``time`` is the simulation time of the communication point that was late,
+    ``lateness`` how many wall seconds after its due time it was reached,
+    ``limit`` the allowed lateness (``max_lateness``), ``stats`` the
+    :class:`~cosim.live.pacing.RealtimeStats` up to that point, and
+    ``partial_result`` the results recorded so far, when a simulation was
+    running.
+    """
+
+    def __init__(self, time: float, lateness: float, limit: float, *, stats=None):
+        self.time = time
+        self.lateness = lateness
+        self.limit = limit
+        self.stats = stats
+        self.partial_result = None
+        super().__init__(
+            f"real-time overrun: the communication point at t={time:g} s was reached "
+            f"{1e3 * lateness:.3f} ms after it was due, beyond the limit of {1e3 * limit:.3f} ms "
+            "(max_lateness): the steps, or the machine, did not keep up with the wall "
+            "clock; lower the real-time factor, lengthen the step, raise max_lateness, or "
+            "choose overrun='skip' or 'slow'")
 
 
 class ServiceError(CosimError):

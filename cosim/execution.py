@@ -24,12 +24,14 @@ import numpy as np
 
 from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
-from cosim.errors import AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError, ModelError
+from cosim.errors import (AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError,
+                           ModelError, RealtimeOverrun)
 from cosim.fmi._binding import TYPE_CODES, Instance, fmi_name, function_name
 from cosim.fmi.loader import load_fmu
 from cosim.fmi.model import MODEL_EXCHANGE, SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 from cosim.fmi.model_exchange import ModelExchangeInstance
-from cosim.master._core import RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
+from cosim.live.pacing import Pacer, check_factor, check_policy
+from cosim.master._core import RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
 
@@ -48,6 +50,21 @@ PARALLEL_MIN_STEP_S = 20e-6
 STATE_FORMAT = "cosim-state-2"
 # Runtimes backed by a loaded FMU binary, whose model is corrected to that binary.
 FMU_RUNTIMES = (Instance, ModelExchangeInstance)
+# A real-time run hands its recorded rows to the result (and the CSV file) at
+# least this often, so a long run shows up on disk as it goes.
+REALTIME_FLUSH_NS = 250_000_000
+
+
+def _realtime_factor(realtime) -> float | None:
+    """The real-time factor asked for by ``realtime``, or None for an unpaced run."""
+    if realtime is False or realtime is None:
+        return None
+    if realtime is True:
+        return 1.0
+    if not isinstance(realtime, (int, float)):
+        raise ConfigurationError(f"realtime must be True, False or a real-time factor > 0 "
+                                 f"(1 = real time, 10 = ten times faster), got {realtime!r}")
+    return check_factor(realtime)
 
 
 def _ticks(value: float, name: str) -> int:
@@ -267,10 +284,29 @@ class Simulation:
         or reach ``loop_max_iterations``.
     profile : bool
         Time every do step of every component (see :attr:`stats`).
+    realtime : bool or float
+        Pace the run to the wall clock: True for real time, a number for that
+        real-time factor (simulation seconds per wall second).  :meth:`step`,
+        :meth:`run_until` and :meth:`run` then take one communication step at
+        a time and wait before going on until the point reached is due (see
+        :class:`cosim.live.pacing.Pacer`).  The schedule is anchored at the
+        first paced step and kept across calls, so time spent between calls
+        counts; :meth:`restore`, :meth:`load_state` and a RealtimeOverrun
+        anchor it again.  Fixed step only.  Rows reach :attr:`result` and the
+        ``output_file`` at least every 0.25 s of wall clock.
+    overrun : {"skip", "slow", "stop"}
+        What a real-time run does when a point is reached more than
+        ``max_lateness`` after it was due: step the points already due in one
+        batch and go on ("skip"), shift the schedule by the lateness ("slow"),
+        or raise RealtimeOverrun, whose ``partial_result`` holds the result
+        ("stop").  The simulation stays usable after a RealtimeOverrun.
+    max_lateness : float or None
+        Real time: the wall seconds a point may be late before it is an
+        overrun (default: one step, ``step_size / factor``).
 
     Raises
     ------
-    ConfigurationError, AlgebraicLoopError, ModelError, FmiCallError
+    ConfigurationError, AlgebraicLoopError, ModelError, FmiCallError, RealtimeOverrun
     """
 
     def __init__(self, system, *, step_size: float, stop_time: float | None = None,
@@ -281,7 +317,8 @@ class Simulation:
                  variable_step: bool = False, min_step: float | None = None,
                  max_step: float | None = None, rtol: float = 1e-4, atol: float = 1e-6,
                  loop_tolerance: float = 1e-10, loop_max_iterations: int = 100,
-                 profile: bool = False):
+                 profile: bool = False, realtime: bool | float = False, overrun: str = "skip",
+                 max_lateness: float | None = None):
         if algorithm not in ALGORITHMS:
             raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                                      f"got {algorithm!r}")
@@ -315,6 +352,14 @@ class Simulation:
             raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
         if threads is not None and threads > 1 and algorithm != "jacobi":
             raise ConfigurationError("parallel stepping (threads > 1) needs algorithm='jacobi'")
+        factor = _realtime_factor(realtime)
+        check_policy(overrun)
+        if factor is not None and variable_step:
+            raise ConfigurationError("realtime runs take fixed communication steps, one at a time; "
+                                     "they cannot be combined with variable_step")
+        self._pacer = None if factor is None else Pacer(
+            step_size=step_size, factor=factor, overrun=overrun, max_lateness=max_lateness)
+        self._reanchor = True
         self.composed = system
         self.system = system = flatten(system)
         if not system.components:
@@ -361,8 +406,10 @@ class Simulation:
                 self._writer.start(plan.column_names)
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
+            # Calibration times unpaced steps; a real-time run keeps to one thread
+            # unless told otherwise.
             self._calibrating = threads is None and algorithm == "jacobi" and cores > 1 \
-                and len(plan.names) > 1 and not self.variable_step
+                and len(plan.names) > 1 and not self.variable_step and self._pacer is None
             self._core.threads = threads or 1
             self._cores = cores
         except BaseException as exc:
@@ -576,7 +623,7 @@ class Simulation:
         if self._core.step_index + n > self._core.n_steps:
             raise ConfigurationError(f"{n} steps from t={self.time:g} s would pass the stop time "
                                      f"{self.stop_time:g} s")
-        self._advance(self._core.step_index + n)
+        self._forward(self._core.step_index + n)
         return self.time
 
     def run_until(self, time: float) -> float:
@@ -588,7 +635,7 @@ class Simulation:
             self._advance_variable(max(ticks, self._core.now_ticks))
             return self.time
         steps = -(-(ticks - self._core.start_ticks) // self._core.step_ticks)
-        self._advance(min(max(steps, self._core.step_index), self._core.n_steps))
+        self._forward(min(max(steps, self._core.step_index), self._core.n_steps))
         return self.time
 
     def run(self, *, progress=None) -> Result:
@@ -604,8 +651,8 @@ class Simulation:
                                        if progress else core.stop_ticks)
                 if progress:
                     progress(self.time, self.stop_time)
-        elif progress is None:
-            self._advance(core.n_steps)
+        elif progress is None or self._pacer is not None:
+            self._forward(core.n_steps, progress=progress)
         else:
             slice_ = max(1, core.n_steps // 200)
             while core.step_index < core.n_steps:
@@ -649,6 +696,59 @@ class Simulation:
         core = self._core
         while core.step_index < until_step:
             self._outcome(core.run(until_step))
+
+    def _forward(self, until_step: int, *, progress=None) -> None:
+        """Fixed steps to ``until_step``, paced to the wall clock in a real-time run."""
+        if self._pacer is None:
+            self._advance(until_step)
+        else:
+            self._advance_paced(until_step, progress)
+
+    def _advance_paced(self, until_step: int, progress) -> None:
+        """Step one communication point at a time and wait until each is due.
+
+        Under the "skip" policy a caller that is behind steps every point
+        already due in one core run, and waits on the first one that is not.
+        """
+        pacer, core = self._pacer, self._core
+        if self._reanchor:
+            pacer.resume(self.time)
+            self._reanchor = False
+        skip = pacer.overrun == "skip"
+        flushed = time.perf_counter_ns()
+        try:
+            while core.step_index < until_step:
+                target = min(core.step_index + 1 + (pacer.overdue() if skip else 0), until_step)
+                while core.step_index < target:
+                    reason = core.run(target)
+                    if reason != RUN_DONE:      # a full chunk is flushed, a failure raised
+                        self._outcome(reason)
+                pacer.wait(self.time)
+                if time.perf_counter_ns() - flushed >= REALTIME_FLUSH_NS:
+                    self._flush()
+                    flushed = time.perf_counter_ns()
+                    if progress is not None:
+                        progress(self.time, self.stop_time)
+        except RealtimeOverrun as exc:
+            self._flush()
+            exc.partial_result = self.result
+            self.result.realtime = exc.stats
+            self._reanchor = True       # going on after this starts a new schedule from now
+            raise
+        self._flush()
+
+    @property
+    def pacer(self) -> Pacer | None:
+        """The wall-clock schedule of a real-time run (None when not real time)."""
+        return self._pacer
+
+    @property
+    def realtime_stats(self):
+        """:class:`~cosim.live.pacing.RealtimeStats` of a real-time run so far
+        (None when not real time); also ``result.realtime`` once stopped."""
+        if self._pacer is None:
+            return None
+        return self._pacer.stats() if not self._stopped else self.result.realtime
 
     def _advance_variable(self, until_ticks: int) -> None:
         core = self._core
@@ -843,6 +943,7 @@ class Simulation:
         self._flush()
         self._core.rewind(snapshot.step_index, snapshot.ticks, snapshot.values, snapshot.history)
         self.result.truncate(snapshot.time)
+        self._reanchor = True       # the paced schedule cannot go back in time
 
     def save_state(self) -> bytes:
         """The current state as bytes (FMI serialized FMU states), to start other
@@ -953,6 +1054,8 @@ class Simulation:
         self._final_step = self._core.step_index
         self._stats = self.stats
         self.result.stats = self._stats
+        if self._pacer is not None:
+            self.result.realtime = self._pacer.stats()
         self._core.free_states()
         for runtime in self._runtimes:
             try:

@@ -18,7 +18,10 @@ class Result:
     """Time series of recorded variables.
 
     ``result.time`` is the time of each row; ``result["comp.var"]`` the
-    values of one variable (float64 arrays; booleans as 0/1).
+    values of one variable (float64 arrays; booleans as 0/1).  Once the
+    simulation stops, ``stats`` holds its per-component statistics and, for a
+    real-time run, ``realtime`` its :class:`~cosim.live.pacing.RealtimeStats`
+    (None otherwise).
     """
 
     def __init__(self, names: list[str]):
@@ -28,6 +31,7 @@ class Result:
         self._rows: list[np.ndarray] = []
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
+        self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
         """Add rows (shape: len(times) x len(names))."""

@@ -1,8 +1,10 @@
 """The cosim command line: info and run, including its errors."""
 
+import re
 import subprocess
 import sys
 import textwrap
+import time
 
 import fmpy
 import numpy as np
@@ -75,6 +77,10 @@ def test_run_records_selected_variables_at_an_interval(tmp_path):
     (["run", "SPINDLE", "-p", "inertia"], "write NAME=VALUE"),
     (["run", "SPINDLE", "--step-size", "0.003", "--output-interval", "0.01"], "must be a positive multiple"),
     (["info", "/no/such.fmu"], "FMU file not found"),
+    (["run", "SPINDLE", "--realtime", "fast"], "--realtime FACTOR must be a number > 0"),
+    (["run", "SPINDLE", "--realtime", "0"], "real-time factor must be a finite number > 0"),
+    (["run", "SPINDLE", "--overrun", "slow"], "apply to real-time runs; add --realtime"),
+    (["run", "SPINDLE", "--realtime", "--variable-step"], "cannot be combined with variable_step"),
 ])
 def test_errors_end_with_one_line_and_exit_status_1(capsys, argv, message):
     argv = [str(twins.path("spindle")) if a == "SPINDLE" else a for a in argv]
@@ -107,3 +113,53 @@ def test_console_entry_point_runs_in_its_own_process(tmp_path):
                            "-o", str(out)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("time,y\n")
+
+
+def test_run_realtime_prints_lateness_and_jitter(capsys):
+    started = time.perf_counter()
+    argv = ["run", str(twins.path("spindle")), "--stop-time", "1", "--step-size", "0.01",
+            "--realtime", "5", "--quiet"]
+    assert main(argv) == 0
+    assert time.perf_counter() - started >= 0.2           # 1 s of simulation at x5
+    out = capsys.readouterr().out
+    # A busy machine may wake late and batch a few points: they add up to 100.
+    waited = int(re.search(r"real time x5: (\d+) communication points of 0.01 s", out)[1])
+    skipped = int(re.search(r"skipped (\d+)", out)[1])
+    assert waited + skipped == 100
+    assert "lateness us  p50" in out and "jitter us    p50" in out
+    assert "overrun policy 'skip'" in out
+
+
+SLOW_SYSTEM = """
+import time
+from cosim import PythonComponent, System, twins
+
+class Stall(PythonComponent):
+    inputs = {"u": 0.0}
+    outputs = {"y": ("u",)}
+    def update_outputs(self):
+        self["y"] = self["u"]
+    def do_step(self, t, h):
+        if abs(t - 0.2) < 1e-9:
+            time.sleep(0.1)
+        self.update_outputs()
+
+system = System("stalling")
+system.add("spindle", twins.path("spindle"))
+system.add("stall", Stall)
+system.connect("spindle.speed", "stall.u")
+"""
+
+
+def test_run_realtime_overrun_stop_fails_with_the_summary(tmp_path, capsys):
+    script = tmp_path / "stalling.py"
+    script.write_text(SLOW_SYSTEM)
+    out = tmp_path / "out.csv"
+    argv = ["run", str(script), "--stop-time", "0.5", "--step-size", "0.01", "-o", str(out),
+            "--realtime", "--overrun", "stop", "--max-lateness", "0.03"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "real-time overrun: the communication point at t=0.21 s" in captured.err
+    assert "overruns 1" in captured.out
+    rows = out.read_text().splitlines()
+    assert rows[-1].startswith("0.21,")                   # the result up to the overrun is kept

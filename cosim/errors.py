@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "RemoteTwinError",
     "ServiceError",
+    "SourceUnavailableError",
     "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
@@ -145,6 +146,15 @@ class RemoteTwinError(FmiCallError):
         when = f" at t={self.time:g} s" if self.time is not None else ""
         return (f"remote twin '{self.instance}' ({self.endpoint}): {self.function} failed{when}: "
                 f"{self.message}")
+
+
+class SourceUnavailableError(CosimError):
+    """A live data source cannot reach its server (an MQTT broker, an OPC UA
+    endpoint), or the server refused it; ``endpoint`` is the server's address."""
+
+    def __init__(self, message: str, *, endpoint: str):
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 class ServiceError(CosimError):

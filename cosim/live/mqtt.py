@@ -230,6 +230,15 @@ class MqttSource(Source):
     samples : int
         Samples pushed to the store.
 
+    Notes
+    -----
+    One message costs the receiving thread far more than one sample in a
+    batch (a few thousand messages per second against over a hundred thousand
+    samples per second in batches of hundreds), so fast signals should be sent
+    in batches.  A broker holds only so many messages for a subscriber that
+    falls behind (mosquitto: ``max_queued_messages``, 1000 by default) and
+    drops the rest, which no MQTT quality of service reports.
+
     Examples
     --------
     >>> source = MqttSource(host="localhost", topics=["plant/#"], prefix="plant/",

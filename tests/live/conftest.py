@@ -143,8 +143,18 @@ class OpcUaServer:
             self.proc.wait(10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def opcua_server():
+    """A running OPC UA test server shared by a module's tests (it takes seconds to start);
+    tests that kill it use :func:`own_opcua_server`."""
+    server = OpcUaServer()
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def own_opcua_server():
     """A running OPC UA test server for one test (``.endpoint``, ``.kill()``, ``.start()``)."""
     server = OpcUaServer()
     server.start()

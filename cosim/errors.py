@@ -19,6 +19,7 @@ __all__ = [
     "RealtimeOverrun",
     "RemoteTwinError",
     "ServiceError",
+    "SourceUnavailableError",
     "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
@@ -172,6 +173,15 @@ class RealtimeOverrun(CosimError):
             "(max_lateness): the steps, or the machine, did not keep up with the wall "
             "clock; lower the real-time factor, lengthen the step, raise max_lateness, or "
             "choose overrun='skip' or 'slow'")
+
+
+class SourceUnavailableError(CosimError):
+    """A live data source cannot reach its server (an MQTT broker, an OPC UA
+    endpoint), or the server refused it; ``endpoint`` is the server's address."""
+
+    def __init__(self, message: str, *, endpoint: str):
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 class ServiceError(CosimError):

@@ -214,6 +214,7 @@ class LiveTwin:
         self._alert_armed = [True] * len(self.alerts)
         self._alert_read = self._alert_readers()
         self.pacer = None
+        self._paced_to = -math.inf
         if realtime:
             from cosim.live.pacing import Pacer
             self.pacer = Pacer(step_size=simulation.step_size,
@@ -297,9 +298,25 @@ class LiveTwin:
             for source in self.sources:
                 source.start(self.store)
             self._opened = True
-            if self.pacer is not None:
-                self.pacer.start(self.time)
+            if self.pacer is not None and not self.pacer.started:
+                self.start_pacing()
         return self
+
+    def start_pacing(self, *, keep_stats: bool = False) -> None:
+        """Make the current communication point due now on the wall clock (at
+        :meth:`open`; again after a pause, keeping the statistics if asked)."""
+        if keep_stats:
+            self.pacer.resume(self.time)
+        else:
+            self.pacer.start(self.time)
+        self._paced_to = self.time
+
+    def pace(self) -> None:
+        """Wait until the current communication point is due (real time only)."""
+        t = self.time
+        if self.pacer is not None and t > self._paced_to:
+            self.pacer.wait(t)
+            self._paced_to = t
 
     def close(self) -> None:
         """Stop the sources and free the estimators' shadow simulations (the
@@ -327,8 +344,8 @@ class LiveTwin:
         with self._lock:
             sim = self.simulation
             t = sim.time
-            if wait and self.pacer is not None:
-                self.pacer.wait(t)
+            if wait:
+                self.pace()
             began = _time.perf_counter()
             self._follow(t)
             middle = _time.perf_counter()

@@ -336,18 +336,23 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         twin = hosted.twin
         pacer = twin.pacer
         if pacer is not None:
-            pacer.resume(start)         # the wall clock restarts here; statistics go on
-        half = 0.5 * hosted.sim.step_size
-        every = max(1, round((target - start) / hosted.sim.step_size / PROGRESS_POINTS))
+            # The wall clock restarts here; the statistics go on.
+            hosted.do(lambda h: h.twin.start_pacing(keep_stats=True))
+        step = hosted.sim.step_size
+        half = 0.5 * step
+        every = max(1, round((target - start) / step / PROGRESS_POINTS))
         now, points = start, 0
         while now + half <= target:
             if not context.is_active():
                 return
+            batch = 1
             if pacer is not None:
-                pacer.wait(now)
-            now = hosted.do(lambda h: (h.advance(lambda: h.twin.step(wait=False)), h.sim.time)[1])
-            points += 1
-            if points % every == 0 or now + half > target:
+                twin.pace()
+                if pacer.overrun == "skip":     # behind: take the overdue points in one go
+                    batch += min(pacer.overdue(), int((target - now + half) // step) - 1)
+            now = hosted.do(lambda h, n=batch: (h.advance(lambda: h.step(n)), h.sim.time)[1])
+            points += batch
+            if points % every < batch or now + half > target:
                 yield pb.Progress(time=now, target_time=target, done=now + half > target)
         if points == 0:
             yield pb.Progress(time=now, target_time=target, done=True)

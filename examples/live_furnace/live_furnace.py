@@ -133,7 +133,7 @@ def main() -> None:
             raise SystemExit("the plant process did not start")
         while store.pending == 0:                  # the plant's clock starts with its first message
             time.sleep(0.001)
-        twin.pacer.start(0.0)
+        twin.start_pacing()
         print(f"following the plant for {args.seconds:g} s ({args.seconds * FACTOR / 3600:.1f} "
               f"plant hours) through mosquitto on port {port}")
         forked = False

@@ -267,10 +267,12 @@ class SignalStore:
             try:
                 if isinstance(v, (str, bytes)):   # "12.5" is text, not a measurement
                     raise TypeError
-                kept_t.append(float(t))
-                kept_v.append(float(v))
+                time, value = float(t), float(v)
             except (TypeError, ValueError):
                 self.reject("non-numeric", f"{name!r} got time {t!r}, value {v!r}")
+                continue
+            kept_t.append(time)
+            kept_v.append(value)
         return np.asarray(kept_t, dtype=float), np.asarray(kept_v, dtype=float)
 
     def value_at(self, name: str, time: float, *, interpolate: bool = False):

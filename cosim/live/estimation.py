@@ -121,6 +121,8 @@ class Estimator:
             # trajectory) must not stop the twin; it is counted and reported.
             self.failures += 1
             self.last_error = f"fit at t={t:g} s failed: {exc}"
+            # A failed step stops the shadow simulation; the next fit starts a new one.
+            self.close()
         finally:
             self.fit_seconds += _time.perf_counter() - began
 

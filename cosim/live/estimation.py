@@ -127,8 +127,13 @@ class Estimator:
             self.fit_seconds += _time.perf_counter() - began
 
     def _fit_window(self, t: float) -> None:
-        start = next(((ct, state) for ct, state in self._checkpoints
-                      if ct <= t - self.window + 1e-9 * max(1.0, abs(t))), None)
+        # The latest checkpoint at least a window back (older ones may still be kept).
+        limit = t - self.window + 1e-9 * max(1.0, abs(t))
+        start = None
+        for ct, state in self._checkpoints:
+            if ct > limit:
+                break
+            start = (ct, state)
         if start is None:
             return
         t0, state = start

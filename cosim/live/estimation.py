@@ -157,11 +157,13 @@ class Estimator:
             write_params(lower + x * span)
             out = np.empty_like(measured)
             for k in range(len(times)):
+                # As the twin did at this point: set the inputs, then read the
+                # outputs (some follow their inputs at once), then step.
+                # Inputs not yet bound (NaN) keep the value in the state.
+                if len(inputs[k]) and not np.isnan(inputs[k]).any():
+                    write_inputs(inputs[k])
                 out[k] = read()
                 if k + 1 < len(times):
-                    # Inputs not yet bound (NaN) keep the value in the state.
-                    if len(inputs[k]) and not np.isnan(inputs[k]).any():
-                        write_inputs(inputs[k])
                     shadow.step(1)
             r = ((measured - out) * self._weights)[valid]
             if not np.isfinite(r).all():

@@ -121,12 +121,19 @@ class Estimator:
             # trajectory) must not stop the twin; it is counted and reported.
             self.failures += 1
             self.last_error = f"fit at t={t:g} s failed: {exc}"
+            # A failed step stops the shadow simulation; the next fit starts a new one.
+            self.close()
         finally:
             self.fit_seconds += _time.perf_counter() - began
 
     def _fit_window(self, t: float) -> None:
-        start = next(((ct, state) for ct, state in self._checkpoints
-                      if ct <= t - self.window + 1e-9 * max(1.0, abs(t))), None)
+        # The latest checkpoint at least a window back (older ones may still be kept).
+        limit = t - self.window + 1e-9 * max(1.0, abs(t))
+        start = None
+        for ct, state in self._checkpoints:
+            if ct > limit:
+                break
+            start = (ct, state)
         if start is None:
             return
         t0, state = start
@@ -150,11 +157,13 @@ class Estimator:
             write_params(lower + x * span)
             out = np.empty_like(measured)
             for k in range(len(times)):
+                # As the twin did at this point: set the inputs, then read the
+                # outputs (some follow their inputs at once), then step.
+                # Inputs not yet bound (NaN) keep the value in the state.
+                if len(inputs[k]) and not np.isnan(inputs[k]).any():
+                    write_inputs(inputs[k])
                 out[k] = read()
                 if k + 1 < len(times):
-                    # Inputs not yet bound (NaN) keep the value in the state.
-                    if len(inputs[k]) and not np.isnan(inputs[k]).any():
-                        write_inputs(inputs[k])
                     shadow.step(1)
             r = ((measured - out) * self._weights)[valid]
             if not np.isfinite(r).all():

@@ -22,6 +22,7 @@ from cosim.errors import ConfigurationError
 REJECTIONS = ("malformed", "unknown", "non-numeric", "non-finite", "future")
 
 _GROW = 4096        # initial capacity of a series, in samples
+_NUMERIC_KINDS = "biuf"     # numpy dtype kinds taken as numbers: bool, ints, floats
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,10 @@ class SignalStore:
         queue = self._queue
         for _ in range(len(queue)):
             item = queue.popleft()
-            if len(item) == 3:
+            if not isinstance(item[0], str):
+                # Also keeps unhashable names (a list, a dict) from raising here.
+                self._bad_name(item)
+            elif len(item) == 3:
                 name, t, v = item
                 entry = batches.get(name)
                 if entry is None:
@@ -193,12 +197,21 @@ class SignalStore:
             kept += self._store(name, times, values, now)
         return kept
 
+    def _bad_name(self, item) -> None:
+        count = 1
+        if len(item) == 4:
+            try:
+                count = len(item[1])
+            except TypeError:
+                pass
+        self.reject("unknown", f"signal name {item[0]!r} is not a string", count)
+
     def _batch(self, batches, item) -> None:
         name, times, values, _ = item
         try:
             if len(times) != len(values):
                 raise ValueError(f"{len(times)} times but {len(values)} values")
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             self.reject("malformed", f"batch for {name!r}: {exc}")
             return
         entry = batches.setdefault(name, ([], []))
@@ -206,16 +219,21 @@ class SignalStore:
         entry[1].extend(values)
 
     def _store(self, name, times, values, now) -> int:
-        if not isinstance(name, str) or (self.names is not None and name not in self.names):
+        if self.names is not None and name not in self.names:
             self.unknown_names[str(name)] += len(times)
             if len(self.unknown_names) > 1000:          # a flood of junk names: keep the top
                 self.unknown_names = Counter(dict(self.unknown_names.most_common(100)))
             self.reject("unknown", f"no signal named {name!r}", len(times))
             return 0
         try:
-            t = np.asarray(times, dtype=float)
-            v = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
+            t, v = np.asarray(times), np.asarray(values)
+            # numpy would parse text ("12.5") as a number: text goes the slow way.
+            numeric = t.dtype.kind in _NUMERIC_KINDS and v.dtype.kind in _NUMERIC_KINDS
+        except (TypeError, ValueError):     # ragged
+            numeric = False
+        if numeric:
+            t, v = t.astype(float), v.astype(float)
+        else:
             t, v = self._numeric(name, times, values)
         if t.ndim != 1 or v.ndim != 1:
             self.reject("malformed", f"samples of {name!r} are not scalars", len(times))
@@ -249,10 +267,12 @@ class SignalStore:
             try:
                 if isinstance(v, (str, bytes)):   # "12.5" is text, not a measurement
                     raise TypeError
-                kept_t.append(float(t))
-                kept_v.append(float(v))
+                time, value = float(t), float(v)
             except (TypeError, ValueError):
                 self.reject("non-numeric", f"{name!r} got time {t!r}, value {v!r}")
+                continue
+            kept_t.append(time)
+            kept_v.append(value)
         return np.asarray(kept_t, dtype=float), np.asarray(kept_v, dtype=float)
 
     def value_at(self, name: str, time: float, *, interpolate: bool = False):

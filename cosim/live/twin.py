@@ -499,8 +499,10 @@ class LiveTwin:
         sim = self.simulation
         with self._lock:
             state = sim.save_state()
+        # The same recorded variables as the twin: the saved state holds their buffers.
         fork = sim.composed.start(step_size=sim.step_size, start_time=sim.start_time,
-                                stop_time=stop_time, **{**sim.coupling, **options})
+                                  stop_time=stop_time,
+                                  **{**sim.coupling, "record": sim.result.names, **options})
         try:
             fork.load_state(state)
             for name, value in (changes or {}).items():

@@ -968,7 +968,8 @@ class Simulation:
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,
                              "ticks": snapshot.ticks, "history": snapshot.history,
-                             "values": snapshot.values, "states": states})
+                             "values": snapshot.values, "states": states,
+                             "record": list(self.result.names)})
 
     def load_state(self, data: bytes) -> None:
         """Continue from a state saved by :meth:`save_state` in a simulation of the
@@ -995,6 +996,10 @@ class Simulation:
                 f"{saved['step_size']}; this simulation has {self.start_time} and {self.step_size}")
         if saved["ticks"] > self._core.stop_ticks:
             raise ConfigurationError(f"the state's time {saved['time']} s is after the stop time")
+        if saved.get("record", self.result.names) != self.result.names:
+            raise ConfigurationError(
+                f"the state was saved by a simulation recording {saved['record']}; this one "
+                f"records {self.result.names}: start it with the same record= list")
         states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
                   for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
         self.restore(Snapshot(saved["time"], saved["step_index"], saved["ticks"], saved["values"],

@@ -536,7 +536,7 @@ class WhatIf:
         try:
             self.simulation.run()
             self._result = self.simulation.stop()
-        except CosimError as exc:
+        except Exception as exc:        # noqa: BLE001 - handed to result() in the caller's thread
             self._error = exc
             self._result = self.simulation.stop()
         self.wall_seconds = _time.perf_counter() - began

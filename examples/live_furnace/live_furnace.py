@@ -120,7 +120,7 @@ def main() -> None:
         alerts = [Alert("heat-up zone fouled: schedule a cleaning", f"estimate:{ESTIMATED}",
                         below=CLEANING_LIMIT)]
         signals = [b.signal for b in bindings] + [c.signal for c in comparisons]
-        store = SignalStore(signals + ["true_heat_transfer"], max_lead=STEP, history=3600.0)
+        store = SignalStore(signals + ["true_heat_transfer"], max_lead=FACTOR, history=3600.0)
         source = MqttSource(host=host, port=port, topics=["plant/furnace"], qos=0)
         twin = LiveTwin(sim, sources=[source], bindings=bindings, comparisons=comparisons,
                         estimators=[estimator], alerts=alerts, realtime=FACTOR, store=store)

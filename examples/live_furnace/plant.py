@@ -73,9 +73,9 @@ def main() -> None:
         sensors.update({f"{z}_power": float(p) for z, p in zip(ZONES, values[1::2])})
         sensors["part_flow"] = part_flow(t)
         sensors["true_heat_transfer"] = transfer     # for the demo's comparison only
-        pacer.wait(t)
         publisher.publish_values("furnace", sensors, time=t)
         sim.step(1)
+        pacer.wait(sim.time)        # the next reading is due then
     publisher.flush(5.0)
     publisher.close()
     stats = pacer.stats()

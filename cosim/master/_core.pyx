@@ -208,6 +208,8 @@ cdef class Core:
     cdef double* at_prev
     cdef double h_prev
     cdef bint have_prev
+    cdef double h_older        # h_prev and have_prev before the last step: what that
+    cdef bint had_prev         # step's holds extrapolated with (step-size control)
     # output derivatives: which float64 slots get one, and whether they are
     # fetched yet (FMUs give them only after initialization)
     cdef uint8_t* has_derivative
@@ -797,6 +799,7 @@ cdef class Core:
         self.n_failures = errors
         if self.first_order and not errors:
             self.at_n, self.at_prev = self.at_prev, self.at_n
+            self.h_older, self.had_prev = self.h_prev, self.have_prev
             self.h_prev = h
             self.have_prev = True
         return errors
@@ -950,7 +953,12 @@ cdef class Core:
             start = self.backup.f64[s]
             predicted = start
             if self.first_order:
-                predicted = start + self._slope(s, &self.backup) * h
+                # _stepped has moved the history on: the step's secant ran from
+                # the point before (now in at_n) over the step before (h_older)
+                if self.has_derivative[s] and self.derivatives_live:
+                    predicted = start + self.backup.d64[s] * h
+                elif self.had_prev:
+                    predicted = start + (start - self.at_n[s]) / self.h_older * h
             e = fabs(value - predicted) / (self.atol + self.rtol * fabs(value))
             if not isfinite(e):
                 return 1e300
@@ -989,6 +997,7 @@ cdef class Core:
                 if error > 1.0 and h > self.min_ticks:
                     if self.first_order:          # _stepped moved the history on
                         self.at_n, self.at_prev = self.at_prev, self.at_n
+                        self.h_prev, self.have_prev = self.h_older, self.had_prev
                     if self._rollback():
                         reason = FAILED
                         break

@@ -286,9 +286,13 @@ class Simulation:
         How a float64 input follows its source over a step: zero-order hold
         (the value at the step's start), or first-order hold (extrapolated from
         the source's last two points; under Gauss-Seidel, interpolated between
-        the old and new value of a source that stepped first).  FMI 2 FMUs that
+        the old and new value of a source that stepped first).  Where the
+        source FMU computes output derivatives (maxOutputDerivativeOrder >= 1,
+        FMI 2 and 3), the extrapolation takes its first derivative at the step's
+        start as the slope instead of the last two points.  FMI 2 FMUs that
         can interpolate inputs get the slope as an input derivative; others get
-        the hold's mean over the step.
+        the hold's mean over the step.  FMI 3 arrays are held element by
+        element.
     step_multiples : dict of str to int or None
         Multi-rate: component name -> how many base steps each of its steps
         spans.  Its inputs are held over its step and its outputs change at

@@ -28,9 +28,8 @@ def test_model_info_exposes_the_output_derivative_order(test_fmus, fmi_version, 
     # FMI 1.0 output derivatives are not read
     assert read_model_info(str(test_fmus("mass", "1.0"))).max_output_derivative_order == 0
     assert main(["info", str(test_fmus("mass", fmi_version))]) == 0
-    assert "input derivatives" in capsys.readouterr().out or fmi_version == "3.0"
-    assert main(["info", str(test_fmus("mass", fmi_version))]) == 0
-    assert "output derivatives (order 1)" in capsys.readouterr().out
+    capabilities = [line for line in capsys.readouterr().out.splitlines() if "capabilities" in line]
+    assert capabilities[0].endswith("output derivatives (order 1)")
 
 
 def test_the_binding_reads_the_derivatives_the_fmu_computes(test_fmus, fmi_version):

@@ -70,13 +70,17 @@ def cmd_info(args) -> int:
               f"{model.number_of_event_indicators} event indicators (integrated by a solver)")
     caps = [name for name, on in (("get/set state", model.can_get_and_set_state),
                                   ("serialize state", model.can_serialize_state),
-                                  ("variable step size", model.can_handle_variable_step)) if on]
+                                  ("variable step size", model.can_handle_variable_step),
+                                  ("input derivatives", model.can_interpolate_inputs),
+                                  (f"output derivatives (order {model.max_output_derivative_order})",
+                                   model.max_output_derivative_order >= 1)) if on]
     print(f"  capabilities      {', '.join(caps) or 'none'}")
     for k, warning in enumerate(model.warnings):
         print(f"  {'warnings' if k == 0 else '':<17} {warning}")
     if exp.stop_time is not None or exp.step_size is not None:
         print(f"  default experiment start={exp.start_time} stop={exp.stop_time} step={exp.step_size}")
-    rows = [(v.name, v.causality, v.type, v.unit or "", "" if v.start is None else str(v.start),
+    rows = [(v.name, v.causality, v.type + (str(list(v.shape)) if v.shape else ""), v.unit or "",
+             "" if v.start is None else str(v.start),
              v.description or "") for v in model.variables.values() if v.causality != "independent"]
     header = ("variable", "causality", "type", "unit", "start", "description")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]

@@ -47,7 +47,7 @@ UNBOUNDED_TICKS = 2**62
 # Below this much work per step, parallel Jacobi is not even tried: waking
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
-STATE_FORMAT = "cosim-state-2"
+STATE_FORMAT = "cosim-state-3"
 # Runtimes backed by a loaded FMU binary, whose model is corrected to that binary.
 FMU_RUNTIMES = (Instance, ModelExchangeInstance)
 # A real-time run hands its recorded rows to the result (and the CSV file) at
@@ -80,10 +80,25 @@ def _ticks(value: float, name: str) -> int:
     return ticks
 
 
+def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    """Names of the elements of an array variable, row-major: ``name[0]``,
+    ``name[1]`` ... for one dimension, ``name[0,0]``, ``name[0,1]`` ... for more;
+    ``[name]`` for a scalar."""
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(*shape)]
+
+
+def _shape_text(var) -> str:
+    return f"[{', '.join(map(str, var.shape))}]" if var.shape else "scalar"
+
+
 class _Plan:
     """Where every exchanged and recorded value lives in the loop's buffers.
 
-    Works on a flat system (see :func:`cosim.analysis.flatten`).
+    Works on a flat system (see :func:`cosim.analysis.flatten`).  A value is
+    one slot of its type's buffer; an FMI 3 array variable takes one slot per
+    element, in row-major order.
     """
 
     def __init__(self, system, record):
@@ -91,55 +106,81 @@ class _Plan:
         self.names = list(system.components)
         self.index = {name: k for k, name in enumerate(self.names)}
         self.slot_counts = dict.fromkeys(LOOP_TYPES, 0)
-        self.source_slot: dict[str, tuple[str, int]] = {}
-        self.outputs = defaultdict(list)     # k -> [(group, vr, slot)] fetched every step
-        self.recorded = defaultdict(list)    # k -> [(group, vr, slot)] fetched at output points
-        self.inputs = defaultdict(list)      # k -> [(group, vr, source slot, scale, shift)]
+        self.source_slot: dict[str, tuple[str, list[int]]] = {}   # output -> (group, slots)
+        self.outputs = defaultdict(list)     # k -> [(group, vr, slots)] fetched every step
+        self.recorded = defaultdict(list)    # k -> [(group, vr, slots)] fetched at output points
+        self.inputs = defaultdict(list)      # k -> [(group, vr, source slots, scale, shift)]
         self.connected_inputs = {}
         self.slot_owner = {}                 # float64 source slot -> unit writing it
+        self.slot_names = {}                 # float64 source slot -> "comp.var" or "comp.var[i]"
         self._refuse_clocks()
+        self._refuse_resized_arrays()
         for c in system.connection_details:
             src_comp, src = self.variable(c.source)
+            dst_comp, dst = self.variable(c.target)
             group = src.type
-            if src.shape:
-                raise ConfigurationError(
-                    f"connection {c.source} -> {c.target}: {c.source} is an FMI 3 array "
-                    f"(dimensions {'x'.join(map(str, src.shape))}); the master exchanges scalars "
-                    "only, so connect scalar variables or split the array in the FMU")
             if group not in LOOP_TYPES:
                 raise ConfigurationError(
                     f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
                     f"the master yet (it exchanges {', '.join(LOOP_TYPES)})")
+            if src.shape != dst.shape:
+                raise ConfigurationError(
+                    f"connection {c.source} -> {c.target}: {c.source} has shape "
+                    f"{_shape_text(src)} ({src.size} elements) and {c.target} has shape "
+                    f"{_shape_text(dst)} ({dst.size}); array connections need the same shape")
             if c.source not in self.source_slot:
-                slot = self._new_slot(group)
-                self.source_slot[c.source] = (group, slot)
-                self.outputs[self.index[src_comp]].append((group, src.value_reference, slot))
+                slots = [self._new_slot(group) for _ in range(src.size)]
+                self.source_slot[c.source] = (group, slots)
+                self.outputs[self.index[src_comp]].append((group, src.value_reference, slots))
                 if group == "float64":
-                    self.slot_owner[slot] = self.index[src_comp]
-            dst_comp, dst = self.variable(c.target)
+                    for slot, name in zip(slots, element_names(c.source, src.shape)):
+                        self.slot_owner[slot] = self.index[src_comp]
+                        self.slot_names[slot] = name
             self.inputs[self.index[dst_comp]].append(
                 (group, dst.value_reference, self.source_slot[c.source][1], c.scale, c.shift))
             self.connected_inputs[c.target] = c.source
         # Float64 slots below this hold exchanged values (the step-size control watches them).
         self.exchanged_float64 = self.slot_counts["float64"]
-        # Columns: (group, slot); ports of the system show a leaf output through
-        # a transformation applied to the recorded rows.
+        # Columns: (group, slot), one per element of arrays; ports of the system
+        # show a leaf output through a transformation applied to the recorded rows.
         self.columns, self.column_names, self.column_transforms = [], [], {}
+        self.arrays = {}        # recorded array name -> (shape, its column indices)
         for name in self._recorded_names(record):
             leaf, scale, shift = self.leaf_of(name)
             comp, var = self.variable(leaf)
             if leaf in self.source_slot:
-                column = self.source_slot[leaf]
+                group, slots = self.source_slot[leaf]
             else:
                 # Inputs too are read from their component: under Jacobi a
                 # connected input holds the previous point's value, not its
                 # source's new one.
-                column = (var.type, self._new_slot(var.type))
-                self.recorded[self.index[comp]].append((var.type, var.value_reference, column[1]))
-            if (scale, shift) != (1.0, 0.0):
-                self.column_transforms[len(self.columns)] = (scale, shift)
-            self.columns.append(column)
-            self.column_names.append(name)
+                group, slots = var.type, [self._new_slot(var.type) for _ in range(var.size)]
+                self.recorded[self.index[comp]].append((var.type, var.value_reference, slots))
+            if var.shape:
+                self.arrays[name] = (var.shape, list(range(len(self.columns),
+                                                           len(self.columns) + var.size)))
+            for slot, column_name in zip(slots, element_names(name, var.shape)):
+                if (scale, shift) != (1.0, 0.0):
+                    self.column_transforms[len(self.columns)] = (scale, shift)
+                self.columns.append((group, slot))
+                self.column_names.append(column_name)
+
+    def _refuse_resized_arrays(self) -> None:
+        """Array dimensions come from structural parameters' start values: cosim
+        does not enter configuration mode, so it cannot give them other values."""
+        for name, model in self.system.components.items():
+            user = self.system.parameters(name)
+            for var in model.variables.values():
+                for dim, parameter in zip(var.shape, var.dimension_parameters):
+                    if parameter is None or parameter not in user:
+                        continue
+                    if user[parameter] != model.variables[parameter].start:
+                        raise ConfigurationError(
+                            f"component '{name}' ({model.path}): structural parameter "
+                            f"{parameter} sizes array {name}.{var.name} (shape "
+                            f"{_shape_text(var)} at its start value {dim}); cosim does not enter "
+                            f"configuration mode to resize arrays, so {parameter} cannot be set "
+                            f"to {user[parameter]!r}: remove it from the parameters")
 
     def _refuse_clocks(self) -> None:
         """FMI 3 clocks need scheduled execution or event mode, which the master lacks."""
@@ -178,7 +219,7 @@ class _Plan:
     def _recorded_names(self, record):
         if record is None:
             names = [f"{c}.{v.name}" for c, model in self.system.components.items()
-                     for v in model.outputs if v.type in LOOP_TYPES and not v.shape]
+                     for v in model.outputs if v.type in LOOP_TYPES]
             return names + [p for p, e in self.system.port_map.items() if e["kind"] == "output"]
         names = [record] if isinstance(record, str) else list(record)
         for name in names:
@@ -262,9 +303,13 @@ class Simulation:
         How a float64 input follows its source over a step: zero-order hold
         (the value at the step's start), or first-order hold (extrapolated from
         the source's last two points; under Gauss-Seidel, interpolated between
-        the old and new value of a source that stepped first).  FMI 2 FMUs that
+        the old and new value of a source that stepped first).  Where the
+        source FMU computes output derivatives (maxOutputDerivativeOrder >= 1,
+        FMI 2 and 3), the extrapolation takes its first derivative at the step's
+        start as the slope instead of the last two points.  FMI 2 FMUs that
         can interpolate inputs get the slope as an input derivative; others get
-        the hold's mean over the step.
+        the hold's mean over the step.  FMI 3 arrays are held element by
+        element.
     step_multiples : dict of str to int or None
         Multi-rate: component name -> how many base steps each of its steps
         spans.  Its inputs are held over its step and its outputs change at
@@ -372,7 +417,7 @@ class Simulation:
         self._writer = None
         self._stopped = False
         self._stats = None
-        self.result = Result(plan.column_names)
+        self.result = Result(plan.column_names, arrays=plan.arrays)
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._instantiate(logging_on)
@@ -465,9 +510,9 @@ class Simulation:
             sources = sorted({c.source for c in self.system.connection_details
                               if c.source in inside and c.target in inside
                               and plan.source_slot[c.source][0] == "float64"})
-            self._core.add_loop([plan.index[m] for m in members],
-                                [plan.source_slot[v][1] for v in sources],
-                                labels=(members, sources))
+            slots = [slot for v in sources for slot in plan.source_slot[v][1]]
+            self._core.add_loop([plan.index[m] for m in members], slots,
+                                labels=(members, [plan.slot_names[slot] for slot in slots]))
 
     def _instantiate(self, logging_on: bool) -> None:
         for k, name in enumerate(self._plan.names):
@@ -502,41 +547,57 @@ class Simulation:
         stepped_first = lambda k, slot: algorithm == "gauss-seidel" and position[
             plan.slot_owner[slot]] < position[k]
         for k in range(len(plan.names)):
-            derivatives = self._model(plan.names[k], self._runtimes[k]).can_interpolate_inputs
-            for table, setter in ((plan.inputs, self._core.set_inputs),
-                                  (plan.outputs, None), (plan.recorded, None)):
+            model = self._model(plan.names[k], self._runtimes[k])
+            # Output derivatives give first-order holds their slope; only worth
+            # fetching when some input follows one.
+            slopes = extrapolation == "foh" and model.max_output_derivative_order >= 1
+            for table in (plan.inputs, plan.outputs, plan.recorded):
                 for group in LOOP_TYPES:
                     entries = [e[1:] for e in table.get(k, ()) if e[0] == group]
                     if not entries:
                         continue
-                    if setter is None:
-                        vrs, slots = zip(*entries)
-                        self._core.set_outputs(k, group, vrs, slots, every_step=table is plan.outputs)
+                    vrs = [e[0] for e in entries]
+                    # one slot (and scale, shift, hold) per value: arrays give one per element
+                    slots = [slot for e in entries for slot in e[1]]
+                    if table is not plan.inputs:
+                        self._core.set_outputs(k, group, vrs, slots, every_step=table is plan.outputs,
+                                               derivatives=slopes and table is plan.outputs)
                         continue
-                    vrs, slots, scales, shifts = zip(*entries)
+                    scales = [e[2] for e in entries for _ in e[1]]
+                    shifts = [e[3] for e in entries for _ in e[1]]
                     plain = all(a == 1.0 and b == 0.0 for a, b in zip(scales, shifts))
                     holds = None
                     if group == "float64" and extrapolation == "foh":
                         holds = ["interpolate" if stepped_first(k, slot) else "extrapolate"
                                  for slot in slots]
-                    setter(k, group, vrs, slots, None if plain else scales, None if plain else shifts,
-                           holds=holds, derivatives=derivatives)
+                    self._core.set_inputs(k, group, vrs, slots, None if plain else scales,
+                                          None if plain else shifts, holds=holds,
+                                          derivatives=model.can_interpolate_inputs)
 
     def _start_values(self, name: str, runtime) -> None:
         model = self.system.model(name)
         user = self.system.parameters(name)
-        batches = defaultdict(lambda: ([], []))
+        batches = defaultdict(lambda: ([], [], []))
         for var in model.variables.values():
             if var.causality not in ("parameter", "input") or var.variability == "constant":
                 continue
             value = user.get(var.name, var.start)
-            if value is None or var.shape or var.type not in TYPE_CODES:
+            if value is None or var.type not in TYPE_CODES:
                 continue
-            vrs, values = batches[var.type]
+            vrs, values, counts = batches[var.type]
             vrs.append(var.value_reference)
-            values.append(value)
-        for type_, (vrs, values) in batches.items():
-            runtime.set(type_, vrs, values)
+            if var.shape:
+                # an array's start lists every element; a single value stands for all
+                elements = np.ravel(np.asarray(value, dtype=object))
+                values.extend(elements if elements.size == var.size else [elements[0]] * var.size)
+            else:
+                values.append(value)
+            counts.append(var.size)
+        for type_, (vrs, values, counts) in batches.items():
+            if any(c != 1 for c in counts):
+                runtime.set(type_, vrs, values, counts=counts)
+            else:
+                runtime.set(type_, vrs, values)
 
     def _initialize(self, order: list[int]) -> None:
         core = self._core
@@ -564,6 +625,7 @@ class Simulation:
                         self.system.name, len(order) + 1)
         for runtime in self._runtimes:
             runtime.exit_initialization_mode()
+        core.derivatives_live = True        # FMUs give output derivatives from here on
         for k in order:
             self._check(core.pull(k))
         self._solve_loops()
@@ -792,24 +854,36 @@ class Simulation:
         return self._runtimes[self._plan.index[component]], var
 
     def get(self, name: str):
-        """Current value of ``"component.variable"`` or of an output port of the system."""
+        """Current value of ``"component.variable"`` or of an output port of the
+        system; a numpy array of the variable's shape for an FMI 3 array."""
         self._require_running()
         leaf, scale, shift = self._plan.leaf_of(name)
         runtime, var = self._lookup(leaf)
-        value = runtime.get(var.type, [var.value_reference])[0]
-        value = value.item() if hasattr(value, "item") else value
+        if var.shape:
+            value = runtime.get(var.type, [var.value_reference], counts=[var.size])
+            value = value.reshape(var.shape)
+        else:
+            value = runtime.get(var.type, [var.value_reference])[0]
+            value = value.item() if hasattr(value, "item") else value
         return scale * value + shift if (scale, shift) != (1.0, 0.0) else value
 
     def set(self, name: str, value) -> None:
         """Set an unconnected input, a tunable parameter, or an input port of the system
-        (which sets every input it drives) before the next step."""
+        (which sets every input it drives) before the next step.  An FMI 3 array
+        takes a sequence of all its elements (nested or flat, row-major)."""
         self._require_running()
         for runtime, var, scale, shift in self._settable(name):
-            if var.type == "float64":
-                value_here = scale * value + shift
-            else:
-                value_here = value
-            runtime.set(var.type, [var.value_reference], [value_here])
+            here = value
+            if var.type == "float64" and (scale, shift) != (1.0, 0.0):
+                here = scale * (np.asarray(value) if np.ndim(value) else value) + shift
+            if not var.shape:
+                runtime.set(var.type, [var.value_reference], [here])
+                continue
+            values = np.ravel(np.asarray(here))
+            if values.size != var.size:
+                raise ConfigurationError(f"{name} is an array of shape {_shape_text(var)} "
+                                         f"({var.size} elements); got {values.size} values")
+            runtime.set(var.type, [var.value_reference], values, counts=[var.size])
 
     def _settable(self, name: str) -> list:
         """[(runtime, Variable, scale, shift)] that setting ``name`` writes, checked."""
@@ -887,6 +961,9 @@ class Simulation:
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"{name} is {var.type}; only "
                                          f"{', '.join(LOOP_TYPES)} values can be {verb}")
+            if var.shape:
+                raise ConfigurationError(f"{name} is an array of shape {_shape_text(var)}; "
+                                         f"only scalars can be {verb} in a batch (use get/set)")
             group = groups.setdefault((id(runtime), var.type), (runtime, var.type, [], [], [], []))
             for part, item in zip(group[2:], (i, var.value_reference, scale, shift)):
                 part.append(item)

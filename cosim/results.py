@@ -18,15 +18,21 @@ class Result:
     """Time series of recorded variables.
 
     ``result.time`` is the time of each row; ``result["comp.var"]`` the
-    values of one variable (float64 arrays; booleans as 0/1).  Once the
-    simulation stops, ``stats`` holds its per-component statistics and, for a
-    real-time run, ``realtime`` its :class:`~cosim.live.pacing.RealtimeStats`
-    (None otherwise).
+    values of one variable (float64 arrays; booleans as 0/1).  An FMI 3
+    array variable is recorded as one column per element, named
+    ``"comp.arr[0]"``, ``"comp.arr[1]"`` ... (``"comp.arr[0,1]"`` for more
+    dimensions, row-major); ``result["comp.arr"]`` gives them all, shaped
+    (rows, *array shape).
+    Once the simulation stops, ``stats`` holds its per-component statistics
+    and, for a real-time run, ``realtime`` its
+    :class:`~cosim.live.pacing.RealtimeStats` (None otherwise).
     """
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: list[str], *, arrays: dict | None = None):
         self.names = list(names)
         self._index = {name: i for i, name in enumerate(self.names)}
+        # array name -> (shape, indices of its element columns)
+        self.arrays = dict(arrays or {})
         self._times: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._cache = None
@@ -73,14 +79,19 @@ class Result:
         return self._arrays()[0]
 
     def __getitem__(self, name: str) -> np.ndarray:
+        if name in self.arrays:
+            shape, columns = self.arrays[name]
+            rows = self._arrays()[1]
+            return rows[:, columns].reshape(len(rows), *shape)
         try:
             return self._arrays()[1][:, self._index[name]]
         except KeyError:
             from cosim.errors import did_you_mean
-            raise KeyError(f"{name!r} was not recorded{did_you_mean(name, self.names)}") from None
+            raise KeyError(f"{name!r} was not recorded"
+                           f"{did_you_mean(name, [*self.names, *self.arrays])}") from None
 
     def __contains__(self, name: str) -> bool:
-        return name in self._index
+        return name in self._index or name in self.arrays
 
     def __len__(self) -> int:
         return len(self.time)

@@ -59,6 +59,16 @@ def _a(word: str) -> str:
 
 
 def _check_value(owner: str, var: Variable, value):
+    if var.shape:       # an FMI 3 array: a sequence of every element, each checked
+        elements = np.asarray(value, dtype=object)
+        if elements.size != var.size:
+            raise SystemStructureError(
+                f"{owner}.{var.name} is an array of shape {list(var.shape)} ({var.size} "
+                f"elements); {value!r} has {elements.size}")
+        scalar = dataclasses.replace(var, shape=(), dimension_parameters=())
+        for element in elements.reshape(-1):
+            _check_value(owner, scalar, element)
+        return
     allowed = _VALUE_TYPES.get(var.type, numbers.Integral)
     is_bool = isinstance(value, (bool, np.bool_))
     if (var.type != "bool" and is_bool) or not isinstance(value, allowed):

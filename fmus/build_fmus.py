@@ -12,6 +12,16 @@ Hybrid models (``model_exchange = true`` in ``model.toml``: continuous
 states with ``derivative_of``, ``event_indicators``) are also built as FMI 2.0
 model exchange FMUs from the same equations.
 
+FMI 3.0 array variables: a variable with ``dimensions = [3]`` (or ``[2, 3]``)
+holds that many elements, stored row-major in consecutive slots (``R_name``
+is the first, ``LEN_name`` the count); its ``start`` is one value for every
+element or a list of them.  A model with arrays lists ``fmi_versions =
+["3.0"]``, the only version that has them.
+
+Output derivatives: ``provides_output_derivatives = true`` declares
+``maxOutputDerivativeOrder="1"`` and exports the output-derivative functions,
+which call the model's ``model_output_derivative`` hook.
+
 Usage: ``python fmus/build_fmus.py OUTDIR [MODEL_DIR ...]`` writes
 ``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``, and for hybrid
 models ``OUTDIR/fmi2me/<name>.fmu``.
@@ -111,6 +121,10 @@ def load_spec(model_dir: Path) -> dict:
     with open(path, "rb") as f:
         spec = tomllib.load(f)
     variables = spec.get("variable", [])
+    versions = spec.setdefault("fmi_versions", list(FOLDERS))
+    if not isinstance(versions, list) or not versions or set(versions) - set(FOLDERS):
+        raise SpecError(f"{path}: fmi_versions must be a non-empty list among {sorted(FOLDERS)}")
+    spec.setdefault("provides_output_derivatives", False)
     names = set()
     for vr, var in enumerate(variables, start=1):
         where = f"{path}: variable {var.get('name', '#' + str(vr))!r}"
@@ -135,6 +149,7 @@ def load_spec(model_dir: Path) -> dict:
             raise SpecError(f"{where}: unit {var['unit']!r} is not in the unit catalogue")
         if var["causality"] in ("parameter", "input") and "start" not in var:
             raise SpecError(f"{where}: parameters and inputs need a start value")
+        _load_dimensions(where, var, versions)
         if var["causality"] == "output":
             if "start" in var:
                 raise SpecError(f"{where}: outputs are calculated and take no start value")
@@ -151,6 +166,31 @@ def load_spec(model_dir: Path) -> dict:
     _load_hybrid(path, spec)
     spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
     return spec
+
+
+def _load_dimensions(where: str, var: dict, versions: list[str]) -> None:
+    """Check an array variable's dimensions and start; sets ``count`` (elements)."""
+    dims = var.get("dimensions")
+    var["count"] = 1
+    if dims is None:
+        if isinstance(var.get("start"), list):
+            raise SpecError(f"{where}: a list of start values needs dimensions")
+        return
+    if not isinstance(dims, list) or not dims or \
+            not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dims):
+        raise SpecError(f"{where}: dimensions must be a list of whole numbers >= 1")
+    if versions != ["3.0"]:
+        raise SpecError(f"{where}: array variables exist in FMI 3.0 only; "
+                        'add fmi_versions = ["3.0"] to the model')
+    if var["type"] == "String":
+        raise SpecError(f"{where}: String arrays are not supported")
+    count = 1
+    for d in dims:
+        count *= d
+    var["count"] = count
+    start = var.get("start")
+    if isinstance(start, list) and len(start) != count:
+        raise SpecError(f"{where}: {len(start)} start values for {count} elements")
 
 
 def _check_quirks(path: Path, quirks: dict, names: set[str]) -> dict:
@@ -222,23 +262,38 @@ def generate_c(spec: dict) -> tuple[str, str]:
          f'#define MODEL_GUID "{spec["guid"]}"']
     for type_name, variables in slots.items():
         p = prefix[type_name]
-        members = [f"{p}_{v['name']} = {i}" for i, v in enumerate(variables)]
-        members.append(f"N_{p} = {len(variables)}")
+        members, slot = [], 0
+        for v in variables:
+            members.append(f"{p}_{v['name']} = {slot}")
+            slot += v["count"]
+        members.append(f"N_{p} = {slot}")
         h.append("enum { " + ", ".join(members) + " };")
+    for var in spec["variable"]:
+        if "dimensions" in var:
+            h.append(f"#define LEN_{var['name']} {var['count']}")
     h.append(f"#define N_VARS {len(spec['variable']) + 1}")
     if spec.get("can_interpolate_inputs"):
         h.append("#define MODEL_CAN_INTERPOLATE_INPUTS 1")
+    if spec["provides_output_derivatives"]:
+        h.append("#define MODEL_PROVIDES_OUTPUT_DERIVATIVES 1")
     if spec["model_exchange"]:
         h.append("#define MODEL_EXCHANGE 1")
         h.append(f"#define N_STATES {len(spec['states'])}")
         h.append(f"#define N_EVENT_INDICATORS {spec['event_indicators']}")
     h.append("#endif")
 
-    rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, ""}']
+    rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']
+    starts = []
     unset = spec["quirks"].get("binary_ignores_start", False)
     for var in spec["variable"]:
         p = prefix[var["type"]]
         start = var.get("start", 0)
+        element_starts = "NULL"
+        if isinstance(start, list):
+            element_starts = f"START_{var['name']}"
+            starts.append(f"static const double {element_starts}[{var['count']}] = {{"
+                          + ", ".join(repr(float(x)) for x in start) + "};")
+            start = 0
         if var["type"] == "Boolean":
             start = 1.0 if start else 0.0
         start_str = var.get("start", "") if var["type"] == "String" else ""
@@ -249,9 +304,9 @@ def generate_c(spec: dict) -> tuple[str, str]:
         rows.append(
             f'    {{{var["vr"]}, {TYPES[var["type"]][0]}, {p}_{var["name"]}, '
             f'C_{var["causality"].upper()}, V_{var["variability"].upper()}, '
-            f'"{var["name"]}", {start_num}, "{start_str}"}}')
+            f'"{var["name"]}", {start_num}, "{start_str}", {var["count"]}, {element_starts}}}')
     c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
-         '#include "cosim_model.h"',
+         '#include "cosim_model.h"', *starts,
          "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
     if spec["model_exchange"]:
         c.append("const int STATE_SLOTS[N_STATES] = {"
@@ -262,6 +317,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, list):         # FMI 3 array start values: one space-separated list
+        return " ".join(_fmt(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -360,6 +417,10 @@ def _tail(spec: dict) -> list[str]:
     return lines
 
 
+def _derivative_order(spec: dict) -> int:
+    return 1 if spec["provides_output_derivatives"] else 0
+
+
 def model_description_fmi2(spec: dict, interfaces=(CO_SIMULATION,)) -> str:
     """The FMI 2.0 modelDescription.xml of a spec, for co-simulation and/or model exchange."""
     if MODEL_EXCHANGE in interfaces and not spec["model_exchange"]:
@@ -375,7 +436,7 @@ def model_description_fmi2(spec: dict, interfaces=(CO_SIMULATION,)) -> str:
                      'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUstate="true" '
                      'canSerializeFMUstate="true" canNotUseMemoryManagementFunctions="true" '
                      f'canInterpolateInputs="{_fmt(bool(spec.get("can_interpolate_inputs")))}" '
-                     'maxOutputDerivativeOrder="0"/>')
+                     f'maxOutputDerivativeOrder="{_derivative_order(spec)}"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
     # FMI 2.0 makes the independent variable optional; it is left out because
@@ -423,7 +484,7 @@ def model_description_fmi3(spec: dict) -> str:
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUState="true" '
                  'canSerializeFMUState="true" providesIntermediateUpdate="false" '
                  'canReturnEarlyAfterIntermediateUpdate="false" hasEventMode="false" '
-                 'maxOutputDerivativeOrder="0"/>')
+                 f'maxOutputDerivativeOrder="{_derivative_order(spec)}"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
     lines.append("  <ModelVariables>")
@@ -435,6 +496,11 @@ def model_description_fmi3(spec: dict) -> str:
             # FMI 3 gives String start values as child elements.
             body = f'<Start value={quoteattr(var["start"])}/>' if "start" in var else ""
             lines.append(f'    <{tag} {_common_attrs(var)}>{body}</{tag}>')
+        elif "dimensions" in var:
+            if "start" in var and not isinstance(var["start"], list):
+                var = {**var, "start": [var["start"]] * var["count"]}    # FMI 3 lists every element
+            body = "".join(f'<Dimension start="{d}"/>' for d in var["dimensions"])
+            lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}>{body}</{tag}>')
         else:
             lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}/>')
     lines.append("  </ModelVariables>")
@@ -581,6 +647,9 @@ def build_fmu(model_dir: Path, version: str, out_path: Path, *,
     model_dir = Path(model_dir).resolve()
     out_path = Path(out_path)
     spec = load_spec(model_dir)
+    if version not in spec["fmi_versions"]:
+        raise SpecError(f"{spec['name']}: model.toml builds FMI {', '.join(spec['fmi_versions'])} "
+                        f"only, not {version}")
     interfaces = tuple(interfaces)
     if not interfaces or set(interfaces) - {CO_SIMULATION, MODEL_EXCHANGE}:
         raise SpecError(f"interfaces must be {CO_SIMULATION!r} and/or {MODEL_EXCHANGE!r}, "
@@ -604,7 +673,8 @@ def build_fmu(model_dir: Path, version: str, out_path: Path, *,
 def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> list[Path]:
     """Build co-simulation FMUs of every model for each of ``versions`` into
     ``out_root/fmi1``, ``fmi2`` and ``fmi3`` (by default FMI 2.0 and 3.0 only),
-    and with FMI 2.0 the model exchange FMUs of hybrid models into ``fmi2me``."""
+    and with FMI 2.0 the model exchange FMUs of hybrid models into ``fmi2me``.
+    A model is built only for the versions its ``fmi_versions`` lists."""
     out_root = Path(out_root)
     model_dirs = [Path(d) for d in model_dirs] if model_dirs else [HERE / m for m in MODELS]
     unknown = [v for v in versions if v not in FOLDERS]
@@ -615,7 +685,9 @@ def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> li
         spec = load_spec(model_dir)
         name = spec["name"]
         for version in versions:
-            built.append(build_fmu(model_dir, version, out_root / FOLDERS[version] / f"{name}.fmu"))
+            if version in spec["fmi_versions"]:
+                built.append(build_fmu(model_dir, version,
+                                       out_root / FOLDERS[version] / f"{name}.fmu"))
         if spec["model_exchange"] and "2.0" in versions:
             built.append(build_fmu(model_dir, "2.0", out_root / ME_FOLDER / f"{name}.fmu",
                                    interfaces=(MODEL_EXCHANGE,)))

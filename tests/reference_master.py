@@ -31,9 +31,12 @@ Gauss-Seidel step
     values, step, read outputs.
 Recording
     Each requested ``"comp.var"`` is read from its FMU after every step.
+Arrays
+    An FMI 3 array variable is set and read whole (every element, row-major,
+    ``nValues`` = its element count) and recorded as a (rows, elements) array.
 
-Only FMU components are supported, and values are exchanged as float64
-(Real / Float64); integer and boolean parameters are set at start.
+Only FMU components are supported, without unit conversion or linear
+transformations on connections.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class ReferenceUnit:
     _SETTERS = {("2.0", "float64"): "setReal", ("2.0", "int32"): "setInteger",
                 ("2.0", "bool"): "setBoolean", ("3.0", "float64"): "setFloat64",
                 ("3.0", "int32"): "setInt32", ("3.0", "bool"): "setBoolean"}
+    _GETTERS = {("2.0", "float64"): "getReal", ("2.0", "int32"): "getInteger",
+                ("2.0", "bool"): "getBoolean", ("3.0", "float64"): "getFloat64",
+                ("3.0", "int32"): "getInt32", ("3.0", "bool"): "getBoolean"}
 
     def __init__(self, name: str, path, model, start_values: dict):
         self.name, self.model, self.version = name, model, model.fmi_version
@@ -76,13 +82,19 @@ class ReferenceUnit:
     def set(self, var_name: str, value) -> None:
         var = self.model.variables[var_name]
         setter = getattr(self.fmu, self._SETTERS[self.version, var.type])
-        setter([var.value_reference], [value])
+        if var.shape:
+            values = np.ravel(np.asarray(value, dtype=object)).tolist()
+            setter([var.value_reference], values * (var.size // len(values)))
+        else:
+            setter([var.value_reference], [value])
 
-    def get(self, var_name: str) -> float:
+    def get(self, var_name: str):
+        """A scalar's value, or an array's elements as a tuple."""
         var = self.model.variables[var_name]
-        assert var.type == "float64", f"the reference records float64 only, not {var_name}"
-        getter = self.fmu.getReal if self.version == "2.0" else self.fmu.getFloat64
-        return float(getter([var.value_reference])[0])
+        getter = getattr(self.fmu, self._GETTERS[self.version, var.type])
+        if var.shape:
+            return tuple(getter([var.value_reference], nValues=var.size))
+        return getter([var.value_reference])[0]
 
     def enter_initialization(self, start_time: float) -> None:
         if self.version == "2.0":
@@ -147,7 +159,7 @@ def simulate(system, *, stop_time: float, step_size: float, record: list[str],
             units[name].set(var, values[source])
 
     def record_row(n):
-        rows.append([time(n)] + [units[c].get(v) for c, v in recorded])
+        rows.append([time(n)] + [np.asarray(units[c].get(v), dtype=float) for c, v in recorded])
 
     try:
         for name in names:
@@ -191,5 +203,5 @@ def simulate(system, *, stop_time: float, step_size: float, record: list[str],
         for unit in units.values():
             unit.close()
 
-    data = np.array(rows, dtype=float)
-    return {"time": data[:, 0], **{name: data[:, i + 1] for i, name in enumerate(record)}}
+    return {"time": np.array([row[0] for row in rows]),
+            **{name: np.array([row[i + 1] for row in rows]) for i, name in enumerate(record)}}

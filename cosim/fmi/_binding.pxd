@@ -60,6 +60,8 @@ ctypedef int (*f_serialize_t)(void*, void*, char*, size_t) noexcept nogil
 ctypedef int (*f_deserialize_t)(void*, const char*, size_t, void**) noexcept nogil
 ctypedef int (*f_debug_logging_t)(void*, int, size_t, const char**) noexcept nogil
 ctypedef int (*f2_input_derivatives_t)(void*, const uint32_t*, size_t, const int*, const double*) noexcept nogil
+ctypedef int (*f2_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*) noexcept nogil
+ctypedef int (*f3_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*, size_t) noexcept nogil
 
 # FMI 1.0 passes its callbacks by value; the layout of fmi1CallbackFunctions.
 cdef struct Fmi1Callbacks:
@@ -103,6 +105,8 @@ cdef struct FmiFunctions:
     f_deserialize_t deserialize_state
     f_debug_logging_t set_debug_logging
     f2_input_derivatives_t f2_set_input_derivatives
+    f2_output_derivatives_t f2_get_output_derivatives
+    f3_output_derivatives_t f3_get_output_derivatives
 
 # FMI 2.0 model exchange.
 cdef struct Fmi2EventInfo:
@@ -156,13 +160,26 @@ cdef inline int slave_do_step(Slave* s, double t, double h) noexcept nogil:
     return status
 
 
+# ``nvalues`` counts the values: n for scalars, more when FMI 3 arrays are among
+# the variables (one value per element); FMI 1 and 2 have scalars only.
 cdef inline int slave_get(Slave* s, int value_type, const uint32_t* vr, size_t n,
-                          void* values) noexcept nogil:
+                          void* values, size_t nvalues) noexcept nogil:
     if n == 0:
         return STATUS_OK
     if s.version <= 2:
         return (<f2_get_t>s.fn.get[value_type])(s.component, vr, n, values)
-    return (<f3_get_t>s.fn.get[value_type])(s.component, vr, n, values, n)
+    return (<f3_get_t>s.fn.get[value_type])(s.component, vr, n, values, nvalues)
+
+
+cdef inline int slave_get_output_derivatives(Slave* s, const uint32_t* vr, size_t n,
+                                             const int* order, double* values,
+                                             size_t nvalues) noexcept nogil:
+    """Derivatives of float64 outputs (FMI 2 and 3; the caller checks the function exists)."""
+    if n == 0:
+        return STATUS_OK
+    if s.version == 2:
+        return s.fn.f2_get_output_derivatives(s.component, vr, n, order, values)
+    return s.fn.f3_get_output_derivatives(s.component, vr, n, order, values, nvalues)
 
 
 cdef inline int slave_set_input_derivatives(Slave* s, const uint32_t* vr, size_t n,
@@ -174,12 +191,12 @@ cdef inline int slave_set_input_derivatives(Slave* s, const uint32_t* vr, size_t
 
 
 cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n,
-                          const void* values) noexcept nogil:
+                          const void* values, size_t nvalues) noexcept nogil:
     if n == 0:
         return STATUS_OK
     if s.version <= 2:
         return (<f2_set_t>s.fn.set[value_type])(s.component, vr, n, values)
-    return (<f3_set_t>s.fn.set[value_type])(s.component, vr, n, values, n)
+    return (<f3_set_t>s.fn.set[value_type])(s.component, vr, n, values, nvalues)
 
 
 cdef class Library:
@@ -218,6 +235,7 @@ cdef class Instance:
     cdef double reported_at
     cdef Slave* c_slave(self)
     cdef int _code(self, str value_type, str action) except -1
+    cdef size_t _values(self, size_t n, counts) except? 0
     cpdef int check(self, int status, str function) except -1
 
 

@@ -193,6 +193,9 @@ cdef class Library:
         self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi2SetDebugLogging", missing)
         self.fn.f2_set_input_derivatives = <f2_input_derivatives_t>self._want(
             "fmi2SetRealInputDerivatives", missing)
+        if self.interface == "co-simulation":
+            self.fn.f2_get_output_derivatives = <f2_output_derivatives_t>self._want(
+                "fmi2GetRealOutputDerivatives", missing)
 
     cdef _resolve_fmi2_me(self):
         self.me.enter_event_mode = <f_instance_t>self._need("fmi2EnterEventMode")
@@ -224,6 +227,8 @@ cdef class Library:
         self.fn.serialize_state = <f_serialize_t>self._want("fmi3SerializeFMUState", missing)
         self.fn.deserialize_state = <f_deserialize_t>self._want("fmi3DeserializeFMUState", missing)
         self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi3SetDebugLogging", missing)
+        self.fn.f3_get_output_derivatives = <f3_output_derivatives_t>self._want(
+            "fmi3GetOutputDerivatives", missing)
 
     def has(self, str function):
         """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
@@ -475,19 +480,39 @@ cdef class Instance:
 
     # -- values -----------------------------------------------------------------
 
-    def get(self, str value_type, vrs):
+    cdef size_t _values(self, size_t n, counts) except? 0:
+        """How many values variables with ``counts`` elements hold (n scalars if None)."""
+        if counts is None:
+            return n
+        if len(counts) != n or any(c < 1 for c in counts):
+            raise ValueError(f"{len(counts)} element counts (each >= 1) for {n} value references")
+        total = sum(counts)
+        if total != n and self.slave.version <= 2:
+            raise ModelError(f"component '{self.name}': FMI {self.library.fmi_version} has no "
+                             "array variables")
+        return total
+
+    def get(self, str value_type, vrs, *, counts=None):
         """Values of the variables with value references ``vrs``, as a numpy array
-        (a list for strings); ``value_type`` is a canonical type name such as "float64"."""
+        (a list for strings); ``value_type`` is a canonical type name such as "float64".
+
+        ``counts`` gives the number of elements of each variable (FMI 3
+        arrays); the result then holds every element, variable after
+        variable, each array in row-major order.
+        """
         self._require_alive()
         cdef int code = self._code(value_type, "Get")
         cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
         cdef size_t n = vr.shape[0]
+        cdef size_t nvalues = self._values(n, counts)
         cdef cnp.ndarray out
         cdef const char** strings
         if code == T_STRING:
+            if nvalues != n:
+                raise ModelError(f"component '{self.name}': string arrays are not supported")
             strings = <const char**>malloc(max(n, 1) * sizeof(char*))
             try:
-                self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings),
+                self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings, n),
                            function_name(self.slave.version, "Get", code))
                 return [strings[i].decode() for i in range(n)]
             finally:
@@ -497,29 +522,32 @@ cdef class Instance:
         elif code == T_BOOL and self.slave.version == 1:
             out = np.empty(n, dtype=np.uint8)       # fmi1Boolean is a char: any nonzero is true
         else:
-            out = np.empty(n, dtype=DTYPES[code])
-        self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, cnp.PyArray_DATA(out)),
+            out = np.empty(nvalues, dtype=DTYPES[code])
+        self.check(slave_get(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n,
+                             cnp.PyArray_DATA(out), nvalues),
                    function_name(self.slave.version, "Get", code))
         return out != 0 if code == T_BOOL and self.slave.version <= 2 else out
 
-    def set(self, str value_type, vrs, values):
-        """Set the variables with value references ``vrs`` to ``values``."""
+    def set(self, str value_type, vrs, values, *, counts=None):
+        """Set the variables with value references ``vrs`` to ``values``
+        (with ``counts``, every element of FMI 3 arrays in turn, as :meth:`get` gives them)."""
         self._require_alive()
         cdef int code = self._code(value_type, "Set")
         cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
         cdef size_t n = vr.shape[0]
+        cdef size_t nvalues = self._values(n, counts)
         cdef cnp.ndarray data
         cdef const char** strings
         cdef list encoded
         if code == T_STRING:
             encoded = [str(v).encode() for v in values]
-            if len(encoded) != n:
+            if len(encoded) != n or nvalues != n:
                 raise ValueError(f"{n} value references but {len(encoded)} values")
             strings = <const char**>malloc(max(n, 1) * sizeof(char*))
             try:
                 for i in range(n):
                     strings[i] = <const char*>(<bytes>encoded[i])
-                self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings),
+                self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, strings, n),
                            function_name(self.slave.version, "Set", code))
             finally:
                 free(strings)
@@ -528,11 +556,42 @@ cdef class Instance:
             dtype = np.int32 if self.slave.version == 2 else np.uint8
         else:
             dtype = DTYPES[code]
-        data = np.ascontiguousarray(values, dtype=dtype)
-        if data.shape[0] != n:
-            raise ValueError(f"{n} value references but {data.shape[0]} values")
-        self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n, cnp.PyArray_DATA(data)),
+        data = np.ascontiguousarray(values, dtype=dtype).reshape(-1)
+        if <size_t>data.shape[0] != nvalues:
+            what = f"{n} value references" if nvalues == n else \
+                f"{n} value references holding {nvalues} elements"
+            raise ValueError(f"{what} but {data.shape[0]} values")
+        self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n,
+                             cnp.PyArray_DATA(data), nvalues),
                    function_name(self.slave.version, "Set", code))
+
+    def get_output_derivatives(self, vrs, *, counts=None):
+        """First time derivatives of the float64 outputs ``vrs`` at the current
+        communication point (fmi2GetRealOutputDerivatives, fmi3GetOutputDerivatives),
+        as a float64 array; ``counts`` as for :meth:`get`.
+
+        Raises ModelError if the binary does not export the function.
+        """
+        self._require_alive()
+        function = ("fmi2GetRealOutputDerivatives" if self.slave.version == 2
+                    else "fmi3GetOutputDerivatives" if self.slave.version == 3 else None)
+        if function is None:
+            raise ModelError(f"component '{self.name}': output derivatives are read from FMI 2.0 "
+                             "and 3.0 co-simulation FMUs only")
+        self._require(function)
+        if (self.slave.version == 2 and self.library.fn.f2_get_output_derivatives == NULL) or \
+                (self.slave.version == 3 and self.library.fn.f3_get_output_derivatives == NULL):
+            raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does "
+                             f"not export {function}")
+        cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+        cdef size_t n = vr.shape[0]
+        cdef size_t nvalues = self._values(n, counts)
+        cdef cnp.ndarray order = np.ones(max(n, 1), dtype=np.intc)
+        cdef cnp.ndarray out = np.empty(nvalues, dtype=np.float64)
+        self.check(slave_get_output_derivatives(
+            &self.slave, <uint32_t*>cnp.PyArray_DATA(vr), n, <int*>cnp.PyArray_DATA(order),
+            <double*>cnp.PyArray_DATA(out), nvalues), function)
+        return out
 
     cdef int _code(self, str value_type, str action) except -1:
         code = TYPE_CODES.get(value_type)

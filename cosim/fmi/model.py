@@ -59,6 +59,16 @@ class Variable:
     unit: str | None = None
     description: str | None = None
     shape: tuple[int, ...] = ()
+    # per dimension: the structural parameter that sizes it, or None for a fixed size
+    dimension_parameters: tuple[str | None, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Number of elements: 1 for a scalar."""
+        count = 1
+        for d in self.shape:
+            count *= d
+        return count
 
     @property
     def is_settable(self) -> bool:
@@ -91,6 +101,8 @@ class ModelInfo:
     can_serialize_state: bool = False
     can_handle_variable_step: bool = False
     can_interpolate_inputs: bool = False
+    # highest derivative order of outputs the FMU computes (maxOutputDerivativeOrder)
+    max_output_derivative_order: int = 0
     units: dict[str, Unit] = field(default_factory=dict)
     # Defects found in the FMU and tolerated, each a sentence naming the
     # variable, function or file concerned.
@@ -99,7 +111,8 @@ class ModelInfo:
     number_of_states: int = 0
     number_of_event_indicators: int = 0
     # interface -> (model_identifier, can_get_and_set_state, can_serialize_state,
-    # can_handle_variable_step, can_interpolate_inputs) for each interface the FMU offers
+    # can_handle_variable_step, can_interpolate_inputs, max_output_derivative_order)
+    # for each interface the FMU offers
     interface_details: dict = field(default_factory=dict)
 
     @property
@@ -128,13 +141,13 @@ class ModelInfo:
             raise ModelError(f"{self.path}: the FMU does not offer {interface} "
                              f"(it offers {', '.join(self.interfaces)})")
         _check_supported(self.path, self.fmi_version, interface)
-        identifier, state, serialize, variable_step, interpolate = \
+        identifier, state, serialize, variable_step, interpolate, derivatives = \
             self.interface_details[interface]
         _check_identifier(self.path, interface, identifier)
         return dataclasses.replace(
             self, interface=interface, model_identifier=identifier, can_get_and_set_state=state,
             can_serialize_state=serialize, can_handle_variable_step=variable_step,
-            can_interpolate_inputs=interpolate)
+            can_interpolate_inputs=interpolate, max_output_derivative_order=derivatives)
 
     def unit(self, name: str | None) -> Unit | None:
         """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
@@ -267,19 +280,28 @@ def _interface_details(md, fmi1: Fmi1Details | None) -> dict:
     if fmi1 is not None:
         # FMI 1.0 co-simulation: no FMU state; input derivatives are set for FMI 2.0 only.
         return {CO_SIMULATION: (md.coSimulation.modelIdentifier, False, False,
-                                fmi1.can_handle_variable_step, False)}
+                                fmi1.can_handle_variable_step, False, 0)}
     if md.coSimulation is not None:
         cs = md.coSimulation
         details[CO_SIMULATION] = (cs.modelIdentifier, bool(cs.canGetAndSetFMUstate),
                                   bool(cs.canSerializeFMUstate),
                                   bool(cs.canHandleVariableCommunicationStepSize),
-                                  bool(getattr(cs, "canInterpolateInputs", False)))
+                                  bool(getattr(cs, "canInterpolateInputs", False)),
+                                  _derivative_order(cs))
     if md.modelExchange is not None:
         me = md.modelExchange
         # The solver picks the step sizes, so any communication step will do.
         details[MODEL_EXCHANGE] = (me.modelIdentifier, bool(me.canGetAndSetFMUstate),
-                                   bool(me.canSerializeFMUstate), True, False)
+                                   bool(me.canSerializeFMUstate), True, False, 0)
     return details
+
+
+def _derivative_order(cs) -> int:
+    """maxOutputDerivativeOrder of a CoSimulation element (0 when absent or unreadable)."""
+    try:
+        return max(int(getattr(cs, "maxOutputDerivativeOrder", 0) or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = None) -> ModelInfo:
@@ -305,7 +327,8 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
                          "(its modelDescription.xml has no CoSimulation or ModelExchange element)")
     interface = CO_SIMULATION if CO_SIMULATION in details else MODEL_EXCHANGE
     _check_supported(path, version, interface)
-    identifier, can_get_and_set, can_serialize, variable_step, interpolate = details[interface]
+    identifier, can_get_and_set, can_serialize, variable_step, interpolate, derivative_order = \
+        details[interface]
     _check_identifier(path, interface, identifier)
     variables = {}
     for position, v in enumerate(md.modelVariables, start=1):
@@ -344,7 +367,9 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
             name=v.name, value_reference=int(v.valueReference), type=type_,
             causality=causality, variability=variability, initial=v.initial,
             start=start, unit=unit, description=v.description,
-            shape=tuple(v.shape or ()))
+            shape=tuple(v.shape or ()),
+            dimension_parameters=tuple(d.variable.name if d.start is None and d.variable is not None
+                                       else None for d in (v.dimensions or ())))
     inputs = tuple(v.name for v in variables.values() if v.causality == "input")
     dependencies = {}
     if version == "1.0":
@@ -377,7 +402,8 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         model_identifier=identifier, description=md.description or "",
         variables=variables, dependencies=dependencies, default_experiment=default,
         can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
-        can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate, units=units,
+        can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate,
+        max_output_derivative_order=derivative_order, units=units,
         interface=interface, number_of_states=len(md.derivatives or ()),
         number_of_event_indicators=int(md.numberOfEventIndicators or 0),
         interface_details=details)
@@ -418,6 +444,9 @@ SERIALIZE_FUNCTIONS = {
 }
 # Behind canInterpolateInputs (cosim sets input derivatives of FMI 2.0 co-simulation units only).
 INPUT_DERIVATIVES_FUNCTION = "fmi2SetRealInputDerivatives"
+# Behind maxOutputDerivativeOrder >= 1, per FMI version.
+OUTPUT_DERIVATIVES_FUNCTIONS = {"2.0": "fmi2GetRealOutputDerivatives",
+                                "3.0": "fmi3GetOutputDerivatives"}
 
 
 def read_model_info(path: str) -> ModelInfo:
@@ -547,11 +576,18 @@ def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[st
         warnings.append(f"canInterpolateInputs is true but the binary does not export "
                         f"{INPUT_DERIVATIVES_FUNCTION}; first-order holds set extrapolated "
                         "input values instead")
+    output_derivatives = OUTPUT_DERIVATIVES_FUNCTIONS.get(model.fmi_version)
+    if model.max_output_derivative_order >= 1 and output_derivatives in missing:
+        changes["max_output_derivative_order"] = 0
+        warnings.append(f"maxOutputDerivativeOrder is {model.max_output_derivative_order} but "
+                        f"the binary does not export {output_derivatives}; first-order holds "
+                        "take the slope from the last two communication points instead")
     used = {v.type for v in model.variables.values()}
     other = sorted(f for f in missing
                    if f not in STATE_FUNCTIONS[model.fmi_version]
                    and f not in SERIALIZE_FUNCTIONS[model.fmi_version]
                    and f != INPUT_DERIVATIVES_FUNCTION      # only used where the flag allows
+                   and f != output_derivatives
                    and (_accessor_type(f) is None or _accessor_type(f) in used))
     if other:
         warnings.append(f"the binary does not export {', '.join(other)}; "

@@ -3,7 +3,10 @@
 
 Everything the loop touches is a flat C array: per component (unit), batches
 ("ports") of value references with the buffer slots they read from or write
-to; one value buffer per type; a chunk of result rows.  The loop runs without
+to; one value buffer per type; a chunk of result rows.  An FMI 3 array
+variable takes one slot per element, so a port holds more values than value
+references, and everything downstream (holds, unit conversion, loops,
+records) works element by element.  The loop runs without
 the GIL and calls the FMUs' C functions through their function tables; it
 takes the GIL only for Python-backed components.  Time is an integer count
 of nanosecond ticks: t = (t0 + n*h) / 1e9, never accumulated.
@@ -21,7 +24,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
     STATUS_ERROR, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave, slave_do_step,
-    slave_get, slave_set, slave_set_input_derivatives)
+    slave_get, slave_get_output_derivatives, slave_set, slave_set_input_derivatives)
 
 cnp.import_array()
 
@@ -68,26 +71,30 @@ RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED, RUN_LOOP_FAILED = DONE, CHUNK_FULL, FAILED
 # How a float64 input follows its source over a step.
 cdef enum:
     HOLD_ZERO = 0          # the value at the step's start, held
-    HOLD_EXTRAPOLATE = 1   # first order, from the source's last two points
+    HOLD_EXTRAPOLATE = 1   # first order, with the source's output derivative at the step's
+                           # start where its FMU gives one, else from its last two points
     HOLD_INTERPOLATE = 2   # first order, between the source's old and new values
                            # (Gauss-Seidel, source stepped first)
 
 HOLDS = {"zero": HOLD_ZERO, "extrapolate": HOLD_EXTRAPOLATE, "interpolate": HOLD_INTERPOLATE}
 
 cdef struct Port:                # hot fields first
-    int n
+    int n              # value references
+    int nv             # values: n, or more when FMI 3 arrays give one per element
     int direct         # first slot when the slots are contiguous and need no conversion:
                        # the FMI call then reads or writes the buffer without a copy (-1: no)
     int group          # G_*
     int type           # the FMI value type code of the group
     uint32_t* vr
-    int* slot          # inputs: source slots; outputs: destination slots
-    void* scratch      # the n values in the C type of the FMI call
+    int* slot          # per value: inputs read their source's slot, outputs write their own
+    void* scratch      # the nv values in the C type of the FMI call
     double* scale      # float64 inputs only: value = scale*source + shift (NULL: plain copy)
     double* shift
     uint8_t* hold      # float64 inputs only: HOLD_* per value (NULL: all HOLD_ZERO)
     double* slope      # first-order holds: derivative per value, set with the value when
     int* order         # the unit takes input derivatives (NULL otherwise); order is all 1
+    double* derivative # float64 outputs fetched every step: their first derivatives (NULL:
+                       # the FMU gives none), fetched with the values into the d64 buffer
 
 cdef struct Unit:
     int kind
@@ -106,6 +113,7 @@ cdef struct Unit:
 # initialization read and write the same set.
 cdef struct Buffers:
     double* f64
+    double* d64        # first time derivative of each float64 slot, where its FMU gives it
     int32_t* i32
     int32_t* boolean
 
@@ -200,6 +208,12 @@ cdef class Core:
     cdef double* at_prev
     cdef double h_prev
     cdef bint have_prev
+    cdef double h_older        # h_prev and have_prev before the last step: what that
+    cdef bint had_prev         # step's holds extrapolated with (step-size control)
+    # output derivatives: which float64 slots get one, and whether they are
+    # fetched yet (FMUs give them only after initialization)
+    cdef uint8_t* has_derivative
+    cdef public bint derivatives_live
     cdef Buffers backup        # all exchanged values at the start of a variable step
     cdef bint variable
     cdef readonly long long h_ticks
@@ -234,6 +248,7 @@ cdef class Core:
         self._buffers(&self.backup)
         self.at_n = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
         self.at_prev = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
+        self.has_derivative = <uint8_t*>self._alloc(self.slot_counts[G_F64])
         self.rd = self.wr = &self.bufs[0]
         self.chunk_rows = chunk_rows
         self.threads = 1
@@ -244,6 +259,7 @@ cdef class Core:
 
     cdef void _buffers(self, Buffers* b) except *:
         b.f64 = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
+        b.d64 = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
         b.i32 = <int32_t*>self._alloc(self.slot_counts[G_I32] * sizeof(int32_t))
         b.boolean = <int32_t*>self._alloc(self.slot_counts[G_BOOL] * sizeof(int32_t))
 
@@ -307,8 +323,11 @@ cdef class Core:
         self.units[k].fmi_version = 0
         self._python[k] = component
 
-    cdef void _port(self, Port* port, int version, int group, vrs, slots):
+    cdef void _port(self, Port* port, int version, int group, vrs, slots) except *:
         port.n = len(vrs)
+        port.nv = len(slots)
+        if port.nv < port.n or (port.nv != port.n and version != 3):
+            raise ValueError(f"{port.nv} slots for {port.n} value references (FMI {version})")
         port.group = group
         port.type = _group_type(group)
         port.vr = self._vrs(vrs)
@@ -319,16 +338,18 @@ cdef class Core:
             size = sizeof(uint8_t)          # fmi3Boolean, fmi1Boolean
         else:
             size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
-        port.scratch = self._alloc(max(port.n, 1) * size)
-        contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.n))
+        port.scratch = self._alloc(max(port.nv, 1) * size)
+        contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.nv))
         # fmi3Boolean and fmi1Boolean are one byte, unlike the buffer's int32: they need the copy.
         same_layout = group != G_BOOL or version == 2
         port.direct = slots[0] if contiguous and same_layout else -1
 
     def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None, *,
                    holds=None, derivatives=False):
-        """Inputs of unit ``k`` of type ``group``, each read from a buffer slot and,
-        for float64, transformed as ``scale*value + shift`` when scales are given.
+        """Inputs of unit ``k`` of type ``group``, each value read from a buffer slot
+        and, for float64, transformed as ``scale*value + shift`` when scales are
+        given.  ``source_slots``, ``scales``, ``shifts`` and ``holds`` have one
+        entry per value: an FMI 3 array input of m elements takes m in a row.
 
         ``holds`` (float64 only) gives each input's hold, a key of ``HOLDS``;
         first-order holds either set the unit's input derivatives
@@ -347,7 +368,7 @@ cdef class Core:
             port.shift = self._doubles(shifts)
             port.direct = -1
         if holds is not None and any(HOLDS[h] != HOLD_ZERO for h in holds):
-            port.hold = <uint8_t*>self._alloc(port.n)
+            port.hold = <uint8_t*>self._alloc(port.nv)
             for i, h in enumerate(holds):
                 port.hold[i] = HOLDS[h]
             port.direct = -1
@@ -357,11 +378,27 @@ cdef class Core:
                 port.slope = self._doubles([0.0] * port.n)
                 port.order = self._ints([1] * port.n)
 
-    def set_outputs(self, int k, str group, vrs, slots, *, bint every_step):
-        """Outputs of unit ``k`` written to buffer slots after every step or only at output points."""
+    def set_outputs(self, int k, str group, vrs, slots, *, bint every_step,
+                    bint derivatives=False):
+        """Outputs of unit ``k`` written to buffer slots (one per value) after every
+        step or only at output points.
+
+        ``derivatives`` (float64 outputs fetched every step of FMI 2 and 3 FMUs
+        whose binary exports the function): fetch their first derivatives with
+        them, for first-order holds to take as the slope.
+        """
         cdef Unit* u = &self.units[k]
         cdef Port* port = &u.ports[(ACT_OUT if every_step else ACT_REC) * N_GROUPS + GROUPS[group]]
         self._port(port, u.fmi_version, GROUPS[group], vrs, slots)
+        port.derivative = NULL
+        port.order = NULL
+        if derivatives and every_step and group == "float64" and u.kind == KIND_FMU and (
+                (u.fmi_version == 2 and u.slave.fn.f2_get_output_derivatives != NULL) or
+                (u.fmi_version == 3 and u.slave.fn.f3_get_output_derivatives != NULL)):
+            port.derivative = self._doubles([0.0] * port.nv)
+            port.order = self._ints([1] * port.n)
+            for slot in slots:
+                self.has_derivative[slot] = 1
 
     def set_multiple(self, int k, int multiple):
         """Unit ``k`` steps once every ``multiple`` base steps, its inputs held meanwhile."""
@@ -472,7 +509,7 @@ cdef class Core:
             p = u.active[ACT_IN][j]
             g = p.group
             if p.direct >= 0:
-                status = slave_set(&u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct))
+                status = slave_set(&u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct), p.nv)
                 if status > STATUS_WARNING:
                     self._fail(u, STAGE_SET, g, status)
                     return status
@@ -480,21 +517,21 @@ cdef class Core:
             if p.hold != NULL:
                 self._first_order(p, h)
             elif g == G_F64 and p.scale != NULL:
-                for i in range(p.n):
+                for i in range(p.nv):
                     (<double*>p.scratch)[i] = p.scale[i] * self.rd.f64[p.slot[i]] + p.shift[i]
             elif g == G_F64:
-                for i in range(p.n):
+                for i in range(p.nv):
                     (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
             elif g == G_I32:
-                for i in range(p.n):
+                for i in range(p.nv):
                     (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
             elif u.fmi_version == 3 or u.fmi_version == 1:
-                for i in range(p.n):
+                for i in range(p.nv):
                     (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
             else:
-                for i in range(p.n):
+                for i in range(p.nv):
                     (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
-            status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch)
+            status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
             if status <= STATUS_WARNING and p.slope != NULL and h > 0.0:
                 status = slave_set_input_derivatives(&u.slave, p.vr, p.n, p.order, p.slope)
             if status > STATUS_WARNING:
@@ -507,7 +544,7 @@ cdef class Core:
         cdef int i, s
         cdef double start, slope, value
         cdef double* out = <double*>p.scratch
-        for i in range(p.n):
+        for i in range(p.nv):
             s = p.slot[i]
             slope = 0.0
             if h <= 0.0 or p.hold[i] == HOLD_ZERO:
@@ -518,8 +555,7 @@ cdef class Core:
                 slope = (self.rd.f64[s] - start) / h
             else:
                 start = self.rd.f64[s]
-                if self.have_prev:
-                    slope = (start - self.at_prev[s]) / self.h_prev
+                slope = self._slope(s, self.rd)
             if p.slope != NULL:
                 value = start                 # the FMU follows the slope itself
             else:
@@ -531,6 +567,16 @@ cdef class Core:
             if p.slope != NULL:
                 p.slope[i] = slope
 
+    cdef inline double _slope(self, int s, Buffers* at) noexcept nogil:
+        """The slope a first-order hold extrapolates float64 slot s with from the
+        point whose values are ``at``: the source's output derivative, else the
+        secant through its last two points (0 before there are two)."""
+        if self.has_derivative[s] and self.derivatives_live:
+            return at.d64[s]
+        if self.have_prev:
+            return (at.f64[s] - self.at_prev[s]) / self.h_prev
+        return 0.0
+
     cdef inline int _pull(self, Unit* u, int which) noexcept nogil:
         """Get the unit's outputs (ACT_OUT) or recorded values (ACT_REC) into the buffers."""
         cdef int g, i, j, status
@@ -541,23 +587,31 @@ cdef class Core:
             p = u.active[which][j]
             g = p.group
             status = slave_get(&u.slave, p.type, p.vr, p.n,
-                               _at(self.wr, g, p.direct) if p.direct >= 0 else p.scratch)
+                               _at(self.wr, g, p.direct) if p.direct >= 0 else p.scratch, p.nv)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_GET, g, status)
                 return status
+            if p.derivative != NULL and self.derivatives_live:
+                status = slave_get_output_derivatives(&u.slave, p.vr, p.n, p.order,
+                                                      p.derivative, p.nv)
+                if status > STATUS_WARNING:
+                    self._fail(u, STAGE_GET, g, status)
+                    return status
+                for i in range(p.nv):
+                    self.wr.d64[p.slot[i]] = p.derivative[i]
             if p.direct >= 0:
                 continue
             if g == G_F64:
-                for i in range(p.n):
+                for i in range(p.nv):
                     self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
             elif g == G_I32:
-                for i in range(p.n):
+                for i in range(p.nv):
                     self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
             elif u.fmi_version == 3 or u.fmi_version == 1:
-                for i in range(p.n):
+                for i in range(p.nv):
                     self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
             else:
-                for i in range(p.n):
+                for i in range(p.nv):
                     self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
         return 0
 
@@ -570,10 +624,11 @@ cdef class Core:
         for kind in range(ACT_OUT, ACT_REC + 1):
             for j in range(u.n_active[kind]):
                 p = u.active[kind][j]
-                for i in range(p.n):
+                for i in range(p.nv):
                     s = p.slot[i]
                     if p.group == G_F64:
                         self.wr.f64[s] = self.rd.f64[s]
+                        self.wr.d64[s] = self.rd.d64[s]
                     elif p.group == G_I32:
                         self.wr.i32[s] = self.rd.i32[s]
                     else:
@@ -625,7 +680,7 @@ cdef class Core:
                               ACT_OUT if stage == STAGE_GET else ACT_REC) * N_GROUPS + g]
                 if p.n == 0:
                     continue
-                vrs = np.asarray(<uint32_t[:p.n]>p.vr)
+                vrs = np.asarray(<uint32_t[:p.n]>p.vr).copy()
                 if stage == STAGE_SET:
                     component.set(_GROUP_NAMES[g], vrs, self._read_slots(g, p))
                 else:
@@ -637,11 +692,11 @@ cdef class Core:
             return STATUS_ERROR
 
     cdef object _read_slots(self, int g, Port* p):
-        slots = np.asarray(<int[:p.n]>p.slot)
+        slots = np.asarray(<int[:p.nv]>p.slot)
         if g == G_F64:
             values = np.asarray(<double[:self.slot_counts[g]]>self.rd.f64)[slots]
             if p.scale != NULL:
-                return np.asarray(<double[:p.n]>p.scale) * values + np.asarray(<double[:p.n]>p.shift)
+                return np.asarray(<double[:p.nv]>p.scale) * values + np.asarray(<double[:p.nv]>p.shift)
             return values.copy()
         cdef int32_t* buffer = self.rd.i32 if g == G_I32 else self.rd.boolean
         values = np.asarray(<int32_t[:self.slot_counts[g]]>buffer)[slots]
@@ -649,9 +704,9 @@ cdef class Core:
 
     cdef void _write_slots(self, int g, Port* p, values) except *:
         values = np.asarray(values)
-        if values.shape != (p.n,):
-            raise ValueError(f"get returned {values.shape} values for {p.n} variables")
-        for i in range(p.n):
+        if values.shape != (p.nv,):
+            raise ValueError(f"get returned {values.shape} values for {p.nv} variables")
+        for i in range(p.nv):
             if g == G_F64:
                 self.wr.f64[p.slot[i]] = values[i]
             elif g == G_I32:
@@ -744,6 +799,7 @@ cdef class Core:
         self.n_failures = errors
         if self.first_order and not errors:
             self.at_n, self.at_prev = self.at_prev, self.at_n
+            self.h_older, self.had_prev = self.h_prev, self.have_prev
             self.h_prev = h
             self.have_prev = True
         return errors
@@ -855,6 +911,7 @@ cdef class Core:
 
     cdef inline void _copy(self, Buffers* to, Buffers* source) noexcept nogil:
         memcpy(to.f64, source.f64, self.slot_counts[G_F64] * sizeof(double))
+        memcpy(to.d64, source.d64, self.slot_counts[G_F64] * sizeof(double))
         memcpy(to.i32, source.i32, self.slot_counts[G_I32] * sizeof(int32_t))
         memcpy(to.boolean, source.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
 
@@ -895,8 +952,13 @@ cdef class Core:
             value = self.rd.f64[s]
             start = self.backup.f64[s]
             predicted = start
-            if self.first_order and self.have_prev:
-                predicted = start + (start - self.at_prev[s]) / self.h_prev * h
+            if self.first_order:
+                # _stepped has moved the history on: the step's secant ran from
+                # the point before (now in at_n) over the step before (h_older)
+                if self.has_derivative[s] and self.derivatives_live:
+                    predicted = start + self.backup.d64[s] * h
+                elif self.had_prev:
+                    predicted = start + (start - self.at_n[s]) / self.h_older * h
             e = fabs(value - predicted) / (self.atol + self.rtol * fabs(value))
             if not isfinite(e):
                 return 1e300
@@ -935,6 +997,7 @@ cdef class Core:
                 if error > 1.0 and h > self.min_ticks:
                     if self.first_order:          # _stepped moved the history on
                         self.at_n, self.at_prev = self.at_prev, self.at_n
+                        self.h_prev, self.have_prev = self.h_older, self.had_prev
                     if self._rollback():
                         reason = FAILED
                         break
@@ -1069,7 +1132,7 @@ cdef class Core:
         cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
         if step_index < 0 or not self.start_ticks <= ticks <= self.stop_ticks:
             raise ValueError(f"step {step_index} at {ticks} ns is outside this run")
-        if len(values) != n64 + n32 + nb or (history is not None and len(history) != n64 + 24):
+        if len(values) != n64 + n32 + nb or (history is not None and len(history) != 2 * n64 + 24):
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
         memcpy(self.rd.f64, data, n64)
@@ -1081,20 +1144,23 @@ cdef class Core:
         if history is not None:
             data = history
             memcpy(self.at_prev, data, n64)
-            memcpy(&self.h_prev, data + n64, 8)
-            memcpy(&self.h_ticks, data + n64 + 8, 8)
-            self.have_prev = data[n64 + 16] != 0
+            memcpy(self.rd.d64, data + n64, n64)
+            memcpy(&self.h_prev, data + 2 * n64, 8)
+            memcpy(&self.h_ticks, data + 2 * n64 + 8, 8)
+            self.have_prev = data[2 * n64 + 16] != 0
         if self.output_ticks:
             self.next_output = ticks + self.output_ticks - (ticks - self.start_ticks) % self.output_ticks
         self.rows_filled = 0
 
     def history(self):
-        """What the holds and the step control carry from point to point, as bytes."""
+        """What the holds and the step control carry from point to point (the
+        previous point's values, the output derivatives at this one), as bytes."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
         cdef char flags[8]
         memcpy(flags, b"\0\0\0\0\0\0\0\0", 8)
         flags[0] = 1 if self.have_prev else 0
-        return (bytes(<char[:n64]><char*>self.at_prev) + bytes(<char[:8]><char*>&self.h_prev)
+        return (bytes(<char[:n64]><char*>self.at_prev) + bytes(<char[:n64]><char*>self.rd.d64)
+                + bytes(<char[:8]><char*>&self.h_prev)
                 + bytes(<char[:8]><char*>&self.h_ticks) + bytes(<char[:8]>flags))
 
     def buffers(self):

@@ -27,6 +27,8 @@ typedef struct {
     const char *name;
     double start;         /* start value of Real, Integer and Boolean variables */
     const char *start_string;
+    int count;            /* elements: 1, or the size of an FMI 3 array (slots slot..slot+count-1) */
+    const double *starts; /* an array's start value per element; NULL: start for every element */
 } VarInfo;
 
 #define STRING_CAPACITY 256
@@ -51,6 +53,10 @@ typedef struct {
 } ModelData;
 
 #define R(name) (m->r[R_##name])
+/* The first element of an array variable; LEN_name elements follow (row-major). */
+#define RA(name) (&m->r[R_##name])
+#define IA(name) (&m->i[I_##name])
+#define BA(name) (&m->b[B_##name])
 #define I(name) (m->i[I_##name])
 #define B(name) (m->b[B_##name])
 /* The derivative the importer gave for a Real input (models that can interpolate inputs). */
@@ -74,6 +80,13 @@ void model_outputs(ModelData *m);
 /* Advance the internal state by h seconds from m->time with inputs held.
  * Return 0, or 1 with a message in msg if the step cannot be taken. */
 int model_step(ModelData *m, double h, char *msg, size_t len);
+
+#ifdef MODEL_PROVIDES_OUTPUT_DERIVATIVES
+/* Models with provides_output_derivatives = true in model.toml: the first time
+ * derivative of the Real output element in slot `slot`, at m->time with the
+ * inputs as set.  Return 0, or 1 with a message if there is none. */
+int model_output_derivative(const ModelData *m, int slot, double *value, char *msg, size_t len);
+#endif
 
 #ifdef MODEL_EXCHANGE
 /* Hybrid models (model.toml: model_exchange = true) are built as model

@@ -207,8 +207,9 @@ fmi2Status fmi2SetRealInputDerivatives(fmi2Component c, const fmi2ValueReference
 
 fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReference vr[], size_t nvr,
                                         const fmi2Integer order[], fmi2Real value[]) {
-    (void)vr, (void)nvr, (void)order, (void)value;
-    return (fmi2Status)inst_unsupported(INST, "fmi2GetRealOutputDerivatives");
+    CHECK_INSTANCE();
+    return (fmi2Status)inst_get_output_derivatives(INST, vr, nvr, order, value, nvr,
+                                                   "fmi2GetRealOutputDerivatives");
 }
 
 fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint,

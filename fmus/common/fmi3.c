@@ -15,10 +15,13 @@ static void log_fmi3(Instance *inst, int status, const char *category, const cha
     if (logger) logger(inst->environment, (fmi3Status)status, category, message);
 }
 
-static fmi3Status check_sizes(Instance *inst, const char *fn, size_t nvr, size_t nValues) {
-    if (nValues < nvr) {
+/* nValues counts every element of the arrays among the variables. */
+static fmi3Status check_sizes(Instance *inst, const char *fn, const fmi3ValueReference vr[],
+                              size_t nvr, size_t nValues) {
+    size_t expected = inst_count_values(vr, nvr);
+    if (nValues != expected) {
         inst_log(inst, ST_ERROR, "logStatusError", "%s: %zu values for %zu variables "
-                 "(this FMU has scalar variables only)", fn, nValues, nvr);
+                 "holding %zu elements", fn, nValues, nvr, expected);
         return fmi3Error;
     }
     return fmi3OK;
@@ -123,56 +126,56 @@ fmi3Status fmi3Reset(fmi3Instance instance) {
 fmi3Status fmi3GetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                           fmi3Float64 values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3GetFloat64", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3GetFloat64", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_get(INST, T_REAL, vr, nvr, values);
 }
 
 fmi3Status fmi3SetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                           const fmi3Float64 values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3SetFloat64", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3SetFloat64", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_set(INST, T_REAL, vr, nvr, values);
 }
 
 fmi3Status fmi3GetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                         fmi3Int32 values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3GetInt32", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3GetInt32", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_get(INST, T_INTEGER, vr, nvr, values);
 }
 
 fmi3Status fmi3SetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                         const fmi3Int32 values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3SetInt32", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3SetInt32", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_set(INST, T_INTEGER, vr, nvr, values);
 }
 
 fmi3Status fmi3GetBoolean(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                           fmi3Boolean values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3GetBoolean", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3GetBoolean", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_get(INST, T_BOOLEAN, vr, nvr, values);
 }
 
 fmi3Status fmi3SetBoolean(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                           const fmi3Boolean values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3SetBoolean", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3SetBoolean", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_set(INST, T_BOOLEAN, vr, nvr, values);
 }
 
 fmi3Status fmi3GetString(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                          fmi3String values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3GetString", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3GetString", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_get(INST, T_STRING, vr, nvr, values);
 }
 
 fmi3Status fmi3SetString(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                          const fmi3String values[], size_t nValues) {
     CHECK_INSTANCE();
-    if (check_sizes(INST, "fmi3SetString", nvr, nValues)) return fmi3Error;
+    if (check_sizes(INST, "fmi3SetString", vr, nvr, nValues)) return fmi3Error;
     return (fmi3Status)inst_set(INST, T_STRING, vr, nvr, values);
 }
 
@@ -454,8 +457,9 @@ fmi3Status fmi3GetNumberOfContinuousStates(fmi3Instance instance, size_t *nConti
 fmi3Status fmi3GetOutputDerivatives(fmi3Instance instance, const fmi3ValueReference vr[],
                                     size_t nvr, const fmi3Int32 orders[], fmi3Float64 values[],
                                     size_t nValues) {
-    (void)vr, (void)nvr, (void)orders, (void)values, (void)nValues;
-    UNSUPPORTED(fmi3GetOutputDerivatives);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_get_output_derivatives(INST, vr, nvr, orders, values, nValues,
+                                                   "fmi3GetOutputDerivatives");
 }
 
 fmi3Status fmi3ActivateModelPartition(fmi3Instance instance, fmi3ValueReference clockReference,

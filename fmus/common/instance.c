@@ -34,13 +34,16 @@ static void set_start_values(ModelData *m) {
     memset(m, 0, sizeof *m);
     for (int k = 1; k < N_VARS; k++) {
         const VarInfo *v = &VARS[k];
-        switch (v->type) {
-        case T_REAL: m->r[v->slot] = v->start; break;
-        case T_INTEGER: m->i[v->slot] = (int32_t)v->start; break;
-        case T_BOOLEAN: m->b[v->slot] = v->start != 0.0; break;
-        case T_STRING:
-            snprintf(m->s[v->slot], STRING_CAPACITY, "%s", v->start_string);
-            break;
+        for (int e = 0; e < v->count; e++) {
+            double start = v->starts ? v->starts[e] : v->start;
+            switch (v->type) {
+            case T_REAL: m->r[v->slot + e] = start; break;
+            case T_INTEGER: m->i[v->slot + e] = (int32_t)start; break;
+            case T_BOOLEAN: m->b[v->slot + e] = start != 0.0; break;
+            case T_STRING:
+                snprintf(m->s[v->slot], STRING_CAPACITY, "%s", v->start_string);
+                break;
+            }
         }
     }
 }
@@ -91,9 +94,12 @@ static int check_outputs_finite(Instance *inst) {
     const ModelData *m = &inst->m;
     for (int k = 1; k < N_VARS; k++) {
         const VarInfo *v = &VARS[k];
-        if (v->type == T_REAL && !isfinite(m->r[v->slot])) {
-            return fail(inst, "variable %s became %g at t=%.9g; check the parameters and inputs",
-                        v->name, m->r[v->slot], m->time);
+        for (int e = 0; v->type == T_REAL && e < v->count; e++) {
+            if (!isfinite(m->r[v->slot + e])) {
+                return fail(inst, "variable %s%s became %g at t=%.9g; check the parameters and "
+                            "inputs", v->name, v->count > 1 ? " (an element)" : "",
+                            m->r[v->slot + e], m->time);
+            }
         }
     }
     return ST_OK;
@@ -192,29 +198,37 @@ static int check_settable(Instance *inst, const VarInfo *v) {
     return ST_OK;
 }
 
+size_t inst_count_values(const unsigned vr[], size_t n) {
+    size_t count = 0;
+    for (size_t k = 0; k < n; k++) count += vr[k] < N_VARS ? (size_t)VARS[vr[k]].count : 1;
+    return count;
+}
+
 int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values) {
     ModelData *m = &inst->m;
+    size_t j = 0;       /* the first value of variable k: arrays take one per element */
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;
         if (lookup(inst, vr[k], type, &v) != ST_OK || check_settable(inst, v) != ST_OK) {
             return ST_ERROR;
         }
-        switch (type) {
-        case T_REAL:
-            m->r[v->slot] = ((const double *)values)[k];
-            m->dr[v->slot] = 0.0;       /* a new value starts without a slope */
-            break;
-        case T_INTEGER: m->i[v->slot] = ((const int32_t *)values)[k]; break;
-        case T_BOOLEAN: m->b[v->slot] = ((const bool *)values)[k]; break;
-        case T_STRING: {
+        for (int e = 0; e < v->count; e++, j++) {
+            switch (type) {
+            case T_REAL:
+                m->r[v->slot + e] = ((const double *)values)[j];
+                m->dr[v->slot + e] = 0.0;       /* a new value starts without a slope */
+                break;
+            case T_INTEGER: m->i[v->slot + e] = ((const int32_t *)values)[j]; break;
+            case T_BOOLEAN: m->b[v->slot + e] = ((const bool *)values)[j]; break;
+            }
+        }
+        if (type == T_STRING) {
             const char *s = ((const char *const *)values)[k];
             if (!s || strlen(s) >= STRING_CAPACITY) {
                 return fail(inst, "string for %s is missing or longer than %d bytes", v->name,
                             STRING_CAPACITY - 1);
             }
             strcpy(m->s[v->slot], s);
-            break;
-        }
         }
     }
     if (n > 0) inst->dirty = true;
@@ -259,17 +273,54 @@ int inst_refresh(Instance *inst) { return refresh(inst); }
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values) {
     if (refresh(inst) != ST_OK) return ST_ERROR;
     ModelData *m = &inst->m;
+    size_t j = 0;
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;
         if (lookup(inst, vr[k], type, &v) != ST_OK) return ST_ERROR;
-        switch (type) {
-        case T_REAL: ((double *)values)[k] = v->slot < 0 ? m->time : m->r[v->slot]; break;
-        case T_INTEGER: ((int32_t *)values)[k] = m->i[v->slot]; break;
-        case T_BOOLEAN: ((bool *)values)[k] = m->b[v->slot]; break;
-        case T_STRING: ((const char **)values)[k] = m->s[v->slot]; break;
+        for (int e = 0; e < v->count; e++, j++) {
+            switch (type) {
+            case T_REAL: ((double *)values)[j] = v->slot < 0 ? m->time : m->r[v->slot + e]; break;
+            case T_INTEGER: ((int32_t *)values)[j] = m->i[v->slot + e]; break;
+            case T_BOOLEAN: ((bool *)values)[j] = m->b[v->slot + e]; break;
+            case T_STRING: ((const char **)values)[j] = m->s[v->slot]; break;
+            }
         }
     }
     return ST_OK;
+}
+
+int inst_get_output_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
+                                double values[], size_t n_values, const char *function) {
+#ifdef MODEL_PROVIDES_OUTPUT_DERIVATIVES
+    if (inst->mode != MODE_STEP) {
+        return fail(inst, "%s called in %s", function, MODE_NAMES[inst->mode]);
+    }
+    if (n_values != inst_count_values(vr, n)) {
+        return fail(inst, "%s: %zu values for %zu variables holding %zu elements", function,
+                    n_values, n, inst_count_values(vr, n));
+    }
+    if (refresh(inst) != ST_OK) return ST_ERROR;
+    char msg[512];
+    size_t j = 0;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], T_REAL, &v) != ST_OK) return ST_ERROR;
+        if (v->causality != C_OUTPUT) return fail(inst, "%s: %s is not an output", function, v->name);
+        if (order[k] != 1) {
+            return fail(inst, "%s: %s: only order 1 is provided (maxOutputDerivativeOrder), got %d",
+                        function, v->name, order[k]);
+        }
+        for (int e = 0; e < v->count; e++, j++) {
+            if (model_output_derivative(&inst->m, v->slot + e, &values[j], msg, sizeof msg)) {
+                return fail(inst, "%s: %s: %s", function, v->name, msg);
+            }
+        }
+    }
+    return ST_OK;
+#else
+    (void)vr, (void)n, (void)order, (void)values, (void)n_values;
+    return inst_unsupported(inst, function);
+#endif
 }
 
 int inst_get_state(Instance *inst, void **state) {

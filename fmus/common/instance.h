@@ -48,6 +48,15 @@ int inst_reset(Instance *inst);
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values);
 int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values);
 
+/* Values that value references vr[0..n) hold: arrays count one per element. */
+size_t inst_count_values(const unsigned vr[], size_t n);
+
+/* First derivatives of Real outputs at the current point (models with
+ * MODEL_PROVIDES_OUTPUT_DERIVATIVES; order must be 1); `function` names the
+ * FMI function in messages. */
+int inst_get_output_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
+                                double values[], size_t n_values, const char *function);
+
 int inst_set_input_derivatives(Instance *inst, const unsigned vr[], size_t n, const int order[],
                                 const double values[]);
 

@@ -342,22 +342,6 @@ def with_extra_variables(tmp_path, xml):
     return target
 
 
-def test_an_array_connection_is_refused_with_its_dimensions(tmp_path):
-    path = with_extra_variables(tmp_path, '    <Float64 name="arr" valueReference="90" '
-                                          'causality="output" variability="continuous" '
-                                          'initial="calculated"><Dimension start="3"/></Float64>\n'
-                                          '    <Float64 name="arr_in" valueReference="91" '
-                                          'causality="input" variability="continuous" start="0 0 0">'
-                                          '<Dimension start="3"/></Float64>')
-    system = System("arrays")
-    system.add("a", path)
-    system.add("b", path)
-    system.connect("a.arr", "b.arr_in")
-    with pytest.raises(ConfigurationError, match=r"connection a\.arr -> b\.arr_in: a\.arr is an FMI 3 "
-                                                 r"array \(dimensions 3\)"):
-        cosim.simulate(system, stop_time=1.0, step_size=0.1)
-
-
 def test_an_fmu_with_clocks_is_refused_naming_the_feature_and_the_fmu(tmp_path):
     path = with_extra_variables(tmp_path, '    <Clock name="tick" valueReference="92" '
                                           'causality="input" variability="discrete" '

@@ -7,9 +7,14 @@ plant signals and three outputs compared with measurements, while a producer
 thread pushes samples of those seven signals, stamped at the twin's current
 time, into its store: one sample per call (as an MQTT message per reading
 arrives) or in batches of 100 (as a gateway forwards them).  The producer
-waits while 20,000 items are queued, so the figure is what the twin sustains:
+waits while 20,000 samples are queued, so the figure is what the twin sustains:
 samples drained, sorted into their series and read by the bindings, per wall
 second.
+
+The same twin is then fed end to end: over MQTT from a publisher process
+through a private mosquitto broker (batches of 500 samples per message), and
+over gRPC through the Orchestrator's input stream (one message per time
+with the four bound inputs) into a hosted live system.
 
 The peer is what a Python loop over fmpy does with the same stream: one
 setReal per sample into the FMU, then the step.  Figures and the ratio come
@@ -64,7 +69,7 @@ def run_cosim(seconds: float, batch: int) -> dict:
         last = -1.0
         values = np.linspace(0.2, 0.8, batch)
         while not stop.is_set():
-            if store.pending > 20_000:
+            if store.pending * batch > 20_000:
                 time.sleep(0.0002)
                 continue
             start = max(sim.time, last + 1e-9)
@@ -95,6 +100,112 @@ def run_cosim(seconds: float, batch: int) -> dict:
     twin.close()
     sim.stop()
     return {"kept": kept, "pushed": pushed[0], "backlog": backlog, "wall": wall, "steps": steps}
+
+
+PUBLISHER = """
+import sys, time
+import numpy as np
+from cosim.live.mqtt import MqttPublisher
+port, seconds, names = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3].split(",")
+pub = MqttPublisher(host="127.0.0.1", port=port, qos=0, prefix="plant/", max_batch=500)
+values = np.linspace(0.2, 0.8, 500).tolist()
+t0, k, end = 0.0, 0, time.perf_counter() + seconds
+while time.perf_counter() < end:
+    times = (t0 + np.arange(500) * 1e-4).tolist()
+    for name in names:
+        pub.publish_batch(name, times, values)
+    t0 += 0.05
+    k += 1
+    time.sleep(0.004)      # about 250 batches of 500 per signal and second at most
+pub.flush(10.0)
+pub.close()
+print(k * 500 * len(names))
+"""
+
+
+def run_mqtt(seconds: float) -> dict | None:
+    """Plant samples from a publisher process through mosquitto into the twin."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from cosim.live.mqtt import MqttSource
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto"
+                                          if Path("/usr/sbin/mosquitto").exists() else None)
+    if binary is None:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = Path(tempfile.mkdtemp())
+    user = "user root\n" if os.geteuid() == 0 else ""
+    (folder / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{user}")
+    broker = subprocess.Popen([binary, "-c", str(folder / "m.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        sim, twin = furnace_twin()
+        source = MqttSource(host="127.0.0.1", port=port, topics=["plant/#"], prefix="plant/",
+                            qos=0)
+        twin.sources.append(source)
+        twin.open()
+        publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(port), str(seconds),
+                                      ",".join(SIGNALS)], stdout=subprocess.PIPE, text=True)
+        began = time.perf_counter()
+        while publisher.poll() is None:
+            twin.step()
+        sent = int(publisher.stdout.read().strip() or 0)
+        deadline = time.perf_counter() + 5
+        while source.samples < sent and time.perf_counter() < deadline:
+            twin.step()
+        wall = time.perf_counter() - began
+        twin.step()
+        kept = sum(s.received for s in twin.store.stats().values())
+        twin.close()
+        sim.stop()
+        return {"kept": kept, "sent": sent, "wall": wall}
+    finally:
+        broker.terminate()
+        broker.wait(5)
+
+
+def run_grpc(seconds: float) -> dict:
+    """Timestamped samples on the Orchestrator's input stream into a hosted live system."""
+    import tempfile
+    from pathlib import Path
+
+    from cosim.rpc import Client, orchestrator_server
+    folder = Path(tempfile.mkdtemp())
+    system = cosim.System("furnace_twin")
+    system.add("furnace", twins.path("furnace"), parameters={"closed_loop": False})
+    system.save(folder / "furnace.ssp")
+    server = orchestrator_server(root=folder).start()
+    client = Client(server.url, timeout=60)
+    try:
+        hosted = client.create_system(path="furnace.ssp")
+        hosted.initialize(step_size=1.0, live_inputs=[t for t, _ in BOUND.values()])
+        names = [t for t, _ in BOUND.values()]
+        end = time.perf_counter() + seconds
+
+        def samples():
+            k = 0
+            while time.perf_counter() < end:
+                yield (k * 1e-3, {name: 0.5 for name in names})
+                k += 1
+
+        began = time.perf_counter()
+        _, values = hosted.stream_inputs(samples())
+        wall = time.perf_counter() - began
+        hosted.step(1)
+        kept = hosted.live_report().samples
+        return {"kept": kept, "sent": values, "wall": wall}
+    finally:
+        client.close()
+        server.stop()
 
 
 def run_fmpy(seconds: float) -> dict:
@@ -139,6 +250,15 @@ def main() -> None:
         rows.append((label, rate))
         print(f"  {label:<34} {rate:>12,.0f} samples/s   (twin {r['steps'] / r['wall']:,.0f} "
               f"steps/s, {r['backlog']} queued items left)")
+    r = run_mqtt(args.seconds)
+    if r is None:
+        print("  MQTT: mosquitto is not installed; skipped")
+    else:
+        print(f"  {'MQTT via mosquitto, batches of 500':<34} {r['kept'] / r['wall']:>12,.0f} "
+              f"samples/s   ({r['kept']:,} of {r['sent']:,} published)")
+    r = run_grpc(args.seconds)
+    print(f"  {'gRPC input stream, 4 per message':<34} {r['kept'] / r['wall']:>12,.0f} "
+          f"samples/s   ({r['kept']:,} of {r['sent']:,} sent)")
     r = run_fmpy(args.seconds)
     peer = r["kept"] / r["wall"]
     print(f"  {'fmpy loop, setReal per sample':<34} {peer:>12,.0f} samples/s")

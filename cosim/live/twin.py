@@ -312,7 +312,7 @@ class LiveTwin:
         self._paced_to = self.time
 
     def pace(self) -> None:
-        """Wait until the current communication point is due (real time only)."""
+        """Wait until the current time is due on the wall clock (real time only)."""
         t = self.time
         if self.pacer is not None and t > self._paced_to:
             self.pacer.wait(t)
@@ -336,24 +336,25 @@ class LiveTwin:
     def step(self, *, wait: bool = True) -> float:
         """Take one communication step following the plant; returns the new time.
 
-        With ``realtime``, it first waits for the communication point's wall
-        time, unless ``wait`` is False (for a caller that waits on
-        :attr:`pacer` itself, e.g. to serve other requests meanwhile).
+        With ``realtime``, it then waits until the new time is due on the wall
+        clock, so the twin's outputs at time t appear when the plant is at t and
+        the next step reads what arrived by then; ``wait=False`` leaves the
+        wait to a caller that calls :meth:`pace` itself (e.g. to serve other
+        requests meanwhile).
         """
         self.open()
         with self._lock:
             sim = self.simulation
-            t = sim.time
-            if wait:
-                self.pace()
             began = _time.perf_counter()
-            self._follow(t)
+            self._follow(sim.time)
             middle = _time.perf_counter()
             sim.step(1)
             self.step_seconds += _time.perf_counter() - middle
             self.live_seconds += middle - began
             self.points += 1
-            return sim.time
+        if wait:
+            self.pace()
+        return sim.time
 
     def run_until(self, time: float) -> float:
         """Step until ``time`` (or the simulation's stop time)."""

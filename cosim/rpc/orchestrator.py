@@ -55,11 +55,22 @@ class _Hosted:
         self.subscribers: list = []       # [(queue, column indices)]
         self.rows_sent = 0
         self.lock = threading.Lock()      # guards subscribers
+        self.step_lock = threading.RLock()  # one command or live point at a time
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cosim-{system_id[:8]}")
 
     def do(self, command):
         """Run ``command(self)`` on the system's thread and return its result."""
-        return self._thread.submit(command, self).result()
+        return self._thread.submit(self.now, command).result()
+
+    def now(self, command):
+        """Run ``command(self)`` in the calling thread, one command at a time.
+
+        A live system's points and reads run this way, off the system's
+        thread, to spare a thread hand-over per communication point; the
+        lock keeps them and the queued commands from overlapping.
+        """
+        with self.step_lock:
+            return command(self)
 
     def status(self) -> pb.SystemStatus:
         sim = self.sim
@@ -346,11 +357,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             if not context.is_active():
                 return
             batch = 1
+            if pacer is not None and pacer.overrun == "skip":   # behind: overdue points in one go
+                batch += min(pacer.overdue(), int((target - now + half) // step) - 1)
+            now = hosted.now(lambda h, n=batch: (h.advance(lambda: h.step(n)), h.sim.time)[1])
             if pacer is not None:
-                twin.pace()
-                if pacer.overrun == "skip":     # behind: take the overdue points in one go
-                    batch += min(pacer.overdue(), int((target - now + half) // step) - 1)
-            now = hosted.do(lambda h, n=batch: (h.advance(lambda: h.step(n)), h.sim.time)[1])
+                twin.pace()                 # outside the lock: requests are served meanwhile
             points += batch
             if points % every < batch or now + half > target:
                 yield pb.Progress(time=now, target_time=target, done=now + half > target)
@@ -383,7 +394,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                           for name in request.names]
                 return pb.GetValuesReply(time=sim.time, values=values)
 
-            return hosted.do(get)
+            # A live system answers at once between two points; others in turn.
+            return hosted.now(get) if hosted.twin is not None else hosted.do(get)
 
     def StreamOutputs(self, request, context):
         with call_status(context):

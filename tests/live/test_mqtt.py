@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import free_port, wait_until
+from live.conftest import free_port, wait_until
 
 from cosim.errors import ConfigurationError, SourceUnavailableError
 from cosim.live.mqtt import (MqttPublisher, MqttSource, encode_batch, encode_sample,

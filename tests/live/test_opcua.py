@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import free_port, wait_until
+from live.conftest import free_port, wait_until
 
 from cosim.errors import ConfigurationError, SourceUnavailableError
 from cosim.live.opcua import OpcUaSource

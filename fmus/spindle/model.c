@@ -1,6 +1,8 @@
 /* Machining spindle: PI speed controller with anti-windup, rotor dynamics,
  * bearing heating, bearing damage by ISO 281 rating life and Miner's rule,
  * and vibration growing with damage.  Equations in fmus/README.md. */
+#include <stdio.h>
+
 #include "cosim_model.h"
 
 #define RPM (M_PI / 30.0)      /* rad/s per rpm */
@@ -22,6 +24,7 @@ int model_check(const ModelData *m, char *msg, size_t len) {
     REQUIRE_POSITIVE(tool_radius);
     REQUIRE_NONNEGATIVE(wear_rate);
     REQUIRE_REAL(initial_wear, v_ >= 0.0 && v_ <= 1.0, "in [0, 1]");
+    REQUIRE_REAL(wear_reset, v_ <= 1.0, "<= 1 (negative: no reset)");
     REQUIRE_NONNEGATIVE(base_vibration);
     REQUIRE_NONNEGATIVE(wear_vibration);
     REQUIRE_POSITIVE(rated_speed);
@@ -73,6 +76,7 @@ void model_initialize(ModelData *m) {
     x[X_INTEGRAL] = 0.0;
     x[X_TEMPERATURE] = R(ambient_temperature);
     x[X_WEAR] = R(initial_wear);
+    m->st.applied_wear_reset = -1.0;
 }
 
 void model_outputs(ModelData *m) {
@@ -96,7 +100,17 @@ void model_outputs(ModelData *m) {
 }
 
 int model_step(ModelData *m, double h, char *msg, size_t len) {
-    (void)msg, (void)len;
+    /* A new wear_reset puts the damage state at the value a twin estimated
+     * from measurements; it is applied once, at the start of this step. */
+    double reset = R(wear_reset);
+    if (reset >= 0.0 && reset != m->st.applied_wear_reset) {
+        if (reset > 1.0) {
+            snprintf(msg, len, "wear_reset must be <= 1, got %g", reset);
+            return 1;
+        }
+        m->st.x[X_WEAR] = reset;
+        m->st.applied_wear_reset = reset;
+    }
     rk4_integrate(m, derivatives, N_STATES, m->st.x, h, R(solver_step));
     return 0;
 }

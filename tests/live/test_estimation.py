@@ -274,3 +274,43 @@ def test_bad_estimator_targets(open_furnace, parameter, signals, comparisons, me
     compared = [Comparison("heat_temp", "furnace.heat_zone_temperature")] if comparisons else []
     with pytest.raises(ConfigurationError, match=message):
         LiveTwin(open_furnace, comparisons=compared, estimators=[estimator])
+
+
+def test_spindle_bearing_wear_is_estimated_from_vibration_and_reset_in_the_twin():
+    """State reset through a parameter: the estimator fits the spindle's damage
+    at the window's start (wear_reset) to the measured vibration, and the twin's
+    damage then follows the plant's, which wears 2000 times faster than rated."""
+    def spindle(**parameters):
+        system = System("s")
+        system.add("spindle", twins.path("spindle"), parameters=parameters)
+        return system.start(step_size=0.5, record=[] if parameters else None)
+
+    plant = spindle(initial_wear=0.3, wear_rate=2000.0)
+    sim = spindle()
+    estimator = Estimator({"spindle.wear_reset": (0.0, 1.0)}, window=20.0, every=10.0,
+                          signals=["vibration"], sigma={"vibration": 0.01})
+    twin = LiveTwin(sim, estimators=[estimator],
+                    bindings=[Binding("rpm", "spindle.speed_setpoint"),
+                              Binding("load", "spindle.load_torque")],
+                    comparisons=[Comparison("vibration", "spindle.vibration")],
+                    alerts=[Alert("bearing", "spindle.remaining_life", below=5000.0)])
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        t = plant.time
+        rpm, load = 8000 + 2000 * np.sin(t / 30), 10 + 5 * np.sin(t / 17)
+        plant.set("spindle.speed_setpoint", rpm)
+        plant.set("spindle.load_torque", load)
+        twin.store.push("rpm", t, rpm)
+        twin.store.push("load", t, load)
+        twin.store.push("vibration", t, plant.get("spindle.vibration") + rng.normal(0, 0.01))
+        twin.step()
+        plant.step(1)
+        if t >= 100.0:
+            # The reset lags the plant by at most a window of its fast wear.
+            lag = plant.get("spindle.wear") - sim.get("spindle.wear")
+            assert -0.002 < lag < 0.005, (t, lag)
+    assert estimator.fits >= 25 and estimator.failures == 0
+    assert [e.name for e in twin.alerts_fired] == ["bearing"]
+    twin.close()
+    sim.stop()
+    plant.stop()

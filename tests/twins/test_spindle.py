@@ -97,3 +97,23 @@ def test_remaining_life_is_zero_at_end_of_life(open_twin):
     spindle = open_twin("spindle").initialize(initial_wear=1.0)
     spindle.step(0.1)
     assert spindle.get("remaining_life") == 0.0
+
+
+def test_wear_reset_puts_the_damage_at_the_value_from_the_next_step():
+    import cosim
+    from cosim import twins
+
+    system = cosim.System("s")
+    system.add("spindle", twins.path("spindle"), parameters={"initial_wear": 0.1})
+    with system.start(step_size=0.1, stop_time=2.0) as sim:
+        sim.step(3)
+        before = sim.get("spindle.wear")
+        sim.set("spindle.wear_reset", 0.6)
+        sim.step(1)
+        after = sim.get("spindle.wear")
+        assert before < 0.11 and 0.6 <= after < 0.6 + (before - 0.1)
+        sim.step(5)                                 # applied once: the damage grows on
+        assert sim.get("spindle.wear") > after
+        sim.set("spindle.wear_reset", 1.5)
+        with pytest.raises(cosim.FmiCallError, match="wear_reset must be <= 1"):
+            sim.step(1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError
+from cosim.live.pacing import Pacer
 from cosim.live.signals import SignalStore
 from cosim.units import CATALOG, UnitError, conversion
 
@@ -216,7 +217,6 @@ class LiveTwin:
         self.pacer = None
         self._paced_to = -math.inf
         if realtime:
-            from cosim.live.pacing import Pacer
             self.pacer = Pacer(step_size=simulation.step_size,
                                factor=1.0 if realtime is True else realtime, overrun=overrun)
         for estimator in self.estimators:

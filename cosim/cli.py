@@ -73,7 +73,9 @@ def cmd_info(args) -> int:
                                   ("variable step size", model.can_handle_variable_step),
                                   ("input derivatives", model.can_interpolate_inputs),
                                   (f"output derivatives (order {model.max_output_derivative_order})",
-                                   model.max_output_derivative_order >= 1)) if on]
+                                   model.max_output_derivative_order >= 1),
+                                  ("event mode", model.has_event_mode),
+                                  ("early return from doStep", model.might_return_early)) if on]
     print(f"  capabilities      {', '.join(caps) or 'none'}")
     for k, warning in enumerate(model.warnings):
         print(f"  {'warnings' if k == 0 else '':<17} {warning}")
@@ -217,15 +219,18 @@ def cmd_run(args) -> int:
 
 
 def _profile_table(stats: dict, elapsed: float) -> str:
-    """Per component: steps, rejected steps, rollbacks, loop iterations, do-step time."""
+    """Per component: steps, rejected steps, rollbacks, loop iterations, events,
+    early returns, do-step time."""
     width = max([len("component")] + [len(name) for name in stats])
     lines = [f"{'component':<{width}}  {'steps':>9}  {'rejected':>8}  {'rollbacks':>9}  "
-             f"{'loop iter':>9}  {'doStep s':>9}  {'us/step':>8}  {'share':>6}"]
+             f"{'loop iter':>9}  {'events':>7}  {'early ret':>9}  {'doStep s':>9}  "
+             f"{'us/step':>8}  {'share':>6}"]
     for name, s in stats.items():
         per_step = 1e6 * s.step_time / s.steps if s.steps else 0.0
         share = 100 * s.step_time / elapsed if elapsed > 0 else 0.0
         lines.append(f"{name:<{width}}  {s.steps:>9}  {s.rejected:>8}  {s.rollbacks:>9}  "
-                     f"{s.loop_iterations:>9}  {s.step_time:>9.4f}  {per_step:>8.2f}  {share:>5.1f}%")
+                     f"{s.loop_iterations:>9}  {s.events:>7}  {s.early_returns:>9}  "
+                     f"{s.step_time:>9.4f}  {per_step:>8.2f}  {share:>5.1f}%")
     total = sum(s.step_time for s in stats.values())
     lines.append(f"do step took {total:.4f} s of {elapsed:.4f} s wall clock; the rest is the "
                  "master, recording and output")

@@ -19,6 +19,7 @@ __all__ = [
     "RealtimeOverrun",
     "RemoteTwinError",
     "ServiceError",
+    "SimulationTerminated",
     "SourceUnavailableError",
     "SspError",
     "SystemStructureError",
@@ -173,6 +174,31 @@ class RealtimeOverrun(CosimError):
             "(max_lateness): the steps, or the machine, did not keep up with the wall "
             "clock; lower the real-time factor, lengthen the step, raise max_lateness, or "
             "choose overrun='skip' or 'slow'")
+
+
+class SimulationTerminated(CosimError):
+    """A component asked to end the simulation (FMI 3 ``terminateSimulation``).
+
+    ``instances`` names the components that asked, ``time`` is the simulation
+    time at which the first of them asked, ``result_end`` the time of the last
+    communication point whose results were kept (``partial_result``, when a
+    simulation was running).  The run is over: the components were terminated
+    and freed.
+    """
+
+    def __init__(self, instance: str, time: float, *, others: tuple[str, ...] = (),
+                 result_end: float | None = None):
+        self.instance = instance
+        self.instances = (instance, *others)
+        self.time = time
+        self.result_end = result_end
+        self.partial_result = None
+        names = ", ".join(f"'{n}'" for n in self.instances)
+        text = (f"component{'s' if others else ''} {names} asked to terminate the simulation "
+                f"(terminateSimulation) at t={time:g} s")
+        if result_end is not None:
+            text += f"; the run stopped there and its result ends at t={result_end:g} s"
+        super().__init__(text)
 
 
 class SourceUnavailableError(CosimError):

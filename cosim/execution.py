@@ -25,13 +25,14 @@ import numpy as np
 from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import (AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError,
-                           ModelError, RealtimeOverrun)
-from cosim.fmi._binding import TYPE_CODES, Instance, fmi_name, function_name
+                           ModelError, RealtimeOverrun, SimulationTerminated)
+from cosim.fmi._binding import EVENT_CALLS, TYPE_CODES, Instance, fmi_name, function_name
 from cosim.fmi.loader import load_fmu
 from cosim.fmi.model import MODEL_EXCHANGE, SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 from cosim.fmi.model_exchange import ModelExchangeInstance
 from cosim.live.pacing import Pacer, check_factor, check_policy
-from cosim.master._core import RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, STAGES, Core
+from cosim.master._core import (RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED, STAGES,
+                                STEP_TERMINATED, Core)
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
 
@@ -183,14 +184,15 @@ class _Plan:
                             f"to {user[parameter]!r}: remove it from the parameters")
 
     def _refuse_clocks(self) -> None:
-        """FMI 3 clocks need scheduled execution or event mode, which the master lacks."""
+        """FMI 3 clocks need scheduled execution or clock handling in event mode,
+        which the master lacks (its event mode handles events without clocks)."""
         for name, model in self.system.components.items():
             clocks = sorted(v.name for v in model.variables.values() if v.type == "clock")
             if clocks:
                 raise ConfigurationError(
                     f"component '{name}' ({model.path}): FMI 3 clocks are not supported "
                     f"(clock variables: {', '.join(clocks)}); cosim runs co-simulation FMUs "
-                    "without event mode or scheduled execution")
+                    "without scheduled execution, and its event mode does not tick clocks")
 
     def _new_slot(self, group: str) -> int:
         slot = self.slot_counts[group]
@@ -254,7 +256,10 @@ class ComponentStats:
     the steps thrown away by the step-size control, ``rollbacks`` the states
     restored, ``loop_iterations`` the algebraic-loop sweeps it took part in,
     and ``step_time`` the seconds spent in its do step (measured only when the
-    simulation was started with ``profile=True``; 0 otherwise).
+    simulation was started with ``profile=True``; 0 otherwise).  For FMI 3
+    FMUs, ``events`` counts the events handled in event mode and
+    ``early_returns`` the fmi3DoStep calls that ended before the communication
+    point (each stepped on from where it stopped); rejected steps included.
     """
 
     steps: int
@@ -262,6 +267,8 @@ class ComponentStats:
     rollbacks: int
     loop_iterations: int
     step_time: float
+    events: int = 0
+    early_returns: int = 0
 
 
 class Simulation:
@@ -459,7 +466,7 @@ class Simulation:
             self._cores = cores
         except BaseException as exc:
             self._release()
-            if isinstance(exc, (FmiCallError, AlgebraicLoopError)):
+            if isinstance(exc, (FmiCallError, AlgebraicLoopError, SimulationTerminated)):
                 exc.partial_result = self.result
             raise
 
@@ -818,13 +825,34 @@ class Simulation:
             self._outcome(core.run_variable(until_ticks))
 
     def _outcome(self, reason: int) -> None:
-        """Flush what a core run recorded; raise if it stopped on a failure."""
+        """Flush what a core run recorded; raise if it stopped on a failure or
+        on a component's request to terminate."""
         self._flush()
         if reason == RUN_FAILED:
-            self._fail(self._error(self._core.failures_list(), self._core.time))
+            failures = self._core.failures_list()
+            # Failures weigh more than a request to terminate in the same step.
+            failed = [f for f in failures if f[3] != STEP_TERMINATED]
+            if failures and not failed:
+                self._end_terminated()
+            self._fail(self._error(failed, self._core.time))
         elif reason == RUN_LOOP_FAILED:
             error, self._core.loop_error = self._core.loop_error, None
             self._fail(error)
+        elif reason == RUN_TERMINATED:
+            self._end_terminated()
+
+    def _end_terminated(self) -> None:
+        """Stop the run (terminate and free every component) because FMUs asked
+        to end the simulation; raise SimulationTerminated with the result."""
+        asked = sorted(self._core.terminations(), key=lambda entry: entry[1])
+        names = [self._plan.names[k] for k, _ in asked]
+        end = float(self.result.time[-1]) if len(self.result) else None
+        error = SimulationTerminated(names[0], asked[0][1], others=tuple(names[1:]),
+                                     result_end=end)
+        log.info("%s", error)
+        self.stop()
+        error.partial_result = self.result
+        raise error
 
     def _flush(self) -> None:
         times, rows = self._core.take_rows()
@@ -1096,13 +1124,15 @@ class Simulation:
         python_errors = dict(self._core.python_errors)
         self._core.python_errors.clear()
         cause = None
-        for unit, stage, group, status in failures:
+        for unit, stage, group, status, call in failures:
             runtime = self._runtimes[unit]
             name = self._plan.names[unit]
             if isinstance(runtime, Instance):
                 version = {"1.0": 1, "2.0": 2}.get(runtime.model.fmi_version, 3)
-                function = (fmi_name(version, "DoStep") if STAGES[stage] == "step" else
-                            function_name(version, STAGES[stage].capitalize(), TYPE_CODES[group]))
+                if STAGES[stage] != "step":
+                    function = function_name(version, STAGES[stage].capitalize(), TYPE_CODES[group])
+                else:
+                    function = EVENT_CALLS[call] if version == 3 else fmi_name(version, "DoStep")
                 message = runtime._take_error()
             else:
                 cause = python_errors.get(unit)

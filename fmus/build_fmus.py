@@ -22,6 +22,18 @@ Output derivatives: ``provides_output_derivatives = true`` declares
 ``maxOutputDerivativeOrder="1"`` and exports the output-derivative functions,
 which call the model's ``model_output_derivative`` hook.
 
+FMI 3.0 event mode (hybrid models only): ``has_event_mode = true`` declares
+``hasEventMode="true"``; an importer that instantiates with ``eventModeUsed``
+gets the model's events in event mode instead of having them handled inside
+``fmi3DoStep``.  ``might_return_early = true`` declares
+``mightReturnEarlyFromDoStep="true"``: with ``earlyReturnAllowed`` the step
+ends at each event.
+
+Variants: ``based_on = "other"`` takes the variables, ``model.c`` and
+``model.h`` of the sibling folder ``other``; the variant's other keys (name,
+description, flags, quirks) replace the base's.  The variant folder holds only
+its ``model.toml``.
+
 Usage: ``python fmus/build_fmus.py OUTDIR [MODEL_DIR ...]`` writes
 ``OUTDIR/fmi2/<name>.fmu`` and ``OUTDIR/fmi3/<name>.fmu``, and for hybrid
 models ``OUTDIR/fmi2me/<name>.fmu``.
@@ -104,7 +116,12 @@ QUIRKS = {
     "hide_functions": list,
     # the binary leaves parameters and inputs unset (NaN, 0, "") until the importer sets them
     "binary_ignores_start": bool,
+    # FMI 3 hybrid models: fmi3DoStep sets eventHandlingNeeded after a step with an
+    # event even though the importer did not use event mode (it handled the event)
+    "events_without_event_mode": bool,
 }
+# Hybrid-model flags of model.toml, each a boolean; see the module docstring.
+EVENT_FLAGS = ("has_event_mode", "might_return_early")
 
 
 class SpecError(ValueError):
@@ -120,6 +137,11 @@ def load_spec(model_dir: Path) -> dict:
     path = model_dir / "model.toml"
     with open(path, "rb") as f:
         spec = tomllib.load(f)
+    identity = path.read_bytes()
+    spec["source_dir"] = model_dir
+    if "based_on" in spec:
+        spec, base_bytes = _based_on(path, spec)
+        identity += base_bytes
     variables = spec.get("variable", [])
     versions = spec.setdefault("fmi_versions", list(FOLDERS))
     if not isinstance(versions, list) or not versions or set(versions) - set(FOLDERS):
@@ -164,9 +186,25 @@ def load_spec(model_dir: Path) -> dict:
     spec["variable"] = variables
     spec["quirks"] = _check_quirks(path, spec.get("quirks", {}), names)
     _load_hybrid(path, spec)
-    spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(path.read_bytes()).hexdigest())) + "}"
+    spec["guid"] = "{" + str(uuid.UUID(hashlib.md5(identity).hexdigest())) + "}"
     return spec
 
+
+def _based_on(path: Path, spec: dict) -> tuple[dict, bytes]:
+    """Merge a variant's spec over its base's; returns it and the base's file bytes."""
+    base_name = spec.pop("based_on")
+    base_dir = path.parent.parent / str(base_name)
+    base_path = base_dir / "model.toml"
+    if not isinstance(base_name, str) or "/" in base_name or not base_path.is_file():
+        raise SpecError(f"{path}: based_on must name a sibling model folder, got {base_name!r}")
+    if "variable" in spec:
+        raise SpecError(f"{path}: a variant takes its variables from {base_name}; remove them")
+    with open(base_path, "rb") as f:
+        base = tomllib.load(f)
+    if "based_on" in base:
+        raise SpecError(f"{path}: {base_name} is itself a variant; base variants on a full model")
+    merged = {**base, **spec, "source_dir": base_dir}
+    return merged, base_path.read_bytes()
 
 def _load_dimensions(where: str, var: dict, versions: list[str]) -> None:
     """Check an array variable's dimensions and start; sets ``count`` (elements)."""
@@ -222,9 +260,17 @@ def _load_hybrid(path: Path, spec: dict) -> None:
     spec.setdefault("model_exchange", False)
     by_name = {v["name"]: v for v in spec["variable"]}
     derivatives = [v for v in spec["variable"] if "derivative_of" in v]
+    for flag in EVENT_FLAGS:
+        if not isinstance(spec.setdefault(flag, False), bool):
+            raise SpecError(f"{path}: {flag} must be true or false")
     if not spec["model_exchange"]:
         if derivatives or "event_indicators" in spec:
             raise SpecError(f"{path}: derivative_of and event_indicators need model_exchange = true")
+        hybrid_only = [f for f in (*EVENT_FLAGS, "events_without_event_mode")
+                       if spec.get(f) or spec["quirks"].get(f)]
+        if hybrid_only:
+            raise SpecError(f"{path}: {', '.join(hybrid_only)} need a hybrid model "
+                            "(model_exchange = true), whose events the FMU glue can stop at")
         return
     indicators = spec.setdefault("event_indicators", 0)
     if not isinstance(indicators, int) or indicators < 0:
@@ -280,6 +326,12 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define MODEL_EXCHANGE 1")
         h.append(f"#define N_STATES {len(spec['states'])}")
         h.append(f"#define N_EVENT_INDICATORS {spec['event_indicators']}")
+    if spec["has_event_mode"]:
+        h.append("#define MODEL_HAS_EVENT_MODE 1")
+    if spec["might_return_early"]:
+        h.append("#define MODEL_MIGHT_RETURN_EARLY 1")
+    if spec["quirks"].get("events_without_event_mode"):
+        h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']
@@ -483,7 +535,9 @@ def model_description_fmi3(spec: dict) -> str:
     lines.append(f'  <CoSimulation modelIdentifier={quoteattr(_model_identifier(spec))} '
                  'canHandleVariableCommunicationStepSize="true" canGetAndSetFMUState="true" '
                  'canSerializeFMUState="true" providesIntermediateUpdate="false" '
-                 'canReturnEarlyAfterIntermediateUpdate="false" hasEventMode="false" '
+                 f'mightReturnEarlyFromDoStep="{_fmt(spec["might_return_early"])}" '
+                 'canReturnEarlyAfterIntermediateUpdate="false" '
+                 f'hasEventMode="{_fmt(spec["has_event_mode"])}" '
                  f'maxOutputDerivativeOrder="{_derivative_order(spec)}"/>')
     lines += _unit_definitions(spec)
     lines += _tail(spec)
@@ -610,12 +664,13 @@ def compile_binary(model_dir: Path, spec: dict, version: str, workdir: Path,
         raise SpecError(f"{spec['name']}: model exchange FMUs are built for FMI 2.0 only")
     if spec["model_exchange"]:
         glue.append(COMMON / "hybrid.c")
-    sources = [*glue, COMMON / "instance.c", COMMON / "support.c", model_dir / "model.c",
+    source_dir = spec["source_dir"]      # the base's folder for a variant
+    sources = [*glue, COMMON / "instance.c", COMMON / "support.c", source_dir / "model.c",
                gen / "model_vars.c"]
     cc = shlex.split(os.environ.get("CC", "gcc"))
     flags = ["-std=gnu11", "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
              "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
-    includes = [f"-I{p}" for p in (gen, model_dir, COMMON, fmi_include_dir())]
+    includes = [f"-I{p}" for p in (gen, source_dir, COMMON, fmi_include_dir())]
     if version == "1.0":
         # FMI 1.0 function names carry the model identifier as a prefix.
         flags.append(f"-DMODEL_IDENTIFIER={spec['name']}")
@@ -688,7 +743,7 @@ def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> li
             if version in spec["fmi_versions"]:
                 built.append(build_fmu(model_dir, version,
                                        out_root / FOLDERS[version] / f"{name}.fmu"))
-        if spec["model_exchange"] and "2.0" in versions:
+        if spec["model_exchange"] and "2.0" in versions and "2.0" in spec["fmi_versions"]:
             built.append(build_fmu(model_dir, "2.0", out_root / ME_FOLDER / f"{name}.fmu",
                                    interfaces=(MODEL_EXCHANGE,)))
     return built

@@ -1,6 +1,7 @@
 # Native FMI binding: function tables resolved with dlopen/dlsym, and inline
 # nogil dispatch used by the master's step loop.
 from libc.stdint cimport uint32_t
+from libc.stdio cimport snprintf
 
 cdef extern from "<stdbool.h>":
     ctypedef unsigned char cbool "bool"     # fmi3Boolean; also passes an fmi1Boolean (char)
@@ -33,6 +34,35 @@ cdef enum:
     STATUS_DISCARD = 2
     STATUS_ERROR = 3
     STATUS_FATAL = 4
+    # Not an FMI status: slave_do_step's answer when the FMU asked to end the
+    # simulation (terminateSimulation) before reaching the communication
+    # point.  Above every FMI status, so that callers stop as on a failure.
+    STATUS_TERMINATED = 16
+
+# The FMI 3 function a step called last: the failing one when a step fails.
+cdef enum:
+    CALL_DO_STEP = 0
+    CALL_ENTER_EVENT_MODE = 1
+    CALL_UPDATE_DISCRETE_STATES = 2
+    CALL_ENTER_STEP_MODE = 3
+
+cdef enum:
+    # fmi3UpdateDiscreteStates calls an event may take before the discrete
+    # states count as never settling
+    MAX_EVENT_ITERATIONS = 100
+    # early returns one communication step may take (each at an event, as a
+    # rule): the same bound the test FMUs put on events inside one step
+    MAX_EARLY_RETURNS = 10000
+
+# What FMI 3 event handling did in the steps of one instance.
+cdef struct StepEvents:
+    long long events           # event mode entries (eventHandlingNeeded)
+    long long early_returns    # fmi3DoStep calls that ended before their communication point
+    int call                   # CALL_*: the function called last
+    int terminated             # the last step ended because the FMU asked to terminate
+    double stop_time           # the FMU's time when it asked
+    int next_event_defined     # nextEventTimeDefined at the last event (noted only)
+    double next_event_time
 
 # All value getters/setters of one FMI version share a shape; each table slot
 # holds the function for one value type (NULL if the version lacks the type).
@@ -62,6 +92,7 @@ ctypedef int (*f_debug_logging_t)(void*, int, size_t, const char**) noexcept nog
 ctypedef int (*f2_input_derivatives_t)(void*, const uint32_t*, size_t, const int*, const double*) noexcept nogil
 ctypedef int (*f2_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*) noexcept nogil
 ctypedef int (*f3_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*, size_t) noexcept nogil
+ctypedef int (*f3_update_discrete_states_t)(void*, cbool*, cbool*, cbool*, cbool*, cbool*, double*) noexcept nogil
 
 # FMI 1.0 passes its callbacks by value; the layout of fmi1CallbackFunctions.
 cdef struct Fmi1Callbacks:
@@ -107,6 +138,9 @@ cdef struct FmiFunctions:
     f2_input_derivatives_t f2_set_input_derivatives
     f2_output_derivatives_t f2_get_output_derivatives
     f3_output_derivatives_t f3_get_output_derivatives
+    f_instance_t f3_enter_event_mode
+    f_instance_t f3_enter_step_mode
+    f3_update_discrete_states_t f3_update_discrete_states
 
 # FMI 2.0 model exchange.
 cdef struct Fmi2EventInfo:
@@ -142,22 +176,113 @@ cdef struct Slave:
     FmiFunctions* fn
     CosimLogSink* sink
     log_fn_t log          # writes into sink; lets the loop report its own findings
+    int event_mode        # FMI 3: instantiated with eventModeUsed
 
 
-cdef inline int slave_do_step(Slave* s, double t, double h) noexcept nogil:
-    cdef cbool event = 0, terminate = 0, early = 0
-    cdef double last = 0.0
-    cdef int status
+cdef inline int slave_do_step(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
+    """Advance from t by h.  FMI 3: handle events and early returns on the way
+    (see slave_do_step3), counting them in ``ev``."""
     if s.version == 2:
         return s.fn.f2_do_step(s.component, t, h, 1)
     if s.version == 1:
         return s.fn.f1_do_step(s.component, t, h, 1)
-    status = s.fn.f3_do_step(s.component, t, h, 1, &event, &terminate, &early, &last)
-    if status <= STATUS_WARNING and (terminate or early):
-        s.log(s.sink, STATUS_ERROR, "cosim",
-              "the FMU ended the step early or asked to terminate the simulation")
-        return STATUS_ERROR
-    return status
+    return slave_do_step3(s, t, h, ev)
+
+
+cdef inline int slave_do_step3(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
+    """fmi3DoStep from t to t + h, however many calls it takes.
+
+    An FMU that asks for event handling gets it (event mode, discrete states
+    updated until they settle, step mode) where it stopped; one that returns
+    early is stepped on from its lastSuccessfulTime, so that the step ends
+    on the communication point.  When the FMU asks to terminate, ``ev`` says
+    when; the answer is STATUS_OK if it had reached t + h, else
+    STATUS_TERMINATED.  An event asked for without event mode is an error.
+    """
+    cdef cbool event, terminate, early
+    cdef double now = t, target = t + h, last
+    cdef int status, returns = 0
+    cdef char text[320]
+    ev.terminated = 0
+    while True:
+        event = terminate = early = 0
+        last = target
+        ev.call = CALL_DO_STEP
+        status = s.fn.f3_do_step(s.component, now, target - now, 1, &event, &terminate, &early,
+                                 &last)
+        if status > STATUS_WARNING:
+            return status
+        if not early:
+            last = target
+        elif not (now <= last and last <= target):     # NaN fails too
+            snprintf(text, sizeof(text), "fmi3DoStep returned early with lastSuccessfulTime="
+                     "%.17g, outside the step from t=%.17g to %.17g s", last, now, target)
+            s.log(s.sink, STATUS_ERROR, "cosim", text)
+            return STATUS_ERROR
+        if terminate:
+            ev.terminated = 1
+            ev.stop_time = last
+            return STATUS_OK if last >= target else STATUS_TERMINATED
+        if event:
+            if not s.event_mode:
+                snprintf(text, sizeof(text), "fmi3DoStep asked for event handling "
+                         "(eventHandlingNeeded) at t=%.9g s, but the FMU was instantiated "
+                         "without event mode (its hasEventMode is false)", last)
+                s.log(s.sink, STATUS_ERROR, "cosim", text)
+                return STATUS_ERROR
+            ev.call = CALL_ENTER_EVENT_MODE
+            status = s.fn.f3_enter_event_mode(s.component)
+            if status > STATUS_WARNING:
+                return status
+            ev.events += 1
+            status = slave_update_discrete_states(s, last, ev)
+            if status > STATUS_WARNING:
+                return status
+            if ev.terminated:
+                return STATUS_OK if last >= target else STATUS_TERMINATED
+        if last >= target:
+            return status
+        ev.early_returns += 1
+        returns += 1
+        if returns > MAX_EARLY_RETURNS:
+            snprintf(text, sizeof(text), "fmi3DoStep returned early %d times in the step from "
+                     "t=%.9g to %.9g s without reaching its end (last at t=%.17g s): its events "
+                     "chatter", MAX_EARLY_RETURNS, t, target, last)
+            s.log(s.sink, STATUS_ERROR, "cosim", text)
+            return STATUS_ERROR
+        now = last
+
+
+cdef inline int slave_update_discrete_states(Slave* s, double t, StepEvents* ev) noexcept nogil:
+    """In event mode at t: fmi3UpdateDiscreteStates until the discrete states
+    settle, then fmi3EnterStepMode.  An FMU that asks to terminate stays in
+    event mode, with ``ev.terminated`` set."""
+    cdef cbool again, terminate, nominals, values, defined
+    cdef double next_time
+    cdef int i, status
+    cdef char text[320]
+    ev.call = CALL_UPDATE_DISCRETE_STATES
+    for i in range(MAX_EVENT_ITERATIONS):
+        again = terminate = nominals = values = defined = 0
+        next_time = 0.0
+        status = s.fn.f3_update_discrete_states(s.component, &again, &terminate, &nominals,
+                                                &values, &defined, &next_time)
+        if status > STATUS_WARNING:
+            return status
+        if terminate:
+            ev.terminated = 1
+            ev.stop_time = t
+            return status
+        if not again:
+            ev.next_event_defined = defined
+            ev.next_event_time = next_time
+            ev.call = CALL_ENTER_STEP_MODE
+            return s.fn.f3_enter_step_mode(s.component)
+    snprintf(text, sizeof(text), "the discrete states did not settle at t=%.9g s: "
+             "fmi3UpdateDiscreteStates still asked for another update (discreteStatesNeedUpdate) "
+             "after %d calls", t, MAX_EVENT_ITERATIONS)
+    s.log(s.sink, STATUS_ERROR, "cosim", text)
+    return STATUS_ERROR
 
 
 # ``nvalues`` counts the values: n for scalars, more when FMI 3 arrays are among
@@ -218,6 +343,7 @@ cdef class Library:
 
 cdef class Instance:
     cdef Slave slave
+    cdef StepEvents step_events
     cdef CosimLogSink* sink
     cdef void* callbacks
     cdef readonly Library library
@@ -237,6 +363,7 @@ cdef class Instance:
     cdef int _code(self, str value_type, str action) except -1
     cdef size_t _values(self, size_t n, counts) except? 0
     cpdef int check(self, int status, str function) except -1
+    cdef int _check_events(self, int status) except -1
 
 
 cdef class MEInstance(Instance):

@@ -26,7 +26,7 @@ from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlclose, dlerror, dlopen, dlsym
 
-from cosim.errors import FmiCallError, ModelError
+from cosim.errors import FmiCallError, ModelError, SimulationTerminated
 
 cnp.import_array()
 
@@ -86,6 +86,8 @@ def function_name(int version, str action, int value_type):
 
 
 _VERSIONS = {"1.0": 1, "2.0": 2, "3.0": 3}
+# The FMI 3 function of each CALL_* code: what a failed step names.
+EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
 
 
 cdef void* _resolve(void* handle, str name):
@@ -229,6 +231,10 @@ cdef class Library:
         self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi3SetDebugLogging", missing)
         self.fn.f3_get_output_derivatives = <f3_output_derivatives_t>self._want(
             "fmi3GetOutputDerivatives", missing)
+        self.fn.f3_enter_event_mode = <f_instance_t>self._want("fmi3EnterEventMode", missing)
+        self.fn.f3_enter_step_mode = <f_instance_t>self._want("fmi3EnterStepMode", missing)
+        self.fn.f3_update_discrete_states = <f3_update_discrete_states_t>self._want(
+            "fmi3UpdateDiscreteStates", missing)
 
     def has(self, str function):
         """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
@@ -329,9 +335,14 @@ cdef class Instance:
             function = "fmi2Instantiate"
         else:
             resources = archive.resources_path.encode()
+            # Event mode where the FMU has it and the binary exports its functions.
+            self.slave.event_mode = bool(getattr(self.model, "has_event_mode", False)) and \
+                library.fn.f3_enter_event_mode != NULL and library.fn.f3_enter_step_mode != NULL \
+                and library.fn.f3_update_discrete_states != NULL
+            early = bool(getattr(self.model, "might_return_early", False))
             self.slave.component = library.fn.f3_instantiate(
-                name_b, token, resources, 0, logging_on, 0, 0, NULL, 0, self.sink,
-                <void*>cosim_log_fmi3, NULL)
+                name_b, token, resources, 0, logging_on, self.slave.event_mode, early, NULL, 0,
+                self.sink, <void*>cosim_log_fmi3, NULL)
             function = "fmi3InstantiateCoSimulation"
         if self.slave.component == NULL:
             raise FmiCallError(function, name, STATUS_ERROR, None, self._take_error())
@@ -447,14 +458,50 @@ cdef class Instance:
             return
         self.check(self.library.fn.exit_initialization_mode(self.slave.component),
                    f"fmi{self.slave.version}ExitInitializationMode")
+        if self.slave.event_mode:
+            # FMI 3 leaves an instance that uses event mode in event mode here.
+            self._check_events(slave_update_discrete_states(&self.slave, self.start_time,
+                                                            &self.step_events))
 
     def do_step(self, double t, double h):
-        """Advance from communication point ``t`` by ``h``."""
+        """Advance from communication point ``t`` by ``h``.
+
+        FMI 3: events the FMU asks for are handled in event mode and early
+        returns stepped on from where the FMU stopped (counted in
+        :attr:`events` and :attr:`early_returns`); raises SimulationTerminated
+        when the FMU asks to end the simulation.
+        """
         self._require_alive()
         self.time = t
-        cdef int status = slave_do_step(&self.slave, t, h)
-        self.check(status, fmi_name(self.slave.version, "DoStep"))
+        cdef int status = slave_do_step(&self.slave, t, h, &self.step_events)
+        if self.slave.version == 3:
+            self._check_events(status)
+        else:
+            self.check(status, fmi_name(self.slave.version, "DoStep"))
         self.time = t + h
+
+    cdef int _check_events(self, int status) except -1:
+        """Check the status of FMI 3 stepping or event handling."""
+        if status == STATUS_TERMINATED or (status <= STATUS_WARNING and self.step_events.terminated):
+            self.time = self.step_events.stop_time
+            self.drain_log()
+            raise SimulationTerminated(self.name, self.time)
+        return self.check(status, EVENT_CALLS[self.step_events.call])
+
+    @property
+    def events(self):
+        """Events handled in event mode during :meth:`do_step` (FMI 3), since instantiation."""
+        return self.step_events.events
+
+    @property
+    def early_returns(self):
+        """fmi3DoStep calls that ended before their communication point, since instantiation."""
+        return self.step_events.early_returns
+
+    @property
+    def event_mode(self):
+        """Whether the instance was created with eventModeUsed (FMI 3 with hasEventMode)."""
+        return bool(self.slave.event_mode)
 
     def terminate(self):
         self._require_alive()

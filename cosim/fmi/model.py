@@ -103,6 +103,11 @@ class ModelInfo:
     can_interpolate_inputs: bool = False
     # highest derivative order of outputs the FMU computes (maxOutputDerivativeOrder)
     max_output_derivative_order: int = 0
+    # FMI 3 co-simulation: the FMU can hand its events to the importer's event
+    # mode (hasEventMode), and may end fmi3DoStep before the communication
+    # point (mightReturnEarlyFromDoStep); both False otherwise
+    has_event_mode: bool = False
+    might_return_early: bool = False
     units: dict[str, Unit] = field(default_factory=dict)
     # Defects found in the FMU and tolerated, each a sentence naming the
     # variable, function or file concerned.
@@ -144,10 +149,13 @@ class ModelInfo:
         identifier, state, serialize, variable_step, interpolate, derivatives = \
             self.interface_details[interface]
         _check_identifier(self.path, interface, identifier)
+        # Only co-simulation has event mode and early return; only model
+        # exchange can be asked for here (co-simulation is the default).
         return dataclasses.replace(
             self, interface=interface, model_identifier=identifier, can_get_and_set_state=state,
             can_serialize_state=serialize, can_handle_variable_step=variable_step,
-            can_interpolate_inputs=interpolate, max_output_derivative_order=derivatives)
+            can_interpolate_inputs=interpolate, max_output_derivative_order=derivatives,
+            has_event_mode=False, might_return_early=False)
 
     def unit(self, name: str | None) -> Unit | None:
         """The definition of unit ``name``: the model's own, else cosim's catalog; None if unknown."""
@@ -397,6 +405,7 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         raise ModelError(f"{path}: modelDescription.xml has no "
                          f"{'instantiationToken' if version == '3.0' else 'guid'}, which the FMU "
                          "needs to be instantiated")
+    cs = md.coSimulation if version == "3.0" and interface == CO_SIMULATION else None
     return ModelInfo(
         path=path, name=md.modelName, fmi_version=version, token=token,
         model_identifier=identifier, description=md.description or "",
@@ -404,6 +413,8 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
         can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate,
         max_output_derivative_order=derivative_order, units=units,
+        has_event_mode=bool(getattr(cs, "hasEventMode", False)),
+        might_return_early=bool(getattr(cs, "mightReturnEarlyFromDoStep", False)),
         interface=interface, number_of_states=len(md.derivatives or ()),
         number_of_event_indicators=int(md.numberOfEventIndicators or 0),
         interface_details=details)
@@ -442,6 +453,8 @@ SERIALIZE_FUNCTIONS = {
     "2.0": ("fmi2SerializedFMUstateSize", "fmi2SerializeFMUstate", "fmi2DeSerializeFMUstate"),
     "3.0": ("fmi3SerializedFMUStateSize", "fmi3SerializeFMUState", "fmi3DeserializeFMUState"),
 }
+# Behind hasEventMode (FMI 3 co-simulation).
+EVENT_MODE_FUNCTIONS = ("fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
 # Behind canInterpolateInputs (cosim sets input derivatives of FMI 2.0 co-simulation units only).
 INPUT_DERIVATIVES_FUNCTION = "fmi2SetRealInputDerivatives"
 # Behind maxOutputDerivativeOrder >= 1, per FMI version.
@@ -582,12 +595,18 @@ def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[st
         warnings.append(f"maxOutputDerivativeOrder is {model.max_output_derivative_order} but "
                         f"the binary does not export {output_derivatives}; first-order holds "
                         "take the slope from the last two communication points instead")
+    events = [f for f in EVENT_MODE_FUNCTIONS if f in missing]
+    if model.has_event_mode and events:
+        changes["has_event_mode"] = False
+        warnings.append(f"hasEventMode is true but the binary does not export "
+                        f"{', '.join(events)}; it runs without event mode")
     used = {v.type for v in model.variables.values()}
     other = sorted(f for f in missing
                    if f not in STATE_FUNCTIONS[model.fmi_version]
                    and f not in SERIALIZE_FUNCTIONS[model.fmi_version]
                    and f != INPUT_DERIVATIVES_FUNCTION      # only used where the flag allows
                    and f != output_derivatives
+                   and f not in EVENT_MODE_FUNCTIONS     # only used with hasEventMode
                    and (_accessor_type(f) is None or _accessor_type(f) in used))
     if other:
         warnings.append(f"the binary does not export {', '.join(other)}; "

@@ -23,8 +23,9 @@ from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
-    STATUS_ERROR, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave, slave_do_step,
-    slave_get, slave_get_output_derivatives, slave_set, slave_set_input_derivatives)
+    STATUS_ERROR, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave,
+    StepEvents, slave_do_step, slave_get, slave_get_output_derivatives, slave_set,
+    slave_set_input_derivatives)
 
 cnp.import_array()
 
@@ -65,8 +66,12 @@ cdef enum:
     CHUNK_FULL = 1
     FAILED = 2
     LOOP_FAILED = 3
+    TERMINATED = 4         # a unit asked to end the simulation at the point reached
 
-RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED, RUN_LOOP_FAILED = DONE, CHUNK_FULL, FAILED, LOOP_FAILED
+RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED = \
+    DONE, CHUNK_FULL, FAILED, LOOP_FAILED, TERMINATED
+# A unit's step status when it asked to end the simulation inside the step.
+STEP_TERMINATED = STATUS_TERMINATED
 
 # How a float64 input follows its source over a step.
 cdef enum:
@@ -134,6 +139,7 @@ cdef struct Failure:
     int stage
     int group
     int status
+    int call           # STAGE_STEP of an FMI 3 unit: the function that failed (CALL_*)
 
 # What each unit did; read by Python as result statistics.
 cdef struct UnitStats:
@@ -142,6 +148,7 @@ cdef struct UnitStats:
     long long rollbacks        # states restored
     long long loop_iterations  # algebraic-loop sweeps the unit took part in
     long long step_ns          # time spent in do step (only when profiling)
+    StepEvents ev              # FMI 3: events handled, early returns, termination
 
 # An algebraic loop: its units, in execution order, and the float64 slots
 # of the values exchanged inside it (what the solver iterates on).
@@ -188,6 +195,9 @@ cdef class Core:
     cdef public int threads    # > 1: Jacobi steps FMU units on that many threads
     cdef public bint profile   # time every do step
     cdef UnitStats* stats
+    # Set when a unit asked to end the simulation at the point its step
+    # reached; units stepping on several threads only ever store 1 into it.
+    cdef bint stop_requested
     cdef int* fmu_units
     cdef int n_fmu_units
     cdef int* python_units
@@ -644,13 +654,16 @@ cdef class Core:
         if u.kind == KIND_PYTHON:
             status = self._python_call(u, STAGE_STEP, t, h)
         else:
-            status = slave_do_step(&u.slave, t, h)
+            status = slave_do_step(&u.slave, t, h, &stats.ev)
+            if stats.ev.terminated and status <= STATUS_WARNING:
+                self.stop_requested = True
         if self.profile:
             clock_gettime(CLOCK_MONOTONIC, &after)
             stats.step_ns += (after.tv_sec - before.tv_sec) * 1000000000 + (after.tv_nsec - before.tv_nsec)
         if status > STATUS_WARNING:
             if u.kind == KIND_FMU:
                 self._fail(u, STAGE_STEP, 0, status)
+                self.failures[u - self.units].call = stats.ev.call
             return status
         return 0
 
@@ -661,6 +674,7 @@ cdef class Core:
         f.stage = stage
         f.group = group
         f.status = status
+        f.call = 0
 
     cdef int _python_call(self, Unit* u, int stage, double t, double h) noexcept nogil:
         with gil:
@@ -932,8 +946,11 @@ cdef class Core:
         cdef int j, status
         cdef Unit* u
         self._copy(self.rd, &self.backup)
+        # a termination asked for in a rejected step is forgotten with the step
+        self.stop_requested = False
         for j in range(self.n_fmu_units):
             u = &self.units[self.fmu_units[j]]
+            self.stats[self.fmu_units[j]].ev.terminated = 0
             self.stats[self.fmu_units[j]].rejected += 1
             self.stats[self.fmu_units[j]].rollbacks += 1
             status = u.slave.fn.set_state(u.slave.component, u.saved_state)
@@ -1010,11 +1027,14 @@ cdef class Core:
                 self.h_ticks = min(self.max_ticks, max(self.min_ticks,
                                                        <long long>(h * min(4.0, max(0.2, factor)))))
                 if self.output_ticks == 0 or self.now_ticks == self.next_output \
-                        or self.now_ticks == self.stop_ticks:
+                        or self.now_ticks == self.stop_ticks or self.stop_requested:
                     if self.output_ticks and self.now_ticks == self.next_output:
                         self.next_output += self.output_ticks
                     if self._record(self.now_ticks / 1e9):
                         reason = FAILED
+                        break
+                    if self.stop_requested:
+                        reason = TERMINATED
                         break
                     if self.rows_filled == self.chunk_rows:
                         reason = CHUNK_FULL
@@ -1050,9 +1070,12 @@ cdef class Core:
     def run(self, long long until_step):
         """Step until step index ``until_step``, a full result chunk, or a failure.
 
-        Returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED; on FAILED,
-        ``failures()`` tells which units failed and where, on LOOP_FAILED
-        ``loop_error`` holds the error; ``time`` is the start of the failed step.
+        Returns DONE, CHUNK_FULL, FAILED, LOOP_FAILED or TERMINATED; on FAILED,
+        ``failures()`` tells which units failed and where (a unit that asked to
+        end the simulation inside the step fails with STEP_TERMINATED), on
+        LOOP_FAILED ``loop_error`` holds the error; ``time`` is the start of the
+        failed step.  TERMINATED: the step was completed and recorded, and a
+        unit asked to end the simulation there (see :meth:`terminations`).
         """
         cdef int reason = DONE, status
         cdef double t, t_next
@@ -1069,9 +1092,13 @@ cdef class Core:
                 self.step_index += 1
                 self.now_ticks = min(self.start_ticks + self.step_index * self.step_ticks,
                                      self.stop_ticks)
-                if self.step_index % self.record_every == 0 or self.step_index == self.n_steps:
+                if self.step_index % self.record_every == 0 or self.step_index == self.n_steps \
+                        or self.stop_requested:
                     if self._record(t_next):
                         reason = FAILED
+                        break
+                    if self.stop_requested:
+                        reason = TERMINATED
                         break
                     if self.rows_filled == self.chunk_rows:
                         reason = CHUNK_FULL
@@ -1097,20 +1124,30 @@ cdef class Core:
         return self.failures_list()
 
     def failures_list(self):
-        """[(unit, stage, group name, status)] of the last operation; clears them."""
+        """[(unit, stage, group name, status, call)] of the last operation; clears
+        them.  ``call`` is the CALL_* code of the FMI 3 function a failed step
+        called last (0, do step, otherwise)."""
         cdef Failure* f
         found = []
         for k in range(self.n_units):
             f = &self.failures[k]
             if f.status:
-                found.append((f.unit, f.stage, _GROUP_NAMES[f.group], f.status))
+                found.append((f.unit, f.stage, _GROUP_NAMES[f.group], f.status, f.call))
                 f.status = 0
         return found
 
+    def terminations(self):
+        """[(unit, time)] of the units whose last step ended with a request to
+        end the simulation, at the time each asked."""
+        return [(k, self.stats[k].ev.stop_time) for k in range(self.n_units)
+                if self.units[k].kind == KIND_FMU and self.stats[k].ev.terminated]
+
     def statistics(self):
-        """Per unit: (steps, rejected, rollbacks, loop iterations, seconds in do step)."""
+        """Per unit: (steps, rejected, rollbacks, loop iterations, seconds in do step,
+        events, early returns)."""
         return [(self.stats[k].steps, self.stats[k].rejected, self.stats[k].rollbacks,
-                 self.stats[k].loop_iterations, self.stats[k].step_ns / 1e9)
+                 self.stats[k].loop_iterations, self.stats[k].step_ns / 1e9,
+                 self.stats[k].ev.events, self.stats[k].ev.early_returns)
                 for k in range(self.n_units)]
 
     def take_rows(self):

@@ -48,6 +48,14 @@ typedef struct {
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
 #ifdef MODEL_EXCHANGE
     double next_event_time;   /* the next time event; INFINITY when none is scheduled */
+    bool terminate;           /* set by model_event_update: the model asks to end the simulation */
+    /* How hybrid_step treats events, set by the FMI glue before each step
+     * (FMI 3 co-simulation; both false elsewhere): */
+    bool events_to_importer;  /* leave events to the importer's event mode, unhandled */
+    bool may_return_early;    /* end the step at the first event */
+    /* What hybrid_step found, read by the glue after the step: */
+    bool event_reached;       /* an event happened in the step (handled here or left) */
+    bool returned_early;      /* the step ended at an event, before its end (m->time) */
 #endif
     ModelState st;
 } ModelData;
@@ -115,7 +123,11 @@ int model_event_update(ModelData *m, bool *states_changed, char *msg, size_t len
 
 /* Advance a hybrid model by h from m->time with RK4 substeps no longer than
  * max_substep, locating state events by bisection and taking time events
- * exactly; for model_step of the co-simulation build. */
+ * exactly; for model_step of the co-simulation build.  Events are handled
+ * with model_event_update unless m->events_to_importer; with
+ * m->may_return_early the step ends at the first event (m->returned_early,
+ * m->time the event time), otherwise an event left to the importer is only
+ * flagged and the step goes on to its end without looking for others. */
 int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t len);
 #endif
 

@@ -54,7 +54,7 @@ fmi2Status fmi2NewDiscreteStates(fmi2Component c, fmi2EventInfo *info) {
     inst_log(INST, ST_OK, "logEvents", "event at t=%.9g%s", m->time,
              states_changed ? ", states reset" : "");
     info->newDiscreteStatesNeeded = fmi2False;
-    info->terminateSimulation = fmi2False;
+    info->terminateSimulation = m->terminate ? fmi2True : fmi2False;
     info->nominalsOfContinuousStatesChanged = fmi2False;
     info->valuesOfContinuousStatesChanged = states_changed ? fmi2True : fmi2False;
     info->nextEventTimeDefined = isfinite(m->next_event_time) ? fmi2True : fmi2False;

@@ -71,11 +71,29 @@ fmi3Instance fmi3InstantiateCoSimulation(
     fmi3Boolean earlyReturnAllowed, const fmi3ValueReference requiredIntermediateVariables[],
     size_t nRequiredIntermediateVariables, fmi3InstanceEnvironment instanceEnvironment,
     fmi3LogMessageCallback logMessage, fmi3IntermediateUpdateCallback intermediateUpdate) {
-    (void)resourcePath, (void)visible, (void)eventModeUsed, (void)earlyReturnAllowed,
-        (void)requiredIntermediateVariables, (void)nRequiredIntermediateVariables,
-        (void)intermediateUpdate;
-    return inst_new(instanceName, instantiationToken, log_fmi3, (void *)logMessage,
-                    instanceEnvironment, loggingOn);
+    (void)resourcePath, (void)visible, (void)requiredIntermediateVariables,
+        (void)nRequiredIntermediateVariables, (void)intermediateUpdate;
+#ifndef MODEL_HAS_EVENT_MODE
+    if (eventModeUsed) {
+        /* The standard makes this an error: hasEventMode is false. */
+        if (logMessage) {
+            logMessage(instanceEnvironment, fmi3Error, "logStatusError",
+                       MODEL_NAME " has no event mode (hasEventMode is false); "
+                       "instantiate it with eventModeUsed = false");
+        }
+        return NULL;
+    }
+#endif
+    Instance *inst = inst_new(instanceName, instantiationToken, log_fmi3, (void *)logMessage,
+                              instanceEnvironment, loggingOn);
+    if (!inst) return NULL;
+    inst->event_mode_used = eventModeUsed;
+#ifdef MODEL_MIGHT_RETURN_EARLY
+    inst->early_return_allowed = earlyReturnAllowed;
+#else
+    (void)earlyReturnAllowed;
+#endif
+    return inst;
 }
 
 fmi3Instance fmi3InstantiateScheduledExecution(
@@ -104,11 +122,25 @@ fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean tolera
 
 fmi3Status fmi3ExitInitializationMode(fmi3Instance instance) {
     CHECK_INSTANCE();
-    return (fmi3Status)inst_exit_init(INST);
+    int status = inst_exit_init(INST);
+    /* With event mode the importer settles the discrete states first. */
+    if (status == ST_OK && INST->event_mode_used) INST->mode = MODE_EVENT;
+    return (fmi3Status)status;
 }
 
 fmi3Status fmi3EnterEventMode(fmi3Instance instance) {
+#ifdef MODEL_HAS_EVENT_MODE
+    CHECK_INSTANCE();
+    if (!INST->event_mode_used || INST->mode != MODE_STEP) {
+        inst_log(INST, ST_ERROR, "logStatusError", "fmi3EnterEventMode: only valid in step mode "
+                 "of an instance created with eventModeUsed = true");
+        return fmi3Error;
+    }
+    INST->mode = MODE_EVENT;
+    return fmi3OK;
+#else
     return (fmi3Status)inst_unsupported(INST, "fmi3EnterEventMode (hasEventMode is false)");
+#endif
 }
 
 fmi3Status fmi3Terminate(fmi3Instance instance) {
@@ -267,6 +299,10 @@ fmi3Status fmi3DeserializeFMUState(fmi3Instance instance, const fmi3Byte seriali
 fmi3Status fmi3EnterStepMode(fmi3Instance instance) {
     CHECK_INSTANCE();
     if (INST->mode == MODE_STEP) return fmi3OK;
+    if (INST->mode == MODE_EVENT) {
+        INST->mode = MODE_STEP;
+        return fmi3OK;
+    }
     inst_log(INST, ST_ERROR, "logStatusError", "enter step mode is only valid after initialization");
     return fmi3Error;
 }
@@ -277,10 +313,26 @@ fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoi
                       fmi3Boolean *earlyReturn, fmi3Float64 *lastSuccessfulTime) {
     (void)noSetFMUStatePriorToCurrentPoint;
     CHECK_INSTANCE();
+    bool event = false, terminate = false, early = false;
+#ifdef MODEL_EXCHANGE
+    ModelData *m = &INST->m;
+    m->events_to_importer = INST->event_mode_used;
+    m->may_return_early = INST->early_return_allowed;
+#endif
     int status = inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
-    if (eventHandlingNeeded) *eventHandlingNeeded = fmi3False;
-    if (terminateSimulation) *terminateSimulation = fmi3False;
-    if (earlyReturn) *earlyReturn = fmi3False;
+#ifdef MODEL_EXCHANGE
+    if (status <= ST_WARNING) {
+        event = m->event_reached && INST->event_mode_used;
+#ifdef QUIRK_EVENTS_WITHOUT_EVENT_MODE
+        event = m->event_reached;
+#endif
+        early = m->returned_early;
+        terminate = m->terminate;
+    }
+#endif
+    if (eventHandlingNeeded) *eventHandlingNeeded = event;
+    if (terminateSimulation) *terminateSimulation = terminate;
+    if (earlyReturn) *earlyReturn = early;
     if (lastSuccessfulTime) *lastSuccessfulTime = INST->m.time;
     return (fmi3Status)status;
 }
@@ -390,10 +442,25 @@ fmi3Status fmi3UpdateDiscreteStates(fmi3Instance instance, fmi3Boolean *discrete
                                     fmi3Boolean *nominalsOfContinuousStatesChanged,
                                     fmi3Boolean *valuesOfContinuousStatesChanged,
                                     fmi3Boolean *nextEventTimeDefined, fmi3Float64 *nextEventTime) {
+#ifdef MODEL_HAS_EVENT_MODE
+    CHECK_INSTANCE();
+    bool again = false, states_changed = false;
+    int status = inst_update_discrete_states(INST, &again, &states_changed);
+    if (status > ST_WARNING) return (fmi3Status)status;
+    const ModelData *m = &INST->m;
+    if (discreteStatesNeedUpdate) *discreteStatesNeedUpdate = again;
+    if (terminateSimulation) *terminateSimulation = m->terminate;
+    if (nominalsOfContinuousStatesChanged) *nominalsOfContinuousStatesChanged = fmi3False;
+    if (valuesOfContinuousStatesChanged) *valuesOfContinuousStatesChanged = states_changed;
+    if (nextEventTimeDefined) *nextEventTimeDefined = isfinite(m->next_event_time);
+    if (nextEventTime) *nextEventTime = isfinite(m->next_event_time) ? m->next_event_time : 0.0;
+    return (fmi3Status)status;
+#else
     (void)discreteStatesNeedUpdate, (void)terminateSimulation,
         (void)nominalsOfContinuousStatesChanged, (void)valuesOfContinuousStatesChanged,
         (void)nextEventTimeDefined, (void)nextEventTime;
     UNSUPPORTED(fmi3UpdateDiscreteStates);
+#endif
 }
 
 fmi3Status fmi3EnterContinuousTimeMode(fmi3Instance instance) {

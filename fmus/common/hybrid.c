@@ -66,6 +66,11 @@ int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t le
     double x0[N_STATES], x1[N_STATES];
     double z0[NONEMPTY(N_EVENT_INDICATORS)], z1[NONEMPTY(N_EVENT_INDICATORS)];
     int events = 0;
+    /* An event left to the importer for the end of the step: the rest of the
+     * step is integrated without looking for more (the importer sees one). */
+    bool deferred = false;
+    m->event_reached = false;
+    m->returned_early = false;
     /* Inputs set since the last step may have made an event due now. */
     bool reset = false;
     if (model_event_update(m, &reset, msg, len)) return 1;
@@ -73,7 +78,7 @@ int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t le
         const double t0 = m->time;
         double dt = fmin(max_substep, t_end - t0);
         double t1 = dt == t_end - t0 ? t_end : t0 + dt;
-        bool time_event = m->next_event_time <= t1;
+        bool time_event = !deferred && m->next_event_time <= t1;
         if (time_event) {
             t1 = fmax(m->next_event_time, t0);
             dt = t1 - t0;
@@ -83,7 +88,7 @@ int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t le
         if (dt > 0.0 && rk4_step(m, t0, x0, dt, x1, msg, len)) return 1;
         if (dt <= 0.0) memcpy(x1, x0, sizeof x0);
         indicators_at(m, t1, x1, z1);
-        bool state_event = N_EVENT_INDICATORS > 0 && crossed(z0, z1);
+        bool state_event = !deferred && N_EVENT_INDICATORS > 0 && crossed(z0, z1);
         if (state_event) {
             /* The crossing's first point on the far side, to 1e-12 relative:
              * the event is handled there, as an importer would. */
@@ -101,13 +106,25 @@ int hybrid_step(ModelData *m, double h, double max_substep, char *msg, size_t le
         }
         set_states(m, x1);
         m->time = t1;
-        if (state_event || time_event) {
-            if (++events > MAX_EVENTS_PER_STEP) {
-                return model_fail(msg, len, "more than %d events in one step at t=%.9g "
-                                  "(the model chatters)", MAX_EVENTS_PER_STEP, t1);
+        if (!(state_event || time_event)) continue;
+        m->event_reached = true;
+        if (m->events_to_importer) {
+            if (m->may_return_early) {
+                m->returned_early = t1 < t_end;
+                return 0;
             }
-            bool states_changed = false;
-            if (model_event_update(m, &states_changed, msg, len)) return 1;
+            deferred = true;
+            continue;
+        }
+        if (++events > MAX_EVENTS_PER_STEP) {
+            return model_fail(msg, len, "more than %d events in one step at t=%.9g "
+                              "(the model chatters)", MAX_EVENTS_PER_STEP, t1);
+        }
+        bool states_changed = false;
+        if (model_event_update(m, &states_changed, msg, len)) return 1;
+        if (m->may_return_early && t1 < t_end) {
+            m->returned_early = true;
+            return 0;
         }
     }
     m->time = t_end;

@@ -7,7 +7,7 @@
 
 static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String"};
 static const char *const MODE_NAMES[] = {
-    "instantiated", "initialization mode", "step mode", "terminated", "error"};
+    "instantiated", "initialization mode", "step mode", "terminated", "error", "event mode"};
 
 void inst_log(Instance *inst, int status, const char *category, const char *fmt, ...) {
     if (!inst->log || (status == ST_OK && !inst->logging_on)) return;
@@ -147,7 +147,11 @@ int inst_do_step(Instance *inst, double t, double h) {
         inst->mode = MODE_ERROR;
         return fail(inst, "step from t=%.9g failed: %s", t, msg);
     }
+#ifdef MODEL_EXCHANGE
+    if (!inst->m.returned_early) inst->m.time = t + h;
+#else
     inst->m.time = t + h;
+#endif
     model_outputs(&inst->m);
     inst->dirty = false;
     if (check_outputs_finite(inst) != ST_OK) {
@@ -157,8 +161,32 @@ int inst_do_step(Instance *inst, double t, double h) {
     return ST_OK;
 }
 
+#ifdef MODEL_EXCHANGE
+int inst_update_discrete_states(Instance *inst, bool *again, bool *states_changed) {
+    if (inst->mode != MODE_EVENT) {
+        return fail(inst, "update discrete states called in %s", MODE_NAMES[inst->mode]);
+    }
+    ModelData *m = &inst->m;
+    char msg[512];
+    *states_changed = false;
+    if (model_event_update(m, states_changed, msg, sizeof msg)) {
+        inst->mode = MODE_ERROR;
+        return fail(inst, "event at t=%.9g failed: %s", m->time, msg);
+    }
+    m->event_reached = false;
+    model_outputs(m);
+    inst->dirty = false;
+    /* A time event rescheduled at (or before) now is due at once: another
+     * iteration at the same time. */
+    *again = m->next_event_time <= m->time;
+    inst_log(inst, ST_OK, "logEvents", "event at t=%.9g%s", m->time,
+             *states_changed ? ", states reset" : "");
+    return check_outputs_finite(inst);
+}
+#endif
+
 int inst_terminate(Instance *inst) {
-    if (inst->mode != MODE_STEP && inst->mode != MODE_INIT) {
+    if (inst->mode != MODE_STEP && inst->mode != MODE_INIT && inst->mode != MODE_EVENT) {
         return fail(inst, "terminate called in %s", MODE_NAMES[inst->mode]);
     }
     inst->mode = MODE_TERMINATED;
@@ -192,7 +220,7 @@ static int check_settable(Instance *inst, const VarInfo *v) {
     if (v->causality != C_PARAMETER && v->causality != C_INPUT) {
         return fail(inst, "%s is not an input or parameter and cannot be set", v->name);
     }
-    if (v->variability == V_FIXED && inst->mode == MODE_STEP) {
+    if (v->variability == V_FIXED && (inst->mode == MODE_STEP || inst->mode == MODE_EVENT)) {
         return fail(inst, "fixed parameter %s cannot be changed after initialization", v->name);
     }
     return ST_OK;
@@ -261,7 +289,7 @@ int inst_set_input_derivatives(Instance *inst, const unsigned vr[], size_t n, co
 static int refresh(Instance *inst) {
     if (!inst->dirty) return ST_OK;
     if (inst->mode == MODE_INIT) return initialize_model(inst);
-    if (inst->mode == MODE_STEP) {
+    if (inst->mode == MODE_STEP || inst->mode == MODE_EVENT) {
         model_outputs(&inst->m);
         inst->dirty = false;
     }
@@ -397,7 +425,7 @@ int inst_deserialize(Instance *inst, const char *in, size_t size, void **state) 
     Snapshot *snap = *state ? *state : malloc(sizeof *snap);
     if (!snap) return fail(inst, "out of memory while restoring the FMU state");
     memcpy(snap, in + sizeof header, sizeof *snap);
-    if (snap->mode < MODE_INSTANTIATED || snap->mode > MODE_ERROR) {
+    if (snap->mode < MODE_INSTANTIATED || snap->mode > MODE_EVENT) {
         if (!*state) free(snap);
         return fail(inst, "serialized state has an invalid mode");
     }

@@ -9,7 +9,8 @@
 enum { ST_OK = 0, ST_WARNING = 1, ST_DISCARD = 2, ST_ERROR = 3, ST_FATAL = 4 };
 
 typedef enum {
-    MODE_INSTANTIATED, MODE_INIT, MODE_STEP, MODE_TERMINATED, MODE_ERROR
+    MODE_INSTANTIATED, MODE_INIT, MODE_STEP, MODE_TERMINATED, MODE_ERROR,
+    MODE_EVENT      /* FMI 3 co-simulation event mode */
 } Mode;
 
 struct Instance;
@@ -24,6 +25,8 @@ typedef struct Instance {
     LogFn log;              /* set by the FMI wrapper */
     void *log_callback;     /* the importer's callback, used by the wrapper's LogFn */
     void *environment;      /* the importer's component environment */
+    bool event_mode_used;   /* FMI 3: the importer handles the model's events in event mode */
+    bool early_return_allowed;  /* FMI 3: fmi3DoStep may end at an event */
     ModelData m;
 } Instance;
 
@@ -41,7 +44,16 @@ void inst_log(Instance *inst, int status, const char *category, const char *fmt,
 
 int inst_enter_init(Instance *inst, double start_time);
 int inst_exit_init(Instance *inst);
+/* Advance from t by h; hybrid models may end the step early at an event
+ * (m.returned_early, m.time the event time). */
 int inst_do_step(Instance *inst, double t, double h);
+
+#ifdef MODEL_EXCHANGE
+/* In event mode: handle the events due now (model_event_update).  Sets
+ * *again if another event is due at once, *states_changed if continuous
+ * states were reset. */
+int inst_update_discrete_states(Instance *inst, bool *again, bool *states_changed);
+#endif
 int inst_terminate(Instance *inst);
 int inst_reset(Instance *inst);
 

@@ -442,6 +442,8 @@ class Simulation:
                                  columns=plan.columns)
             self.variable_step = variable_step and self._can_vary_step()
             if self.variable_step:
+                for runtime in self._runtimes:      # rejected steps set earlier states
+                    runtime.restores_states(True)
                 min_ticks = max(1, _ticks(min_step if min_step is not None else step_size / 1000,
                                           "min_step"))
                 max_ticks = _ticks(max_step if max_step is not None else 100 * step_size, "max_step")

@@ -177,13 +177,14 @@ cdef struct Slave:
     CosimLogSink* sink
     log_fn_t log          # writes into sink; lets the loop report its own findings
     int event_mode        # FMI 3: instantiated with eventModeUsed
+    int may_restore       # the master may set a state saved before the current point
 
 
 cdef inline int slave_do_step(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
     """Advance from t by h.  FMI 3: handle events and early returns on the way
     (see slave_do_step3), counting them in ``ev``."""
     if s.version == 2:
-        return s.fn.f2_do_step(s.component, t, h, 1)
+        return s.fn.f2_do_step(s.component, t, h, not s.may_restore)
     if s.version == 1:
         return s.fn.f1_do_step(s.component, t, h, 1)
     return slave_do_step3(s, t, h, ev)
@@ -208,8 +209,8 @@ cdef inline int slave_do_step3(Slave* s, double t, double h, StepEvents* ev) noe
         event = terminate = early = 0
         last = target
         ev.call = CALL_DO_STEP
-        status = s.fn.f3_do_step(s.component, now, target - now, 1, &event, &terminate, &early,
-                                 &last)
+        status = s.fn.f3_do_step(s.component, now, target - now, not s.may_restore, &event,
+                                 &terminate, &early, &last)
         if status > STATUS_WARNING:
             return status
         if not early:

@@ -463,6 +463,11 @@ cdef class Instance:
             self._check_events(slave_update_discrete_states(&self.slave, self.start_time,
                                                             &self.step_events))
 
+    def restores_states(self, bint may_restore):
+        """Tell the FMU, at every do step, whether the master may later set a
+        state saved before that step (``noSetFMUStatePriorToCurrentPoint``)."""
+        self.slave.may_restore = may_restore
+
     def do_step(self, double t, double h):
         """Advance from communication point ``t`` by ``h``.
 

@@ -253,8 +253,9 @@ class ComponentStats:
     ``steps`` counts do-step calls (rejected ones included), ``rejected``
     the steps thrown away by the step-size control, ``rollbacks`` the states
     restored, ``loop_iterations`` the algebraic-loop sweeps it took part in,
-    and ``step_time`` the seconds spent in its do step (measured only when the
-    simulation was started with ``profile=True``; 0 otherwise).
+    ``step_time`` the seconds spent in its do step (measured only when the
+    simulation was started with ``profile=True``; 0 otherwise), and
+    ``newton_solves`` the times a loop it is in was solved by Newton's method.
     """
 
     steps: int
@@ -262,6 +263,7 @@ class ComponentStats:
     rollbacks: int
     loop_iterations: int
     step_time: float
+    newton_solves: int = 0
 
 
 class Simulation:
@@ -324,9 +326,13 @@ class Simulation:
         and the run keeps the fixed step.
     loop_tolerance, loop_max_iterations
         Algebraic loops are solved at every communication point by fixed-point
-        sweeps until every value changes by less than ``loop_tolerance*(1+|value|)``,
-        falling back to Newton's method (scipy) when the sweeps diverge, stall
-        or reach ``loop_max_iterations``.
+        sweeps until every float64 value changes by less than
+        ``loop_tolerance*(1+|value|)`` and every int32 and bool value repeats,
+        falling back to Newton's method (scipy) on the float64 values when the
+        sweeps diverge, stall or reach ``loop_max_iterations``.  A loop that
+        needed Newton goes straight to it at the next 50 points, then tries
+        the sweeps again.  Integer or boolean values that never repeat raise
+        AlgebraicLoopError naming them.
     profile : bool
         Time every do step of every component (see :attr:`stats`).
     realtime : bool or float
@@ -500,7 +506,8 @@ class Simulation:
         return True
 
     def _add_loops(self, order: list[str]) -> None:
-        """Give the core every algebraic loop, with the float64 values exchanged inside it."""
+        """Give the core every algebraic loop, with the values exchanged inside it:
+        float64 ones to solve for, int32 and bool ones that must settle."""
         plan = self._plan
         position = {name: j for j, name in enumerate(order)}
         self._loops = algebraic_loops(self.system)
@@ -508,11 +515,18 @@ class Simulation:
             inside = set(variables)
             members = sorted({self.system.split(v)[0] for v in variables}, key=position.get)
             sources = sorted({c.source for c in self.system.connection_details
-                              if c.source in inside and c.target in inside
-                              and plan.source_slot[c.source][0] == "float64"})
-            slots = [slot for v in sources for slot in plan.source_slot[v][1]]
-            self._core.add_loop([plan.index[m] for m in members], slots,
-                                labels=(members, [plan.slot_names[slot] for slot in slots]))
+                              if c.source in inside and c.target in inside})
+            slots, discrete, discrete_names = [], [], []
+            for v in sources:
+                group, source_slots = plan.source_slot[v]
+                if group == "float64":
+                    slots += source_slots
+                    continue
+                discrete += [(group, slot) for slot in source_slots]
+                discrete_names += element_names(v, self._plan.variable(v)[1].shape)
+            self._core.add_loop([plan.index[m] for m in members], slots, discrete=discrete,
+                                labels=(members, [plan.slot_names[slot] for slot in slots],
+                                        discrete_names))
 
     def _instantiate(self, logging_on: bool) -> None:
         for k, name in enumerate(self._plan.names):

@@ -300,7 +300,9 @@ class Simulation:
         Jacobi only: step FMUs on this many threads (1 = serial).  None
         decides on the first steps of the run: it times serial and parallel
         stepping and keeps parallel only if it is clearly faster, so trivial
-        FMUs stay serial.  Results do not depend on it.
+        FMUs stay serial.  With Python-backed components (which always step on
+        the calling thread) parallel stepping is tried only when the FMUs' do
+        steps take a good part of the step.  Results do not depend on it.
     extrapolation : {"zoh", "foh"}
         How a float64 input follows its source over a step: zero-order hold
         (the value at the step's start), or first-order hold (extrapolated from
@@ -457,10 +459,12 @@ class Simulation:
                 self._writer.start(plan.column_names)
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
+            # Only FMU units step in parallel; Python-backed ones stay on this thread.
+            self._fmu_units = [k for k, r in enumerate(self._runtimes) if isinstance(r, Instance)]
             # Calibration times unpaced steps; a real-time run keeps to one thread
             # unless told otherwise.
             self._calibrating = threads is None and algorithm == "jacobi" and cores > 1 \
-                and len(plan.names) > 1 and not self.variable_step and self._pacer is None
+                and len(self._fmu_units) > 1 and not self.variable_step and self._pacer is None
             self._core.threads = threads or 1
             self._cores = cores
         except BaseException as exc:
@@ -755,7 +759,25 @@ class Simulation:
             self._advance(core.step_index + trial)
             return time.perf_counter() - started
 
-        serial = timed(1)
+        if len(self._fmu_units) < len(self._runtimes):
+            # Threads share only the FMUs' work, and their spinning slows the
+            # Python-backed units down: try them only if the FMUs' do steps
+            # take enough of the step to pay for that.
+            profiling = core.profile
+            core.profile = True
+            before = core.statistics()
+            serial = timed(1)
+            after = core.statistics()
+            core.profile = profiling
+            if not profiling:
+                core.clear_step_times()
+            fmu_time = sum(after[k][4] - before[k][4] for k in self._fmu_units)
+            gain = fmu_time * (1 - 1 / self._cores)
+            if gain / trial < PARALLEL_MIN_STEP_S or gain < 0.2 * serial:
+                core.threads = 1
+                return
+        else:
+            serial = timed(1)
         if serial / trial < PARALLEL_MIN_STEP_S:
             core.threads = 1         # waking threads would cost more than the work they share
             return

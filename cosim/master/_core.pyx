@@ -1275,6 +1275,12 @@ cdef class Core:
                  self.stats[k].newton_solves)
                 for k in range(self.n_units)]
 
+    def clear_step_times(self):
+        """Forget the do-step times measured so far (a calibration that profiled
+        a run not started with ``profile``)."""
+        for k in range(self.n_units):
+            self.stats[k].step_ns = 0
+
     def take_rows(self):
         """(times, rows) recorded since the last call, as new arrays."""
         n = self.rows_filled

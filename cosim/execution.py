@@ -593,12 +593,28 @@ class Simulation:
                                           derivatives=model.can_interpolate_inputs)
 
     def _start_values(self, name: str, runtime) -> None:
+        """Set every parameter and input start value (the user's where given),
+        structural parameters given by the user first, in configuration mode
+        where the FMU has it (else with the others, in the instantiated state)."""
         model = self.system.model(name)
         user = self.system.parameters(name)
+        structural = [var for var in model.variables.values()
+                      if var.causality == "structuralParameter" and var.name in user]
+        if structural and isinstance(runtime, Instance) and runtime.can_configure():
+            runtime.enter_configuration_mode()
+            self._set_batched(runtime, structural, user)
+            runtime.exit_configuration_mode()
+            structural = []
+        self._set_batched(runtime, structural + [
+            var for var in model.variables.values()
+            if var.causality in ("parameter", "input") and var.variability != "constant"], user)
+
+    @staticmethod
+    def _set_batched(runtime, variables, user: dict) -> None:
+        """Set ``variables`` to their values in ``user`` or their start values,
+        in one call per type."""
         batches = defaultdict(lambda: ([], [], []))
-        for var in model.variables.values():
-            if var.causality not in ("parameter", "input") or var.variability == "constant":
-                continue
+        for var in variables:
             value = user.get(var.name, var.start)
             if value is None or var.type not in TYPE_CODES:
                 continue
@@ -934,6 +950,9 @@ class Simulation:
                                      "set the source or disconnect it")
         if var.causality == "parameter" and var.variability == "fixed":
             raise ConfigurationError(f"{name} is a fixed parameter; give it in the system "
+                                     "(add(..., parameters=...)) before starting")
+        if var.causality == "structuralParameter":
+            raise ConfigurationError(f"{name} is a structural parameter; give it in the system "
                                      "(add(..., parameters=...)) before starting")
         if var.causality not in ("input", "parameter"):
             raise ConfigurationError(f"{name} is an {var.causality}; only inputs and tunable "

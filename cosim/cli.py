@@ -262,7 +262,7 @@ def cmd_validate(args) -> int:
                 print(f"  {problem}")
     if not problems:
         print(f"{path}: no problems found")
-    elif not errors:
+    elif not errors and path.suffix.lower() == ".fmu" and not args.strict:
         print(f"{path}: usable; cosim tolerates every defect found (--strict counts them as errors)")
     return 1 if errors else 0
 

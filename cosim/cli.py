@@ -1,7 +1,8 @@
 """The ``cosim`` command line.
 
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
-problem of an FMU or SSP file; ``cosim run TARGET`` runs one FMU, an SSP file
+problem of an FMU or SSP file (an FMU's defects that cosim tolerates as
+warnings, unless ``--strict``); ``cosim run TARGET`` runs one FMU, an SSP file
 or a Python file that defines ``system`` and writes the results as CSV.
 ``cosim sweep TARGET`` runs an ensemble of variations on Dask.
 ``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
@@ -243,8 +244,15 @@ def cmd_validate(args) -> int:
     path = Path(args.file)
     if path.suffix.lower() == ".fmu":
         from fmpy.validation import validate_fmu
-        read_model(path)                       # cosim's own checks raise with the cause
-        problems = [Problem("error", str(path), p) for p in validate_fmu(str(path))]
+
+        from cosim.fmi.model import untolerated_problems
+        model = read_model(path)               # cosim's own checks raise with the cause
+        if args.strict:
+            problems = [Problem("error", str(path), p) for p in validate_fmu(str(path))]
+        else:
+            # what cosim run tolerates (with the same warnings) does not fail validation
+            problems = [Problem("warning", str(path), w) for w in model.warnings]
+            problems += [Problem("error", str(path), p) for p in untolerated_problems(str(path))]
     elif path.suffix.lower() in (".ssp", ".ssd", ".xml"):
         problems = read(path, parameter_set=args.parameter_set).problems
     else:
@@ -259,6 +267,8 @@ def cmd_validate(args) -> int:
                 print(f"  {problem}")
     if not problems:
         print(f"{path}: no problems found")
+    elif not errors and path.suffix.lower() == ".fmu" and not args.strict:
+        print(f"{path}: usable; cosim tolerates every defect found (--strict counts them as errors)")
     return 1 if errors else 0
 
 
@@ -409,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check an FMU or SSP file and list every problem")
     validate.add_argument("file", help=".fmu, .ssp or .ssd file")
     validate.add_argument("--parameter-set", help="check with this parameter set applied")
+    validate.add_argument("--strict", action="store_true",
+                          help="FMUs: report every problem fmpy's validation finds as an error, "
+                               "also the defects cosim tolerates")
     validate.set_defaults(func=cmd_validate)
 
     run = sub.add_parser("run", help="run an FMU, an SSP file, or a Python file defining 'system'")

@@ -255,9 +255,10 @@ class ComponentStats:
     ``steps`` counts do-step calls (rejected ones included), ``rejected``
     the steps thrown away by the step-size control, ``rollbacks`` the states
     restored, ``loop_iterations`` the algebraic-loop sweeps it took part in,
-    and ``step_time`` the seconds spent in its do step (measured only when the
-    simulation was started with ``profile=True``; 0 otherwise).  For FMI 3
-    FMUs, ``events`` counts the events handled in event mode and
+    ``step_time`` the seconds spent in its do step (measured only when the
+    simulation was started with ``profile=True``; 0 otherwise), and
+    ``newton_solves`` the times a loop it is in was solved by Newton's method.
+    For FMI 3 FMUs, ``events`` counts the events handled in event mode and
     ``early_returns`` the fmi3DoStep calls that ended before the communication
     point (each stepped on from where it stopped); rejected steps included.
     """
@@ -269,6 +270,7 @@ class ComponentStats:
     step_time: float
     events: int = 0
     early_returns: int = 0
+    newton_solves: int = 0
 
 
 class Simulation:
@@ -305,7 +307,9 @@ class Simulation:
         Jacobi only: step FMUs on this many threads (1 = serial).  None
         decides on the first steps of the run: it times serial and parallel
         stepping and keeps parallel only if it is clearly faster, so trivial
-        FMUs stay serial.  Results do not depend on it.
+        FMUs stay serial.  With Python-backed components (which always step on
+        the calling thread) parallel stepping is tried only when the FMUs' do
+        steps take a good part of the step.  Results do not depend on it.
     extrapolation : {"zoh", "foh"}
         How a float64 input follows its source over a step: zero-order hold
         (the value at the step's start), or first-order hold (extrapolated from
@@ -331,9 +335,13 @@ class Simulation:
         and the run keeps the fixed step.
     loop_tolerance, loop_max_iterations
         Algebraic loops are solved at every communication point by fixed-point
-        sweeps until every value changes by less than ``loop_tolerance*(1+|value|)``,
-        falling back to Newton's method (scipy) when the sweeps diverge, stall
-        or reach ``loop_max_iterations``.
+        sweeps until every float64 value changes by less than
+        ``loop_tolerance*(1+|value|)`` and every int32 and bool value repeats,
+        falling back to Newton's method (scipy) on the float64 values when the
+        sweeps diverge, stall or reach ``loop_max_iterations``.  A loop that
+        needed Newton goes straight to it at the next 50 points, then tries
+        the sweeps again.  Integer or boolean values that never repeat raise
+        AlgebraicLoopError naming them.
     profile : bool
         Time every do step of every component (see :attr:`stats`).
     realtime : bool or float
@@ -460,10 +468,12 @@ class Simulation:
                 self._writer.start(plan.column_names)
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
+            # Only FMU units step in parallel; Python-backed ones stay on this thread.
+            self._fmu_units = [k for k, r in enumerate(self._runtimes) if isinstance(r, Instance)]
             # Calibration times unpaced steps; a real-time run keeps to one thread
             # unless told otherwise.
             self._calibrating = threads is None and algorithm == "jacobi" and cores > 1 \
-                and len(plan.names) > 1 and not self.variable_step and self._pacer is None
+                and len(self._fmu_units) > 1 and not self.variable_step and self._pacer is None
             self._core.threads = threads or 1
             self._cores = cores
         except BaseException as exc:
@@ -509,7 +519,8 @@ class Simulation:
         return True
 
     def _add_loops(self, order: list[str]) -> None:
-        """Give the core every algebraic loop, with the float64 values exchanged inside it."""
+        """Give the core every algebraic loop, with the values exchanged inside it:
+        float64 ones to solve for, int32 and bool ones that must settle."""
         plan = self._plan
         position = {name: j for j, name in enumerate(order)}
         self._loops = algebraic_loops(self.system)
@@ -517,11 +528,18 @@ class Simulation:
             inside = set(variables)
             members = sorted({self.system.split(v)[0] for v in variables}, key=position.get)
             sources = sorted({c.source for c in self.system.connection_details
-                              if c.source in inside and c.target in inside
-                              and plan.source_slot[c.source][0] == "float64"})
-            slots = [slot for v in sources for slot in plan.source_slot[v][1]]
-            self._core.add_loop([plan.index[m] for m in members], slots,
-                                labels=(members, [plan.slot_names[slot] for slot in slots]))
+                              if c.source in inside and c.target in inside})
+            slots, discrete, discrete_names = [], [], []
+            for v in sources:
+                group, source_slots = plan.source_slot[v]
+                if group == "float64":
+                    slots += source_slots
+                    continue
+                discrete += [(group, slot) for slot in source_slots]
+                discrete_names += element_names(v, self._plan.variable(v)[1].shape)
+            self._core.add_loop([plan.index[m] for m in members], slots, discrete=discrete,
+                                labels=(members, [plan.slot_names[slot] for slot in slots],
+                                        discrete_names))
 
     def _instantiate(self, logging_on: bool) -> None:
         for k, name in enumerate(self._plan.names):
@@ -584,12 +602,28 @@ class Simulation:
                                           derivatives=model.can_interpolate_inputs)
 
     def _start_values(self, name: str, runtime) -> None:
+        """Set every parameter and input start value (the user's where given),
+        structural parameters given by the user first, in configuration mode
+        where the FMU has it (else with the others, in the instantiated state)."""
         model = self.system.model(name)
         user = self.system.parameters(name)
+        structural = [var for var in model.variables.values()
+                      if var.causality == "structuralParameter" and var.name in user]
+        if structural and isinstance(runtime, Instance) and runtime.can_configure():
+            runtime.enter_configuration_mode()
+            self._set_batched(runtime, structural, user)
+            runtime.exit_configuration_mode()
+            structural = []
+        self._set_batched(runtime, structural + [
+            var for var in model.variables.values()
+            if var.causality in ("parameter", "input") and var.variability != "constant"], user)
+
+    @staticmethod
+    def _set_batched(runtime, variables, user: dict) -> None:
+        """Set ``variables`` to their values in ``user`` or their start values,
+        in one call per type."""
         batches = defaultdict(lambda: ([], [], []))
-        for var in model.variables.values():
-            if var.causality not in ("parameter", "input") or var.variability == "constant":
-                continue
+        for var in variables:
             value = user.get(var.name, var.start)
             if value is None or var.type not in TYPE_CODES:
                 continue
@@ -750,7 +784,25 @@ class Simulation:
             self._advance(core.step_index + trial)
             return time.perf_counter() - started
 
-        serial = timed(1)
+        if len(self._fmu_units) < len(self._runtimes):
+            # Threads share only the FMUs' work, and their spinning slows the
+            # Python-backed units down: try them only if the FMUs' do steps
+            # take enough of the step to pay for that.
+            profiling = core.profile
+            core.profile = True
+            before = core.statistics()
+            serial = timed(1)
+            after = core.statistics()
+            core.profile = profiling
+            if not profiling:
+                core.clear_step_times()
+            fmu_time = sum(after[k][4] - before[k][4] for k in self._fmu_units)
+            gain = fmu_time * (1 - 1 / self._cores)
+            if gain / trial < PARALLEL_MIN_STEP_S or gain < 0.2 * serial:
+                core.threads = 1
+                return
+        else:
+            serial = timed(1)
         if serial / trial < PARALLEL_MIN_STEP_S:
             core.threads = 1         # waking threads would cost more than the work they share
             return
@@ -928,6 +980,9 @@ class Simulation:
                                      "set the source or disconnect it")
         if var.causality == "parameter" and var.variability == "fixed":
             raise ConfigurationError(f"{name} is a fixed parameter; give it in the system "
+                                     "(add(..., parameters=...)) before starting")
+        if var.causality == "structuralParameter":
+            raise ConfigurationError(f"{name} is a structural parameter; give it in the system "
                                      "(add(..., parameters=...)) before starting")
         if var.causality not in ("input", "parameter"):
             raise ConfigurationError(f"{name} is an {var.causality}; only inputs and tunable "

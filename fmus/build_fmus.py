@@ -89,7 +89,8 @@ UNITS: dict[str, tuple[dict[str, int], float, float]] = {
 }
 BASE_UNIT_ORDER = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
 
-CAUSALITIES = ("parameter", "input", "output", "local")
+# structuralParameter: FMI 3 only, set by the importer in configuration mode only
+CAUSALITIES = ("parameter", "input", "output", "local", "structuralParameter")
 VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
 TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
          "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String")}
@@ -160,7 +161,8 @@ def load_spec(model_dir: Path) -> dict:
             raise SpecError(f"{where}: type must be one of {sorted(TYPES)}")
         if var["causality"] not in CAUSALITIES:
             raise SpecError(f"{where}: causality must be one of {CAUSALITIES}")
-        default_variability = {"parameter": "fixed", "output": "continuous",
+        default_variability = {"parameter": "fixed", "structuralParameter": "fixed",
+                               "output": "continuous",
                                "input": "continuous", "local": "continuous"}[var["causality"]]
         if var["type"] != "Real" and default_variability == "continuous":
             default_variability = "discrete"
@@ -169,8 +171,12 @@ def load_spec(model_dir: Path) -> dict:
             raise SpecError(f"{where}: variability must be one of {VARIABILITIES}")
         if var.get("unit") is not None and var["unit"] not in UNITS:
             raise SpecError(f"{where}: unit {var['unit']!r} is not in the unit catalogue")
-        if var["causality"] in ("parameter", "input") and "start" not in var:
+        if var["causality"] in ("parameter", "structuralParameter", "input") \
+                and "start" not in var:
             raise SpecError(f"{where}: parameters and inputs need a start value")
+        if var["causality"] == "structuralParameter" and versions != ["3.0"]:
+            raise SpecError(f"{where}: structural parameters exist in FMI 3.0 only; "
+                            'add fmi_versions = ["3.0"] to the model')
         _load_dimensions(where, var, versions)
         if var["causality"] == "output":
             if "start" in var:
@@ -350,7 +356,7 @@ def generate_c(spec: dict) -> tuple[str, str]:
             start = 1.0 if start else 0.0
         start_str = var.get("start", "") if var["type"] == "String" else ""
         start_num = repr(0.0 if var["type"] == "String" else float(start))
-        if unset and var["causality"] in ("parameter", "input"):
+        if unset and var["causality"] in ("parameter", "structuralParameter", "input"):
             start_str = ""
             start_num = "NAN" if var["type"] == "Real" else "0.0"
         rows.append(
@@ -394,7 +400,7 @@ def _unit_definitions(spec: dict) -> list[str]:
 
 
 def _initial(var: dict) -> str | None:
-    if var["causality"] in ("parameter", "input"):
+    if var["causality"] in ("parameter", "structuralParameter", "input"):
         return "exact"
     if var["causality"] == "output":
         return "calculated"

@@ -521,6 +521,29 @@ cdef class Instance:
         self._require(function)
         self.check(self.library.fn.reset(self.slave.component), function)
 
+    def can_configure(self):
+        """Whether the binary exports the FMI 3 configuration-mode functions."""
+        return self.slave.version == 3 and self.library.has("fmi3EnterConfigurationMode") \
+            and self.library.has("fmi3ExitConfigurationMode")
+
+    def enter_configuration_mode(self):
+        """Enter FMI 3 configuration mode, where structural parameters are set;
+        call in the instantiated state, before :meth:`enter_initialization_mode`."""
+        self._configuration_call("fmi3EnterConfigurationMode")
+
+    def exit_configuration_mode(self):
+        """Leave FMI 3 configuration mode for the instantiated state."""
+        self._configuration_call("fmi3ExitConfigurationMode")
+
+    def _configuration_call(self, str function):
+        self._require_alive()
+        if not self.can_configure():
+            raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does "
+                             f"not export {function}")
+        # Resolved here, not at load: only FMUs with structural parameters use them.
+        cdef f_instance_t call = <f_instance_t>_resolve(self.library.handle, function)
+        self.check(call(self.slave.component), function)
+
     def free(self):
         """Free the instance; later calls raise ModelError."""
         if self.alive:

@@ -518,6 +518,46 @@ def _read_leniently(path: str, strict_problems: list[str]):
     return md, warnings
 
 
+def untolerated_problems(path: str) -> list[str]:
+    """What ``fmpy.validation.validate_fmu`` finds in the FMU at ``path`` that
+    :func:`read_model_info` does not tolerate (those it tolerates end up in
+    :attr:`ModelInfo.warnings`, one sentence each).
+
+    fmpy's own reading stops at its first failing check; validate_fmu also
+    checks variable names and the model structure.  Its findings from the
+    check that made the strict reading fail are tolerated; so are later ones
+    that go away with the repairs.  Whatever is left is a defect cosim does
+    not know how to handle.
+
+    Raises ModelError when the description cannot be read at all.
+    """
+    import fmpy
+    from fmpy.model_description import ValidationError
+    from fmpy.validation import validate_fmu, validate_model_description
+
+    found = validate_fmu(path)
+    try:
+        fmpy.read_model_description(path, validate=True)
+        return found
+    except ValidationError as exc:
+        tolerated = set(exc.problems)
+    except Exception as exc:  # fmpy raises plain exceptions and lxml errors
+        raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
+
+    def full_check(md) -> set[str]:
+        try:
+            return set(validate_model_description(md, validate_variable_names=True,
+                                                  validate_model_structure=True))
+        except Exception:  # noqa: BLE001 - fmpy's checks assume a schema-valid file
+            return set()
+
+    md = fmpy.read_model_description(path, validate=False)
+    before = full_check(md)
+    _repair(md)
+    tolerated |= before - full_check(md)
+    return [p for p in found if p not in tolerated]
+
+
 def _content_problems(md) -> list[str]:
     from fmpy.validation import validate_model_description
 

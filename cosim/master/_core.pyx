@@ -149,9 +149,17 @@ cdef struct UnitStats:
     long long loop_iterations  # algebraic-loop sweeps the unit took part in
     long long step_ns          # time spent in do step (only when profiling)
     StepEvents ev              # FMI 3: events handled, early returns, termination
+    long long newton_solves    # Newton solves of the algebraic loops the unit is in
 
-# An algebraic loop: its units, in execution order, and the float64 slots
-# of the values exchanged inside it (what the solver iterates on).
+# After a loop needed Newton's method, it goes straight to Newton for this
+# many communication points before trying fixed-point sweeps again: a loop
+# that diverged under sweeps at one point nearly always does at the next.
+cdef enum:
+    NEWTON_POINTS = 50
+
+# An algebraic loop: its units, in execution order, the float64 slots of the
+# values exchanged inside it (what the solver iterates on), and its int32
+# and bool slots, which are swept along and must settle too.
 cdef struct Loop:
     int n_units
     int* units
@@ -160,6 +168,11 @@ cdef struct Loop:
     int* slots
     double* before             # slot values before a sweep
     double* start              # slot values when the solve began
+    int n_discrete
+    int* discrete_group        # G_I32 or G_BOOL per discrete slot
+    int* discrete_slots
+    int32_t* discrete_before   # discrete values before a sweep
+    int newton_left            # points left that skip the sweeps (see NEWTON_POINTS)
 
 
 @cython.final
@@ -209,7 +222,8 @@ cdef class Core:
     cdef int* loop_at          # per order position: the loop Gauss-Seidel solves there, or -1
     cdef public int loop_max_iterations
     cdef public double loop_tolerance
-    cdef list loop_labels      # per loop: (unit names, slot names)
+    cdef list loop_labels      # per loop: (unit names, float64 slot names, discrete slot names)
+    cdef dict jacobians        # loop -> Jacobian of its residual, once Newton has solved it
     cdef public object loop_error
     # first-order holds and step-size control: float64 values at the start
     # of the step and at the previous communication point
@@ -243,6 +257,7 @@ cdef class Core:
         self._python = [None] * n_units
         self.python_errors = []
         self.loop_labels = []
+        self.jacobians = {}
         self.loop_max_iterations = 100
         self.loop_tolerance = 1e-10
         self.n_units = n_units
@@ -417,9 +432,11 @@ cdef class Core:
         self.units[k].multiple = multiple
         self.multirate = self.multirate or multiple > 1
 
-    def add_loop(self, units, slots, *, labels):
+    def add_loop(self, units, slots, *, labels, discrete=()):
         """An algebraic loop: its units in execution order and the float64 slots
-        exchanged inside it; ``labels`` = (unit names, slot names) for errors."""
+        exchanged inside it; ``discrete``: its int32 and bool values as (group
+        name, slot) pairs; ``labels`` = (unit names, float64 slot names,
+        discrete slot names) for errors."""
         self.loop_labels.append(labels)
         new = <Loop*>self._alloc((self.n_loops + 1) * sizeof(Loop))
         if self.n_loops:
@@ -432,6 +449,11 @@ cdef class Core:
         loop.slots = self._ints(slots or [0])
         loop.before = self._doubles([0.0] * max(len(slots), 1))
         loop.start = self._doubles([0.0] * max(len(slots), 1))
+        loop.n_discrete = len(discrete)
+        loop.discrete_group = self._ints([GROUPS[g] for g, _ in discrete] or [0])
+        loop.discrete_slots = self._ints([s for _, s in discrete] or [0])
+        loop.discrete_before = <int32_t*>self._alloc(max(len(discrete), 1) * sizeof(int32_t))
+        loop.newton_left = 0
         self.n_loops += 1
 
     def configure(self, *, str algorithm, order, long long start_ticks, long long step_ticks,
@@ -838,17 +860,53 @@ cdef class Core:
                 return 1
         return 0
 
+    cdef inline int32_t* _discrete(self, Loop* loop, int j) noexcept nogil:
+        if loop.discrete_group[j] == G_I32:
+            return &self.rd.i32[loop.discrete_slots[j]]
+        return &self.rd.boolean[loop.discrete_slots[j]]
+
+    cdef inline void _keep_discrete(self, Loop* loop) noexcept nogil:
+        cdef int j
+        for j in range(loop.n_discrete):
+            loop.discrete_before[j] = self._discrete(loop, j)[0]
+
+    cdef inline bint _discrete_changed(self, Loop* loop) noexcept nogil:
+        """Whether an int32 or bool value of the loop differs from before the sweep."""
+        cdef int j
+        cdef int32_t now, before
+        for j in range(loop.n_discrete):
+            now = self._discrete(loop, j)[0]
+            before = loop.discrete_before[j]
+            # an FMI 2 boolean may come back as any nonzero value
+            if (now != before) if loop.discrete_group[j] == G_I32 else ((now != 0) != (before != 0)):
+                return True
+        return False
+
     cdef int _solve_loop(self, int i) noexcept nogil:
-        """Solve loop i at the current communication point: fixed-point sweeps,
-        then Newton's method if they diverge or stall.  Returns 0 or 1."""
+        """Solve loop i at the current communication point: fixed-point sweeps
+        until the float64 values change by less than the tolerance and the
+        int32 and bool values repeat, then Newton's method on the float64
+        values if the sweeps diverge or stall.  A loop that needed Newton goes
+        straight to it for the next NEWTON_POINTS points (and back to the
+        sweeps if Newton alone fails).  Returns 0 or 1."""
         cdef Loop* loop = &self.loops[i]
-        cdef int it, j, growing = 0
-        cdef double change, worst, previous = 1e300, value
+        cdef int it, j, growing = 0, status
+        cdef bint discrete_changed = False
+        cdef double change, worst = 0.0, previous = 1e300, value
         for j in range(loop.n_slots):
             loop.start[j] = self.rd.f64[loop.slots[j]]
+        if loop.newton_left > 0:
+            loop.newton_left -= 1
+            with gil:
+                status = self._newton(i, True)
+            if status != 2:
+                return status
+            for j in range(loop.n_slots):
+                self.rd.f64[loop.slots[j]] = loop.start[j]
         for it in range(self.loop_max_iterations):
             for j in range(loop.n_slots):
                 loop.before[j] = self.rd.f64[loop.slots[j]]
+            self._keep_discrete(loop)
             if self._sweep(loop):
                 return 1
             worst = 0.0
@@ -859,22 +917,65 @@ cdef class Core:
                     change = 1e300
                 if change > worst:
                     worst = change
+            discrete_changed = self._discrete_changed(loop)
             if worst <= self.loop_tolerance:
-                return 0
+                if not discrete_changed:
+                    return 0
+                # Newton cannot move discrete values: only more sweeps can settle them
+                previous = worst
+                continue
             growing = growing + 1 if worst >= previous else 0
             if growing >= 3:
                 break
             previous = worst
+        if worst <= self.loop_tolerance and discrete_changed:
+            with gil:
+                self.loop_error = self._discrete_error(i, self.loop_max_iterations)
+            return 1
+        loop.newton_left = NEWTON_POINTS
         with gil:
-            return self._newton(i)
+            return self._newton(i, False)
 
-    cdef int _newton(self, int i):
+    cdef int _newton(self, int i, bint remembered):
+        """Newton's method on loop i; 0 when solved, else 1 with ``loop_error``
+        set, or 2 (error dropped) when ``remembered`` and the loop did not
+        converge, so that the caller tries the sweeps first."""
+        from cosim.errors import AlgebraicLoopError
+        cdef Loop* loop = &self.loops[i]
+        for j in range(loop.n_units):
+            self.stats[loop.units[j]].newton_solves += 1
         try:
-            self._solve_newton(i)
+            self._solve_newton(i, remembered)
             return 0
+        except AlgebraicLoopError as exc:
+            if remembered:
+                return 2
+            self.loop_error = exc
+            return 1
         except BaseException as exc:
             self.loop_error = exc
             return 1
+
+    def _discrete_error(self, int i, int sweeps):
+        """The AlgebraicLoopError of loop i whose int32/bool values still change."""
+        from cosim.errors import AlgebraicLoopError
+        cdef Loop* loop = &self.loops[i]
+        members, _, names = self.loop_labels[i]
+        changes = {}
+        for j in range(loop.n_discrete):
+            before, now = loop.discrete_before[j], self._discrete(loop, j)[0]
+            if loop.discrete_group[j] == G_BOOL:
+                before, now = before != 0, now != 0
+            if before != now:
+                changes[names[j]] = (before, now)
+        detail = ", ".join(f"{name}: {a} -> {b}" for name, (a, b) in changes.items())
+        return AlgebraicLoopError(
+            f"algebraic loop through {', '.join(members)} did not converge at t={self.time:g} s: "
+            f"its integer/boolean values still change after {sweeps} sweep(s) ({detail}); "
+            "a loop of discrete values must reach values that repeat: break the loop or add "
+            "a delay (a component without direct feedthrough) to it",
+            [list(members)], residuals={name: float(b) - float(a)
+                                        for name, (a, b) in changes.items()}, time=self.time)
 
     def _loop_residual(self, int i, u):
         """One sweep of loop i from slot values u; returns (new values - u)."""
@@ -885,23 +986,30 @@ cdef class Core:
             raise _SweepFailed()
         return np.array([self.rd.f64[loop.slots[j]] for j in range(loop.n_slots)]) - u
 
-    def _solve_newton(self, int i):
+    def _solve_newton(self, int i, bint remembered=False):
+        """Newton's method (scipy's hybr) on loop i from its start values; raises
+        AlgebraicLoopError if it fails.  A ``remembered`` loop first tries a
+        few Newton steps with the Jacobian kept from its last solve."""
         from scipy.optimize import root
 
         from cosim.errors import AlgebraicLoopError
         cdef Loop* loop = &self.loops[i]
         start = np.array([loop.start[j] for j in range(loop.n_slots)])
-        members, names = self.loop_labels[i]
+        members, names, _ = self.loop_labels[i]
         try:
+            if remembered and self._chord(i, start):
+                return
             with np.errstate(all="ignore"):
                 solution = root(lambda u: self._loop_residual(i, u), start, method="hybr",
                                 options={"xtol": min(1e-12, self.loop_tolerance)})
-            residual = self._loop_residual(i, solution.x)
+            residual = self._settled_residual(i, solution.x)
+            scaled = np.abs(residual) / (1.0 + np.abs(solution.x))
+            if np.all(np.isfinite(scaled)) and scaled.max(initial=0.0) <= self.loop_tolerance:
+                if i not in self.jacobians:
+                    self.jacobians[i] = self._jacobian(i, solution.x, residual)
+                return
         except _SweepFailed:
             raise _SweepFailed() from None
-        scaled = np.abs(residual) / (1.0 + np.abs(solution.x))
-        if np.all(np.isfinite(scaled)) and scaled.max(initial=0.0) <= self.loop_tolerance:
-            return
         detail = ", ".join(f"{name}={r:.3g}" for name, r in zip(names, residual))
         raise AlgebraicLoopError(
             f"algebraic loop through {', '.join(members)} did not converge at t={self.time:g} s: "
@@ -909,6 +1017,58 @@ cdef class Core:
             f"({solution.message.strip()}); residuals: {detail}. A singular loop (gain "
             "product of 1) has no unique solution: change a gain or break the loop",
             [list(members)], residuals=dict(zip(names, residual.tolist())), time=self.time)
+
+    def _settled_residual(self, int i, x):
+        """The residual at x, swept until the loop's int32 and bool values repeat
+        (AlgebraicLoopError naming them if they do not within two more sweeps)."""
+        cdef Loop* loop = &self.loops[i]
+        residual = self._loop_residual(i, x)
+        if loop.n_discrete == 0:
+            return residual
+        for _ in range(2):
+            self._keep_discrete(loop)
+            residual = self._loop_residual(i, x)
+            if not self._discrete_changed(loop):
+                return residual
+        raise self._discrete_error(i, 2)
+
+    def _converged(self, residual, x) -> bool:
+        scaled = np.abs(residual) / (1.0 + np.abs(x))
+        return bool(np.all(np.isfinite(scaled)) and scaled.max(initial=0.0) <= self.loop_tolerance)
+
+    def _chord(self, int i, u) -> bool:
+        """Newton steps with the kept Jacobian of loop i from u (a loop that needed
+        Newton at the previous points); whether they solved it.  A loop whose
+        values did not move since the last point takes one sweep."""
+        from cosim.errors import AlgebraicLoopError
+
+        jacobian = self.jacobians.get(i)
+        try:
+            residual = self._settled_residual(i, u)
+            for _ in range(4):
+                if self._converged(residual, u):
+                    return True
+                if jacobian is None:
+                    return False
+                with np.errstate(all="ignore"):
+                    u = u - np.linalg.solve(jacobian, residual)
+                residual = self._settled_residual(i, u)
+        except (AlgebraicLoopError, np.linalg.LinAlgError):
+            pass
+        return False
+
+    def _jacobian(self, int i, x, residual):
+        """Forward-difference Jacobian of loop i's residual at x (one sweep per
+        value), leaving the loop's values as the sweep from x left them."""
+        n = len(x)
+        jacobian = np.empty((n, n))
+        for k in range(n):
+            h = 1e-7 * max(1.0, abs(x[k]))
+            shifted = x.copy()
+            shifted[k] += h
+            jacobian[:, k] = (self._loop_residual(i, shifted) - residual) / h
+        self._loop_residual(i, x)
+        return jacobian if np.all(np.isfinite(jacobian)) else None
 
     def solve_loops(self):
         """Solve every algebraic loop at the current point (initialization).
@@ -1144,11 +1304,18 @@ cdef class Core:
 
     def statistics(self):
         """Per unit: (steps, rejected, rollbacks, loop iterations, seconds in do step,
-        events, early returns)."""
+        events, early returns, Newton solves)."""
         return [(self.stats[k].steps, self.stats[k].rejected, self.stats[k].rollbacks,
                  self.stats[k].loop_iterations, self.stats[k].step_ns / 1e9,
-                 self.stats[k].ev.events, self.stats[k].ev.early_returns)
+                 self.stats[k].ev.events, self.stats[k].ev.early_returns,
+                 self.stats[k].newton_solves)
                 for k in range(self.n_units)]
+
+    def clear_step_times(self):
+        """Forget the do-step times measured so far (a calibration that profiled
+        a run not started with ``profile``)."""
+        for k in range(self.n_units):
+            self.stats[k].step_ns = 0
 
     def take_rows(self):
         """(times, rows) recorded since the last call, as new arrays."""

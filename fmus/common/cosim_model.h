@@ -15,7 +15,8 @@
 #include <stdint.h>
 
 enum { T_REAL, T_INTEGER, T_BOOLEAN, T_STRING };
-enum { C_PARAMETER, C_INPUT, C_OUTPUT, C_LOCAL, C_INDEPENDENT };
+/* C_STRUCTURALPARAMETER: FMI 3 only, set in configuration mode only. */
+enum { C_PARAMETER, C_INPUT, C_OUTPUT, C_LOCAL, C_INDEPENDENT, C_STRUCTURALPARAMETER };
 enum { V_CONSTANT, V_FIXED, V_TUNABLE, V_DISCRETE, V_CONTINUOUS };
 
 typedef struct {

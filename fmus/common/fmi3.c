@@ -376,11 +376,13 @@ fmi3Status fmi3GetAdjointDerivative(fmi3Instance instance, const fmi3ValueRefere
 }
 
 fmi3Status fmi3EnterConfigurationMode(fmi3Instance instance) {
-    UNSUPPORTED(fmi3EnterConfigurationMode);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_enter_config(INST);
 }
 
 fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance) {
-    UNSUPPORTED(fmi3ExitConfigurationMode);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_exit_config(INST);
 }
 
 fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,

@@ -7,7 +7,8 @@
 
 static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String"};
 static const char *const MODE_NAMES[] = {
-    "instantiated", "initialization mode", "step mode", "terminated", "error", "event mode"};
+    "instantiated", "initialization mode", "step mode", "terminated", "error", "event mode",
+    "configuration mode"};
 
 void inst_log(Instance *inst, int status, const char *category, const char *fmt, ...) {
     if (!inst->log || (status == ST_OK && !inst->logging_on)) return;
@@ -102,6 +103,22 @@ static int check_outputs_finite(Instance *inst) {
             }
         }
     }
+    return ST_OK;
+}
+
+int inst_enter_config(Instance *inst) {
+    if (inst->mode != MODE_INSTANTIATED) {
+        return fail(inst, "enter configuration mode called in %s", MODE_NAMES[inst->mode]);
+    }
+    inst->mode = MODE_CONFIG;
+    return ST_OK;
+}
+
+int inst_exit_config(Instance *inst) {
+    if (inst->mode != MODE_CONFIG) {
+        return fail(inst, "exit configuration mode called in %s", MODE_NAMES[inst->mode]);
+    }
+    inst->mode = MODE_INSTANTIATED;
     return ST_OK;
 }
 
@@ -217,7 +234,16 @@ static int check_settable(Instance *inst, const VarInfo *v) {
     if (inst->mode == MODE_ERROR || inst->mode == MODE_TERMINATED) {
         return fail(inst, "cannot set %s in %s", v->name, MODE_NAMES[inst->mode]);
     }
-    if (v->causality != C_PARAMETER && v->causality != C_INPUT) {
+    /* Structural parameters change the model's structure: the standard lets
+     * them change in configuration mode only, and only them. */
+    if ((v->causality == C_STRUCTURALPARAMETER) != (inst->mode == MODE_CONFIG)) {
+        return fail(inst, v->causality == C_STRUCTURALPARAMETER
+                              ? "structural parameter %s can only be set in configuration mode"
+                              : "%s is not a structural parameter and cannot be set in "
+                                "configuration mode", v->name);
+    }
+    if (v->causality != C_PARAMETER && v->causality != C_INPUT
+            && v->causality != C_STRUCTURALPARAMETER) {
         return fail(inst, "%s is not an input or parameter and cannot be set", v->name);
     }
     if (v->variability == V_FIXED && (inst->mode == MODE_STEP || inst->mode == MODE_EVENT)) {

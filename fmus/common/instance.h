@@ -10,7 +10,8 @@ enum { ST_OK = 0, ST_WARNING = 1, ST_DISCARD = 2, ST_ERROR = 3, ST_FATAL = 4 };
 
 typedef enum {
     MODE_INSTANTIATED, MODE_INIT, MODE_STEP, MODE_TERMINATED, MODE_ERROR,
-    MODE_EVENT      /* FMI 3 co-simulation event mode */
+    MODE_EVENT,     /* FMI 3 co-simulation event mode */
+    MODE_CONFIG     /* FMI 3 configuration mode; never saved in a state */
 } Mode;
 
 struct Instance;
@@ -42,6 +43,8 @@ void inst_free(Instance *inst);
 void inst_log(Instance *inst, int status, const char *category, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+int inst_enter_config(Instance *inst);
+int inst_exit_config(Instance *inst);
 int inst_enter_init(Instance *inst, double start_time);
 int inst_exit_init(Instance *inst);
 /* Advance from t by h; hybrid models may end the step early at an event

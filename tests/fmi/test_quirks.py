@@ -186,6 +186,67 @@ def test_cosim_info_lists_the_warnings(fresh, fmi_version, capsys):
     assert "variable 'y' has initial=\"calculated\"" in line
 
 
+QUIRK_WARNINGS = {
+    "duplicate_names": "variable name 'k' is declared twice",
+    "continuous_integer": "variable 'count' is Int",
+    "calculated_start": "variable 'y' has initial=\"calculated\" and a start value (42.0)",
+    "pump_v2": "the binary for modelIdentifier 'pump' should be",
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIRK_WARNINGS))
+def test_cosim_validate_reports_tolerated_defects_as_warnings(fresh, fmi_version, name, capsys):
+    path = fresh(name, fmi_version)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 warning:" in out and ": error:" not in out
+    [line] = [line for line in out.splitlines() if ": warning: " in line]
+    assert line.strip().startswith(f"{path}: warning: {QUIRK_WARNINGS[name]}")
+    assert "usable; cosim tolerates every defect found" in out
+    # --strict keeps fmpy's verdict: the description defects are errors
+    strict = main(["validate", "--strict", str(path)])
+    out = capsys.readouterr().out
+    if name == "pump_v2":          # a binary's file name is outside fmpy's checks
+        assert strict == 0 and "no problems found" in out
+    else:
+        assert strict == 1 and "1 error:" in out and "warning" not in out
+
+
+def without_initial_unknown(xml):
+    return xml.replace('<InitialUnknown valueReference="4"/>', "")
+
+
+def test_cosim_validate_fails_for_defects_cosim_does_not_tolerate(tmp_path, capsys):
+    # fmpy's model-structure check: cosim reads the file without noticing,
+    # so the defect is not tolerated knowingly and stays an error.
+    path = rewrite(twins.path("gain", "3.0"), tmp_path / "no_unknown.fmu",
+                   xml=without_initial_unknown)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 error:" in out and "warning" not in out
+    assert f"{path}: error: ModelStructure/InitialUnknowns does not contain the expected " \
+           "set of variables. Expected {y} but was {}." in out
+
+
+def test_cosim_validate_lists_tolerated_and_real_defects_apart(fresh, tmp_path, capsys):
+    source = fresh("duplicate_names", "3.0")
+    path = rewrite(source, tmp_path / "both.fmu",
+                   xml=lambda x: x.replace('<InitialUnknown valueReference="4"/>', ""))
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 error:" in out and "1 warning:" in out
+    assert "error: ModelStructure/InitialUnknowns does not contain the expected set" in out
+    assert "warning: variable name 'k' is declared twice" in out
+
+
+def test_cosim_validate_refuses_what_cannot_be_read(tmp_path, capsys):
+    path = tmp_path / "junk.fmu"
+    path.write_bytes(b"not a zip")
+    for options in ([], ["--strict"]):
+        assert main(["validate", *options, str(path)]) == 1
+        assert str(path) in capsys.readouterr().err
+
+
 # -- 2. binary named after the FMU file ----------------------------------------------------
 
 

@@ -157,6 +157,163 @@ def test_a_loop_fed_from_outside_feeds_the_rest_of_the_system(algorithm):
     assert result["c.y"] == pytest.approx([20.0] * 4, rel=1e-9)
 
 
+@pytest.mark.parametrize("algorithm", ["jacobi", "gauss-seidel"])
+def test_a_loop_that_needed_newton_goes_straight_to_it_at_later_points(algorithm):
+    # Diverging sweeps cost at least four iterations per point before Newton
+    # takes over; a loop that remembers needing Newton checks the point with one
+    # sweep (and a step with its kept Jacobian when the point moved).
+    result = cosim.simulate(gain_ring(2.0, 3.0), stop_time=10.0, step_size=0.1,
+                            algorithm=algorithm)
+    assert result["a.y"] == pytest.approx([-0.4] * 101, rel=1e-9)
+    assert result["b.y"] == pytest.approx([-0.7] * 101, rel=1e-9)
+    stats = result.stats["a"]
+    assert stats.newton_solves > 90
+    assert stats.loop_iterations < 2 * 101
+    assert result.stats["b"].newton_solves == stats.newton_solves
+
+
+class Summer(PythonComponent):
+    inputs = {"u1": 0.0, "u2": 0.0}
+    outputs = {"y": ("u1", "u2")}
+
+    def update_outputs(self):
+        self["y"] = self["u1"] + self["u2"]
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+@pytest.mark.parametrize("algorithm", ["jacobi", "gauss-seidel"])
+def test_a_moving_diverging_loop_takes_few_iterations_per_point(algorithm):
+    # sum.y = src.y + 2*sum.y, so sum.y = -src.y: a diverging loop whose
+    # solution moves with the sine at every point.
+    system = System("moving")
+    system.add("src", twins.path("source"), parameters={"waveform": 3, "amplitude": 2.0,
+                                                       "frequency": 1.0})
+    system.add("sum", Summer())
+    system.add("g", twins.path("gain"), parameters={"k": 2.0})
+    system.connect("src.y", "sum.u1")
+    system.connect("sum.y", "g.u")
+    system.connect("g.y", "sum.u2")
+    result = cosim.simulate(system, stop_time=5.0, step_size=0.01, algorithm=algorithm, threads=1)
+    assert np.ptp(result["src.y"]) > 3.9
+    assert result["sum.y"] == pytest.approx(-result["src.y"], abs=1e-9)
+    assert result["g.y"] == pytest.approx(-2 * result["src.y"], abs=1e-9)
+    assert result.stats["g"].loop_iterations < 3 * 501
+
+
+class Counter(PythonComponent):
+    """n_out = min(n_in + 1, limit): a discrete loop through it settles at the limit."""
+    parameters = {"limit": 3}
+    inputs = {"n_in": 0}
+    outputs = {"n_out": ("n_in",)}
+    output_types = {"n_out": "int32"}
+
+    def update_outputs(self):
+        self["n_out"] = min(int(self["n_in"]) + 1, self["limit"])
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+class Relay(PythonComponent):
+    """Passes an integer and a flag on at once (direct feedthrough)."""
+    inputs = {"n_in": 0, "flag_in": False}
+    outputs = {"n_out": ("n_in",), "flag_out": ("flag_in",)}
+    output_types = {"n_out": "int32", "flag_out": "bool"}
+
+    def update_outputs(self):
+        self["n_out"] = int(self["n_in"])
+        self["flag_out"] = bool(self["flag_in"])
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+class Toggle(PythonComponent):
+    """flag_out = not flag_in: a loop through it has no consistent value."""
+    inputs = {"flag_in": False}
+    outputs = {"flag_out": ("flag_in",)}
+    output_types = {"flag_out": "bool"}
+
+    def update_outputs(self):
+        self["flag_out"] = not self["flag_in"]
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+@pytest.mark.parametrize("algorithm", ["jacobi", "gauss-seidel"])
+def test_integer_values_of_a_loop_are_swept_until_they_repeat(algorithm):
+    system = System("counting")
+    system.add("count", Counter())
+    system.add("relay", Relay())
+    system.connect("count.n_out", "relay.n_in")
+    system.connect("relay.n_out", "count.n_in")
+    result = cosim.simulate(system, stop_time=0.3, step_size=0.1, algorithm=algorithm)
+    assert list(result["count.n_out"]) == [3] * 4      # from the initial point on
+    assert list(result["relay.n_out"]) == [3] * 4
+
+
+@pytest.mark.parametrize("algorithm", ["jacobi", "gauss-seidel"])
+def test_an_oscillating_boolean_loop_names_its_values(algorithm):
+    system = System("flipping")
+    system.add("toggle", Toggle())
+    system.add("relay", Relay())
+    system.connect("toggle.flag_out", "relay.flag_in")
+    system.connect("relay.flag_out", "toggle.flag_in")
+    with pytest.raises(AlgebraicLoopError) as caught:
+        cosim.simulate(system, stop_time=0.3, step_size=0.1, algorithm=algorithm,
+                       loop_max_iterations=7)
+    error = caught.value
+    assert ("algebraic loop through toggle, relay did not converge at t=0 s: its "
+            "integer/boolean values still change after 7 sweep(s)") in str(error)
+    assert "relay.flag_out: " in str(error) and "toggle.flag_out: " in str(error)
+    assert set(error.residuals) == {"relay.flag_out", "toggle.flag_out"}
+    assert error.loops == [["toggle", "relay"]]
+
+
+class Doubling(PythonComponent):
+    """y = 2*u + 1 (a diverging float loop) and n_out = n_in + 1 (never settles)."""
+    inputs = {"u": 0.0, "n_in": 0}
+    outputs = {"y": ("u", "n_in"), "n_out": ("u", "n_in")}
+    output_types = {"n_out": "int32"}
+
+    def update_outputs(self):
+        self["y"] = 2.0 * self["u"] + 1.0
+        self["n_out"] = int(self["n_in"]) + 1
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+class Through(PythonComponent):
+    inputs = {"u": 0.0, "n_in": 0}
+    outputs = {"y": ("u",), "n_out": ("n_in",)}
+    output_types = {"n_out": "int32"}
+
+    def update_outputs(self):
+        self["y"] = self["u"]
+        self["n_out"] = int(self["n_in"])
+
+    def do_step(self, t, h):
+        self.update_outputs()
+
+
+def test_a_loop_solved_by_newton_still_needs_its_integers_to_settle():
+    system = System("mixed")
+    system.add("d", Doubling())
+    system.add("t", Through())
+    system.connect("d.y", "t.u")
+    system.connect("t.y", "d.u")
+    system.connect("d.n_out", "t.n_in")
+    system.connect("t.n_out", "d.n_in")
+    with pytest.raises(AlgebraicLoopError, match=r"algebraic loop through d, t did not converge "
+                                                 r"at t=0 s: its integer/boolean values still "
+                                                 r"change .*d\.n_out: \d+ -> \d+"):
+        cosim.simulate(system, stop_time=0.3, step_size=0.1)
+
+
 def test_loop_options_are_checked():
     for options, message in (({"loop_tolerance": 0.0}, "loop_tolerance must be a positive number"),
                              ({"loop_max_iterations": 0}, "loop_max_iterations must be a positive")):

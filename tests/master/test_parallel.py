@@ -1,5 +1,6 @@
 """Fast paths give the same numbers: parallel Jacobi, automatic choice, recording."""
 
+import logging
 import runpy
 from pathlib import Path
 
@@ -52,6 +53,35 @@ def test_python_components_take_part_in_parallel_jacobi():
     parallel = system.simulate(stop_time=2.0, step_size=0.01, threads=2)
     assert_same(serial, parallel)
     np.testing.assert_allclose(serial["g.y"][2:], 6.0 * serial["src.y"][:-2])
+
+
+def python_heavy_chain():
+    """Trivial FMUs between Python components: stepping is mostly Python."""
+    system = System("python_heavy")
+    system.add("src", twins.path("source"), parameters={"waveform": 3})
+    previous = "src.y"
+    for i in range(3):
+        system.add(f"g{i}", twins.path("gain"), parameters={"k": 0.5})
+        system.add(f"py{i}", Doubler)
+        system.connect(previous, f"g{i}.u")
+        system.connect(f"g{i}.y", f"py{i}.u")
+        previous = f"py{i}.y"
+    return system
+
+
+@pytest.mark.parametrize("profile", [False, True])
+def test_the_automatic_choice_skips_parallel_trials_when_python_units_dominate(caplog, profile):
+    system = python_heavy_chain()
+    with caplog.at_level(logging.DEBUG, logger="cosim"):
+        automatic = system.start(stop_time=4.0, step_size=0.001, profile=profile)
+        automatic.run()
+        assert automatic.threads == 1
+        result = automatic.stop()
+    assert not [r for r in caplog.records if r.getMessage().startswith("Jacobi on")]
+    assert_same(system.simulate(stop_time=4.0, step_size=0.001, threads=1), result)
+    # the calibration's own timing does not show up as profiling
+    fmu_time = sum(result.stats[f"g{i}"].step_time for i in range(3))
+    assert (fmu_time > 0) if profile else (fmu_time == 0)
 
 
 def test_the_automatic_choice_keeps_results_and_reports_threads(line):

@@ -35,6 +35,7 @@ class Result:
         self.arrays = dict(arrays or {})
         self._times: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
+        self._length = 0    # rows in all chunks: len() must not join them at every step
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
         self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
@@ -44,26 +45,30 @@ class Result:
         if len(times):
             self._times.append(times)
             self._rows.append(rows)
+            self._length += len(times)
             self._cache = None
 
     def since(self, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """(times, rows) from row ``start`` on, without joining earlier chunks."""
-        times, rows, seen = [], [], 0
-        for t, r in zip(self._times, self._rows):
-            if seen + len(t) > start:
-                skip = max(start - seen, 0)
-                times.append(t[skip:])
-                rows.append(r[skip:])
-            seen += len(t)
+        """(times, rows) from row ``start`` on, joining only the chunks that hold
+        them (a stream of rows after each step stays linear in the run)."""
+        times, rows, end = [], [], self._length
+        for t, r in zip(reversed(self._times), reversed(self._rows)):
+            if end <= start:
+                break
+            skip = max(start - (end - len(t)), 0)
+            times.append(t[skip:])
+            rows.append(r[skip:])
+            end -= len(t)
         if not times:
             return np.empty(0), np.empty((0, len(self.names)))
-        return np.concatenate(times), np.concatenate(rows)
+        return np.concatenate(times[::-1]), np.concatenate(rows[::-1])
 
     def truncate(self, time: float) -> None:
         """Drop the rows after ``time`` (a simulation restored to an earlier point)."""
         times, rows = self._arrays()
         keep = int(np.searchsorted(times, time, side="right"))
         self._times, self._rows = [times[:keep]], [rows[:keep]]
+        self._length = keep
         self._cache = None
 
     def _arrays(self):
@@ -94,7 +99,7 @@ class Result:
         return name in self._index or name in self.arrays
 
     def __len__(self) -> int:
-        return len(self.time)
+        return self._length
 
     def __repr__(self):
         return f"Result({len(self.names)} variables, {len(self)} rows)"

@@ -105,11 +105,12 @@ class _Hosted:
     def broadcast(self, *, final: bool = False) -> None:
         result = self.sim.result if self.sim is not None else None
         if result is not None and len(result) > self.rows_sent:
-            times, rows = result.since(self.rows_sent)
-            self.rows_sent = len(result)
             with self.lock:
-                for subscriber in list(self.subscribers):
-                    self._offer(subscriber, (times, rows))
+                if self.subscribers:
+                    times, rows = result.since(self.rows_sent)
+                    for subscriber in list(self.subscribers):
+                        self._offer(subscriber, (times, rows))
+            self.rows_sent = len(result)
         if final:
             self.close_streams()
 

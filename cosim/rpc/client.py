@@ -225,6 +225,16 @@ class RemoteSystem:
         reply = self.client.call("StreamInputs", (request(s) for s in samples), timeout=None)
         return reply.samples, reply.values
 
+    def stream_batches(self, batches) -> tuple[int, int]:
+        """Send an iterable of ``{name: (times, values)}`` dicts, each holding many
+        timestamped samples per live input (bulk data); returns (messages,
+        samples) the server took."""
+        requests = (pb.InputSample(system_id=self.id, batches=[
+            pb.SampleBatch(name=name, times=times, values=values)
+            for name, (times, values) in batch.items()]) for batch in batches)
+        reply = self.client.call("StreamInputs", requests, timeout=None)
+        return reply.samples, reply.values
+
     def live_report(self) -> pb.LiveReport:
         """What the live system received and rejected, and its real-time statistics."""
         return self.client.call("GetLiveReport", pb.SystemRequest(system_id=self.id))

@@ -436,7 +436,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             samples = values = 0
             for sample in request_iterator:
                 hosted = self._get(sample.system_id)
-                if sample.HasField("time"):
+                if sample.HasField("time") or sample.batches:
                     values += self._push_live(hosted, sample)
                 else:
                     values += hosted.do(lambda h, items=sample.values: self._set(h, items))
@@ -452,11 +452,22 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"system {hosted.id} has no live inputs; name them in "
                                "Initialize live_inputs to send timestamped samples")
-        for item in sample.values:
-            kind = item.value.WhichOneof("kind")
-            value = getattr(item.value, kind) if kind else None
-            twin.store.push(item.name, sample.time, value)
-        return len(sample.values)
+        count = 0
+        if sample.HasField("time"):
+            for item in sample.values:
+                kind = item.value.WhichOneof("kind")
+                value = getattr(item.value, kind) if kind else None
+                twin.store.push(item.name, sample.time, value)
+            count = len(sample.values)
+        elif sample.values:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "an input sample with batches and untimed values mixes live and "
+                               "immediate inputs; send them in separate samples")
+        for batch in sample.batches:
+            # A batch whose lengths differ is counted as malformed by the store.
+            twin.store.push_many(batch.name, list(batch.times), list(batch.values))
+            count += len(batch.values)
+        return count
 
     def GetLiveReport(self, request, context):
         with call_status(context):

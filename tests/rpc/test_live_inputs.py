@@ -127,3 +127,37 @@ def test_steps_of_a_live_system_stop_at_the_stop_time(in_process):
     with pytest.raises(ServiceError, match="pass the stop time"):
         system.step(1)
     assert system.live_report().points == 5
+
+
+def test_batches_carry_many_samples_per_message(in_process):
+    system = in_process.create_system(path="bench.ssp")
+    system.initialize(step_size=1.0, stop_time=100.0,
+                      live_inputs=[SETPOINT, {"name": LOAD, "policy": "interpolate"}])
+    times = [float(t) for t in range(0, 50, 2)]
+    taken = system.stream_batches([
+        {SETPOINT: (times, [5000.0 + 100 * t for t in times]),
+         LOAD: (times, [t / 2 for t in times])},
+        {LOAD: ([60.0, 61.0], [1.0])},                 # lengths differ: malformed
+    ])
+    assert taken == (2, 51)
+    system.run_until(10.0)
+    # The point t=9 read the setpoint sample at t=8 (hold) and load at 9/2 (interpolated).
+    assert system.get(SETPOINT) == 5800.0
+    assert system.get(LOAD) == pytest.approx(4.5)
+    report = system.live_report()
+    assert report.samples == 50
+    assert dict(report.rejected) == {"malformed": 1}
+    assert any(LOAD in p for p in report.problems)
+
+
+def test_a_sample_mixing_batches_and_untimed_values_is_refused(in_process):
+    from cosim.v1 import orchestrator_pb2 as pb
+    from cosim.v1.values_pb2 import NamedValue, Value
+
+    system = in_process.create_system(path="bench.ssp")
+    system.initialize(step_size=1.0, stop_time=10.0, live_inputs=[SETPOINT])
+    mixed = pb.InputSample(system_id=system.id,
+                           values=[NamedValue(name=LOAD, value=Value(real=3.0))],
+                           batches=[pb.SampleBatch(name=SETPOINT, times=[0.0], values=[1.0])])
+    with pytest.raises(ServiceError, match="INVALID_ARGUMENT.*mixes live and immediate"):
+        in_process.call("StreamInputs", iter([mixed]), timeout=10)

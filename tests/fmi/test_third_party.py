@@ -1,0 +1,148 @@
+"""FMUs exported by other tools run in cosim as they run in fmpy.
+
+PythonFMU (FMI 2.0) and PythonFMU3 (FMI 3.0) are installed with the test extra;
+both export co-simulation FMUs whose prebuilt binary embeds the Python
+interpreter and runs a Python class shipped in the FMU's resources.  The models
+in ``third_party/`` are exported at test time, so the binaries, the
+modelDescription.xml and the FMI calling conventions are entirely the
+exporter's.
+
+Tolerance: the models integrate with explicit Euler inside ``doStep``, so both
+importers drive the same floating-point operations; the only freedom is the
+last bit of the communication step size (cosim derives it from integer ticks,
+fmpy from float time), hence ``rtol=1e-12`` on real outputs and exact equality
+on integer and boolean outputs.
+"""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import fmpy
+import numpy as np
+import pytest
+from lxml import etree
+
+import reference_master
+from cosim import FmiCallError, System, simulate
+from cosim.cli import main
+
+MODELS = Path(__file__).parent / "third_party"
+EXPORTERS = {
+    "2.0": ("pythonfmu", "first_order_fmi2.py", "FirstOrder", "PythonFMU "),
+    "3.0": ("pythonfmu3", "first_order_fmi3.py", "FirstOrder3", "PythonFMU3 "),
+}
+OUTPUTS = ["y", "steps", "settled"]
+RTOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """exported(version) -> the FMU that the exporter for that FMI version built."""
+    out = tmp_path_factory.mktemp("third-party")
+    paths = {}
+    for version, (module, script, model, _) in EXPORTERS.items():
+        done = subprocess.run([sys.executable, "-m", module, "build", "-f", str(MODELS / script),
+                               "-d", str(out)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{module} build failed:\n{done.stdout}\n{done.stderr}"
+        paths[version] = out / f"{model}.fmu"
+        assert paths[version].is_file(), f"{module} build wrote no {model}.fmu: {done.stdout}"
+    return paths.__getitem__
+
+
+def fmpy_run(path, *, stop_time, step_size, start_values=None):
+    return fmpy.simulate_fmu(str(path), stop_time=stop_time, output_interval=step_size,
+                             start_values=start_values or {})
+
+
+def assert_matches(cosim_columns, reference, names=OUTPUTS):
+    np.testing.assert_allclose(cosim_columns["time"], reference["time"], rtol=RTOL, atol=1e-12)
+    for name in names:
+        expected = np.asarray(reference[name], dtype=float)
+        actual = np.asarray(cosim_columns[name], dtype=float)
+        if name == "y":
+            np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=0, err_msg=name)
+        else:
+            np.testing.assert_array_equal(actual, expected, err_msg=name)
+
+
+def test_the_exporters_wrote_their_own_model_descriptions(exported, fmi_version):
+    module, _, model, tool = EXPORTERS[fmi_version]
+    with zipfile.ZipFile(exported(fmi_version)) as archive:
+        root = etree.fromstring(archive.read("modelDescription.xml"))
+        names = archive.namelist()
+    assert root.get("fmiVersion") == fmi_version
+    assert root.get("generationTool").startswith(tool)
+    platform = "linux64" if fmi_version == "2.0" else "x86_64-linux"
+    assert f"binaries/{platform}/{model}.so" in names
+
+
+def test_a_system_matches_fmpy_on_an_exported_fmu(exported, fmi_version):
+    path = exported(fmi_version)
+    values = {"tau": 0.3, "gain": 1.5, "u": 0.8}
+    system = System("third_party")
+    system.add("lag", path, parameters=values)
+    result = simulate(system, stop_time=2.0, step_size=0.05)
+    reference = fmpy_run(path, stop_time=2.0, step_size=0.05, start_values=values)
+    assert len(result.time) == len(reference) == 41
+    assert_matches({"time": result.time, **{n: result[f"lag.{n}"] for n in OUTPUTS}}, reference)
+    # the run must have reached the settled state, else the boolean comparison proves little
+    assert result["lag.settled"][-1] == 1 and result["lag.settled"][0] == 0
+    assert result["lag.steps"][-1] == 40
+
+
+def test_cosim_run_matches_fmpy_on_an_exported_fmu(exported, fmi_version, tmp_path, capsys):
+    path = exported(fmi_version)
+    out = tmp_path / "out.csv"
+    assert main(["run", str(path), "--stop-time", "1", "--step-size", "0.1",
+                 "-p", "gain=3", "-o", str(out)]) == 0
+    assert f"wrote 11 rows x 3 variables to {out}" in capsys.readouterr().err
+    table = np.genfromtxt(out, delimiter=",", names=True)
+    reference = fmpy_run(path, stop_time=1.0, step_size=0.1, start_values={"gain": 3.0})
+    assert_matches({name: table[name] for name in ["time", *OUTPUTS]}, reference)
+
+
+def test_validate_and_info_describe_an_exported_fmu(exported, fmi_version, capsys):
+    path = exported(fmi_version)
+    status = main(["validate", str(path)])
+    validation = capsys.readouterr().out
+    if fmi_version == "3.0":
+        assert status == 0 and validation.strip() == f"{path}: no problems found"
+    else:
+        # PythonFMU 0.7 lists no ModelStructure/InitialUnknowns (FMI 2.0 wants the outputs)
+        assert status == 1 and "InitialUnknowns" in validation
+    assert main(["info", str(path)]) == 0
+    info = capsys.readouterr().out
+    assert f"FMI {fmi_version} co-simulation" in info
+    for name, causality in [("tau", "parameter"), ("u", "input"), ("y", "output"),
+                            ("steps", "output"), ("settled", "output")]:
+        assert any(line.split()[:2] == [name, causality] for line in info.splitlines()), info
+
+
+def test_fmus_of_both_exporters_coupled_match_the_reference_master(exported):
+    # FMI 2.0 feeding FMI 3.0: the reference master drives both through fmpy
+    system = System("mixed")
+    system.add("first", exported("2.0"), parameters={"tau": 0.4, "u": 1.0})
+    system.add("second", exported("3.0"), parameters={"tau": 0.2, "gain": 0.5})
+    system.connect("first.y", "second.u")
+    record = [f"{c}.{n}" for c in ("first", "second") for n in OUTPUTS]
+    for algorithm in ("jacobi", "gauss-seidel"):
+        result = simulate(system, stop_time=1.5, step_size=0.1, algorithm=algorithm)
+        reference = reference_master.simulate(system, stop_time=1.5, step_size=0.1,
+                                              record=record, algorithm=algorithm)
+        assert_matches({"time": result.time, **{n: result[n] for n in record}}, reference,
+                       names=record)
+        # the coupling reaches the second lag: it tracks half the first one's output
+        assert result["second.y"][-1] == pytest.approx(0.5 * result["first.y"][-1], rel=0.2)
+
+
+def test_an_exception_in_the_python_model_is_an_fmi_call_error(exported, fmi_version):
+    # tau = 0 divides by zero inside the exported model's do_step
+    system = System("broken")
+    system.add("lag", exported(fmi_version), parameters={"tau": 0.0})
+    function = "fmi2DoStep" if fmi_version == "2.0" else "fmi3DoStep"
+    with pytest.raises(FmiCallError, match=rf"component 'lag': {function} returned fatal at t=0"):
+        simulate(system, stop_time=0.3, step_size=0.1)
+    with pytest.raises(Exception, match=f"{function} failed"):
+        fmpy_run(exported(fmi_version), stop_time=0.3, step_size=0.1, start_values={"tau": 0.0})

@@ -1,11 +1,14 @@
 """FMUs exported by other tools run in cosim as they run in fmpy.
 
-PythonFMU (FMI 2.0) and PythonFMU3 (FMI 3.0) are installed with the test extra;
-both export co-simulation FMUs whose prebuilt binary embeds the Python
-interpreter and runs a Python class shipped in the FMU's resources.  The models
-in ``third_party/`` are exported at test time, so the binaries, the
-modelDescription.xml and the FMI calling conventions are entirely the
-exporter's.
+Three exporters come with the test extra and run at test time, so the
+binaries, the modelDescription.xml and the FMI calling conventions are entirely
+theirs:
+
+- PythonFMU (FMI 2.0) and PythonFMU3 (FMI 3.0) export the models in
+  ``third_party/``; their prebuilt binary embeds the Python interpreter and runs
+  the Python class shipped in the FMU's resources.
+- FMU Manipulation Toolbox's FMUContainer (FMI 2.0 and 3.0) packs FMUs into one
+  container FMU whose prebuilt C binary loads and steps the embedded FMUs.
 
 Tolerance: the models integrate with explicit Euler inside ``doStep``, so both
 importers drive the same floating-point operations; the only freedom is the
@@ -22,10 +25,11 @@ from pathlib import Path
 import fmpy
 import numpy as np
 import pytest
+from fmu_manipulation_toolbox.assembly import Assembly
 from lxml import etree
 
 import reference_master
-from cosim import FmiCallError, System, simulate
+from cosim import FmiCallError, System, simulate, twins
 from cosim.cli import main
 
 MODELS = Path(__file__).parent / "third_party"
@@ -146,3 +150,73 @@ def test_an_exception_in_the_python_model_is_an_fmi_call_error(exported, fmi_ver
         simulate(system, stop_time=0.3, step_size=0.1)
     with pytest.raises(Exception, match=f"{function} failed"):
         fmpy_run(exported(fmi_version), stop_time=0.3, step_size=0.1, start_values={"tau": 0.0})
+
+
+# -- FMUContainer ----------------------------------------------------------------------
+
+CONTAINER_OUTPUTS = ["lag_y", "scaled", "steps", "settled"]
+
+
+@pytest.fixture(scope="module")
+def container(exported, tmp_path_factory):
+    """container(version) -> an FMUContainer FMU of that FMI version holding the
+    PythonFMU lag of the same version feeding cosim's ``gain`` twin
+    (scaled = k*lag_y + b), with the lag's input exposed as ``u``."""
+    made = {}
+
+    def build(version):
+        if version not in made:
+            folder = tmp_path_factory.mktemp(f"container-fmi{version[0]}")
+            lag = exported(version).name
+            (folder / lag).write_bytes(exported(version).read_bytes())
+            (folder / "gain.fmu").write_bytes(twins.path("gain", version).read_bytes())
+            (folder / "lagged.csv").write_text(
+                "rule;from_fmu;from_port;to_fmu;to_port\n"
+                f"FMU;{lag};;;\nFMU;gain.fmu;;;\n"
+                f"LINK;{lag};y;gain.fmu;u\n"
+                f"INPUT;;u;{lag};u\n"
+                f"OUTPUT;{lag};y;;lag_y\nOUTPUT;gain.fmu;y;;scaled\n")
+            assembly = Assembly("lagged.csv", default_step_size=0.05, fmu_directory=folder)
+            assembly.make_fmu(fmi_version=int(version[0]))
+            made[version] = folder / "lagged.fmu"
+            assert made[version].is_file()
+        return made[version]
+
+    return build
+
+
+def test_a_container_fmu_matches_fmpy(container, fmi_version):
+    path = container(fmi_version)
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("modelDescription.xml"))
+    assert root.get("fmiVersion") == fmi_version
+    assert root.get("generationTool").startswith("FMUContainer")
+    system = System("packed")
+    system.add("box", path, parameters={"u": 0.8})
+    result = simulate(system, stop_time=1.0, step_size=0.05)
+    reference = fmpy_run(path, stop_time=1.0, step_size=0.05, start_values={"u": 0.8})
+    columns = {"time": result.time, **{n: result[f"box.{n}"] for n in CONTAINER_OUTPUTS}}
+    for name in CONTAINER_OUTPUTS:
+        expected = np.asarray(reference[name], dtype=float)
+        tolerance = dict(rtol=RTOL, atol=0) if name in ("lag_y", "scaled") else dict(rtol=0)
+        np.testing.assert_allclose(columns[name], expected, err_msg=name, **tolerance)
+    # the container's inner connection works: gain (k=1, b=0) follows the lag one step late
+    np.testing.assert_allclose(result["box.scaled"][1:], result["box.lag_y"][:-1], rtol=RTOL)
+    assert result["box.steps"][-1] == 20
+
+
+def test_cosim_run_validate_and_info_on_a_container_fmu(container, fmi_version, tmp_path,
+                                                       capsys):
+    path = container(fmi_version)
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: no problems found"
+    assert main(["info", str(path)]) == 0
+    assert f"FMI {fmi_version} co-simulation" in capsys.readouterr().out
+    out = tmp_path / "out.csv"
+    assert main(["run", str(path), "--stop-time", "0.5", "--step-size", "0.05",
+                 "-o", str(out)]) == 0
+    table = np.genfromtxt(out, delimiter=",", names=True)
+    reference = fmpy_run(path, stop_time=0.5, step_size=0.05)
+    for name in CONTAINER_OUTPUTS:
+        np.testing.assert_allclose(table[name], np.asarray(reference[name], dtype=float),
+                                   rtol=RTOL, err_msg=name)

@@ -17,8 +17,10 @@ fmpy from float time), hence ``rtol=1e-12`` on real outputs and exact equality
 on integer and boolean outputs.
 """
 
+import os
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -29,7 +31,9 @@ from fmu_manipulation_toolbox.assembly import Assembly
 from lxml import etree
 
 import reference_master
-from cosim import FmiCallError, System, simulate, twins
+from cosim import FmiCallError, ModelError, System, simulate, twins
+from cosim.fmi._binding import Instance, Library
+from cosim.fmi.archive import FmuArchive
 from cosim.cli import main
 
 MODELS = Path(__file__).parent / "third_party"
@@ -150,6 +154,56 @@ def test_an_exception_in_the_python_model_is_an_fmi_call_error(exported, fmi_ver
         simulate(system, stop_time=0.3, step_size=0.1)
     with pytest.raises(Exception, match=f"{function} failed"):
         fmpy_run(exported(fmi_version), stop_time=0.3, step_size=0.1, start_values={"tau": 0.0})
+
+
+def test_no_function_of_an_fmu_is_called_after_it_returned_fatal(exported, fmi_version, tmp_path):
+    # FMI allows no further call to any instance of an FMU that returned fatal.
+    # PythonFMU frees its Python objects when the model raises and again in
+    # freeInstance: a master that frees the instance corrupts the heap, which
+    # Python's debug allocator turns into a crash at the next collection.
+    script = tmp_path / "fatal.py"
+    script.write_text(textwrap.dedent(f"""
+        import gc
+        from cosim import FmiCallError, System, simulate
+        system = System("broken")
+        system.add("good", {str(exported(fmi_version))!r})
+        system.add("bad", {str(exported(fmi_version))!r}, parameters={{"tau": 0.0}})
+        try:
+            simulate(system, stop_time=0.3, step_size=0.1)
+        except FmiCallError as error:
+            print("raised:", error)
+        gc.collect()
+        garbage = [dict(k=k) for k in range(100000)]
+        gc.collect()
+        print("survived")
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONMALLOC": "debug"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "raised: component 'bad'" in done.stdout and "returned fatal" in done.stdout
+    assert done.stdout.rstrip().endswith("survived")
+
+
+def test_after_fatal_every_instance_of_the_binary_refuses_calls(exported, fmi_version):
+    archive = FmuArchive(exported(fmi_version))
+    library = Library(archive.binary, archive.model.fmi_version)
+    bad, other = Instance(archive, library, "bad"), Instance(archive, library, "other")
+    tau = archive.model.variables["tau"].value_reference
+    bad.set("float64", [tau], [0.0])
+    for instance in (bad, other):
+        instance.setup_experiment(0.0, None)
+        instance.enter_initialization_mode()
+        instance.exit_initialization_mode()
+    with pytest.raises(FmiCallError, match="returned fatal"):
+        bad.do_step(0.0, 0.1)
+    assert library.corrupted and not bad.alive
+    for instance in (bad, other):
+        with pytest.raises(ModelError, match=rf"component '{instance.name}': .* returned fatal; "
+                                             "FMI allows no further call"):
+            instance.do_step(0.0, 0.1)
+    bad.free()
+    other.free()        # neither reaches freeInstance
+    assert not other.alive
 
 
 # -- FMUContainer ----------------------------------------------------------------------

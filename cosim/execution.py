@@ -26,7 +26,7 @@ from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import (AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError,
                            ModelError, RealtimeOverrun, SimulationTerminated)
-from cosim.fmi._binding import EVENT_CALLS, TYPE_CODES, Instance, fmi_name, function_name
+from cosim.fmi._binding import EVENT_CALLS, FATAL, TYPE_CODES, Instance, fmi_name, function_name
 from cosim.fmi.loader import load_fmu
 from cosim.fmi.model import MODEL_EXCHANGE, SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 from cosim.fmi.model_exchange import ModelExchangeInstance
@@ -1191,6 +1191,8 @@ class Simulation:
                 else:
                     function = EVENT_CALLS[call] if version == 3 else fmi_name(version, "DoStep")
                 message = runtime._take_error()
+                if status == FATAL:
+                    runtime.abandon()
             else:
                 cause = python_errors.get(unit)
                 if isinstance(cause, FmiCallError):     # a remote twin says what failed

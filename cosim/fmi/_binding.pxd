@@ -334,6 +334,7 @@ cdef class Library:
     cdef readonly str interface
     cdef readonly frozenset missing
     cdef readonly str prefix
+    cdef readonly bint corrupted
     cdef void* _need(self, str name) except NULL
     cdef void* _want(self, str name, list missing)
     cdef _resolve_fmi1(self, list missing)

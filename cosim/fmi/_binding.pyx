@@ -86,6 +86,9 @@ def function_name(int version, str action, int value_type):
 
 
 _VERSIONS = {"1.0": 1, "2.0": 2, "3.0": 3}
+# The FMI status after which no function of the FMU may be called again.
+FATAL = STATUS_FATAL
+
 # The FMI 3 function of each CALL_* code: what a failed step names.
 EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
 
@@ -241,7 +244,8 @@ cdef class Library:
         return function not in self.missing and _resolve(self.handle, self.prefix + function) != NULL
 
     def __dealloc__(self):
-        if self.handle != NULL:
+        # a binary that returned fatal stays loaded: unloading runs its code too
+        if self.handle != NULL and not self.corrupted:
             dlclose(self.handle)
 
 
@@ -257,7 +261,7 @@ cdef class FmuState:
 
     def __dealloc__(self):
         if self.ptr != NULL and self.owner is not None and self.owner.alive \
-                and self.owner.library.fn.free_state != NULL:
+                and not self.owner.library.corrupted and self.owner.library.fn.free_state != NULL:
             self.owner.library.fn.free_state(self.owner.slave.component, &self.ptr)
 
 
@@ -350,7 +354,7 @@ cdef class Instance:
         self.time = 0.0
 
     def __dealloc__(self):
-        if self.alive:
+        if self.alive and not self.library.corrupted:
             self.library.fn.free_instance(self.slave.component)
             if self.slave.version == 1:
                 cosim_fmi1_unregister(self.slave.component, self.sink)
@@ -400,9 +404,23 @@ cdef class Instance:
     cpdef int check(self, int status, str function) except -1:
         """Raise FmiCallError if ``status`` is above warning; drain the log either way."""
         if status > STATUS_WARNING:
+            if status == STATUS_FATAL:
+                self.abandon()
             raise FmiCallError(function, self.name, status, self.time, self._take_error())
         self.drain_log()
         return 0
+
+    def abandon(self):
+        """Never call the FMU again: call after any of its functions returned fatal.
+
+        FMI 2.0 and 3.0 allow no further call to any instance of an FMU that
+        returned fatal, not even freeInstance (FMUs that clean up in their
+        error path may free the same memory twice), so this instance and every
+        other instance of the same binary are dropped without being freed, and
+        the binary stays loaded.  Later calls raise ModelError.
+        """
+        self.alive = False
+        self.library.corrupted = True
 
     def _require(self, str function):
         if function in self.library.missing:
@@ -410,6 +428,9 @@ cdef class Instance:
                              f"export {function}")
 
     def _require_alive(self):
+        if self.library.corrupted:
+            raise ModelError(f"component '{self.name}': {self.library.path} returned fatal; FMI "
+                             "allows no further call to any of its instances")
         if not self.alive:
             raise ModelError(f"component '{self.name}': the instance has been freed")
 
@@ -548,6 +569,8 @@ cdef class Instance:
         """Free the instance; later calls raise ModelError."""
         if self.alive:
             self.alive = False
+            if self.library.corrupted:      # see abandon()
+                return
             self.library.fn.free_instance(self.slave.component)
             if self.slave.version == 1:
                 cosim_fmi1_unregister(self.slave.component, self.sink)

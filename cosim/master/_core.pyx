@@ -1190,16 +1190,21 @@ cdef class Core:
                         or self.now_ticks == self.stop_ticks or self.stop_requested:
                     if self.output_ticks and self.now_ticks == self.next_output:
                         self.next_output += self.output_ticks
-                    if self._record(self.now_ticks / 1e9):
-                        reason = FAILED
-                        break
-                    if self.stop_requested:
-                        reason = TERMINATED
-                        break
-                    if self.rows_filled == self.chunk_rows:
-                        reason = CHUNK_FULL
+                    reason = self._record_point(self.now_ticks / 1e9)
+                    if reason != DONE:
                         break
         return reason
+
+    cdef inline int _record_point(self, double t) noexcept nogil:
+        """Record the row at an output point; FAILED, TERMINATED (a unit asked
+        to stop there) or CHUNK_FULL end the loop, DONE goes on."""
+        if self._record(t):
+            return FAILED
+        if self.stop_requested:
+            return TERMINATED
+        if self.rows_filled == self.chunk_rows:
+            return CHUNK_FULL
+        return DONE
 
     cdef int _record(self, double t) noexcept nogil:
         """Fetch record-only values and append a row at time t; returns failures."""
@@ -1254,14 +1259,8 @@ cdef class Core:
                                      self.stop_ticks)
                 if self.step_index % self.record_every == 0 or self.step_index == self.n_steps \
                         or self.stop_requested:
-                    if self._record(t_next):
-                        reason = FAILED
-                        break
-                    if self.stop_requested:
-                        reason = TERMINATED
-                        break
-                    if self.rows_filled == self.chunk_rows:
-                        reason = CHUNK_FULL
+                    reason = self._record_point(t_next)
+                    if reason != DONE:
                         break
         return reason
 

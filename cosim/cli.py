@@ -3,7 +3,9 @@
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
 problem of an FMU or SSP file (an FMU's defects that cosim tolerates as
 warnings, unless ``--strict``); ``cosim run TARGET`` runs one FMU, an SSP file
-or a Python file that defines ``system`` and writes the results as CSV.
+or a Python file that defines ``system`` and writes the results as CSV; with
+``--realtime [FACTOR]`` it paces the run to the wall clock and prints the
+lateness and jitter it achieved.
 ``cosim sweep TARGET`` runs an ensemble of variations on Dask.
 ``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
 FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.

@@ -222,7 +222,8 @@ class MqttSource(Source):
     Attributes
     ----------
     connected : bool
-        Whether the broker connection is up (it comes back by itself when lost).
+        Whether the broker connection is up and the subscriptions are in
+        place (both come back by themselves when the connection is lost).
     connections : int
         How many times the source connected (more than 1 after reconnections).
     messages : int
@@ -351,8 +352,6 @@ class MqttSource(Source):
                 self._refused = self.last_error
                 self._ready.set()
             return
-        self.connected = True
-        self.connections += 1
         # Subscribing on every connection renews the subscriptions after a
         # reconnection (clean sessions keep none on the broker).
         result, mid = client.subscribe([(f, self.qos) for f in self.topics])
@@ -368,6 +367,9 @@ class MqttSource(Source):
             self.last_error = (f"the broker refused the subscription to "
                                f"{', '.join(map(repr, refused))}")
             self._refused = self._refused or self.last_error
+        else:
+            self.connected = True
+            self.connections += 1
         self._ready.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

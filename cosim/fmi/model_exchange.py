@@ -297,6 +297,15 @@ class ModelExchangeInstance:
                                    "(the model chatters)")
         self.time = t_end
 
+    def completed_step(self, t: float) -> bool:
+        """Tell the FMU an integrator step ended at ``t``; whether it asks for
+        event mode.  Raises FmiCallError if it asks to terminate."""
+        enter, terminate = self.fmu.completed_integrator_step(True)
+        if terminate:
+            raise FmiCallError("fmi2CompletedIntegratorStep", self.name, STATUS_ERROR, t,
+                               "the FMU asked to terminate the simulation")
+        return bool(enter)
+
     def _event_iteration(self, t: float) -> None:
         """In event mode at ``t``: iterate fmi2NewDiscreteStates, enter continuous-time mode."""
         self.time = t
@@ -419,11 +428,7 @@ class _ScipyIntegrator:
             owner.x[:] = solver.y
             owner.z = z_new
             self.t = t_new
-            enter, terminate = owner.fmu.completed_integrator_step(True)
-            if terminate:
-                raise FmiCallError("fmi2CompletedIntegratorStep", owner.name, STATUS_ERROR, t_new,
-                                   "the FMU asked to terminate the simulation")
-            if enter:
+            if owner.completed_step(t_new):
                 return t_new, True
         return self.t, False
 
@@ -605,11 +610,7 @@ class _CVodeIntegrator:
             self.t = t
             if root:
                 return t, True
-            enter, terminate = owner.fmu.completed_integrator_step(True)
-            if terminate:
-                raise FmiCallError("fmi2CompletedIntegratorStep", owner.name, STATUS_ERROR, t,
-                                   "the FMU asked to terminate the simulation")
-            if enter:
+            if owner.completed_step(t):
                 return t, True
             if reached or t >= t_stop:
                 if owner.nz:

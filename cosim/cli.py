@@ -1,7 +1,7 @@
 """The ``cosim`` command line.
 
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
-problem of an FMU or SSP file (an FMU's defects that cosim tolerates as
+problem of an FMU, SSP or OSP file (the defects that cosim tolerates as
 warnings, unless ``--strict``); ``cosim run TARGET`` runs one FMU, an SSP file
 or a Python file that defines ``system`` and writes the results as CSV; with
 ``--realtime [FACTOR]`` it paces the run to the wall clock and prints the
@@ -256,7 +256,7 @@ def cmd_validate(args) -> int:
             problems = [Problem("warning", str(path), w) for w in model.warnings]
             problems += [Problem("error", str(path), p) for p in untolerated_problems(str(path))]
     elif path.suffix.lower() in (".ssp", ".ssd", ".xml"):
-        problems = read(path, parameter_set=args.parameter_set).problems
+        problems = read(path, parameter_set=args.parameter_set, strict=args.strict).problems
     else:
         raise ConfigurationError(f"{path}: cosim validates .fmu, .ssp and .ssd files and OSP "
                                  "OspSystemStructure.xml files")
@@ -422,8 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", help=".fmu, .ssp or .ssd file")
     validate.add_argument("--parameter-set", help="check with this parameter set applied")
     validate.add_argument("--strict", action="store_true",
-                          help="FMUs: report every problem fmpy's validation finds as an error, "
-                               "also the defects cosim tolerates")
+                          help="report the defects cosim tolerates as errors (FMUs: every "
+                               "problem fmpy's validation finds; SSP and OSP files: reversed "
+                               "connections, values for unknown variables, ...)")
     validate.set_defaults(func=cmd_validate)
 
     run = sub.add_parser("run", help="run an FMU, an SSP file, or a Python file defining 'system'")

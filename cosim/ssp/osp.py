@@ -434,10 +434,13 @@ def is_osp(path) -> bool:
     return False
 
 
-def read_osp(path) -> Report:
-    """Read an OSP system structure; the report holds the system and every problem found."""
+def read_osp(path, *, strict: bool = False) -> Report:
+    """Read an OSP system structure; the report holds the system and every problem found.
+
+    ``strict`` reports the defects cosim tolerates as errors.
+    """
     path = Path(path)
-    report = Report(path)
+    report = Report(path, strict=strict)
     reader = _OspReader(path, report)
     if not path.is_file():
         reader.error(None, "file not found")
@@ -449,7 +452,7 @@ def read_osp(path) -> Report:
     return report
 
 
-def load_osp(path) -> System:
+def load_osp(path, *, strict: bool = False) -> System:
     """Read an OSP system structure (``OspSystemStructure.xml``) into a :class:`cosim.System`.
 
     Time settings and the algorithm go to ``system.default_experiment``.
@@ -459,7 +462,7 @@ def load_osp(path) -> System:
     SspError
         Listing every error found, each with its file, line and element.
     """
-    report = read_osp(path)
+    report = read_osp(path, strict=strict)
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:

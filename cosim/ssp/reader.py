@@ -3,6 +3,15 @@
 Every problem found is collected with its location (file, line, element)
 instead of stopping at the first, so that validation can report them all;
 :func:`load` raises :class:`SspError` listing the errors.
+
+SSP 2.0 files (``version="2.0"``; SSP 2.0 keeps the SSP1 namespace URIs)
+are read as SSP 1.0 ones, with the 2.0 value types (``Float64``, ``Int32``,
+...).  Defects of other tools' files whose meaning is unambiguous are
+accepted with a warning, or reported as errors with ``strict=True``:
+connections written from the input to the output, and parameter values
+naming variables the system does not have (SSP says to ignore them).
+System connectors of kind ``parameter`` pass their value (bound to the
+system) to the parameters they are connected to.
 """
 
 from __future__ import annotations
@@ -18,18 +27,23 @@ from urllib.parse import unquote, urlparse
 
 from lxml import etree
 
-from cosim.errors import CosimError, SspError
+from cosim.errors import CosimError, SspError, did_you_mean
 from cosim.fmi.archive import MAX_UNCOMPRESSED_BYTES, _check_members
 from cosim.system import System
-from cosim.units import BASE_UNITS, Unit
+from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
 
 log = logging.getLogger("cosim")
 
 MASTER_ANNOTATION = "org.cosim.master"
 MASTER_NAMESPACE = "https://cosim.dev/ssp/master/1"
 _SCHEMA_DIR = "ssp/schema"      # inside the fmpy package
-_TYPES = {"Real": "float64", "Integer": "int32", "Boolean": "bool", "String": "string",
-          "Enumeration": "int32"}
+# Type and value elements (SSP 1.0, and the FMI 3 types SSP 2.0 adds) -> cosim types.
+_TYPES = {"Real": "float64", "Float64": "float64", "Float32": "float32",
+          "Integer": "int32", "Int8": "int8", "UInt8": "uint8", "Int16": "int16",
+          "UInt16": "uint16", "Int32": "int32", "UInt32": "uint32", "Int64": "int64",
+          "UInt64": "uint64", "Boolean": "bool", "String": "string", "Enumeration": "int32"}
+_PORT_TYPES = {"float64": "float64", "float32": "float64", "bool": "bool"}    # else int32
+_PARAMETER_KINDS = ("parameter", "calculatedParameter")
 
 
 @dataclass
@@ -51,6 +65,7 @@ class Report:
     path: Path
     problems: list[Problem] = field(default_factory=list)
     system: System | None = None
+    strict: bool = False        # tolerated defects of the file are errors
 
     @property
     def errors(self) -> list[Problem]:
@@ -78,6 +93,33 @@ def _float(text, default=None):
     return default if text is None else float(text)
 
 
+def _parse_value(kind: str, text):
+    """The Python value of an SSV value element; TypeError or ValueError if invalid."""
+    if kind == "Boolean":
+        return text.strip().lower() in ("true", "1")
+    if kind == "String":
+        return str(text)
+    return float(text) if _TYPES[kind].startswith("float") else int(text)
+
+
+@dataclass
+class _Exposed:
+    """A system connector of kind parameter or calculatedParameter: its value
+    (bound to the system) goes to ``targets``, (path, scale, shift) inside the system."""
+
+    element: object
+    unit: str | None
+    value: object = None
+    targets: list = field(default_factory=list)
+
+
+def _transformed(value, scale: float, shift: float):
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                     and (scale, shift) != (1.0, 0.0)):
+        return scale * value + shift
+    return value
+
+
 class _Folder:
     """A temporary folder removed when no System using it is left."""
 
@@ -94,6 +136,7 @@ class _Reader:
         self.parameter_set = parameter_set
         self.set_names: set[str] = set()
         self.units: dict[str, Unit] = {}
+        self.exposed: dict[System, dict[str, _Exposed]] = {}    # parameter connectors by system
 
     # -- problems -------------------------------------------------------------------
 
@@ -109,6 +152,13 @@ class _Reader:
 
     def warning(self, file, element, message):
         self.report.problems.append(Problem("warning", self.where(file, element), message))
+
+    def tolerate(self, file, element, message):
+        """A defect whose meaning is unambiguous: accepted with a warning, an error when strict."""
+        if self.report.strict:
+            self.error(file, element, f"{message} (accepted without strict)")
+        else:
+            self.warning(file, element, message)
 
     def attempt(self, file, element, action):
         """Run an edit of the system; a cosim error becomes a problem at ``element``."""
@@ -141,8 +191,12 @@ class _Reader:
         schema_file = {"SystemStructureDescription": "SystemStructureDescription.xsd",
                        "ParameterSet": "SystemStructureParameterValues.xsd",
                        "ParameterMapping": "SystemStructureParameterMapping.xsd"}.get(_local(root))
-        if schema_file is None or not str(root.get("version", "1.0")).startswith("1."):
-            return      # the bundled schemas are those of SSP 1.0
+        version = str(root.get("version", "1.0"))
+        if schema_file is not None and not version.startswith(("1.", "2.")):
+            self.tolerate(path, root, f"SSP version {version!r}: cosim reads SSP 1.0 and 2.0; "
+                                      "reading the file as SSP 2.0")
+        if schema_file is None or not version.startswith("1."):
+            return      # the bundled schemas are those of SSP 1.0; 2.0 files are read structurally
         schema = _schema(schema_file)
         if schema is None or schema.validate(tree):
             return
@@ -219,7 +273,18 @@ class _Reader:
         connections = _child(element, "Connections")
         for connection in _children(connections, "Connection") if connections is not None else []:
             self.read_connection(path, system, connection)
+        self.propagate(path, system)
         return system
+
+    def propagate(self, path, system) -> None:
+        """Give the parameters connected to the system's parameter connectors the
+        connectors' values: SSP passes them on at initialization, before any step."""
+        for exposed in self.exposed.get(system, {}).values():
+            if exposed.value is None:
+                continue            # the connected parameters keep their own values
+            for target, scale, shift in exposed.targets:
+                value = _transformed(exposed.value, scale, shift)
+                self.attempt(path, exposed.element, lambda t=target, v=value: system.set_parameter(t, v))
 
     def connectors(self, element):
         connectors = _child(element, "Connectors")
@@ -228,14 +293,19 @@ class _Reader:
     def read_port(self, path, system, connector):
         kind = connector.get("kind")
         type_element = next((c for c in connector if _local(c) in _TYPES), None)
+        unit = type_element.get("unit") if type_element is not None else None
+        if kind in _PARAMETER_KINDS:
+            self.exposed.setdefault(system, {})[connector.get("name")] = _Exposed(connector, unit)
+            return
         if kind not in ("input", "output"):
             self.error(path, connector, f"system connectors of kind {kind!r} are not supported "
-                                        "(only input and output)")
+                                        "(only input, output, parameter and calculatedParameter)")
             return
         type_ = _TYPES.get(_local(type_element), "float64") if type_element is not None else "float64"
-        unit = type_element.get("unit") if type_element is not None else None
+        if type_ == "string":
+            type_ = "float64"           # ports carry numbers; as before, a string connector reads as one
         self.attempt(path, connector, lambda: system.add_port(
-            connector.get("name"), kind, type=type_ if type_ in ("float64", "int32", "bool") else "float64",
+            connector.get("name"), kind, type=_PORT_TYPES.get(type_, "int32"),
             unit=unit, description=connector.get("description")))
 
     def read_component(self, path, system, element, base: Path):
@@ -326,9 +396,7 @@ class _Reader:
             return
         kind, text = _local(value_element), value_element.get("value")
         try:
-            value = {"Real": float, "Integer": int, "Enumeration": int,
-                     "Boolean": lambda v: v.strip().lower() in ("true", "1"),
-                     "String": str}[kind](text)
+            value = _parse_value(kind, text)
         except (TypeError, ValueError):
             self.error(file, parameter, f"{kind} value {text!r} of parameter {name!r} is not valid")
             return
@@ -337,7 +405,57 @@ class _Reader:
             if isinstance(value, float):
                 value = factor * value + offset
         target = f"{owner}.{name}" if owner else name
+        unknown = self.unknown_name(system, target)
+        if unknown:
+            self.tolerate(file, parameter, f"parameter {target!r} is ignored: {unknown} "
+                                           "(SSP ignores values that match no variable)")
+            return
+        exposed = self.exposed_at(system, target)
+        if exposed is not None:
+            self.bind_exposed(file, parameter, system, target, exposed, value)
+            return
         self.attempt(file, parameter, lambda: system.set_parameter(target, value))
+
+    def exposed_at(self, system, reference) -> _Exposed | None:
+        """The parameter connector ``reference`` names: an own one ("P") or one of a
+        nested system ("sub.P"); None if it names none."""
+        element, rest = system.split(reference)
+        if not rest:
+            return self.exposed.get(system, {}).get(element)
+        inner = system.subsystems.get(element)
+        return None if inner is None or "." in rest else self.exposed.get(inner, {}).get(rest)
+
+    def bind_exposed(self, file, parameter, system, target, exposed, value) -> None:
+        if "." not in target:
+            exposed.value = value       # passed on once the system's connections are known
+            return
+        # A nested system's connector: its value goes to what it is connected to inside,
+        # for this instance only; values bound higher up take precedence.
+        element = target.split(".", 1)[0]
+        for inner_target, scale, shift in exposed.targets:
+            self.attempt(file, parameter, lambda t=inner_target, v=_transformed(value, scale, shift):
+                         system.set_parameter(f"{element}.{t}", v))
+
+    def unknown_name(self, system, target: str) -> str | None:
+        """Why ``target`` names nothing in ``system`` (element, variable or connector), or None."""
+        element, rest = system.split(target)
+        connectors = self.exposed.get(system, {})
+        if element not in system:
+            if not rest and element in connectors:
+                return None
+            return (f"system '{system.name}' has no element or connector {element!r}"
+                    f"{did_you_mean(element, [*system.graph.nodes, *connectors])}")
+        node = system.graph.nodes[element]
+        if node["kind"] == "component" and rest and rest not in node["model"].variables:
+            model = node["model"]
+            return (f"component '{element}' ({model.name}) has no variable {rest!r}"
+                    f"{did_you_mean(rest, model.variables)}")
+        if node["kind"] == "system" and rest:
+            inner = node["system"]
+            if "." not in rest and rest in inner.ports:
+                return None
+            return self.unknown_name(inner, rest)
+        return None
 
     # -- connections ------------------------------------------------------------------------
 
@@ -353,12 +471,94 @@ class _Reader:
         factor = _float(transform.get("factor")) if transform is not None else None
         offset = _float(transform.get("offset")) if transform is not None else None
         suppress = element.get("suppressUnitConversion", "false").lower() == "true"
-        self.attempt(path, element, lambda: system.connect(
-            start, end, factor=factor, offset=offset, suppress_unit_conversion=suppress))
+        if self.exposed_at(system, start) or self.exposed_at(system, end):
+            self.read_parameter_connection(path, system, element, start, end, factor, offset)
+            return
+        ends = self.orient(path, system, element, start, end)
+        if ends is not None:
+            self.attempt(path, element, lambda: system.connect(
+                *ends, factor=factor, offset=offset, suppress_unit_conversion=suppress))
+
+    def orient(self, path, system, element, start, end):
+        """(source, target) of a connection: turned round, with a warning, when it is
+        written from an input to an output; None after reporting two inputs or two outputs."""
+        roles = [_role(system, start, own=element.get("startElement") is None),
+                 _role(system, end, own=element.get("endElement") is None)]
+        if None in roles or roles == ["source", "sink"]:
+            return start, end       # as written; System.connect reports what is wrong
+        if roles == ["sink", "source"]:
+            self.tolerate(path, element, f"connection written from {start} (receives data) to "
+                                         f"{end} (provides data); read as {end} -> {start}")
+            return end, start
+        what = "inputs (or output connectors of this system)" if roles[0] == "sink" else \
+            "outputs (or input connectors of this system)"
+        self.error(path, element, f"cannot connect {start} and {end}: both are {what}; a connection "
+                                  "goes from an output to an input")
+        return None
+
+    def read_parameter_connection(self, path, system, element, start, end, factor, offset):
+        """A connection of a parameter connector: the value it is given goes to the
+        parameter (or input start value) at the other end, as SSP passes it on
+        at initialization."""
+        own = [r for r in (start, end) if "." not in r and self.exposed_at(system, r)]
+        if len(own) != 1:
+            self.error(path, element, f"cannot connect {start} and {end}: cosim passes the value "
+                                      "of a parameter connector of this system to a parameter "
+                                      "inside it, and one end must be such a connector")
+            return
+        source = self.exposed[system][own[0]]
+        target = end if own[0] == start else start
+        nested = self.exposed_at(system, target)
+        if nested is not None:              # a nested system's parameter connector
+            element_name = target.split(".", 1)[0]
+            targets = [(f"{element_name}.{t}", s, b) for t, s, b in nested.targets]
+        else:
+            found = self.parameter_target(path, system, element, target, source.unit)
+            if found is None:
+                return
+            targets = [found]
+        a = 1.0 if factor is None else factor
+        b = 0.0 if offset is None else offset
+        source.targets.extend((t, scale * a, scale * b + shift) for t, scale, shift in targets)
+
+    def parameter_target(self, path, system, element, target, unit: str | None):
+        """(target, scale, shift) for a variable given the value of a parameter
+        connector in ``unit``, with the unit conversion; None after reporting why not."""
+        try:
+            node, var = system.resolve(target)
+        except CosimError as exc:
+            self.error(path, element, str(exc))
+            return None
+        if var.causality not in ("parameter", "input") or var.variability == "constant":
+            self.error(path, element, f"cannot connect a parameter connector to {target}: its "
+                                      f"causality is {var.causality}; only parameters and inputs "
+                                      "take the connector's value")
+            return None
+        source_unit = self.units.get(unit) or CATALOG.get(unit) if unit else None
+        target_unit = system.model(node).unit(var.unit) if var.unit else None
+        if source_unit is None or target_unit is None or unit == var.unit:
+            return target, 1.0, 0.0
+        try:
+            return (target, *conversion(source_unit, target_unit))
+        except UnitError as exc:
+            self.error(path, element, f"cannot connect [{unit}] -> {target} [{var.unit}]: {exc}")
+            return None
 
 
 def _ref(element: str | None, connector: str | None) -> str:
     return f"{element}.{connector}" if element else (connector or "")
+
+
+def _role(system, reference: str, *, own: bool) -> str | None:
+    """"source" if data flows out of ``reference`` into the system's connections (an
+    output, or an input connector of the system), "sink" if in; None if unknown."""
+    try:
+        _, var = system.resolve(reference)
+    except CosimError:
+        return None
+    if var.causality not in ("input", "output"):
+        return None
+    return "source" if (var.causality == "output") != own else "sink"
 
 
 def _annotations(element, type_: str):
@@ -421,10 +621,13 @@ def _open_archive(path: Path, report: Report, reader: _Reader):
     return folder, folder / "SystemStructure.ssd"
 
 
-def read(path, *, parameter_set: str | None = None) -> Report:
-    """Read an .ssp or .ssd file; the report holds the system and every problem found."""
+def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Report:
+    """Read an .ssp or .ssd file; the report holds the system and every problem found.
+
+    ``strict`` reports the defects cosim tolerates in other tools' files as errors.
+    """
     path = Path(path)
-    report = Report(path)
+    report = Report(path, strict=strict)
     reader = _Reader(report, parameter_set)
     if not path.is_file():
         reader.error(path, None, "file not found")
@@ -434,7 +637,7 @@ def read(path, *, parameter_set: str | None = None) -> Report:
         if parameter_set is not None:
             reader.error(path, None, "parameter sets apply to SSP files, not OSP system structures")
             return report
-        return read_osp(path)
+        return read_osp(path, strict=strict)
     folder = None
     ssd = path
     if path.suffix.lower() == ".ssp":
@@ -488,18 +691,20 @@ def _safe(action, report):
         return None
 
 
-def load(path, *, parameter_set: str | None = None) -> System:
+def load(path, *, parameter_set: str | None = None, strict: bool = False) -> System:
     """Read an SSP file (``.ssp`` or ``.ssd``) into a :class:`cosim.System`.
 
     ``parameter_set`` applies only the parameter sets with that name (plus
     unnamed ones); by default every binding applies in document order.
+    ``strict`` refuses the defects of other tools' files that cosim otherwise
+    accepts with a logged warning.
 
     Raises
     ------
     SspError
         Listing every error found, each with its file, line and element.
     """
-    report = read(path, parameter_set=parameter_set)
+    report = read(path, parameter_set=parameter_set, strict=strict)
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:

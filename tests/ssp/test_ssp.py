@@ -425,10 +425,12 @@ def test_a_prefix_on_a_binding_targets_one_element(tmp_path):
     path.write_text(ssd_text(system, name="cell"))
     assert read(path).problems == []
     assert load(path).parameters("spindle") == {"initial_wear": 0.25, "preload": 2000.0}
-    # Without the prefix the same names do not reach the component.
+    # Without the prefix the same names do not reach the component: SSP ignores them.
     path.write_text(ssd_text(system.replace(' prefix="spindle."', ""), name="cell"))
-    with pytest.raises(SspError, match="system 'cell' has no element 'initial_wear'"):
-        load(path)
+    assert load(path).parameters("spindle") == {}
+    assert [p.severity for p in read(path).problems] == ["warning", "warning"]
+    with pytest.raises(SspError, match="system 'cell' has no element or connector 'initial_wear'"):
+        load(path, strict=True)
 
 
 # -- hand-written descriptions -----------------------------------------------------------------------
@@ -685,10 +687,10 @@ def test_cosim_validate_checks_the_selected_parameter_set(tmp_path, capsys):
 # -- bad files ---------------------------------------------------------------------------------------
 
 
-def assert_one_error_at(path: Path, text: str, needle: str, element: str, *words):
+def assert_one_error_at(path: Path, text: str, needle: str, element: str, *words, strict=False):
     """load(path) raises SspError naming the file, the line of ``needle`` and ``element``."""
     with pytest.raises(SspError) as caught:
-        load(path)
+        load(path, strict=strict)
     message = str(caught.value)
     where = f"{path}:{line_of(text, needle)} {element}"
     assert where in message, message
@@ -828,8 +830,16 @@ def test_a_parameter_that_does_not_exist(tmp_path):
     bindings = inline_set({"kk": ("Real", 2.0)})
     path, text = write_plant(tmp_path, f'      <ssd:Component name="gain" source="gain.fmu">'
                                        f'\n        {bindings}\n      </ssd:Component>')
+    # SSP ignores values that match no variable: a warning, an error when strict.
+    report = read(path)
+    assert [(p.severity, p.location) for p in report.problems] == [
+        ("warning", f"{path}:{named(text, 'kk')} <Parameter name='kk'>")]
+    assert "parameter 'gain.kk' is ignored: component 'gain' (gain) has no variable 'kk'" \
+        in report.problems[0].message
+    assert report.system.parameters("gain") == {}
     assert_one_error_at(path, text, 'name="kk"', "<Parameter name='kk'>",
-                        "component 'gain' (gain) has no variable 'kk'", "did you mean 'k'")
+                        "component 'gain' (gain) has no variable 'kk'", "did you mean 'k'",
+                        "accepted without strict", strict=True)
 
 
 def test_a_parameter_value_of_the_wrong_kind(tmp_path):
@@ -891,7 +901,7 @@ def test_several_problems_are_reported_together(tmp_path):
       </ssd:Component>""", """      <ssd:Connection startElement="spindle" startConnector="motor_power" endElement="furnace" endConnector="part_entry_temperature"/>
       <ssd:Connection startElement="gain" startConnector="y" endElement="mill" endConnector="u"/>""")
     with pytest.raises(SspError) as caught:
-        load(path)
+        load(path, strict=True)
     expected = [
         (f"{path}:{named(text, 'mill')} <Component name='mill'>", "FMU file not found"),
         (f"{path}:{named(text, 'remote')} <Component name='remote'>", "not a gRPC endpoint"),

@@ -22,9 +22,14 @@ reads version 0.1 of that format:
     turned round.  An optional ``LinearTransformation`` child gives a
     ``factor`` and an ``offset``.  As in libcosim, values pass unconverted
     between variables of different units (a warning says so).
+``Connections/VariableGroupConnection``
+    Two ``VariableGroup`` endpoints (simulator and group name), the groups
+    read from the ``<modelName>_OspModelDescription.xml`` beside the FMU or
+    beside the system structure; connected variable by variable as libcosim
+    does (see :mod:`cosim.ssp.osp_model`).
 
-Function blocks (``Functions``), signal connections and variable-group
-connections are reported as not supported.  As for SSP, every problem is
+Function blocks (``Functions``) and signal connections are reported as not
+supported.  As for SSP, every problem is
 collected with its file, line and element; :func:`load_osp` raises
 :class:`cosim.SspError` listing the errors.
 """
@@ -39,6 +44,7 @@ from urllib.parse import unquote, urlparse
 from lxml import etree
 
 from cosim.errors import CosimError, SspError, did_you_mean
+from cosim.ssp import osp_model
 from cosim.ssp.reader import Problem, Report, _check_structure, _child, _children, _local
 from cosim.system import System
 
@@ -63,8 +69,6 @@ _UNSUPPORTED_CONNECTIONS = {
                         "(a LinearTransformation child scales and shifts the value)",
     "SignalGroupConnection": "it connects a variable group to a function block, and cosim has "
                              "no OSP functions",
-    "VariableGroupConnection": "cosim does not read the variable groups of OspModelDescription "
-                               "files; connect each pair of variables with a VariableConnection",
 }
 
 # Value element of an InitialValue -> the cosim variable types it may set.
@@ -104,6 +108,7 @@ class _OspReader:
         self.path = path
         self.report = report
         self.failed: set[str] = set()       # simulators that could not be added
+        self.groups: dict[str, tuple | None] = {}   # simulator -> (file, groups by name), read when used
 
     # -- problems -------------------------------------------------------------------
 
@@ -331,6 +336,8 @@ class _OspReader:
                 continue
             if kind == "VariableConnection":
                 self.read_variable_connection(system, element)
+            elif kind == "VariableGroupConnection":
+                self.read_group_connection(system, element)
             elif kind in _UNSUPPORTED_CONNECTIONS:
                 self.error(element, f"{kind} is not supported: {_UNSUPPORTED_CONNECTIONS[kind]}")
             else:
@@ -386,6 +393,96 @@ class _OspReader:
                                       f"[{second_var.unit}]: the units differ; as in libcosim the "
                                       "value passes unconverted (add a LinearTransformation to "
                                       "convert it)")
+
+
+    # -- variable groups ----------------------------------------------------------------------
+
+    def read_group_connection(self, system: System, element) -> None:
+        ends = _children(element, "VariableGroup")
+        if len(ends) != 2:
+            self.error(element, f"a VariableGroupConnection needs two VariableGroup elements, "
+                                f"not {len(ends)}")
+            return
+        groups = [self.group(system, end) for end in ends]
+        if None in groups:
+            return
+        (first, a), (second, b) = groups
+        try:
+            pairs = osp_model.pair_variables(a, b)
+        except SspError as exc:
+            self.error(element, f"{first}.{a.name} <-> {second}.{b.name}: {exc}")
+            return
+        connections = [self.group_pair(system, element, first, second, pair) for pair in pairs]
+        if None in connections:
+            return                  # connect a group whole or not at all
+        for source, target in connections:
+            # libcosim copies values as they are: no unit conversion.
+            self.attempt(element, lambda s=source, t=target: system.connect(
+                s, t, suppress_unit_conversion=True))
+
+    def group(self, system: System, end):
+        """(simulator, VariableGroup) an endpoint names; None after reporting why not."""
+        simulator, name = end.get("simulator"), end.get("name")
+        if not simulator or not name:
+            self.error(end, "VariableGroup needs both a simulator and a name attribute")
+            return None
+        if simulator in self.failed:
+            return None
+        if simulator not in system.components:
+            self.error(end, f"there is no simulator {simulator!r}"
+                            f"{did_you_mean(simulator, system.components)}")
+            return None
+        if simulator not in self.groups:
+            self.groups[simulator] = self.read_groups(system, simulator, end)
+        if self.groups[simulator] is None:
+            return None
+        file, groups = self.groups[simulator]
+        if name not in groups:
+            self.error(end, f"simulator {simulator!r} has no variable group {name!r} in {file}"
+                            f"{did_you_mean(name, groups)}")
+            return None
+        return simulator, groups[name]
+
+    def read_groups(self, system: System, simulator: str, end) -> tuple | None:
+        """(file, groups by name) of a simulator's OSP model description; None after
+        reporting that there is none or that it cannot be read."""
+        model = system.model(simulator)
+        path = osp_model.find(system.source(simulator), model.name, self.path.parent)
+        if path is None:
+            self.error(end, f"simulator {simulator!r} has no OSP model description: there is no "
+                            f"{model.name}{osp_model.FILE_SUFFIX} beside "
+                            f"{Path(system.source(simulator)).name} or beside {self.path.name}")
+            return None
+        try:
+            return path, osp_model.read_groups(path)
+        except SspError as exc:
+            self.error(end, f"simulator {simulator!r}: {exc}")
+            return None
+
+    def group_pair(self, system: System, element, first: str, second: str, pair):
+        """(source, target) of one variable pair of a group connection; None after
+        reporting an unknown variable or two variables of the same causality."""
+        group_a, name_a, group_b, name_b = pair
+        variables = []
+        for simulator, group, name in ((first, group_a, name_a), (second, group_b, name_b)):
+            model = system.model(simulator)
+            if name not in model.variables:
+                self.error(element, f"variable group {group} of simulator {simulator!r} names "
+                                    f"the variable {name!r}, which {model.name} does not have"
+                                    f"{did_you_mean(name, model.variables)}")
+                return None
+            variables.append(model.variables[name])
+        ends = f"{first}.{name_a}", f"{second}.{name_b}"
+        causalities = [v.causality for v in variables]
+        if causalities == ["output", "input"]:
+            return ends
+        if causalities == ["input", "output"]:
+            return ends[1], ends[0]
+        self.error(element, f"variable group {group_a} of simulator {first!r} and {group_b} of "
+                            f"simulator {second!r}: {ends[0]} ({causalities[0]}) and {ends[1]} "
+                            f"({causalities[1]}) cannot be connected; one must be an output and "
+                            "the other an input")
+        return None
 
 
 def _optional_float(text: str | None) -> float | None:

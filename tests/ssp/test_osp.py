@@ -316,10 +316,6 @@ UNSUPPORTED = {
         <Variable simulator="src" name="y"/>
         <Signal function="scale" name="in"/>
     </SignalConnection>""",
-    "VariableGroupConnection": """<VariableGroupConnection>
-        <VariableGroup simulator="src" name="out"/>
-        <VariableGroup simulator="amp" name="in"/>
-    </VariableGroupConnection>""",
     "SignalGroupConnection": """<SignalGroupConnection>
         <SignalGroup function="sum" name="in"/>
         <VariableGroup simulator="amp" name="in"/>

@@ -125,6 +125,13 @@ class _OspReader:
     def warning(self, element, message: str) -> None:
         self.report.problems.append(Problem("warning", self.where(element), message))
 
+    def tolerate(self, element, message: str) -> None:
+        """A defect whose meaning is unambiguous: accepted with a warning, an error when strict."""
+        if self.report.strict:
+            self.error(element, f"{message} (accepted without strict)")
+        else:
+            self.warning(element, message)
+
     def attempt(self, element, action) -> bool:
         """Run an edit of the system; a cosim error becomes a problem at ``element``."""
         try:
@@ -157,7 +164,7 @@ class _OspReader:
             return None
         version = root.get("version")
         if version != VERSION:
-            self.warning(root, f"version {version!r}: cosim reads version {VERSION} of the OSP "
+            self.tolerate(root, f"version {version!r}: cosim reads version {VERSION} of the OSP "
                                "system structure format; reading the file as that version"
                          if version is not None else
                          f"no version attribute; reading the file as version {VERSION}")
@@ -188,7 +195,7 @@ class _OspReader:
             if not name:
                 continue                      # comments, processing instructions
             if name not in _TOP_LEVEL:
-                self.warning(element, f"unknown element {name} ignored (an OspSystemStructure holds "
+                self.tolerate(element, f"unknown element {name} ignored (an OspSystemStructure holds "
                                       f"{', '.join(_TOP_LEVEL)})")
             elif name in found:
                 self.error(element, f"{name} appears more than once (first at line "
@@ -251,7 +258,7 @@ class _OspReader:
             if not kind:
                 continue
             if kind != "Simulator":
-                self.warning(element, f"unknown element {kind} in Simulators ignored")
+                self.tolerate(element, f"unknown element {kind} in Simulators ignored")
                 continue
             self.read_simulator(system, element, base_step)
 
@@ -341,7 +348,7 @@ class _OspReader:
             elif kind in _UNSUPPORTED_CONNECTIONS:
                 self.error(element, f"{kind} is not supported: {_UNSUPPORTED_CONNECTIONS[kind]}")
             else:
-                self.warning(element, f"unknown element {kind} in Connections ignored")
+                self.tolerate(element, f"unknown element {kind} in Connections ignored")
 
     def endpoint(self, system: System, element):
         """The (simulator, Variable) an endpoint names; None after reporting why not,

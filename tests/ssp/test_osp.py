@@ -307,6 +307,9 @@ def test_unknown_elements_and_version_are_warned_about(folder):
     messages = {p.location: p.message for p in report.warnings}
     assert "0.2" in messages[f"{path}:2 <OspSystemStructure>"]
     assert "Extras" in messages[f"{path}:{line_of(path, '<Extras/>')} <Extras>"]
+    strict = read_osp(path, strict=True)
+    assert sorted(p.location for p in strict.errors) == sorted(messages)
+    assert all(p.message.endswith("(accepted without strict)") for p in strict.errors)
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -139,6 +139,15 @@ def test_group_connections_connect_force_and_velocity_as_the_plain_connections_d
     assert ours["damper.y"][-1] == pytest.approx(FORCE, rel=1e-3)
 
 
+def test_a_system_read_with_groups_is_written_as_ssp_with_the_same_connections(rig, tmp_path):
+    from cosim.ssp import load, save
+    system = load_osp(write(rig, structure(GROUP_CONNECTIONS)))
+    again = load(save(system, tmp_path / "rig.ssp"))
+    assert again.connection_details == system.connection_details
+    ours, theirs = run(system), run(again)
+    np.testing.assert_array_equal(theirs["mass.u"], ours["mass.u"])
+
+
 def test_cosim_validate_accepts_group_connections(rig, capsys):
     path = write(rig, structure(GROUP_CONNECTIONS))
     assert main(["validate", str(path)]) == 0

@@ -163,11 +163,20 @@ def test_a_system_parameter_reaches_the_connected_component_parameters(tmp_path)
 def test_a_parameter_bound_higher_up_reaches_inside_a_nested_system(tmp_path):
     cell = PARAMETERS.replace('<ssd:System name="cell">', '<ssd:System name="cell1">')
     top = f"""  <ssd:System name="line">
-    {inline({"cell1.gain_k": ("Real", 5.0)})}
+    <ssd:Connectors>
+      <ssd:Connector name="line_k" kind="parameter"><ssc:Real/></ssd:Connector>
+    </ssd:Connectors>
+    {inline({"cell1.gain_k": ("Real", 5.0), "line_k": ("Real", 3.0)})}
     <ssd:Elements>
 {cell}
 {PARAMETERS.replace('<ssd:System name="cell">', '<ssd:System name="cell2">')}
+{PARAMETERS.replace('<ssd:System name="cell">', '<ssd:System name="cell3">')}
     </ssd:Elements>
+    <ssd:Connections>
+      <ssd:Connection startConnector="line_k" endElement="cell3" endConnector="gain_k">
+        <ssc:LinearTransformation factor="2.0"/>
+      </ssd:Connection>
+    </ssd:Connections>
   </ssd:System>"""
     path = write(tmp_path, ssd(top))
     report = read(path)
@@ -175,10 +184,11 @@ def test_a_parameter_bound_higher_up_reaches_inside_a_nested_system(tmp_path):
     result = run(report.system)
     np.testing.assert_allclose(result["cell1.amp.y"][1:], 5.0 * 2.0 + 1.0)
     np.testing.assert_allclose(result["cell2.amp.y"][1:], 4.0 * 2.0 + 1.0)
+    np.testing.assert_allclose(result["cell3.amp.y"][1:], 6.0 * 2.0 + 1.0)    # line_k, doubled
     # Written back (as SSP 1.0, the values on the parameters) and read again: the same run.
     again = load(save(report.system, tmp_path / "again.ssd"))
     rerun = run(again)
-    for name in ("cell1.amp.y", "cell2.amp.y"):
+    for name in ("cell1.amp.y", "cell2.amp.y", "cell3.amp.y"):
         np.testing.assert_array_equal(rerun[name], result[name])
 
 

@@ -42,7 +42,8 @@ _TYPES = {"Real": "float64", "Float64": "float64", "Float32": "float32",
           "Integer": "int32", "Int8": "int8", "UInt8": "uint8", "Int16": "int16",
           "UInt16": "uint16", "Int32": "int32", "UInt32": "uint32", "Int64": "int64",
           "UInt64": "uint64", "Boolean": "bool", "String": "string", "Enumeration": "int32"}
-_PORT_TYPES = {"float64": "float64", "float32": "float64", "bool": "bool"}    # else int32
+# Ports carry float64, int32 or bool; a string connector reads as a float one, as it always did.
+_PORT_TYPES = {"float64": "float64", "float32": "float64", "bool": "bool", "string": "float64"}
 _PARAMETER_KINDS = ("parameter", "calculatedParameter")
 
 
@@ -302,8 +303,6 @@ class _Reader:
                                         "(only input, output, parameter and calculatedParameter)")
             return
         type_ = _TYPES.get(_local(type_element), "float64") if type_element is not None else "float64"
-        if type_ == "string":
-            type_ = "float64"           # ports carry numbers; as before, a string connector reads as one
         self.attempt(path, connector, lambda: system.add_port(
             connector.get("name"), kind, type=_PORT_TYPES.get(type_, "int32"),
             unit=unit, description=connector.get("description")))

@@ -117,7 +117,7 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
         system.add(model.model_identifier, path, parameters=parameters)
         exp = model.default_experiment
         defaults = {"start_time": exp.start_time, "stop_time": exp.stop_time,
-                    "step_size": exp.step_size}
+                    "step_size": exp.step_size, "tolerance": exp.tolerance}
         return system, defaults, True
     if path.suffix == ".py":
         if not path.is_file():
@@ -128,7 +128,8 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
             raise ConfigurationError(f"{path} must define a variable 'system' holding a cosim.System")
         for name, value in parameters.items():
             system.set_parameter(name, value)
-        defaults = {k: namespace.get(k) for k in ("start_time", "stop_time", "step_size", "algorithm")}
+        defaults = {k: namespace.get(k)
+                    for k in ("start_time", "stop_time", "step_size", "algorithm", "tolerance")}
         return system, defaults, False
     raise ConfigurationError(f"{target}: expected an .fmu, .ssp or .ssd file, an OSP "
                              "OspSystemStructure.xml, or a .py file defining 'system'")
@@ -180,6 +181,7 @@ def cmd_run(args) -> int:
         "stop_time": args.stop_time if args.stop_time is not None else defaults.get("stop_time"),
         "step_size": args.step_size if args.step_size is not None else defaults.get("step_size"),
     }
+    tolerance = args.tolerance if args.tolerance is not None else defaults.get("tolerance")
     for name in ("stop_time", "step_size"):
         if options[name] is None:
             raise ConfigurationError(f"no {name.replace('_', '-')} given and {args.target} has no "
@@ -194,7 +196,8 @@ def cmd_run(args) -> int:
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1,
                      extrapolation=args.extrapolation, variable_step=args.variable_step,
-                     rtol=args.rtol, profile=args.profile, **realtime, **options)
+                     rtol=args.rtol, profile=args.profile, tolerance=tolerance,
+                     **realtime, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
     try:
@@ -444,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--variable-step", action="store_true",
                      help="control the step size by the coupling error (--step-size is the first step)")
     run.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of --variable-step")
+    run.add_argument("--tolerance", type=float,
+                     help="relative tolerance for FMUs' own solvers (default: each FMU's "
+                          "default experiment, or the SSP master settings)")
     run.add_argument("--profile", action="store_true",
                      help="time every component's steps and print a table at the end")
     run.add_argument("--realtime", nargs="?", const="1", metavar="FACTOR",

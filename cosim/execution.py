@@ -35,6 +35,7 @@ from cosim.master._core import (RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMI
                                 STEP_TERMINATED, Core)
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
+from cosim.timegrid import check_seconds, time_grid
 
 __all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "ComponentStats", "Simulation", "Snapshot", "simulate"]
 
@@ -43,12 +44,10 @@ log = logging.getLogger("cosim")
 ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
 LOOP_TYPES = ("float64", "int32", "bool")
-TICKS_PER_SECOND = 1_000_000_000
-UNBOUNDED_TICKS = 2**62
 # Below this much work per step, parallel Jacobi is not even tried: waking
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
-STATE_FORMAT = "cosim-state-3"
+STATE_FORMAT = "cosim-state-4"
 # Runtimes backed by a loaded FMU binary, whose model is corrected to that binary.
 FMU_RUNTIMES = (Instance, ModelExchangeInstance)
 # A real-time run hands its recorded rows to the result (and the CSV file) at
@@ -66,19 +65,6 @@ def _realtime_factor(realtime) -> float | None:
         raise ConfigurationError(f"realtime must be True, False or a real-time factor > 0 "
                                  f"(1 = real time, 10 = ten times faster), got {realtime!r}")
     return check_factor(realtime)
-
-
-def _ticks(value: float, name: str) -> int:
-    """``value`` seconds as integer nanoseconds; it must be one, within 1e-9 relative."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}")
-    if abs(value) * TICKS_PER_SECOND >= UNBOUNDED_TICKS:
-        raise ConfigurationError(f"{name}={value!r} s is beyond the supported range "
-                                 f"(+-{UNBOUNDED_TICKS / TICKS_PER_SECOND:.3g} s)")
-    ticks = round(value * TICKS_PER_SECOND)
-    if abs(ticks / TICKS_PER_SECOND - value) > 1e-9 * abs(value):
-        raise ConfigurationError(f"{name}={value!r} s is not a whole number of nanoseconds")
-    return ticks
 
 
 def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -241,7 +227,6 @@ class Snapshot:
 
     time: float
     step_index: int
-    ticks: int
     values: bytes
     states: list
     owner: int
@@ -286,7 +271,8 @@ class Simulation:
     ----------
     system : cosim.System
     step_size : float
-        Communication step in seconds (a whole number of nanoseconds); with
+        Communication step in seconds, any positive finite value; point n is
+        ``start_time + n*step_size`` (as in fmpy), never accumulated.  With
         ``variable_step``, the first step tried.
     stop_time : float or None
         End of the run; None lets :meth:`step` go on without limit.
@@ -342,6 +328,12 @@ class Simulation:
         needed Newton goes straight to it at the next 50 points, then tries
         the sweeps again.  Integer or boolean values that never repeat raise
         AlgebraicLoopError naming them.
+    tolerance : float or None
+        Relative tolerance handed to FMUs with solvers of their own
+        (``fmi2SetupExperiment``, ``fmi3EnterInitializationMode``).  None gives
+        each co-simulation FMU the tolerance of its default experiment, or
+        none where it declares none (as fmpy does); model exchange components
+        use their solver's ``rtol``.
     profile : bool
         Time every do step of every component (see :attr:`stats`).
     realtime : bool or float
@@ -378,36 +370,31 @@ class Simulation:
                  max_step: float | None = None, rtol: float = 1e-4, atol: float = 1e-6,
                  loop_tolerance: float = 1e-10, loop_max_iterations: int = 100,
                  profile: bool = False, realtime: bool | float = False, overrun: str = "skip",
-                 max_lateness: float | None = None):
+                 max_lateness: float | None = None, tolerance: float | None = None):
         if algorithm not in ALGORITHMS:
             raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                                      f"got {algorithm!r}")
         if extrapolation not in EXTRAPOLATIONS:
             raise ConfigurationError(f"extrapolation must be one of {', '.join(EXTRAPOLATIONS)}, "
                                      f"got {extrapolation!r}")
-        if not step_size > 0:
-            raise ConfigurationError(f"step_size must be > 0, got {step_size!r}")
-        if stop_time is not None and not stop_time > start_time:
-            raise ConfigurationError(f"stop_time ({stop_time}) must be after start_time ({start_time})")
-        for name, value in (("rtol", rtol), ("atol", atol), ("loop_tolerance", loop_tolerance)):
-            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+        grid = time_grid(start_time=start_time, step_size=step_size, stop_time=stop_time,
+                         output_interval=output_interval, variable_step=variable_step,
+                         min_step=min_step, max_step=max_step)
+        for name, value in (("rtol", rtol), ("atol", atol), ("loop_tolerance", loop_tolerance),
+                            ("tolerance", 1.0 if tolerance is None else tolerance)):
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0
+                                               and math.isfinite(value)):
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        self.tolerance = tolerance
         if not isinstance(loop_max_iterations, int) or loop_max_iterations < 1:
             raise ConfigurationError(f"loop_max_iterations must be a positive integer, "
                                      f"got {loop_max_iterations!r}")
         self.start_time, self.stop_time, self.step_size = start_time, stop_time, step_size
+        self._grid = grid
         # How the master couples the components, for runs forked from this one.
         self.coupling = {"algorithm": algorithm, "extrapolation": extrapolation,
                          "step_multiples": step_multiples, "loop_tolerance": loop_tolerance,
-                         "loop_max_iterations": loop_max_iterations}
-        step_ticks = _ticks(step_size, "step_size")
-        start_ticks = _ticks(start_time, "start_time")
-        stop_ticks = _ticks(stop_time, "stop_time") if stop_time is not None else UNBOUNDED_TICKS
-        interval = step_size if output_interval is None else output_interval
-        interval_ticks = _ticks(interval, "output_interval")
-        if interval_ticks <= 0 or (interval_ticks % step_ticks and not variable_step):
-            raise ConfigurationError(f"output_interval ({interval}) must be a positive multiple "
-                                     f"of step_size ({step_size})")
+                         "loop_max_iterations": loop_max_iterations, "tolerance": tolerance}
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
         if threads is not None and threads > 1 and algorithm != "jacobi":
@@ -445,23 +432,13 @@ class Simulation:
             self._core.loop_max_iterations = loop_max_iterations
             self._core.profile = profile
             self._core.configure(algorithm=algorithm, order=[plan.index[n] for n in order],
-                                 start_ticks=start_ticks, step_ticks=step_ticks,
-                                 stop_ticks=stop_ticks, record_every=interval_ticks // step_ticks,
-                                 columns=plan.columns)
+                                 grid=grid, columns=plan.columns)
             self.variable_step = variable_step and self._can_vary_step()
             if self.variable_step:
                 for runtime in self._runtimes:      # rejected steps set earlier states
                     runtime.restores_states(True)
-                min_ticks = max(1, _ticks(min_step if min_step is not None else step_size / 1000,
-                                          "min_step"))
-                max_ticks = _ticks(max_step if max_step is not None else 100 * step_size, "max_step")
-                if not 0 < min_ticks <= max_ticks:
-                    raise ConfigurationError(f"min_step ({min_step}) must be > 0 and at most "
-                                             f"max_step ({max_step})")
-                self._core.configure_variable(
-                    min_ticks=min_ticks, max_ticks=max_ticks,
-                    output_ticks=interval_ticks if output_interval is not None else 0,
-                    rtol=rtol, atol=atol, estimated=plan.exchanged_float64)
+                self._core.configure_variable(grid, rtol=rtol, atol=atol,
+                                              estimated=plan.exchanged_float64)
             if output_file is not None:
                 self._writer = (output_file if isinstance(output_file, CsvWriter)
                                 else CsvWriter(output_file))
@@ -642,10 +619,16 @@ class Simulation:
             else:
                 runtime.set(type_, vrs, values)
 
+    def _tolerance(self, runtime) -> float | None:
+        """The relative tolerance handed to ``runtime``'s own solver, if any."""
+        if self.tolerance is not None or not isinstance(runtime, Instance):
+            return self.tolerance
+        return runtime.model.default_experiment.tolerance
+
     def _initialize(self, order: list[int]) -> None:
         core = self._core
         for name, runtime in zip(self._plan.names, self._runtimes):
-            runtime.setup_experiment(self.start_time, self.stop_time)
+            runtime.setup_experiment(self.start_time, self.stop_time, self._tolerance(runtime))
             self._start_values(name, runtime)
             runtime.enter_initialization_mode()
         # Every output once, then passes in execution order (set inputs, get
@@ -735,12 +718,11 @@ class Simulation:
         """Step until the communication point at or just after ``time``
         (with ``variable_step``: exactly ``time``, or the stop time)."""
         self._require_running()
-        ticks = _ticks(time, "time")
+        time = check_seconds(time, "time")
         if self.variable_step:
-            self._advance_variable(max(ticks, self._core.now_ticks))
+            self._advance_variable(max(time, self._core.time))
             return self.time
-        steps = -(-(ticks - self._core.start_ticks) // self._core.step_ticks)
-        self._forward(min(max(steps, self._core.step_index), self._core.n_steps))
+        self._forward(max(self._grid.step_at_or_after(time), self._core.step_index))
         return self.time
 
     def run(self, *, progress=None) -> Result:
@@ -750,10 +732,9 @@ class Simulation:
             raise ConfigurationError("run() needs a stop_time; use step() or run_until() instead")
         core = self._core
         if self.variable_step:
-            span = core.stop_ticks - core.start_ticks
-            while core.now_ticks < core.stop_ticks:
-                self._advance_variable(min(core.now_ticks + max(span // 200, 1), core.stop_ticks)
-                                       if progress else core.stop_ticks)
+            span = core.end_time - core.start_time
+            while core.time < core.end_time:
+                self._advance_variable(core.time + span / 200 if progress else core.end_time)
                 if progress:
                     progress(self.time, self.stop_time)
         elif progress is None or self._pacer is not None:
@@ -873,10 +854,11 @@ class Simulation:
             return None
         return self._pacer.stats() if not self._stopped else self.result.realtime
 
-    def _advance_variable(self, until_ticks: int) -> None:
+    def _advance_variable(self, until: float) -> None:
         core = self._core
-        while core.now_ticks < min(until_ticks, core.stop_ticks):
-            self._outcome(core.run_variable(until_ticks))
+        until = min(until, core.end_time)
+        while core.time < until:
+            self._outcome(core.run_variable(until))
 
     def _outcome(self, reason: int) -> None:
         """Flush what a core run recorded; raise if it stopped on a failure or
@@ -1070,7 +1052,7 @@ class Simulation:
                 raise ModelError(f"component '{name}' ({model.name}) cannot save its state "
                                  f"({self._lacking(runtime, model, STATE_FUNCTIONS, 'GetAndSet')})")
         states = [runtime.get_state() for runtime in self._runtimes]
-        return Snapshot(self.time, self._core.step_index, self._core.now_ticks,
+        return Snapshot(self.time, self._core.step_index,
                         self._core.buffers(), states, id(self), self._core.history())
 
     def _model(self, name: str, runtime):
@@ -1103,7 +1085,7 @@ class Simulation:
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
-        self._core.rewind(snapshot.step_index, snapshot.ticks, snapshot.values, snapshot.history)
+        self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history)
         self.result.truncate(snapshot.time)
         self._reanchor = True       # the paced schedule cannot go back in time
 
@@ -1129,7 +1111,7 @@ class Simulation:
         return pickle.dumps({"format": STATE_FORMAT, "names": self._plan.names,
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,
-                             "ticks": snapshot.ticks, "history": snapshot.history,
+                             "history": snapshot.history,
                              "values": snapshot.values, "states": states,
                              "record": list(self.result.names)})
 
@@ -1156,7 +1138,7 @@ class Simulation:
             raise ConfigurationError(
                 f"the state was saved with start_time={saved['start_time']} and step_size="
                 f"{saved['step_size']}; this simulation has {self.start_time} and {self.step_size}")
-        if saved["ticks"] > self._core.stop_ticks:
+        if saved["time"] > self._core.end_time:
             raise ConfigurationError(f"the state's time {saved['time']} s is after the stop time")
         if saved.get("record", self.result.names) != self.result.names:
             raise ConfigurationError(
@@ -1164,7 +1146,7 @@ class Simulation:
                 f"records {self.result.names}: start it with the same record= list")
         states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
                   for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
-        self.restore(Snapshot(saved["time"], saved["step_index"], saved["ticks"], saved["values"],
+        self.restore(Snapshot(saved["time"], saved["step_index"], saved["values"],
                               states, id(self), saved["history"]))
         self.result.truncate(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())

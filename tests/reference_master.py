@@ -10,9 +10,9 @@ parameters, sources) and :func:`cosim.execution_order`.
 Semantics
 ---------
 Time
-    Integer nanosecond ticks; communication point n is
-    ``min(t0 + n*h, stop) / 1e9`` (never accumulated), so a stop time that
-    is not a multiple of the step ends with a shorter last step.
+    Communication point n is ``t0 + n*h`` in double precision (never
+    accumulated); the run ends at the first point within relative 1e-9 of the
+    stop time, else with a shorter last step that ends at the stop time.
 Initialization
     setupExperiment(start) (FMI 3: the start time goes to
     enterInitializationMode); every parameter and input start value set
@@ -41,6 +41,7 @@ transformations on connections.
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import numpy as np
@@ -49,8 +50,6 @@ from fmpy.fmi2 import FMU2Slave, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
 from fmpy.fmi3 import FMU3Slave
 
 from cosim import execution_order
-
-TICKS_PER_SECOND = 1_000_000_000
 
 
 class ReferenceUnit:
@@ -121,19 +120,20 @@ class ReferenceUnit:
         shutil.rmtree(self.unzipdir, ignore_errors=True)
 
 
-def _ticks(seconds: float) -> int:
-    return round(seconds * TICKS_PER_SECOND)
-
-
 def simulate(system, *, stop_time: float, step_size: float, record: list[str],
              algorithm: str = "jacobi", start_time: float = 0.0) -> dict[str, np.ndarray]:
     """Run ``system`` and return ``{"time": array, "comp.var": array, ...}`` (one row per step)."""
     if algorithm not in ("jacobi", "gauss-seidel"):
         raise ValueError(f"unknown algorithm {algorithm!r}")
     record = list(record)
-    t0, h, stop = _ticks(start_time), _ticks(step_size), _ticks(stop_time)
-    n_steps = -(-(stop - t0) // h)
-    time = lambda n: min(t0 + n * h, stop) / TICKS_PER_SECOND
+    # Point n is t0 + n*h in double precision; the last one is the first grid
+    # point close to the stop time (relative 1e-9), else the stop time itself.
+    t0, h = float(start_time), float(step_size)
+    n_steps = 1
+    while t0 + n_steps * h < stop_time and not math.isclose(t0 + n_steps * h, stop_time):
+        n_steps += 1
+    end = t0 + n_steps * h if math.isclose(t0 + n_steps * h, stop_time) else stop_time
+    time = lambda n: end if n >= n_steps else t0 + n * h
 
     names = list(system.components)                      # order of addition
     order = execution_order(system)

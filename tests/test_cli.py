@@ -32,11 +32,10 @@ def test_run_fmu_matches_fmpy_simulate(tmp_path, fmi_version, name):
     ours = np.genfromtxt(out, delimiter=",", names=True)
     theirs = fmpy.simulate_fmu(str(path))
     assert ours.dtype.names == theirs.dtype.names        # bare variable names, same order
+    np.testing.assert_array_equal(ours["time"], theirs["time"])   # t0 + n*h, bit for bit
     for column in theirs.dtype.names:
-        # fmpy forms t = n*h in floating point, cosim from integer nanoseconds:
-        # step sizes differ in the last bit, results at round-off level.
-        np.testing.assert_allclose(ours[column], theirs[column].astype(float), rtol=1e-9, atol=1e-9,
-                                   err_msg=column)
+        np.testing.assert_allclose(ours[column], theirs[column].astype(float), rtol=1e-12,
+                                   atol=1e-12, err_msg=column)
 
 
 def test_run_python_file_defining_a_system(tmp_path, capsys):

@@ -16,10 +16,10 @@
  *       out TYPE N VR SLOT ...
  *     order C K0 K1 ...
  *     report R    then R lines: COMPONENT TYPE VR
- *     run ALGORITHM STEPS STEP_TICKS      (ALGORITHM: 0 Jacobi, 1 Gauss-Seidel)
+ *     run ALGORITHM STEPS STEP_SIZE       (ALGORITHM: 0 Jacobi, 1 Gauss-Seidel)
  *
  * Prints "setup_s X", "run_s Y" and one "final V" line per reported value.
- * Time is t = n * STEP_TICKS / 1e9 from the integer step count n, and the
+ * Time is t = n * STEP_SIZE from the integer step count n, and the
  * step size h = t(n+1) - t(n), as cosim computes them.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -258,8 +258,9 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 3 * n_report; r++) report[r] = read_int(f);
     expect(f, "run");
     int algorithm = read_int(f);
-    long long steps, step_ticks;
-    if (fscanf(f, "%lld %lld", &steps, &step_ticks) != 2) die("plan: run line", NULL);
+    long long steps;
+    double step_size;
+    if (fscanf(f, "%lld %lf", &steps, &step_size) != 2) die("plan: run line", NULL);
     fclose(f);
 
     /* Initialization: every connected output once, then two passes in plan order
@@ -277,8 +278,8 @@ int main(int argc, char **argv) {
     double ready = now();
 
     for (long long n = 0; n < steps; n++) {
-        double t = (double)(n * step_ticks) / 1e9;
-        double h = (double)((n + 1) * step_ticks) / 1e9 - t;
+        double t = (double)n * step_size;
+        double h = (double)(n + 1) * step_size - t;
         if (algorithm == 1) {
             for (int j = 0; j < n_units; j++) {
                 Unit *u = &units[order[j]];

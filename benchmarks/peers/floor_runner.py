@@ -80,8 +80,7 @@ def text_plan(plan: dict, fmus: list[tuple[str, str, str]], fmu_index: list[int]
     for r in plan["report"]:
         variable = r["name"].split(".", 1)[1]
         lines.append(f"{r['component']} {var_types[r['component']][variable]} {r['vr']}")
-    step_ticks = round(plan["step_size"] * 1e9)
-    lines.append(f"run {1 if algorithm == 'gauss-seidel' else 0} {steps} {step_ticks}")
+    lines.append(f"run {1 if algorithm == 'gauss-seidel' else 0} {steps} {plan['step_size']!r}")
     return "\n".join(lines) + "\n"
 
 

@@ -109,13 +109,13 @@ def run(args, plan, work):
                setter(slaves[k["target"]], k["type"]), [k["target_vr"]])
               for k in plan["connections"]]
 
-    step_ticks = round(plan["step_size"] * 1e9)
+    step = plan["step_size"]
     everything = range(len(slaves))
     gauss_seidel = args.algorithm == "gauss-seidel"
     steppers = [slave.doStep for slave in slaves]
     for n in range(args.steps):
-        t = n * step_ticks / 1e9
-        h = (n + 1) * step_ticks / 1e9 - t
+        t = n * step
+        h = (n + 1) * step - t
         if gauss_seidel:
             for i in order:
                 push(i)

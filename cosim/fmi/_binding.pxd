@@ -357,6 +357,8 @@ cdef class Instance:
     cdef double start_time
     cdef double stop_time
     cdef bint stop_time_defined
+    cdef readonly double tolerance
+    cdef readonly bint tolerance_defined
     cdef readonly double log_rate
     cdef readonly unsigned long long suppressed_messages
     cdef unsigned long long unreported

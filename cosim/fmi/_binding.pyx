@@ -443,18 +443,22 @@ cdef class Instance:
     # -- life cycle -------------------------------------------------------------
 
     def setup_experiment(self, double start_time=0.0, stop_time=None, tolerance=None):
-        """Fix the start (and optionally stop) time; call before initialization.
+        """Fix the start (and optionally stop) time and the relative tolerance of
+        an FMU's own solver (None: not defined); call before initialization.
 
-        FMI 1.0 takes the times only at fmiInitializeSlave, so for it they are
-        recorded here and passed on by :meth:`exit_initialization_mode`.
+        FMI 1.0 takes the times only at fmiInitializeSlave, and FMI 3.0 takes
+        them with the tolerance at fmi3EnterInitializationMode, so for them they
+        are recorded here and passed on later.
         """
         self._require_alive()
         self.start_time = self.time = start_time
         self.stop_time_defined = stop_time is not None
         self.stop_time = stop_time if stop_time is not None else 0.0
+        self.tolerance_defined = tolerance is not None
+        self.tolerance = tolerance if tolerance is not None else 0.0
         if self.slave.version == 2:
             self.check(self.library.fn.f2_setup_experiment(
-                self.slave.component, tolerance is not None, tolerance or 0.0, start_time,
+                self.slave.component, self.tolerance_defined, self.tolerance, start_time,
                 self.stop_time_defined, self.stop_time), "fmi2SetupExperiment")
 
     def enter_initialization_mode(self):
@@ -465,8 +469,8 @@ cdef class Instance:
                        "fmi2EnterInitializationMode")
         elif self.slave.version == 3:
             self.check(self.library.fn.f3_enter_initialization_mode(
-                self.slave.component, 0, 0.0, self.start_time, self.stop_time_defined,
-                self.stop_time), "fmi3EnterInitializationMode")
+                self.slave.component, self.tolerance_defined, self.tolerance, self.start_time,
+                self.stop_time_defined, self.stop_time), "fmi3EnterInitializationMode")
 
     def exit_initialization_mode(self):
         """Leave initialization mode; for FMI 1.0 initialize the slave with the

@@ -8,8 +8,9 @@ variable takes one slot per element, so a port holds more values than value
 references, and everything downstream (holds, unit conversion, loops,
 records) works element by element.  The loop runs without
 the GIL and calls the FMUs' C functions through their function tables; it
-takes the GIL only for Python-backed components.  Time is an integer count
-of nanosecond ticks: t = (t0 + n*h) / 1e9, never accumulated.
+takes the GIL only for Python-backed components.  Fixed-step point n is at
+t0 + n*h from the integer step count, never accumulated; variable steps set
+the points they must reach (outputs, the end) exactly (see cosim.timegrid).
 """
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport fabs, isfinite, pow
+from libc.math cimport INFINITY, fabs, floor, isfinite, pow
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -194,8 +195,9 @@ cdef class Core:
     cdef Buffers* rd           # values inputs are set from
     cdef Buffers* wr           # where outputs go
     cdef int algorithm
-    cdef readonly long long start_ticks, step_ticks, stop_ticks, n_steps, step_index
-    cdef readonly long long now_ticks
+    cdef readonly double start_time, step_size, end_time
+    cdef readonly long long n_steps, step_index
+    cdef readonly double time          # of the current communication point
     cdef readonly long long record_every
     cdef int n_columns
     cdef int* column_group
@@ -240,8 +242,9 @@ cdef class Core:
     cdef public bint derivatives_live
     cdef Buffers backup        # all exchanged values at the start of a variable step
     cdef bint variable
-    cdef readonly long long h_ticks
-    cdef long long min_ticks, max_ticks, output_ticks, next_output
+    cdef readonly double h_next        # variable steps: the next step tried
+    cdef double min_step, max_step, output_interval
+    cdef long long outputs_done        # variable steps: output points reached
     cdef double rtol, atol
     cdef int error_order
     cdef int n_estimated       # float64 slots [0, n) take part in the error estimate
@@ -456,20 +459,20 @@ cdef class Core:
         loop.newton_left = 0
         self.n_loops += 1
 
-    def configure(self, *, str algorithm, order, long long start_ticks, long long step_ticks,
-                  long long stop_ticks, long long record_every, columns):
-        """Fix algorithm, execution order, time grid and recorded columns ((group, slot) pairs)."""
+    def configure(self, *, str algorithm, order, grid, columns):
+        """Fix algorithm, execution order, time grid (a :class:`cosim.timegrid.TimeGrid`)
+        and recorded columns ((group, slot) pairs)."""
         self.algorithm = GAUSS_SEIDEL if algorithm == "gauss-seidel" else JACOBI
         position = {}
         for j, k in enumerate(order):
             self.order[j] = k
             position[k] = j
-        self.start_ticks, self.step_ticks, self.stop_ticks = start_ticks, step_ticks, stop_ticks
-        self.n_steps = (stop_ticks - start_ticks + step_ticks - 1) // step_ticks
+        self.start_time, self.step_size, self.end_time = grid.start, grid.step, grid.end
+        self.n_steps = grid.n_steps
         self.step_index = 0
-        self.now_ticks = start_ticks
-        self.h_ticks = step_ticks
-        self.record_every = record_every
+        self.time = grid.start
+        self.h_next = grid.step
+        self.record_every = grid.record_every
         self.n_columns = len(columns)
         self.column_group = self._ints([GROUPS[g] for g, _ in columns] or [0])
         self.column_slot = self._ints([s for _, s in columns] or [0])
@@ -488,20 +491,20 @@ cdef class Core:
         self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
         self.rows_filled = 0
 
-    def configure_variable(self, *, long long min_ticks, long long max_ticks,
-                           long long output_ticks, double rtol, double atol, int estimated):
+    def configure_variable(self, grid, *, double rtol, double atol, int estimated):
         """Switch to variable steps (after :meth:`configure`): the step starts at
-        ``step_ticks`` and is kept within ``min_ticks..max_ticks``; a step is
-        rejected and taken again, shorter, when the coupling error estimated on
-        float64 slots ``[0, estimated)`` exceeds ``atol + rtol*|value|``.  Rows
-        are recorded every ``output_ticks`` (0: after every accepted step)."""
+        the grid's ``step`` and is kept within its ``min_step..max_step``; a step
+        is rejected and taken again, shorter, when the coupling error estimated
+        on float64 slots ``[0, estimated)`` exceeds ``atol + rtol*|value|``.  Rows
+        are recorded at every ``output_interval`` (0: after every accepted step)."""
         self.variable = True
-        self.min_ticks, self.max_ticks, self.output_ticks = min_ticks, max_ticks, output_ticks
-        self.next_output = self.start_ticks + output_ticks
+        self.min_step, self.max_step = grid.min_step, grid.max_step
+        self.output_interval = grid.output_interval
+        self.outputs_done = 0
         self.rtol, self.atol = rtol, atol
         self.error_order = 2 if self.first_order else 1
         self.n_estimated = estimated
-        self.h_ticks = min(max(self.step_ticks, min_ticks), max_ticks)
+        self.h_next = min(max(self.step_size, self.min_step), self.max_step)
 
     cdef void _activate(self, Unit* u):
         """List the unit's non-empty ports."""
@@ -518,15 +521,16 @@ cdef class Core:
     # -- time -----------------------------------------------------------------
 
     cdef inline double _time(self, long long index) noexcept nogil:
-        cdef long long ticks = self.start_ticks + index * self.step_ticks
-        if ticks > self.stop_ticks:
-            ticks = self.stop_ticks
-        return ticks / 1e9
+        """The time of fixed-step point ``index``; the end time from the last point on."""
+        if index >= self.n_steps:
+            return self.end_time
+        return self.start_time + index * self.step_size
 
-    @property
-    def time(self):
-        """Simulation time of the current communication point."""
-        return self.now_ticks / 1e9
+    cdef inline double _next_output(self) noexcept nogil:
+        """Variable steps: the next output point (infinity without an output interval)."""
+        if self.output_interval == 0.0:
+            return INFINITY
+        return self.start_time + (self.outputs_done + 1) * self.output_interval
 
     # -- moving values ----------------------------------------------------------
 
@@ -1143,35 +1147,41 @@ cdef class Core:
                 worst = e
         return worst
 
-    def run_variable(self, long long until_ticks):
-        """Take variable steps until ``until_ticks``, a full result chunk, or a
-        failure; returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED."""
+    def run_variable(self, double until):
+        """Take variable steps until time ``until`` (at most the end), a full
+        result chunk, or a failure; returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED.
+        The points to reach (``until``, output points, the end) are set exactly."""
         cdef int reason = DONE, status
-        cdef long long h, remaining
-        cdef double error, factor, t, dt
+        cdef double error, factor, h, remaining, target, t_next, output
         cdef double exponent = 1.0 / self.error_order
-        if until_ticks > self.stop_ticks:
-            until_ticks = self.stop_ticks
+        if until > self.end_time:
+            until = self.end_time
         with nogil:
-            while self.now_ticks < until_ticks:
-                remaining = until_ticks - self.now_ticks
-                if self.output_ticks and self.next_output - self.now_ticks < remaining:
-                    remaining = self.next_output - self.now_ticks
-                h = self.h_ticks
+            while self.time < until:
+                output = self._next_output()
+                target = output if output < until else until
+                remaining = target - self.time
+                h = self.h_next
+                t_next = self.time + h
                 # a step that would leave a sliver shorter than min_step takes it too
-                if h >= remaining or remaining - h < self.min_ticks:
-                    h = remaining if remaining <= self.max_ticks else remaining // 2
+                if h >= remaining or remaining - h < self.min_step:
+                    if remaining <= self.max_step:
+                        h, t_next = remaining, target
+                    else:
+                        h = remaining / 2
+                        t_next = self.time + h
                 if self._save():
                     reason = FAILED
                     break
-                t = self.now_ticks / 1e9
-                dt = (self.now_ticks + h) / 1e9 - t
-                status = self._step(self.step_index, t, dt)
+                status = self._step(self.step_index, self.time, t_next - self.time)
                 if status:
                     reason = LOOP_FAILED if status < 0 else FAILED
                     break
-                error = self._coupling_error(dt)
-                if error > 1.0 and h > self.min_ticks:
+                error = self._coupling_error(t_next - self.time)
+                # A step that cannot shrink without leaving a sliver shorter than
+                # min_step is taken as it is: shrinking it would only grow it back.
+                if error > 1.0 and h > self.min_step \
+                        and not (t_next == target and remaining < 2 * self.min_step):
                     if self.first_order:          # _stepped moved the history on
                         self.at_n, self.at_prev = self.at_prev, self.at_n
                         self.h_prev, self.have_prev = self.h_older, self.had_prev
@@ -1179,18 +1189,17 @@ cdef class Core:
                         reason = FAILED
                         break
                     factor = 0.9 * pow(error, -exponent)
-                    self.h_ticks = max(self.min_ticks, <long long>(h * max(0.2, factor)))
+                    self.h_next = max(self.min_step, h * max(0.2, factor))
                     continue
-                self.now_ticks += h
+                self.time = t_next
                 self.step_index += 1
                 factor = 0.9 * pow(error, -exponent) if error > 0.0 else 4.0
-                self.h_ticks = min(self.max_ticks, max(self.min_ticks,
-                                                       <long long>(h * min(4.0, max(0.2, factor)))))
-                if self.output_ticks == 0 or self.now_ticks == self.next_output \
-                        or self.now_ticks == self.stop_ticks or self.stop_requested:
-                    if self.output_ticks and self.now_ticks == self.next_output:
-                        self.next_output += self.output_ticks
-                    reason = self._record_point(self.now_ticks / 1e9)
+                self.h_next = min(self.max_step, max(self.min_step, h * min(4.0, max(0.2, factor))))
+                if t_next == output:
+                    self.outputs_done += 1
+                if self.output_interval == 0.0 or t_next == output \
+                        or t_next == self.end_time or self.stop_requested:
+                    reason = self._record_point(t_next)
                     if reason != DONE:
                         break
         return reason
@@ -1255,8 +1264,7 @@ cdef class Core:
                     reason = LOOP_FAILED if status < 0 else FAILED
                     break
                 self.step_index += 1
-                self.now_ticks = min(self.start_ticks + self.step_index * self.step_ticks,
-                                     self.stop_ticks)
+                self.time = t_next
                 if self.step_index % self.record_every == 0 or self.step_index == self.n_steps \
                         or self.stop_requested:
                     reason = self._record_point(t_next)
@@ -1324,17 +1332,17 @@ cdef class Core:
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
 
-    def rewind(self, long long step_index, long long ticks, bytes values not None,
+    def rewind(self, long long step_index, double time, bytes values not None,
                bytes history=None):
-        """Return to the communication point ``step_index`` at ``ticks`` with the
+        """Return to the communication point ``step_index`` at ``time`` with the
         exchanged values ``values`` (from :meth:`buffers` at that point) and the
         holds' and step control's ``history`` (from :meth:`history`; None starts
         them afresh); unflushed rows are dropped."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
         cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
         cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
-        if step_index < 0 or not self.start_ticks <= ticks <= self.stop_ticks:
-            raise ValueError(f"step {step_index} at {ticks} ns is outside this run")
+        if step_index < 0 or not self.start_time <= time <= self.end_time:
+            raise ValueError(f"step {step_index} at t={time!r} is outside this run")
         if len(values) != n64 + n32 + nb or (history is not None and len(history) != 2 * n64 + 24):
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
@@ -1342,17 +1350,21 @@ cdef class Core:
         memcpy(self.rd.i32, data + n64, n32)
         memcpy(self.rd.boolean, data + n64 + n32, nb)
         self.step_index = step_index
-        self.now_ticks = ticks
+        self.time = time
         self.have_prev = False
         if history is not None:
             data = history
             memcpy(self.at_prev, data, n64)
             memcpy(self.rd.d64, data + n64, n64)
             memcpy(&self.h_prev, data + 2 * n64, 8)
-            memcpy(&self.h_ticks, data + 2 * n64 + 8, 8)
+            memcpy(&self.h_next, data + 2 * n64 + 8, 8)
             self.have_prev = data[2 * n64 + 16] != 0
-        if self.output_ticks:
-            self.next_output = ticks + self.output_ticks - (ticks - self.start_ticks) % self.output_ticks
+        if self.output_interval:
+            self.outputs_done = <long long>floor((time - self.start_time) / self.output_interval)
+            while self._next_output() <= time:
+                self.outputs_done += 1
+            while self.outputs_done > 0 and self._next_output() - self.output_interval > time:
+                self.outputs_done -= 1
         self.rows_filled = 0
 
     def history(self):
@@ -1364,7 +1376,7 @@ cdef class Core:
         flags[0] = 1 if self.have_prev else 0
         return (bytes(<char[:n64]><char*>self.at_prev) + bytes(<char[:n64]><char*>self.rd.d64)
                 + bytes(<char[:8]><char*>&self.h_prev)
-                + bytes(<char[:8]><char*>&self.h_ticks) + bytes(<char[:8]>flags))
+                + bytes(<char[:8]><char*>&self.h_next) + bytes(<char[:8]>flags))
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""

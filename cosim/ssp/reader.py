@@ -248,7 +248,8 @@ class _Reader:
                 self.warning(path, annotation, "cosim master annotation without a Master element")
                 continue
             for attribute, key, kind in (("algorithm", "algorithm", str), ("stepSize", "step_size", float),
-                                         ("outputInterval", "output_interval", float)):
+                                         ("outputInterval", "output_interval", float),
+                                         ("tolerance", "tolerance", float)):
                 if master.get(attribute) is not None:
                     settings[key] = kind(master.get(attribute))
         return settings

@@ -163,7 +163,8 @@ class _Writer:
         experiment = _e("ssd", "DefaultExperiment", root, startTime=settings.get("start_time"),
                         stopTime=settings.get("stop_time"))
         master = {k: settings[s] for k, s in (("algorithm", "algorithm"), ("stepSize", "step_size"),
-                                              ("outputInterval", "output_interval")) if s in settings}
+                                              ("outputInterval", "output_interval"),
+                                              ("tolerance", "tolerance")) if s in settings}
         if master:
             annotations = _e("ssd", "Annotations", experiment)
             annotation = _e("ssc", "Annotation", annotations, type=MASTER_ANNOTATION)

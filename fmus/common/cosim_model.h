@@ -47,6 +47,7 @@ typedef struct {
     int32_t i[NONEMPTY(N_I)];
     bool b[NONEMPTY(N_B)];
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
+    double tolerance;         /* the importer's relative tolerance; NAN when it gave none */
 #ifdef MODEL_EXCHANGE
     double next_event_time;   /* the next time event; INFINITY when none is scheduled */
     bool terminate;           /* set by model_event_update: the model asks to end the simulation */

@@ -65,8 +65,6 @@ void fmi2FreeInstance(fmi2Component c) { inst_free(INST); }
 fmi2Status fmi2SetupExperiment(fmi2Component c, fmi2Boolean toleranceDefined,
                                fmi2Real tolerance, fmi2Real startTime,
                                fmi2Boolean stopTimeDefined, fmi2Real stopTime) {
-    (void)toleranceDefined;
-    (void)tolerance;
     (void)stopTimeDefined;
     (void)stopTime;
     CHECK_INSTANCE();
@@ -75,6 +73,7 @@ fmi2Status fmi2SetupExperiment(fmi2Component c, fmi2Boolean toleranceDefined,
         return fmi2Error;
     }
     INST->m.time = startTime;
+    INST->m.tolerance = toleranceDefined ? tolerance : NAN;
     return fmi2OK;
 }
 

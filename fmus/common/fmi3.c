@@ -115,8 +115,9 @@ void fmi3FreeInstance(fmi3Instance instance) { inst_free(INST); }
 fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean toleranceDefined,
                                        fmi3Float64 tolerance, fmi3Float64 startTime,
                                        fmi3Boolean stopTimeDefined, fmi3Float64 stopTime) {
-    (void)toleranceDefined, (void)tolerance, (void)stopTimeDefined, (void)stopTime;
+    (void)stopTimeDefined, (void)stopTime;
     CHECK_INSTANCE();
+    INST->m.tolerance = toleranceDefined ? tolerance : NAN;
     return (fmi3Status)inst_enter_init(INST, startTime);
 }
 

@@ -33,6 +33,7 @@ static int fail(Instance *inst, const char *fmt, ...) {
 
 static void set_start_values(ModelData *m) {
     memset(m, 0, sizeof *m);
+    m->tolerance = NAN;
     for (int k = 1; k < N_VARS; k++) {
         const VarInfo *v = &VARS[k];
         for (int e = 0; e < v->count; e++) {

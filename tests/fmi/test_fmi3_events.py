@@ -144,7 +144,7 @@ def test_events_at_the_end_of_a_step_without_early_return(fmu):
     at the step's end, where it is handled; the ball never shows below the floor."""
     got = cosim.simulate(ball_system(fmu("bouncing_ball_event_end")), stop_time=3.0,
                          step_size=0.01)
-    np.testing.assert_array_equal(got.time, np.arange(301) / 100)
+    np.testing.assert_array_equal(got.time, np.arange(301) * 0.01)
     stats = got.stats["ball"]
     assert stats.early_returns == 0
     assert stats.events == got["ball.bounces"][-1] >= 10
@@ -159,8 +159,7 @@ def test_events_at_the_end_of_a_step_without_early_return(fmu):
 def test_sampler_time_events_keep_the_grid_and_match_internal_events(fmu):
     ref = cosim.simulate(sampler_system(fmu("sampler")), stop_time=2.0, step_size=0.1)
     got = cosim.simulate(sampler_system(fmu("sampler_events")), stop_time=2.0, step_size=0.1)
-    ticks = np.arange(21) * 100_000_000
-    np.testing.assert_array_equal(got.time, ticks / 1e9)     # the grid, not the sample times
+    np.testing.assert_array_equal(got.time, np.arange(21) * 0.1)     # the grid, not the sample times
     np.testing.assert_array_equal(got.time, ref.time)
     np.testing.assert_allclose(got["smp.y"], ref["smp.y"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(got["smp.x"], got.time, rtol=0, atol=1e-12)
@@ -169,8 +168,10 @@ def test_sampler_time_events_keep_the_grid_and_match_internal_events(fmu):
     np.testing.assert_allclose(got["smp.y"], expected, rtol=0, atol=1e-12)
     stats = got.stats["smp"]
     assert stats.events == 5 and got["smp.samples"][-1] == 5          # 0.35, 0.7, ..., 1.75
-    # 0.7 and 1.4 fall on communication points: no early return for them
-    assert stats.early_returns == 3
+    # Every sample time falls inside a step: even 2*0.35 = 0.7 and 4*0.35 = 1.4 come
+    # a rounding error before the points 7*0.1 and 14*0.1 (t0 + n*h, as fmpy forms them).
+    assert 2 * 0.35 < 7 * 0.1 and 4 * 0.35 < 14 * 0.1
+    assert stats.early_returns == 5
 
 
 def test_connected_sampler_feeds_the_sampled_value_downstream(fmu):
@@ -226,7 +227,7 @@ def test_discrete_states_that_never_settle_are_an_error_naming_component_and_tim
     assert str(error).startswith("component 'smp': fmi3UpdateDiscreteStates returned error at "
                                  "t=1 s: the discrete states did not settle at t=1.05 s")
     assert "after 100 calls" in str(error)
-    np.testing.assert_array_equal(error.partial_result.time, np.arange(11) / 10)
+    np.testing.assert_array_equal(error.partial_result.time, np.arange(11) * 0.1)
 
 
 def test_internal_events_that_never_settle_fail_inside_the_step(fmu):
@@ -248,7 +249,7 @@ def test_terminate_inside_a_step_stops_the_run_and_keeps_the_result(fmu, tmp_pat
                           "(terminateSimulation) at t=1.05 s; the run stopped there and its "
                           "result ends at t=1 s")
     result = error.partial_result
-    np.testing.assert_array_equal(result.time, np.arange(11) / 10)
+    np.testing.assert_array_equal(result.time, np.arange(11) * 0.1)
     assert result["smp.samples"][-1] == 2
     on_disk = np.genfromtxt(out, delimiter=",", names=True)
     np.testing.assert_array_equal(on_disk["time"], result.time)
@@ -256,14 +257,15 @@ def test_terminate_inside_a_step_stops_the_run_and_keeps_the_result(fmu, tmp_pat
 
 
 def test_terminate_on_a_communication_point_records_that_point(fmu):
+    # The second sample, at 2*0.35, falls exactly on point 4*0.175 (both 4*fl(0.175)).
     sim = cosim.Simulation(sampler_system(fmu("sampler_events"), stop_after=2), stop_time=2.0,
-                           step_size=0.1, output_interval=0.3)
+                           step_size=0.175, output_interval=0.525)
     with pytest.raises(SimulationTerminated) as caught:
         sim.run()
     error = caught.value
-    assert error.time == pytest.approx(0.7) and error.result_end == pytest.approx(0.7)
-    # rows every 0.3 s, and the point where the run ended
-    np.testing.assert_allclose(sim.result.time, [0.0, 0.3, 0.6, 0.7], rtol=0, atol=1e-12)
+    assert error.time == 2 * 0.35 and error.result_end == 4 * 0.175
+    # rows every 0.525 s, and the point where the run ended
+    np.testing.assert_array_equal(sim.result.time, [0.0, 3 * 0.175, 4 * 0.175])
     assert sim.result["smp.samples"][-1] == 2
     assert sim.result.stats["smp"].events == 2
     with pytest.raises(ConfigurationError, match="the simulation has stopped"):

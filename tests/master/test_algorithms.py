@@ -445,7 +445,7 @@ def test_variable_step_falls_back_to_the_fixed_step_when_a_component_cannot_roll
 
 def test_variable_step_options_are_checked(test_fmus):
     system = oscillator(test_fmus("mass"))
-    with pytest.raises(ConfigurationError, match="min_step .* must be > 0 and at most max_step"):
+    with pytest.raises(ConfigurationError, match="min_step .* must be at most max_step"):
         cosim.simulate(system, stop_time=1.0, step_size=0.1, variable_step=True,
                        min_step=0.5, max_step=0.1)
     with pytest.raises(ConfigurationError, match="rtol must be a positive number"):

@@ -133,8 +133,8 @@ def test_step_set_get_run_until_stop(fmi_version, algorithm, g2_expected):
     sim = two_gains(fmi_version).start(step_size=0.1, stop_time=1.0, algorithm=algorithm,
                                        record=["g1.u", "g1.y", "g2.y"])
     assert sim.time == 0.0
-    assert sim.step(3) == 0.3
-    assert sim.time == 0.3
+    assert sim.step(3) == 3 * 0.1
+    assert sim.time == 3 * 0.1
     assert sim.get("g1.y") == Y1
     sim.set("g1.u", 1.5)                      # an unconnected input
     assert sim.get("g1.u") == 1.5
@@ -142,11 +142,11 @@ def test_step_set_get_run_until_stop(fmi_version, algorithm, g2_expected):
     assert sim.get("g2.y") == Y2
     sim.step(2)
     assert sim.get("g2.y") == 9.0
-    assert sim.run_until(0.75) == 0.8
-    assert sim.time == 0.8
+    assert sim.run_until(0.75) == 8 * 0.1
+    assert sim.time == 8 * 0.1
     result = sim.stop()
     assert isinstance(result, cosim.Result)
-    np.testing.assert_array_equal(result.time, [k / 10 for k in range(9)])
+    np.testing.assert_array_equal(result.time, [k * 0.1 for k in range(9)])
     np.testing.assert_array_equal(result["g1.u"], [0.7] * 4 + [1.5] * 5)
     np.testing.assert_array_equal(result["g1.y"], [Y1] * 4 + [3.0] * 5)
     np.testing.assert_array_equal(result["g2.y"], g2_expected)
@@ -375,7 +375,7 @@ def test_an_exception_in_a_python_step_becomes_an_fmi_call_error(algorithm):
         sandwich(Exploding, "2.0").simulate(stop_time=1.0, step_size=0.1, algorithm=algorithm)
     error = info.value
     assert error.instance == "middle"
-    assert error.time == 0.3
+    assert error.time == 3 * 0.1
     assert "'middle'" in str(error) and "t=0.3" in str(error)
     assert "sensor link lost" in str(error)
     assert error.__cause__ is BOOM
@@ -392,15 +392,15 @@ def integrating_pi():
     return system
 
 
-def test_times_are_exact_decimals():
+def test_times_are_t0_plus_n_h_as_fmpy_forms_them():
     result = integrating_pi().simulate(stop_time=2.0, step_size=0.1)
-    assert result.time[7] == 0.7
-    np.testing.assert_array_equal(result.time, [k / 10 for k in range(21)])
+    assert result.time[3] == 3 * 0.1 == 0.30000000000000004     # not 0.3: n*h, as fmpy
+    np.testing.assert_array_equal(result.time, [k * 0.1 for k in range(21)])
 
 
 def test_a_stop_time_off_the_grid_ends_with_a_shorter_step():
     result = integrating_pi().simulate(stop_time=1.05, step_size=0.1)
-    np.testing.assert_array_equal(result.time, [k / 10 for k in range(11)] + [1.05])
+    np.testing.assert_array_equal(result.time, [k * 0.1 for k in range(11)] + [1.05])
     u = result["pi.u"]
     assert u[-1] - u[-2] == pytest.approx(0.05, abs=1e-12)      # the last step was 0.05 s long
     assert u[-1] == pytest.approx(1.05, abs=1e-12)
@@ -408,7 +408,7 @@ def test_a_stop_time_off_the_grid_ends_with_a_shorter_step():
 
 def test_a_start_time_other_than_zero():
     result = integrating_pi().simulate(start_time=0.3, stop_time=1.0, step_size=0.1)
-    np.testing.assert_array_equal(result.time, [k / 10 for k in range(3, 11)])
+    np.testing.assert_array_equal(result.time, [0.3 + k * 0.1 for k in range(7)] + [1.0])
     np.testing.assert_allclose(result["pi.u"], result.time - 0.3, rtol=0, atol=1e-12)
 
 
@@ -422,13 +422,17 @@ def test_a_start_time_other_than_zero():
     (dict(output_interval=0.15), "output_interval"),
     (dict(output_interval=0.0), "output_interval"),
     (dict(algorithm="newton"), "jacobi, gauss-seidel"),
-    (dict(step_size=1e-10), "nanoseconds"),
-    (dict(step_size=1e-13, output_interval=0.1), "step_size"),
+    (dict(step_size=1e-300), "too many steps"),
     (dict(step_size=float("inf")), "step_size"),
-    (dict(stop_time=1e11), "stop_time"),
+    (dict(step_size=float("nan")), "step_size"),
+    (dict(step_size="0.1"), "step_size"),
+    (dict(stop_time=float("inf")), "stop_time"),
+    (dict(output_interval=float("nan")), "output_interval"),
+    (dict(variable_step=True, min_step=0.5, max_step=0.2), "min_step"),
+    (dict(variable_step=True, min_step=-1.0), "min_step"),
 ], ids=["zero_step", "negative_step", "stop_at_start", "stop_before_start", "interval_off_grid",
-        "zero_interval", "unknown_algorithm", "sub_nanosecond_step", "step_rounding_to_0_ticks",
-        "infinite_step", "stop_beyond_range"])
+        "zero_interval", "unknown_algorithm", "too_many_steps", "infinite_step", "nan_step",
+        "text_step", "infinite_stop", "nan_interval", "min_above_max", "negative_min_step"])
 def test_bad_options_are_refused(options, message):
     arguments = dict(stop_time=1.0, step_size=0.1) | options
     with pytest.raises(ConfigurationError, match=re.escape(message)):

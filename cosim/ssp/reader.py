@@ -336,14 +336,14 @@ class _Reader:
             name, factor, offset = mapping[name]
             if isinstance(value, float):
                 value = factor * value + offset
-        target = f"{owner}.{name}" if owner else name
+        target = system.reference(owner, name) if owner else name
         self.attempt(file, parameter, lambda: system.set_parameter(target, value))
 
     # -- connections ------------------------------------------------------------------------
 
     def read_connection(self, path, system, element):
-        start = _ref(element.get("startElement"), element.get("startConnector"))
-        end = _ref(element.get("endElement"), element.get("endConnector"))
+        start = _ref(system, element.get("startElement"), element.get("startConnector"))
+        end = _ref(system, element.get("endElement"), element.get("endConnector"))
         transform = _child(element, "LinearTransformation")
         for other in ("BooleanMappingTransformation", "IntegerMappingTransformation",
                       "EnumerationMappingTransformation"):
@@ -357,8 +357,8 @@ class _Reader:
             start, end, factor=factor, offset=offset, suppress_unit_conversion=suppress))
 
 
-def _ref(element: str | None, connector: str | None) -> str:
-    return f"{element}.{connector}" if element else (connector or "")
+def _ref(system: System, element: str | None, connector: str | None) -> str:
+    return system.reference(element, connector or "") if element else (connector or "")
 
 
 def _annotations(element, type_: str):
@@ -472,7 +472,7 @@ def _undriven_ports(system: System, prefix: str, report: Report) -> None:
     for name, sub in system.subsystems.items():
         for port, var in sub.ports.items():
             if var.causality == "input" and var.start is None and \
-                    system.source_of(f"{name}.{port}") is None:
+                    system.source_of(system.reference(name, port)) is None:
                 report.problems.append(Problem(
                     "warning", str(report.path),
                     f"input port {prefix}{name}.{port} is not connected and has no start value; "

@@ -942,14 +942,22 @@ class Simulation:
 
     def variable(self, name: str):
         """The :class:`~cosim.fmi.model.Variable` behind ``"component.variable"`` or a port."""
+        return self._plan.variable(self._leaf(name))[1]
+
+    def component_of(self, name) -> str:
+        """The component (its path in :attr:`system`, the flattened system) whose
+        variable ``name`` reads or, for a port, shows or drives."""
+        return self._plan.variable(self._leaf(name))[0]
+
+    def _leaf(self, name):
         _, entry = self._plan.port(name)
-        if entry is not None:
-            if entry["kind"] == "output":
-                return self._plan.variable(entry["source"])[1]
-            if not entry["targets"]:
-                raise ConfigurationError(f"input port {name!r} drives nothing")
-            return self._plan.variable(entry["targets"][0][0])[1]
-        return self._plan.variable(name)[1]
+        if entry is None:
+            return name
+        if entry["kind"] == "output":
+            return entry["source"]
+        if not entry["targets"]:
+            raise ConfigurationError(f"input port {name!r} drives nothing")
+        return entry["targets"][0][0]
 
     def _lookup(self, name: str):
         component, var = self._plan.variable(name)

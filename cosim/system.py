@@ -613,7 +613,7 @@ class System:
             if node["kind"] == "port" and rest:
                 return SystemStructureError(f"{reference!r}: '{path}' is a port and has no variables")
             if not rest:
-                break
+                break       # a component or system named bare: no variable
             if node["kind"] == "system" and "." in rest:    # a path inside: its own error
                 try:
                     node["system"].split(rest)

@@ -305,3 +305,19 @@ def test_cosim_run_of_one_fmu_named_anything(stem, tmp_path, capsys):
     assert [float(v) for v in rows[-1][1:]] == [1.0, 0.0]
     assert main(["run", str(path), "-q", "-o", str(out), "--stop-time", "0.2"]) == 0
     assert next(csv.reader(out.open())) == ["time", "der(out.y)"]
+
+
+def test_a_live_twin_binds_replayed_columns_to_such_names(tmp_path):
+    from cosim.live import Binding, LiveTwin, Replay
+    recording = tmp_path / "plant.csv"
+    recording.write_text("time,Spindle A.speed [rad/s]\n0.0,100.0\n1.0,200.0\n")
+    bench = System("bench")
+    bench.add("spindle.A", twins.path("spindle"))
+    with bench.start(step_size=0.5, stop_time=2.0) as sim:
+        twin = LiveTwin(sim, sources=[Replay(recording)],
+                        bindings=[Binding("Spindle A.speed [rad/s]", '"spindle.A".speed_setpoint',
+                                          unit="rad/s")])
+        with twin:
+            twin.run_until(1.5)        # the sample at t=1 was set at that point
+        # rad/s converted into the model's own rpm unit (defined in the FMU)
+        assert sim.get(("spindle.A", "speed_setpoint")) == pytest.approx(200.0 * 60 / (2 * np.pi))

@@ -12,6 +12,7 @@ from cosim.analysis import algebraic_loops, dependency_graph, execution_order, f
 from cosim.component import PythonComponent
 from cosim.errors import (
     AlgebraicLoopError,
+    AmbiguousReferenceError,
     ConfigurationError,
     CosimError,
     FmiCallError,
@@ -40,6 +41,7 @@ logging.getLogger("cosim").addHandler(logging.NullHandler())
 
 __all__ = [
     "AlgebraicLoopError",
+    "AmbiguousReferenceError",
     "ConfigurationError",
     "CosimError",
     "FmiCallError",

@@ -29,7 +29,8 @@ __all__ = ["algebraic_loops", "dependency_graph", "execution_order", "flatten", 
 def flatten(system):
     """The leaf graph of a system: nested systems dissolved, ports resolved.
 
-    Components get dotted paths as names (``"line2.spindle"``); each leaf
+    Components get dotted paths as names (``"line2.spindle"``; see
+    :mod:`cosim.paths`, two paths that read alike are refused); each leaf
     input is connected straight to the leaf output that drives it through
     any chain of ports, with the chain's transformations composed.  Values
     set on nested systems and start values of undriven input ports become
@@ -48,12 +49,12 @@ def flatten(system):
     from cosim.system import System
 
     flat = System(system.name)
-    flat._dotted = True
     flat._resources = system._resources     # files the components live in (a loaded .ssp)
     flat.default_experiment = dict(system.default_experiment)
     flat.units = dict(system.units)
     drivers = {}      # endpoint -> (source endpoint, scale, shift)
     ports = {}        # port endpoint -> Variable
+    origins = {}      # leaf path -> its names, to refuse two that read alike
 
     def endpoint(sys, prefix, node, var):
         kind = sys.graph.nodes[node]["kind"]
@@ -63,22 +64,34 @@ def flatten(system):
             return ("port", prefix + node + ".", var)
         return ("port", prefix, node)
 
-    def inside(overrides, name):
-        return {k[len(name) + 1:]: v for k, v in overrides.items() if k.startswith(name + ".")}
+    def inside(sys, overrides):
+        """Values set from outside, by element of ``sys``: {element: {rest: value}}."""
+        grouped = {}
+        for reference, value in overrides.items():
+            element, rest = sys.split(reference)
+            grouped.setdefault(element, {})[rest] = value
+        return grouped
 
-    def walk(sys, prefix, overrides):
+    def walk(sys, prefix, overrides, names):
+        given = inside(sys, overrides)
         for name, data in sys.graph.nodes(data=True):
             if data["kind"] == "component":
-                parameters = {**data["parameters"], **inside(overrides, name)}
+                if prefix + name in origins:
+                    raise SystemStructureError(
+                        f"system '{system.name}': the components {origins[prefix + name]} and "
+                        f"{(*names, name)} both have the path '{prefix}{name}'; rename one")
+                origins[prefix + name] = (*names, name)
+                parameters = {**data["parameters"], **given.get(name, {})}
                 flat._graph.add_node(prefix + name, kind="component", model=data["model"],
                                      source=data["source"], parameters=parameters,
                                      solver=data.get("solver"))
             elif data["kind"] == "system":
-                walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **inside(overrides, name)})
+                walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **given.get(name, {})},
+                     (*names, name))
             else:
                 var = data["variable"]
-                if name in overrides:       # an input port given a value from outside
-                    var = dataclasses.replace(var, start=overrides[name])
+                if "" in given.get(name, {}):       # an input port given a value from outside
+                    var = dataclasses.replace(var, start=given[name][""])
                 ports[("port", prefix, name)] = var
         for a, b, data in sys.graph.edges(data=True):
             drivers[endpoint(sys, prefix, b, data["target"])] = (
@@ -97,7 +110,7 @@ def flatten(system):
             chain.append((end, scale, shift))
         return chain
 
-    walk(system, "", {})
+    walk(system, "", {}, ())
     for end in [e for e in drivers if e[0] == "leaf"]:
         chain = trace(end)
         root, scale, shift = chain[-1]
@@ -113,12 +126,13 @@ def flatten(system):
         for point, a, b in chain[1:]:
             if point[0] == "port" and point[1] == "":
                 entry = flat.port_map.setdefault(point[2], {"kind": "input", "targets": []})
-                entry["targets"].append((f"{leaf}.{var}", a, b))
+                entry["targets"].append((flat.reference(leaf, var), a, b))
     for (_, prefix, name), var in ports.items():
         if var.causality == "output":
             root, scale, shift = trace(("port", prefix, name))[-1]
             if root[0] == "leaf":
-                flat.port_map[prefix + name] = {"kind": "output", "source": f"{root[1]}.{root[2]}",
+                flat.port_map[prefix + name] = {"kind": "output",
+                                                "source": flat.reference(root[1], root[2]),
                                                 "scale": scale, "shift": shift}
         elif prefix == "":
             flat.port_map.setdefault(name, {"kind": "input", "targets": []})
@@ -129,17 +143,22 @@ def dependency_graph(system) -> nx.DiGraph:
     """Variable-level graph: connections (output -> input) and direct
     feedthrough inside components (input -> output it depends on).
 
-    Nodes are ``"component.variable"`` strings (of the flattened system).
+    Nodes are ``"component.variable"`` references (of the flattened system,
+    see :meth:`cosim.System.reference`) with the attribute ``component``.
     """
     system = flatten(system)
     graph = nx.DiGraph()
     for component, model in system.components.items():
         for output, inputs in model.dependencies.items():
-            graph.add_node(f"{component}.{output}")
+            graph.add_node(system.reference(component, output), component=component)
             for name in inputs:
-                graph.add_edge(f"{component}.{name}", f"{component}.{output}")
-    for source, target in system.connections:
-        graph.add_edge(source, target)
+                graph.add_node(system.reference(component, name), component=component)
+                graph.add_edge(system.reference(component, name), system.reference(component, output))
+    for c in system.connection_details:
+        for end in (c.source, c.target):
+            if end not in graph:
+                graph.add_node(end, component=system.split(end)[0])
+        graph.add_edge(c.source, c.target)
     return graph
 
 
@@ -172,14 +191,15 @@ def execution_order(system) -> list[str]:
     position = {name: i for i, name in enumerate(components)}
     sources = {source for source, _ in system.connections}
     dag = nx.condensation(graph)
-    first = {node: min(data["members"], key=lambda v: (position[system.split(v)[0]], v))
+    owner = nx.get_node_attributes(graph, "component")
+    first = {node: min(data["members"], key=lambda v: (position[owner[v]], v))
              for node, data in dag.nodes(data=True)}
-    key = lambda node: (position[system.split(first[node])[0]], first[node])
+    key = lambda node: (position[owner[first[node]]], first[node])
     rank = {}
     for i, node in enumerate(nx.lexicographical_topological_sort(dag, key=key)):
         for variable in sorted(dag.nodes[node]["members"],
-                               key=lambda v: (position[system.split(v)[0]], v)):
-            component = system.split(variable)[0]
+                               key=lambda v: (position[owner[v]], v)):
+            component = owner[variable]
             if variable in sources and component not in rank:
                 rank[component] = i
     last = len(graph)
@@ -190,5 +210,6 @@ def loop_components(system) -> list[list[str]]:
     """The components of each algebraic loop, in order of addition."""
     system = flatten(system)
     position = {name: i for i, name in enumerate(system.components)}
-    return [sorted({system.split(v)[0] for v in loop}, key=position.get)
-            for loop in algebraic_loops(system)]
+    graph = dependency_graph(system)
+    return [sorted({graph.nodes[v]["component"] for v in scc}, key=position.get)
+            for scc in _loops(graph)]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim import paths
 from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, Simulation
 from cosim.fmi.archive import read_model
@@ -51,7 +52,7 @@ def _parse_value(text: str):
 def _parameters(items: list[str]) -> dict:
     values = {}
     for item in items:
-        name, sep, value = item.partition("=")
+        name, sep, value = paths.partition(item, "=")     # '"a=b".k=1': the name is quoted
         if not sep or not name:
             raise ConfigurationError(f"--parameter {item!r}: write NAME=VALUE")
         values[name] = _parse_value(value)
@@ -113,8 +114,10 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
         return system, dict(system.default_experiment), False
     if path.suffix == ".fmu":
         model = read_model(path)
-        system = System(model.model_identifier)
-        system.add(model.model_identifier, path, parameters=parameters)
+        # Named after the model, whatever characters other exporters put in it.
+        name = paths.safe_name(model.model_identifier, default=paths.safe_name(path.stem))
+        system = System(name)
+        system.add(name, path, parameters=parameters)
         exp = model.default_experiment
         defaults = {"start_time": exp.start_time, "stop_time": exp.stop_time,
                     "step_size": exp.step_size, "tolerance": exp.tolerance}
@@ -189,9 +192,10 @@ def cmd_run(args) -> int:
     algorithm = args.algorithm or defaults.get("algorithm") or "jacobi"
     output = args.output
     record = args.record or None
+    component = next(iter(system.components)) if bare else None
     if bare and record:
-        record = [f"{next(iter(system.components))}.{name}" for name in record]
-    writer = CsvWriter(output, strip_component=bare) if output is not None else None
+        record = [(component, name) for name in record]     # variable names as the FMU spells them
+    writer = CsvWriter(output, strip_component=component) if output is not None else None
     interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1,
@@ -283,7 +287,7 @@ def _sweep_axes(items: list[str]) -> dict:
     """``NAME=LOW:HIGH:N`` (N values evenly spaced) or ``NAME=A,B,...`` per item."""
     axes = {}
     for item in items:
-        name, sep, spec = item.partition("=")
+        name, sep, spec = paths.partition(item, "=")
         if not sep or not name or not spec:
             raise ConfigurationError(f"--param {item!r}: write NAME=LOW:HIGH:N or NAME=A,B,...")
         if ":" in spec:
@@ -437,9 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start-time", type=float, help="start time in s (default 0)")
     run.add_argument("--output-interval", type=float, help="recording interval, a multiple of the step")
     run.add_argument("--algorithm", choices=ALGORITHMS, help="master algorithm (default jacobi)")
-    run.add_argument("--record", nargs="+", metavar="COMP.VAR", help="variables to record (default: all outputs)")
+    run.add_argument("--record", nargs="+", metavar="COMP.VAR",
+                     help="variables to record (default: all outputs); quote a component "
+                          "name holding dots: '\"a.b\".c' or \"'a.b'.c\"")
     run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
-                     help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE); repeatable")
+                     help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE, with COMP "
+                          "quoted if it holds dots: '\"a.b\".k=2'); repeatable")
     run.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
     run.add_argument("--output", "-o", help="CSV file for the results")
     run.add_argument("--extrapolation", choices=EXTRAPOLATIONS, default="zoh",

@@ -49,6 +49,12 @@ class SystemStructureError(CosimError):
     """A system that cannot be composed as asked: unknown or duplicate names."""
 
 
+class AmbiguousReferenceError(SystemStructureError):
+    """A reference that reads two ways, each naming something (component ``a.b``
+    with variable ``c``, and component ``a`` with variable ``b.c``); the
+    message names both readings and how to write each."""
+
+
 class InvalidConnectionError(SystemStructureError):
     """A connection that breaks a rule: causality, type, or an input with two sources."""
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cosim import paths
 from cosim.analysis import algebraic_loops, execution_order, flatten
 from cosim.component import PythonComponent
 from cosim.errors import (AlgebraicLoopError, ConfigurationError, CosimError, FmiCallError,
@@ -185,8 +186,9 @@ class _Plan:
         self.slot_counts[group] += 1
         return slot
 
-    def variable(self, name: str):
-        """(component, Variable) of ``"component.variable"``; ConfigurationError if unknown."""
+    def variable(self, name):
+        """(component, Variable) of a reference to a component's variable (any
+        form :meth:`cosim.System.split` reads); ConfigurationError if unknown."""
         try:
             component, var = self.system.resolve(name)
         except CosimError as exc:
@@ -195,9 +197,26 @@ class _Plan:
             raise ConfigurationError(f"{name!r} is a port; it has no value of its own")
         return component, var
 
-    def leaf_of(self, name: str) -> tuple[str, float, float]:
+    def port(self, name) -> tuple[str, dict] | tuple[None, None]:
+        """(name, entry) of a port of the system in ``port_map``, or (None, None)."""
+        try:
+            key = paths.text(name)
+        except CosimError as exc:
+            raise ConfigurationError(str(exc)) from None
+        entry = self.system.port_map.get(key)
+        return (key, entry) if entry is not None else (None, None)
+
+    def key(self, name) -> str:
+        """The one text of a variable or port reference: its column name in results."""
+        port, _ = self.port(name)
+        if port is not None:
+            return port
+        component, var = self.variable(name)
+        return self.system.reference(component, var.name)
+
+    def leaf_of(self, name) -> tuple[str, float, float]:
         """The leaf variable behind a name, and the transformation from it (for output ports)."""
-        entry = self.system.port_map.get(name)
+        _, entry = self.port(name)
         if entry is None:
             return name, 1.0, 0.0
         if entry["kind"] != "output":
@@ -206,19 +225,16 @@ class _Plan:
 
     def _recorded_names(self, record):
         if record is None:
-            names = [f"{c}.{v.name}" for c, model in self.system.components.items()
+            names = [self.system.reference(c, v.name) for c, model in self.system.components.items()
                      for v in model.outputs if v.type in LOOP_TYPES]
             return names + [p for p, e in self.system.port_map.items() if e["kind"] == "output"]
         names = [record] if isinstance(record, str) else list(record)
         for name in names:
-            leaf = self.leaf_of(name)[0]
-            if "." not in leaf:
-                raise ConfigurationError(f"record: {name!r} is not 'component.variable'")
-            var = self.variable(leaf)[1]
+            var = self.variable(self.leaf_of(name)[0])[1]
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"record: {name} is {var.type}; only "
                                          f"{', '.join(LOOP_TYPES)} values can be recorded")
-        return names
+        return [self.key(name) for name in names]
 
 
 @dataclass(frozen=True)
@@ -282,8 +298,12 @@ class Simulation:
         Recording interval, a multiple of ``step_size`` (default: every step).
         With ``variable_step``, steps end on every multiple of it (default:
         a row after every accepted step).
-    record : list of str or None
-        ``"component.variable"`` names to record (default: every output).
+    record : list or None
+        References to record (default: every output): ``"component.variable"``
+        strings, quoted ones (``'"DP Controller".y'``) or tuples
+        (``("a.b", "c")``), as :mod:`cosim.paths` describes.  The result's
+        column names are the references as :meth:`cosim.System.reference`
+        writes them.
     output_file : path, CsvWriter or None
         CSV file written as the run goes (kept, up to the failure, when a run
         fails); or a :class:`~cosim.results.CsvWriter` for other headers.
@@ -904,22 +924,32 @@ class Simulation:
 
     def variable(self, name: str):
         """The :class:`~cosim.fmi.model.Variable` behind ``"component.variable"`` or a port."""
-        entry = self._plan.system.port_map.get(name)
-        if entry is not None:
-            if entry["kind"] == "output":
-                return self._plan.variable(entry["source"])[1]
-            if not entry["targets"]:
-                raise ConfigurationError(f"input port {name!r} drives nothing")
-            return self._plan.variable(entry["targets"][0][0])[1]
-        return self._plan.variable(name)[1]
+        return self._plan.variable(self._leaf(name))[1]
+
+    def component_of(self, name) -> str:
+        """The component (its path in :attr:`system`, the flattened system) whose
+        variable ``name`` reads or, for a port, shows or drives."""
+        return self._plan.variable(self._leaf(name))[0]
+
+    def _leaf(self, name):
+        _, entry = self._plan.port(name)
+        if entry is None:
+            return name
+        if entry["kind"] == "output":
+            return entry["source"]
+        if not entry["targets"]:
+            raise ConfigurationError(f"input port {name!r} drives nothing")
+        return entry["targets"][0][0]
 
     def _lookup(self, name: str):
         component, var = self._plan.variable(name)
         return self._runtimes[self._plan.index[component]], var
 
-    def get(self, name: str):
+    def get(self, name):
         """Current value of ``"component.variable"`` or of an output port of the
-        system; a numpy array of the variable's shape for an FMI 3 array."""
+        system; a numpy array of the variable's shape for an FMI 3 array.
+        ``name`` is any reference :mod:`cosim.paths` describes: ``'"a.b".c'``
+        or ``("a.b", "c")`` for names with dots, ``"DP Controller.y"``."""
         self._require_running()
         leaf, scale, shift = self._plan.leaf_of(name)
         runtime, var = self._lookup(leaf)
@@ -931,10 +961,11 @@ class Simulation:
             value = value.item() if hasattr(value, "item") else value
         return scale * value + shift if (scale, shift) != (1.0, 0.0) else value
 
-    def set(self, name: str, value) -> None:
+    def set(self, name, value) -> None:
         """Set an unconnected input, a tunable parameter, or an input port of the system
         (which sets every input it drives) before the next step.  An FMI 3 array
-        takes a sequence of all its elements (nested or flat, row-major)."""
+        takes a sequence of all its elements (nested or flat, row-major).
+        ``name`` is a reference as for :meth:`get`."""
         self._require_running()
         for runtime, var, scale, shift in self._settable(name):
             here = value
@@ -951,15 +982,16 @@ class Simulation:
 
     def _settable(self, name: str) -> list:
         """[(runtime, Variable, scale, shift)] that setting ``name`` writes, checked."""
-        entry = self._plan.system.port_map.get(name)
+        _, entry = self._plan.port(name)
         if entry is not None and entry["kind"] == "input":
             return [(runtime, var, scale * s2, scale * b2 + shift)
                     for target, scale, shift in entry["targets"]
                     for runtime, var, s2, b2 in self._settable(target)]
         runtime, var = self._lookup(name)
-        if name in self._plan.connected_inputs:
-            raise ConfigurationError(f"{name} is driven by {self._plan.connected_inputs[name]}; "
-                                     "set the source or disconnect it")
+        driver = self._plan.connected_inputs.get(self._plan.key(name))
+        if driver is not None:
+            raise ConfigurationError(f"{name} is driven by {driver}; set the source or "
+                                     "disconnect it")
         if var.causality == "parameter" and var.variability == "fixed":
             raise ConfigurationError(f"{name} is a fixed parameter; give it in the system "
                                      "(add(..., parameters=...)) before starting")

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim import paths
+from cosim.errors import CosimError, did_you_mean
+
 __all__ = ["CsvWriter", "Result"]
 
 
@@ -23,6 +26,10 @@ class Result:
     ``"comp.arr[0]"``, ``"comp.arr[1]"`` ... (``"comp.arr[0,1]"`` for more
     dimensions, row-major); ``result["comp.arr"]`` gives them all, shaped
     (rows, *array shape).
+    Column names are references as :meth:`cosim.System.reference` writes
+    them (``"DP Controller.y"``, ``'"a.b".c'`` where a plain one would read
+    two ways); ``result[...]`` also takes the other spellings of a reference
+    (quoted, or a tuple such as ``("a.b", "c")``, see :mod:`cosim.paths`).
     Once the simulation stops, ``stats`` holds its per-component statistics
     and, for a real-time run, ``realtime`` its
     :class:`~cosim.live.pacing.RealtimeStats` (None otherwise).
@@ -83,20 +90,43 @@ class Result:
     def time(self) -> np.ndarray:
         return self._arrays()[0]
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def column(self, name) -> str:
+        """The column (or array) name a reference spells; KeyError if it was not
+        recorded or could name two columns."""
+        if isinstance(name, str) and (name in self._index or name in self.arrays):
+            return name
+        try:
+            reads = paths.readings(name)
+        except CosimError as exc:
+            raise KeyError(str(exc)) from None
+        found = []
+        for path, variable in reads:
+            for spelled in {paths.reference(path, variable), paths.explicit(path, variable)}:
+                if (spelled in self._index or spelled in self.arrays) and spelled not in found:
+                    found.append(spelled)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise KeyError(f"{name!r} could mean the columns {' or '.join(map(repr, found))}; "
+                           "give one of them")
+        shown = name if isinstance(name, str) else paths.text(name)
+        raise KeyError(f"{name!r} was not recorded"
+                       f"{did_you_mean(shown, [*self.names, *self.arrays])}")
+
+    def __getitem__(self, name) -> np.ndarray:
+        name = self.column(name)
         if name in self.arrays:
             shape, columns = self.arrays[name]
             rows = self._arrays()[1]
             return rows[:, columns].reshape(len(rows), *shape)
-        try:
-            return self._arrays()[1][:, self._index[name]]
-        except KeyError:
-            from cosim.errors import did_you_mean
-            raise KeyError(f"{name!r} was not recorded"
-                           f"{did_you_mean(name, [*self.names, *self.arrays])}") from None
+        return self._arrays()[1][:, self._index[name]]
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._index or name in self.arrays
+    def __contains__(self, name) -> bool:
+        try:
+            self.column(name)
+        except KeyError:
+            return False
+        return True
 
     def __len__(self) -> int:
         return self._length
@@ -104,30 +134,41 @@ class Result:
     def __repr__(self):
         return f"Result({len(self.names)} variables, {len(self)} rows)"
 
-    def to_csv(self, path, *, strip_component: bool = False) -> None:
-        """Write ``time`` plus one column per variable."""
+    def to_csv(self, path, *, strip_component: str | None = None) -> None:
+        """Write ``time`` plus one column per variable (see :class:`CsvWriter`)."""
         with CsvWriter(path, strip_component=strip_component) as writer:
             writer.start(self.names)
             writer.append(*self._arrays())
+
+    def to_parquet(self, path) -> None:
+        """Write ``time`` plus one float64 column per variable as Parquet."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        times, rows = self._arrays()
+        columns = {"time": times, **{name: rows[:, i] for i, name in enumerate(self.names)}}
+        pq.write_table(pa.table(columns), path)
 
 
 class CsvWriter:
     """Write result rows to a CSV file, flushing after every chunk.
 
     Call :meth:`start` with the column names, then :meth:`append` per chunk.
-    With ``strip_component`` the headers drop the component prefix
-    (``"spindle.speed"`` -> ``"speed"``), as for a run of a single FMU.
+    ``strip_component`` names a component whose prefix the headers drop
+    (``"spindle"``: ``"spindle.speed"`` -> ``"speed"``), as for a run of a
+    single FMU; its name may hold dots and spaces.
     """
 
-    def __init__(self, path, *, strip_component: bool = False):
+    def __init__(self, path, *, strip_component: str | None = None):
         self.path = Path(path)
         self.strip_component = strip_component
         self._file = open(self.path, "w", newline="")
         self._csv = csv.writer(self._file)
 
     def start(self, names: list[str]) -> None:
-        if self.strip_component:
-            names = [name.partition(".")[2] or name for name in names]
+        if self.strip_component is not None:
+            prefixes = (f"{self.strip_component}.", f"{paths.quote(self.strip_component)}.")
+            names = [next((name[len(p):] for p in prefixes if name.startswith(p)), name)
+                     for name in names]
         self._csv.writerow(["time", *names])
         self._file.flush()
 

@@ -240,11 +240,8 @@ def run_member(shipped: _Shipped, index: int, member: Member, settings: dict) ->
 
 
 def _write_parquet(result, path: Path) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     path.parent.mkdir(parents=True, exist_ok=True)
-    columns = {"time": result.time, **{name: result[name] for name in result.names}}
-    pq.write_table(pa.table(columns), path)
+    result.to_parquet(path)
     return str(path)
 
 
@@ -327,7 +324,8 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
         names = [record] if isinstance(record, str) else record
         if not names:
             from cosim.analysis import flatten
-            names = [f"{c}.{v.name}" for c, m in flatten(system).components.items()
+            flat = flatten(system)
+            names = [flat.reference(c, v.name) for c, m in flat.components.items()
                      for v in m.outputs if v.type in ("float64", "int32", "bool") and not v.shape]
         metrics = {name: final(name) for name in names}
     settings = {"stop_time": stop_time, "step_size": step_size, "start_time": start_time,

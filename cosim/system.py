@@ -13,7 +13,11 @@ connection can add a linear transformation ``target = factor*source + offset``
 ``suppress_unit_conversion=True``), as in SSP.
 
 References: ``"comp.var"`` is a variable of a component, ``"sub.port"`` a
-port of a nested system, and a bare ``"port"`` a port of this system.
+port of a nested system, and a bare ``"port"`` a port of this system.  Names
+are any non-empty strings without control characters (``"DP Controller"``,
+``"a.b"``); :mod:`cosim.paths` tells how references to them are written
+(plain, quoted as ``'"a.b".c'``, or as a tuple ``("a.b", "c")``), and
+:meth:`System.split` resolves them, refusing the ambiguous ones.
 
 Examples
 --------
@@ -30,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +42,9 @@ import networkx as nx
 import numpy as np
 
 from cosim.component import PythonComponent
-from cosim.errors import (ConfigurationError, InvalidConnectionError, ModelError,
-                          SystemStructureError, did_you_mean)
+from cosim import paths
+from cosim.errors import (AmbiguousReferenceError, ConfigurationError, InvalidConnectionError,
+                          ModelError, SystemStructureError, did_you_mean)
 from cosim.fmi.archive import read_model
 from cosim.fmi.model import MODEL_EXCHANGE, ModelInfo, Variable
 from cosim.fmi.model_exchange import Solver
@@ -48,7 +52,6 @@ from cosim.units import CATALOG, UnitError, conversion
 
 __all__ = ["Connection", "System"]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool, np.bool_),
                 "string": str}
 _PORT_KINDS = ("input", "output")
@@ -96,6 +99,14 @@ class Connection:
 
 
 
+def _described(path: str, variable: str) -> str:
+    """One reading of a reference, and how to write it so that it means only that."""
+    if not variable:
+        return f"port '{path}' (write {paths.quote(path)!r}, or ({path!r},) in Python)"
+    return (f"component '{path}', variable '{variable}' (write {paths.explicit(path, variable)!r}, "
+            f"or ({path!r}, {variable!r}) in Python)")
+
+
 def is_remote(source) -> bool:
     """Whether a component's source is a :class:`cosim.rpc.RemoteTwin` (without
     importing gRPC for systems that have none)."""
@@ -117,7 +128,6 @@ class System:
         self.default_experiment: dict = {}     # start_time, stop_time, step_size, algorithm, ...
         self.units: dict = {}                  # unit definitions for ports (name -> cosim.units.Unit)
         self.port_map: dict = {}               # set by flatten: what each top-level port reaches
-        self._dotted = False                   # flattened: component names are paths with dots
         self._resources = None                 # keeps the files of a loaded .ssp alive
 
     # -- inspection -------------------------------------------------------------
@@ -167,7 +177,14 @@ class System:
                 for a, b, d in self._graph.edges(data=True)]
 
     def _ref(self, node: str, var: str) -> str:
-        return node if self._graph.nodes[node]["kind"] == "port" else f"{node}.{var}"
+        return self.reference(node, "" if self._graph.nodes[node]["kind"] == "port" else var)
+
+    def reference(self, element: str, variable: str = "") -> str:
+        """The reference text of ``variable`` of ``element`` (of the port
+        ``element`` if no variable) that reads back to it in this system:
+        ``"spindle.speed"``, ``"DP Controller.y"``, quoted as ``'"a.b".c'``
+        only where a plain one would also name something else."""
+        return paths.reference(element, variable, exists=self._graph.__contains__)
 
     def parameters(self, element: str) -> dict:
         """Values set on a component (or, for a nested system, on its inside by relative path)."""
@@ -205,10 +222,7 @@ class System:
     # -- editing ------------------------------------------------------------------
 
     def _check_new_name(self, name: str) -> None:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise SystemStructureError(
-                f"name {name!r} is not valid: use a letter or underscore followed by "
-                "letters, digits or underscores (no dots)")
+        paths.check_name(name)
         if name in self._graph:
             raise SystemStructureError(f"system '{self.name}' already has an element named {name!r}")
 
@@ -219,7 +233,9 @@ class System:
         Parameters
         ----------
         name : str
-            Instance name: a letter or underscore, then letters, digits, underscores.
+            Instance name: any non-empty string without control characters,
+            unique in this system (``"DP Controller"``, ``"rollback-end"``,
+            ``"a.b"``); see :mod:`cosim.paths` for referring to it.
         source : str, pathlib.Path, PythonComponent, RemoteTwin or System
             An FMU file; a remote twin as ``"grpc://host:port"`` (or a
             :class:`cosim.rpc.RemoteTwin` for TLS and other options); a
@@ -321,39 +337,42 @@ class System:
             _check_value(self.name, variable, start)
         self._graph.add_node(name, kind="port", variable=variable)
 
-    def set_parameter(self, target: str, value) -> None:
+    def set_parameter(self, target, value) -> None:
         """Set ``"component.variable"`` (a parameter or an input's start value), a
         path into a nested system such as ``"line1.spindle.initial_wear"``, or the
-        start value of an input port of this system (its bare name)."""
+        start value of an input port of this system (its bare name).  ``target``
+        is any reference :meth:`split` reads (``'"DP Controller".k'``,
+        ``("a.b", "k")``)."""
         element, rest = self.split(target)
-        node = self._element(element)
-        if not rest and node["kind"] == "port" and node["variable"].causality == "input":
+        node = self._graph.nodes[element]
+        if node["kind"] == "port":
+            if node["variable"].causality != "input":
+                raise SystemStructureError(f"{target!r}: '{element}' is an output port; only "
+                                           "input ports take values")
             variable = dataclasses.replace(node["variable"], start=value)
             _check_value(self.name, variable, value)
             node["variable"] = variable
             return
-        if not rest:
-            raise SystemStructureError(f"{target!r} names no variable; write 'component.variable'")
         self._check_parameter_path(target, target, value)
         node["parameters"][rest] = value
 
-    def _check_parameter_path(self, shown: str, path: str, value) -> None:
+    def _check_parameter_path(self, shown, path, value) -> None:
         element, rest = self.split(path)
-        node = self._element(element)
+        node = self._graph.nodes[element]
         if node["kind"] == "system":
             inner = node["system"]
-            if "." not in rest:
-                port = inner.ports.get(rest)
-                if port is None or port.causality != "input":
+            port, inside = inner.split(rest)
+            if not inside:
+                if inner.ports[port].causality != "input":
                     raise SystemStructureError(
-                        f"{shown!r}: '{rest}' is not an input port of '{element}'; give an input "
+                        f"{shown!r}: '{port}' is not an input port of '{element}'; give an input "
                         "port or a path to a component variable inside it")
-                _check_value(f"{self.name}.{element}", port, value)
+                _check_value(f"{self.name}.{element}", inner.ports[port], value)
                 return
             inner._check_parameter_path(shown, rest, value)
         elif node["kind"] == "component":
             self._check_parameter(element, node["model"], rest, value)
-        elif not rest and node["variable"].causality == "input":
+        elif node["variable"].causality == "input":
             _check_value(self.name, node["variable"], value)
         else:
             raise SystemStructureError(f"{shown!r}: '{element}' is an output port; only input "
@@ -517,40 +536,126 @@ class System:
                 f"{did_you_mean(element, self._graph.nodes)}")
         return self._graph.nodes[element]
 
-    def split(self, reference: str) -> tuple[str, str]:
-        """(element, variable name) of a reference; in a flattened system the
-        element is the longest component path the reference starts with."""
-        if not isinstance(reference, str) or not reference:
-            raise SystemStructureError(f"{reference!r} is not a reference; write 'component.variable'")
-        element, _, var_name = reference.partition(".")
-        if self._dotted and element not in self._graph:
-            parts = reference.split(".")
-            for i in range(len(parts) - 1, 0, -1):
-                candidate = ".".join(parts[:i])
-                if candidate in self._graph:
-                    return candidate, ".".join(parts[i:])
-        return element, var_name
+    def split(self, reference) -> tuple[str, str]:
+        """(element, rest) of a reference resolved in this system.
 
-    def resolve(self, reference: str) -> tuple[str, Variable]:
+        ``rest`` is the variable name for a component, empty for a port of this
+        system, and the reference inside for a nested system.  The reference is
+        written as :mod:`cosim.paths` tells: ``"comp.var"`` (the component path
+        is the one that exists and is followed by a dot; the variable name may
+        hold dots), ``'"a.b".c'`` (quoting ends the component path) or a tuple
+        ``("a.b", "c")``.
+
+        Raises
+        ------
+        SystemStructureError
+            No such element (naming close matches).
+        InvalidConnectionError
+            The component has no such variable (naming close matches).
+        AmbiguousReferenceError
+            Two readings name something, e.g. component ``a.b`` with variable
+            ``c`` and component ``a`` with variable ``b.c``; the message
+            names both and how to write each.
+        """
+        reads = paths.readings(reference)
+        found = self._matches(reads)
+        if len(found) == 1:
+            return found[0][:2]
+        if found:
+            raise AmbiguousReferenceError(
+                f"{reference!r} is ambiguous in system '{self.name}': it names "
+                + " and ".join(_described(full, var) for _, _, full, var in found))
+        raise self._not_found(reference, reads)
+
+    def _matches(self, reads) -> list[tuple[str, str, str, str]]:
+        """(element, rest, full path, variable) of each reading that names something."""
+        found = {}
+        for path, rest in reads:
+            for match in self._named(path, rest):
+                found.setdefault(match[:2], match)
+        if not found and len(reads) == 1 and reads[0][1] and reads[0][0] not in self._graph:
+            # A quoted path ending at a system a flattened system dissolved:
+            # '"line".spindle.speed' reads on inside it.
+            path, rest = reads[0]
+            inner = paths.readings(rest)
+            return self._matches([(f"{path}.{p}", r) for p, r in inner])
+        return list(found.values())
+
+    def _named(self, path: str, rest: str):
+        """The matches of the reading (path, rest): an element named ``path``,
+        or a nested system whose name begins ``path`` followed by a dot."""
+        if path in self._graph:
+            node = self._graph.nodes[path]
+            if node["kind"] == "component":
+                if rest and rest in node["model"].variables:
+                    yield path, rest, path, rest
+            elif node["kind"] == "port":
+                if not rest:
+                    yield path, "", path, ""
+            elif rest:
+                yield from self._inside(path, paths.readings(rest))
+        for i, char in enumerate(path):
+            if char == "." and self._graph.nodes.get(path[:i], {}).get("kind") == "system":
+                yield from self._inside(path[:i], [(path[i + 1:], rest)])
+
+    def _inside(self, element: str, reads):
+        inner = self._graph.nodes[element]["system"]
+        for name, rest, full, var in inner._matches(reads):
+            yield element, inner.reference(name, rest), f"{element}.{full}", var
+
+    def _not_found(self, reference, reads) -> SystemStructureError:
+        """The error for a reference that names nothing, about the longest
+        reading whose element exists."""
+        for path, rest in reads:
+            node = self._graph.nodes.get(path)
+            if node is None:
+                continue
+            if node["kind"] == "port" and rest:
+                return SystemStructureError(f"{reference!r}: '{path}' is a port and has no variables")
+            if not rest:
+                break       # a component or system named bare: no variable
+            if node["kind"] == "system" and "." in rest:    # a path inside: its own error
+                try:
+                    node["system"].split(rest)
+                except SystemStructureError as exc:
+                    return exc
+                continue
+            model = node["model"] if node["kind"] == "component" else node["system"].interface()
+            try:
+                model.variable(rest, component=path)
+            except ModelError as exc:
+                return InvalidConnectionError(str(exc))
+        else:
+            for path, rest in reads:        # a path through a nested system
+                head = next((path[:i] for i, c in enumerate(path) if c == "." and
+                             self._graph.nodes.get(path[:i], {}).get("kind") == "system"), None)
+                if head is not None:
+                    inner = self._graph.nodes[head]["system"]
+                    return inner._not_found(reference, [(path[len(head) + 1:], rest)])
+            element = reads[-1][0]
+            return SystemStructureError(f"system '{self.name}' has no element {element!r}"
+                                        f"{did_you_mean(element, self._graph.nodes)}")
+        return SystemStructureError(
+            f"{reference!r} names no variable; write 'component.variable' "
+            "(a bare name refers to a port of this system)")
+
+    def resolve(self, reference) -> tuple[str, Variable]:
         """(element, variable) of ``"component.variable"`` or a port name."""
         node, var, _ = self._endpoint(reference)
         return node, var
 
-    def _endpoint(self, reference: str) -> tuple[str, Variable, bool]:
+    def _endpoint(self, reference) -> tuple[str, Variable, bool]:
         """(node, variable, is_own_port) of a reference."""
-        element, var_name = self.split(reference)
-        dot = bool(var_name)
-        node = self._element(element)
-        if not dot:
-            if node["kind"] != "port":
-                raise SystemStructureError(
-                    f"{reference!r} is not a variable reference; write 'component.variable' "
-                    "(a bare name refers to a port of this system)")
-            return element, node["variable"], True
+        element, rest = self.split(reference)
+        node = self._graph.nodes[element]
         if node["kind"] == "port":
-            raise SystemStructureError(f"{reference!r}: '{element}' is a port and has no variables")
-        model = node["model"] if node["kind"] == "component" else node["system"].interface()
-        try:
-            return element, model.variable(var_name, component=element), False
-        except ModelError as exc:
-            raise InvalidConnectionError(str(exc)) from None
+            return element, node["variable"], True
+        if node["kind"] == "component":
+            return element, node["model"].variables[rest], False
+        inner = node["system"]
+        port, inside = inner.split(rest)
+        if inside:
+            raise InvalidConnectionError(
+                f"{reference!r}: {rest!r} is inside the nested system '{element}'; connect "
+                f"to one of its ports ({', '.join(inner.ports) or 'it has none'})")
+        return element, inner.ports[port], False

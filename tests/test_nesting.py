@@ -362,7 +362,8 @@ def test_an_output_port_driven_twice_names_the_existing_source():
     (("p", "input"), {"start": True}, ["is float64", "True (bool)"]),
     (("p", "input"), {"type": "int32", "start": 2.5}, ["is int32", "2.5 (float)"]),
     (("p", "input"), {"type": "bool", "start": 1}, ["is bool", "1 (int)"]),
-    (("p.q", "input"), {}, ["name 'p.q' is not valid"]),
+    (("p\nq", "input"), {}, ["name 'p\\nq' is not valid", "control character"]),
+    (("", "input"), {}, ["name '' is not valid", "non-empty"]),
     (("speed", "input"), {}, ["already has an element named 'speed'"]),
 ])
 def test_port_kind_type_and_start_are_validated(args, options, words):

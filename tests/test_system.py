@@ -102,7 +102,7 @@ def test_duplicate_component_name(line):
     assert line.model("gain").name == "gain"
 
 
-@pytest.mark.parametrize("name", ["a.b", "", "1x", "with space", "dash-ed", 3, None])
+@pytest.mark.parametrize("name", ["", 3, None, "line\nbreak", "tab\there", "nul\x00", "bell\x07"])
 def test_invalid_component_names(name):
     system = System()
     with pytest.raises(cosim.SystemStructureError) as caught:
@@ -112,10 +112,16 @@ def test_invalid_component_names(name):
 
 
 def test_valid_component_names():
+    # SSP asks only for names that are non-empty and unique in their system.
+    names = ("_x", "a1", "Gain_2", "a.b", "1x", "with space", "dash-ed", "DP Controller",
+             "ünïcode", "'quoted'", 'say "hi"', "x=y")
     system = System()
-    for name in ("_x", "a1", "Gain_2"):
+    for name in names:
         system.add(name, twins.path("gain"))
-    assert list(system.components) == ["_x", "a1", "Gain_2"]
+    assert list(system.components) == list(names)
+    for name in names:
+        system.set_parameter((name, "k"), 2.0)
+        assert system.parameters(name) == {"k": 2.0}
 
 
 def test_a_parameter_that_does_not_exist():

@@ -251,8 +251,8 @@ class LiveTwin:
             if var.unit is None:
                 raise ConfigurationError(f"{what}: {name} has no unit to convert {unit!r} into")
             return 1.0, 0.0
-        model = self.simulation.system.components.get(name.split(".")[0])
-        target = (model.unit(var.unit) if model is not None else None) or CATALOG.get(var.unit)
+        model = self.simulation.system.model(self.simulation.component_of(name))
+        target = model.unit(var.unit) or CATALOG.get(var.unit)
         source = CATALOG.get(unit)
         if source is None or target is None:
             raise ConfigurationError(f"{what}: unit {unit if source is None else var.unit!r} "

@@ -409,7 +409,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 if missing:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                                        f"not recorded: {', '.join(missing)} (record them at Initialize)")
-                columns = [sim.result.names.index(n) for n in names]
+                columns = [sim.result.names.index(sim.result.column(n)) for n in names]
                 q = queue.Queue(maxsize=MAX_QUEUED_ROWS)
                 with h.lock:
                     h.subscribers.append((q, columns))

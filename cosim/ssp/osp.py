@@ -332,7 +332,8 @@ class _OspReader:
             return
         if var is not None and var.type in ("float64", "float32"):
             value = float(value)
-        self.attempt(element, lambda: system.set_parameter(f"{simulator}.{variable}", value))
+        self.attempt(element, lambda: system.set_parameter(system.reference(simulator, variable),
+                                                           value))
 
     # -- connections ------------------------------------------------------------------------
 
@@ -390,7 +391,8 @@ class _OspReader:
                 self.error(transform, f"factor {transform.get('factor')!r} and offset "
                                       f"{transform.get('offset')!r} must be numbers")
                 return
-        source, target = f"{first}.{first_var.name}", f"{second}.{second_var.name}"
+        source = system.reference(first, first_var.name)
+        target = system.reference(second, second_var.name)
         # libcosim copies values as they are: no unit conversion.
         if self.attempt(element, lambda: system.connect(source, target, factor=factor, offset=offset,
                                                         suppress_unit_conversion=True)):

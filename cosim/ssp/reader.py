@@ -404,7 +404,7 @@ class _Reader:
             name, factor, offset = mapping[name]
             if isinstance(value, float):
                 value = factor * value + offset
-        target = f"{owner}.{name}" if owner else name
+        target = system.reference(owner, name) if owner else name
         unknown = self.unknown_name(system, target)
         if unknown:
             self.tolerate(file, parameter, f"parameter {target!r} is ignored: {unknown} "
@@ -423,18 +423,18 @@ class _Reader:
         if not rest:
             return self.exposed.get(system, {}).get(element)
         inner = system.subsystems.get(element)
-        return None if inner is None or "." in rest else self.exposed.get(inner, {}).get(rest)
+        return None if inner is None else self.exposed.get(inner, {}).get(rest)
 
     def bind_exposed(self, file, parameter, system, target, exposed, value) -> None:
-        if "." not in target:
+        element, rest = system.split(target)
+        if not rest:
             exposed.value = value       # passed on once the system's connections are known
             return
         # A nested system's connector: its value goes to what it is connected to inside,
         # for this instance only; values bound higher up take precedence.
-        element = target.split(".", 1)[0]
         for inner_target, scale, shift in exposed.targets:
             self.attempt(file, parameter, lambda t=inner_target, v=_transformed(value, scale, shift):
-                         system.set_parameter(f"{element}.{t}", v))
+                         system.set_parameter(system.reference(element, t), v))
 
     def unknown_name(self, system, target: str) -> str | None:
         """Why ``target`` names nothing in ``system`` (element, variable or connector), or None."""
@@ -460,8 +460,8 @@ class _Reader:
     # -- connections ------------------------------------------------------------------------
 
     def read_connection(self, path, system, element):
-        start = _ref(element.get("startElement"), element.get("startConnector"))
-        end = _ref(element.get("endElement"), element.get("endConnector"))
+        start = _ref(system, element.get("startElement"), element.get("startConnector"))
+        end = _ref(system, element.get("endElement"), element.get("endConnector"))
         transform = _child(element, "LinearTransformation")
         for other in ("BooleanMappingTransformation", "IntegerMappingTransformation",
                       "EnumerationMappingTransformation"):
@@ -500,7 +500,7 @@ class _Reader:
         """A connection of a parameter connector: the value it is given goes to the
         parameter (or input start value) at the other end, as SSP passes it on
         at initialization."""
-        own = [r for r in (start, end) if "." not in r and self.exposed_at(system, r)]
+        own = [r for r in (start, end) if not system.split(r)[1] and self.exposed_at(system, r)]
         if len(own) != 1:
             self.error(path, element, f"cannot connect {start} and {end}: cosim passes the value "
                                       "of a parameter connector of this system to a parameter "
@@ -510,8 +510,8 @@ class _Reader:
         target = end if own[0] == start else start
         nested = self.exposed_at(system, target)
         if nested is not None:              # a nested system's parameter connector
-            element_name = target.split(".", 1)[0]
-            targets = [(f"{element_name}.{t}", s, b) for t, s, b in nested.targets]
+            element_name = system.split(target)[0]
+            targets = [(system.reference(element_name, t), s, b) for t, s, b in nested.targets]
         else:
             found = self.parameter_target(path, system, element, target, source.unit)
             if found is None:
@@ -545,8 +545,8 @@ class _Reader:
             return None
 
 
-def _ref(element: str | None, connector: str | None) -> str:
-    return f"{element}.{connector}" if element else (connector or "")
+def _ref(system: System, element: str | None, connector: str | None) -> str:
+    return system.reference(element, connector or "") if element else (connector or "")
 
 
 def _role(system, reference: str, *, own: bool) -> str | None:
@@ -675,7 +675,7 @@ def _undriven_ports(system: System, prefix: str, report: Report) -> None:
     for name, sub in system.subsystems.items():
         for port, var in sub.ports.items():
             if var.causality == "input" and var.start is None and \
-                    system.source_of(f"{name}.{port}") is None:
+                    system.source_of(system.reference(name, port)) is None:
                 report.problems.append(Problem(
                     "warning", str(report.path),
                     f"input port {prefix}{name}.{port} is not connected and has no start value; "

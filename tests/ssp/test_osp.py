@@ -532,7 +532,8 @@ def test_duplicate_simulator_and_missing_parts(folder):
     <Simulator name="amp" source="source.fmu"/>
     <Simulator source="gain.fmu"/>
     <Simulator name="nothing"/>
-    <Simulator name="bad-name" source="gain.fmu"/>
+    <Simulator name="bad&#10;name" source="gain.fmu"/>
+    <Simulator name="DP Controller" source="gain.fmu"/>
 </Simulators>"""))
     report = read_osp(path)
     duplicate, nameless, sourceless, bad_name = report.errors
@@ -540,9 +541,10 @@ def test_duplicate_simulator_and_missing_parts(folder):
     assert "already has an element named 'amp'" in duplicate.message
     assert nameless.message == "Simulator without a name"
     assert sourceless.message == "simulator 'nothing' has no source"
-    assert bad_name.location.endswith("<Simulator name='bad-name'>")
-    assert "'bad-name' is not valid" in bad_name.message
-    assert list(report.system.components) == ["amp"]
+    assert bad_name.location.startswith(f"{path}:{line_of(path, 'bad&#10;name')} <Simulator")
+    assert "'bad\\nname' is not valid" in bad_name.message
+    assert "control character" in bad_name.message
+    assert list(report.system.components) == ["amp", "DP Controller"]
     assert report.system.source("amp").name == "gain.fmu"
 
 

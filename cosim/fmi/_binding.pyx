@@ -35,6 +35,8 @@ cdef extern from "logsink.h" nogil:
         int status
         char category[48]
         char message[512]
+        char instance[64]
+        unsigned long long environment
     void cosim_log_init(CosimLogSink *sink, double rate)
     void cosim_log_destroy(CosimLogSink *sink)
     void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
@@ -49,9 +51,15 @@ cdef extern from "logsink.h" nogil:
     int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size)
     void *cosim_fmi2_callbacks_new(CosimLogSink *sink)
     void cosim_free(void *ptr)
+    CosimLogSink *cosim_log_unrouted()
+    int cosim_log_take_unrouted_error(const char *instance, char *out, size_t size)
     enum: COSIM_LOG_CAPACITY
+    double COSIM_LOG_UNROUTED_RATE
 
 log = logging.getLogger("cosim.fmu")
+# Messages an FMU logged with an environment pointer that is none cosim gave
+# (see logsink.h), attributed by the instance name the FMU passed.
+unrouted_log = logging.getLogger("cosim.fmu.unrouted")
 
 TYPE_CODES = {"float64": T_FLOAT64, "float32": T_FLOAT32, "int8": T_INT8, "uint8": T_UINT8,
               "int16": T_INT16, "uint16": T_UINT16, "int32": T_INT32, "uint32": T_UINT32,
@@ -67,6 +75,48 @@ _LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
 # seconds, and when the instance is freed.
 LOG_RATE = 100.0
 SUMMARY_INTERVAL = 10.0
+
+# Instance name -> instances alive with it: which names unrouted messages may claim.
+_live_names = {}
+# Unrouted messages counted but not forwarded, and when that was last reported.
+_unrouted = {"unreported": 0, "reported_at": 0.0}
+# Instance names (or environments) whose unrouted logging was warned about.
+_warned_unrouted = set()
+
+
+def drain_unrouted_log(*, bint final=False):
+    """Forward the messages FMUs logged with an environment pointer cosim did
+    not give them to the ``cosim.fmu.unrouted`` logger.
+
+    A message is attributed to the instance name the FMU passed with it
+    (FMI 1 and 2) when an instance of that name is alive, and to an unknown
+    instance otherwise; the first one of each name comes with a warning.
+    These messages share one rate limit (``COSIM_LOG_UNROUTED_RATE`` per
+    second); the ones held back are summarized like an instance's.
+    :meth:`Instance.drain_log` calls this too.
+    """
+    cdef CosimLogEntry entry
+    cdef CosimLogSink* sink = cosim_log_unrouted()
+    while cosim_log_pop(sink, &entry):
+        name = entry.instance.decode(errors="replace")
+        label = name if name in _live_names else \
+            f"unknown instance '{name}'" if name else "unknown instance"
+        if name not in _warned_unrouted:
+            _warned_unrouted.add(name)
+            unrouted_log.warning(
+                "[%s] the FMU called its logger with environment %#x, which is not the one cosim "
+                "gave it; its messages are logged by cosim.fmu.unrouted, named by the instance "
+                "name they carry", label, entry.environment)
+        level = _LEVELS.get(entry.status, logging.ERROR)
+        unrouted_log.log(level, "[%s] %s", label, entry.message.decode(errors="replace"))
+    _unrouted["unreported"] += cosim_log_take_suppressed(sink)
+    now = time.monotonic()
+    if _unrouted["unreported"] and (final or now - _unrouted["reported_at"] >= SUMMARY_INTERVAL):
+        unrouted_log.warning("%d unrouted log messages suppressed (limit: %g per second, %d "
+                             "between reads)", _unrouted["unreported"], COSIM_LOG_UNROUTED_RATE,
+                             COSIM_LOG_CAPACITY)
+        _unrouted["unreported"] = 0
+        _unrouted["reported_at"] = now
 
 
 def fmi_name(int version, str base):
@@ -299,6 +349,7 @@ cdef class Instance:
         if self.sink == NULL:
             raise MemoryError()
         cosim_log_init(self.sink, log_rate)
+        _live_names[name] = _live_names.get(name, 0) + 1
         self.slave.version = library.fn.version
         self.slave.fn = &library.fn
         self.slave.sink = self.sink
@@ -363,6 +414,11 @@ cdef class Instance:
         if self.sink != NULL:
             cosim_log_destroy(self.sink)
             free(self.sink)
+            if _live_names is not None:       # None when the module is torn down at exit
+                if _live_names.get(self.name, 0) > 1:
+                    _live_names[self.name] -= 1
+                else:
+                    _live_names.pop(self.name, None)
 
     cdef Slave* c_slave(self):
         return &self.slave
@@ -393,11 +449,15 @@ cdef class Instance:
                         self.name, self.unreported, limit, COSIM_LOG_CAPACITY)
             self.unreported = 0
             self.reported_at = time.monotonic()
+        drain_unrouted_log(final=final)
 
     def _take_error(self):
+        """The last error message the FMU logged (to its own sink, else unrouted
+        under this instance's name), or ""."""
         cdef char text[512]
         self.drain_log(errors_raised=True)
-        if cosim_log_take_error(self.sink, text, sizeof(text)):
+        if cosim_log_take_error(self.sink, text, sizeof(text)) or \
+                cosim_log_take_unrouted_error(self.name.encode(), text, sizeof(text)):
             return text.decode(errors="replace")
         return ""
 

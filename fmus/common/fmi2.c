@@ -28,7 +28,10 @@
 
 static void log_fmi2(Instance *inst, int status, const char *category, const char *message) {
     fmi2CallbackLogger logger = (fmi2CallbackLogger)inst->log_callback;
-    if (logger) logger(inst->environment, inst->name, (fmi2Status)status, category, message);
+    if (logger) {
+        logger(LOG_ENVIRONMENT(inst->environment), inst->name, (fmi2Status)status, category,
+               message);
+    }
 }
 
 const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.errors import ConfigurationError, CosimError
+from cosim.errors import ConfigurationError, CosimError, SimulationTerminated
 from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, Simulation
 from cosim.fmi.archive import read_model
 from cosim.live.pacing import OVERRUN_POLICIES
@@ -154,6 +154,7 @@ class _Progress:
     def close(self) -> None:
         if self.shown:
             sys.stderr.write("\n")
+            self.shown = False
 
 
 def _realtime_options(args) -> dict:
@@ -201,6 +202,9 @@ def cmd_run(args) -> int:
         with sim:
             try:
                 sim.run(progress=progress)
+            except SimulationTerminated as ended:       # a normal end, as in fmpy
+                progress.close()                        # the notice goes on its own line
+                print(f"note: {ended}", file=sys.stderr)
             finally:
                 progress.close()
     finally:

@@ -251,6 +251,10 @@ cdef class Library:
         if self.interface == "co-simulation":
             self.fn.f2_get_output_derivatives = <f2_output_derivatives_t>self._want(
                 "fmi2GetRealOutputDerivatives", missing)
+            # how an FMU asks to end the simulation after a discarded step
+            self.fn.f2_get_real_status = <f2_real_status_t>self._want("fmi2GetRealStatus", missing)
+            self.fn.f2_get_boolean_status = <f2_boolean_status_t>self._want(
+                "fmi2GetBooleanStatus", missing)
 
     cdef _resolve_fmi2_me(self):
         self.me.enter_event_mode = <f_instance_t>self._need("fmi2EnterEventMode")
@@ -554,25 +558,30 @@ cdef class Instance:
 
         FMI 3: events the FMU asks for are handled in event mode and early
         returns stepped on from where the FMU stopped (counted in
-        :attr:`events` and :attr:`early_returns`); raises SimulationTerminated
-        when the FMU asks to end the simulation.
+        :attr:`events` and :attr:`early_returns`).  Raises
+        SimulationTerminated when the FMU asks to end the simulation (FMI 3
+        terminateSimulation; FMI 2 a discarded step with fmi2Terminated),
+        with the time it asked at; :attr:`time` is then that time.
         """
         self._require_alive()
         self.time = t
         cdef int status = slave_do_step(&self.slave, t, h, &self.step_events)
-        if self.slave.version == 3:
-            self._check_events(status)
-        else:
-            self.check(status, fmi_name(self.slave.version, "DoStep"))
+        self._check_events(status)
         self.time = t + h
 
     cdef int _check_events(self, int status) except -1:
-        """Check the status of FMI 3 stepping or event handling."""
+        """Check the status of a step or of FMI 3 event handling."""
         if status == STATUS_TERMINATED or (status <= STATUS_WARNING and self.step_events.terminated):
             self.time = self.step_events.stop_time
             self.drain_log()
-            raise SimulationTerminated(self.name, self.time)
-        return self.check(status, EVENT_CALLS[self.step_events.call])
+            raise SimulationTerminated(self.name, self.time, request=self.termination_request)
+        return self.check(status, EVENT_CALLS[self.step_events.call] if self.slave.version == 3
+                          else fmi_name(self.slave.version, "DoStep"))
+
+    @property
+    def termination_request(self):
+        """How this FMU asks to end the simulation, as error messages name it."""
+        return "fmi2Terminated" if self.slave.version == 2 else "terminateSimulation"
 
     @property
     def events(self):

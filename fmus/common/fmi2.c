@@ -219,7 +219,11 @@ fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint,
                       fmi2Real communicationStepSize, fmi2Boolean noSetFMUStatePriorToCurrentPoint) {
     (void)noSetFMUStatePriorToCurrentPoint;
     CHECK_INSTANCE();
-    return (fmi2Status)inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
+    int status = inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
+    /* FMI 2 asks to end the simulation with a discarded step whose
+     * fmi2Terminated status is true, at fmi2LastSuccessfulTime. */
+    if (status <= ST_WARNING && INST->m.terminate) return fmi2Discard;
+    return (fmi2Status)status;
 }
 
 fmi2Status fmi2CancelStep(fmi2Component c) {
@@ -246,7 +250,7 @@ fmi2Status fmi2GetIntegerStatus(fmi2Component c, const fmi2StatusKind s, fmi2Int
 fmi2Status fmi2GetBooleanStatus(fmi2Component c, const fmi2StatusKind s, fmi2Boolean *value) {
     CHECK_INSTANCE();
     if (s != fmi2Terminated) return (fmi2Status)inst_unsupported(INST, "fmi2GetBooleanStatus");
-    *value = fmi2False;
+    *value = INST->m.terminate ? fmi2True : fmi2False;
     return fmi2OK;
 }
 

@@ -327,9 +327,9 @@ fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoi
         event = m->event_reached;
 #endif
         early = m->returned_early;
-        terminate = m->terminate;
     }
 #endif
+    if (status <= ST_WARNING) terminate = INST->m.terminate;
     if (eventHandlingNeeded) *eventHandlingNeeded = event;
     if (terminateSimulation) *terminateSimulation = terminate;
     if (earlyReturn) *earlyReturn = early;

@@ -436,6 +436,7 @@ cdef class Instance:
         about to travel in an exception, and need not be reported twice.
         Suppressed messages are reported in one warning per
         ``SUMMARY_INTERVAL`` seconds, and (``final``) when the instance is freed.
+        Unrouted messages of any FMU are forwarded too (:func:`drain_unrouted_log`).
         """
         cdef CosimLogEntry entry
         while cosim_log_pop(self.sink, &entry):

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from cosim import paths
-from cosim.errors import ConfigurationError, CosimError
-from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, Simulation
+from cosim.analysis import flatten
+from cosim.errors import ConfigurationError, CosimError, SimulationTerminated
+from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, Simulation
 from cosim.fmi.archive import read_model
 from cosim.live.pacing import OVERRUN_POLICIES
 from cosim.results import CsvWriter
@@ -138,6 +139,55 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
                              "OspSystemStructure.xml, or a .py file defining 'system'")
 
 
+# How many variables fmpy records of an FMU without outputs.
+FMPY_DEFAULT_COUNT = 5
+
+
+def _recorded(names: list[str] | None, system: System, bare: bool) -> list[str] | None:
+    """The ``record`` list of ``cosim run --record NAMES``: the names given (of the
+    FMU's variables for a single FMU), every variable for ``all``, and None (the
+    outputs) by default, except for a single FMU without outputs, where it
+    takes what fmpy records then."""
+    if names == ["all"]:
+        return _every_variable(system)
+    if names and "all" in names:
+        raise ConfigurationError("--record all records every variable; give it alone")
+    if not bare:
+        return names or None
+    component, model = next(iter(system.components.items()))
+    if names:      # variable names as the FMU spells them
+        return [(component, name) for name in names]
+    return None if model.outputs else [(component, name) for name in _fmpy_default(model)]
+
+
+def _fmpy_default(model) -> list[str]:
+    """What fmpy's simulate_fmu records of an FMU without outputs: its first
+    continuous states, else its first variables (the independent time among
+    them counts but is not recorded); only types the master records."""
+    names = list(model.states[:FMPY_DEFAULT_COUNT]) or \
+        list(model.variables)[:FMPY_DEFAULT_COUNT]
+    kept = [model.variables[name] for name in names]
+    kept = [v for v in kept if v.causality != "independent" and v.type in LOOP_TYPES]
+    # fmpy's columns go by type (real, integer, boolean), in file order within each
+    return [v.name for v in sorted(kept, key=lambda v: LOOP_TYPES.index(v.type))]
+
+
+def _every_variable(system: System) -> list[str]:
+    """``--record all``: every variable of every component of a type the master
+    records; the others are named in a warning."""
+    names, skipped = [], []
+    flat = flatten(system)
+    for component, model in flat.components.items():
+        for var in model.variables.values():
+            if var.causality == "independent":
+                continue
+            (names if var.type in LOOP_TYPES else skipped).append(flat.reference(component, var.name))
+    if skipped:
+        log.warning("--record all: %s not recorded (the master records %s values)",
+                    ", ".join(skipped), ", ".join(LOOP_TYPES))
+    return names
+
+
 class _Progress:
     """A text progress bar on stderr that appears once a run takes a while."""
 
@@ -158,6 +208,7 @@ class _Progress:
     def close(self) -> None:
         if self.shown:
             sys.stderr.write("\n")
+            self.shown = False
 
 
 def _realtime_options(args) -> dict:
@@ -191,10 +242,8 @@ def cmd_run(args) -> int:
                                      f"default; pass --{name.replace('_', '-')}")
     algorithm = args.algorithm or defaults.get("algorithm") or "jacobi"
     output = args.output
-    record = args.record or None
+    record = _recorded(args.record, system, bare)
     component = next(iter(system.components)) if bare else None
-    if bare and record:
-        record = [(component, name) for name in record]     # variable names as the FMU spells them
     writer = CsvWriter(output, strip_component=component) if output is not None else None
     interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
@@ -208,6 +257,9 @@ def cmd_run(args) -> int:
         with sim:
             try:
                 sim.run(progress=progress)
+            except SimulationTerminated as ended:       # a normal end, as in fmpy
+                progress.close()                        # the notice goes on its own line
+                print(f"note: {ended}", file=sys.stderr)
             finally:
                 progress.close()
     finally:
@@ -442,8 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-interval", type=float, help="recording interval, a multiple of the step")
     run.add_argument("--algorithm", choices=ALGORITHMS, help="master algorithm (default jacobi)")
     run.add_argument("--record", nargs="+", metavar="COMP.VAR",
-                     help="variables to record (default: all outputs); quote a component "
-                          "name holding dots: '\"a.b\".c' or \"'a.b'.c\"")
+                     help="variables to record, or 'all' for every variable (default: the "
+                          "outputs; for an FMU without outputs, what fmpy records); quote a "
+                          "component name holding dots: '\"a.b\".c' or \"'a.b'.c\"")
     run.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
                      help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE, with COMP "
                           "quoted if it holds dots: '\"a.b\".k=2'); repeatable")

@@ -183,25 +183,27 @@ class RealtimeOverrun(CosimError):
 
 
 class SimulationTerminated(CosimError):
-    """A component asked to end the simulation (FMI 3 ``terminateSimulation``).
+    """A component asked to end the simulation (FMI 3 ``terminateSimulation``,
+    FMI 2 a discarded step with ``fmi2Terminated``).
 
     ``instances`` names the components that asked, ``time`` is the simulation
-    time at which the first of them asked, ``result_end`` the time of the last
-    communication point whose results were kept (``partial_result``, when a
-    simulation was running).  The run is over: the components were terminated
-    and freed.
+    time at which the first of them asked, ``request`` how it asked,
+    ``result_end`` the time of the last communication point whose results
+    were kept (``partial_result``, when a simulation was running).  The run
+    is over: the components were terminated and freed.
     """
 
     def __init__(self, instance: str, time: float, *, others: tuple[str, ...] = (),
-                 result_end: float | None = None):
+                 result_end: float | None = None, request: str = "terminateSimulation"):
         self.instance = instance
         self.instances = (instance, *others)
         self.time = time
         self.result_end = result_end
+        self.request = request
         self.partial_result = None
         names = ", ".join(f"'{n}'" for n in self.instances)
         text = (f"component{'s' if others else ''} {names} asked to terminate the simulation "
-                f"(terminateSimulation) at t={time:g} s")
+                f"({request}) at t={time:g} s")
         if result_end is not None:
             text += f"; the run stopped there and its result ends at t={result_end:g} s"
         super().__init__(text)

@@ -474,7 +474,7 @@ class Simulation:
             self._core.threads = threads or 1
             self._cores = cores
         except BaseException as exc:
-            self._release()
+            self._release(reason=_failure_reason(exc) if isinstance(exc, CosimError) else None)
             if isinstance(exc, (FmiCallError, AlgebraicLoopError, SimulationTerminated)):
                 exc.partial_result = self.result
             raise
@@ -721,7 +721,15 @@ class Simulation:
         return list(self._plan.names)
 
     def step(self, n: int = 1) -> float:
-        """Take ``n`` communication steps; returns the new time."""
+        """Take ``n`` communication steps; returns the new time.
+
+        :meth:`step`, :meth:`run_until` and :meth:`run` raise
+        SimulationTerminated when a component asks to end the simulation:
+        the simulation is then stopped (components terminated and freed), its
+        :attr:`result` (also the error's ``partial_result``) holds the rows up
+        to there and says who ended it (``terminated_by``, ``end_time``,
+        ``end_reason``), and further steps raise ConfigurationError.
+        """
         self._require_running()
         if self.variable_step:
             raise ConfigurationError("step(n) counts fixed steps; with variable_step use "
@@ -746,7 +754,11 @@ class Simulation:
         return self.time
 
     def run(self, *, progress=None) -> Result:
-        """Step to the stop time; ``progress(time, stop_time)`` is called as the run goes."""
+        """Step to the stop time; ``progress(time, stop_time)`` is called as the run goes.
+
+        Raises SimulationTerminated when a component ends the simulation (see
+        :meth:`step`); :func:`simulate` takes that as a normal end.
+        """
         self._require_running()
         if self.stop_time is None:
             raise ConfigurationError("run() needs a stop_time; use step() or run_until() instead")
@@ -899,14 +911,18 @@ class Simulation:
 
     def _end_terminated(self) -> None:
         """Stop the run (terminate and free every component) because FMUs asked
-        to end the simulation; raise SimulationTerminated with the result."""
+        to end the simulation; the result says so.  Raise SimulationTerminated
+        with the result."""
         asked = sorted(self._core.terminations(), key=lambda entry: entry[1])
         names = [self._plan.names[k] for k, _ in asked]
         end = float(self.result.time[-1]) if len(self.result) else None
-        error = SimulationTerminated(names[0], asked[0][1], others=tuple(names[1:]),
-                                     result_end=end)
+        error = SimulationTerminated(names[0], asked[0][1], others=tuple(names[1:]), result_end=end,
+                                     request=self._runtimes[asked[0][0]].termination_request)
         log.info("%s", error)
         self.stop()
+        self.result.terminated_by = error.instances
+        self.result.end_time = error.time
+        self.result.end_reason = str(error)
         error.partial_result = self.result
         raise error
 
@@ -1223,15 +1239,17 @@ class Simulation:
     def _fail(self, error: FmiCallError) -> None:
         self._flush()
         error.partial_result = self.result
-        self._release()
+        self._release(reason=_failure_reason(error))
         raise error
 
     def _require_running(self) -> None:
         if self._stopped:
-            raise ConfigurationError("the simulation has stopped")
+            raise ConfigurationError(f"the simulation has stopped: {self.result.end_reason}")
 
-    def _release(self) -> None:
-        """Free every instance and close files; safe to call more than once."""
+    def _release(self, *, reason: str | None = None) -> None:
+        """Free every instance and close files; safe to call more than once.
+        ``reason`` says why the run ended (default: the stop time was reached,
+        or the caller stopped it before)."""
         if self._stopped:
             return
         self._stopped = True
@@ -1239,6 +1257,10 @@ class Simulation:
         self._final_step = self._core.step_index
         self._stats = self.stats
         self.result.stats = self._stats
+        self.result.end_time = self._final_time
+        self.result.end_reason = reason or (
+            "reached the stop time" if self._core.now_ticks >= self._core.stop_ticks
+            else f"stopped at t={self._final_time:g} s")
         if self._pacer is not None:
             self.result.realtime = self._pacer.stats()
         self._core.free_states()
@@ -1277,6 +1299,12 @@ class Simulation:
         self.stop()
 
 
+def _failure_reason(error: CosimError) -> str:
+    """Why a run ended, for ``Result.end_reason``: the first line of its error."""
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return first if isinstance(error, SimulationTerminated) else f"failed: {first}"
+
+
 def simulate(system, *, stop_time: float, step_size: float, progress=None, **options) -> Result:
     """Run ``system`` from its start time to ``stop_time`` and return the result.
 
@@ -1284,8 +1312,18 @@ def simulate(system, *, stop_time: float, step_size: float, progress=None, **opt
     ``progress(time, stop_time)`` is called as the run goes.  When a component
     fails, the FmiCallError names it, the function and the time, and carries
     ``partial_result`` (also on disk when ``output_file`` is given).
+
+    A component that asks to end the simulation (FMI 3 terminateSimulation,
+    FMI 2 a discarded step with fmi2Terminated) ends the run normally, as
+    in fmpy: the result holds the rows up to there, and its
+    ``terminated_by``, ``end_time`` and ``end_reason`` say who ended it, when
+    and why.  Asking during initialization, before any result exists,
+    raises SimulationTerminated.
     """
     sim = Simulation(system, stop_time=stop_time, step_size=step_size, **options)
     with sim:
-        sim.run(progress=progress)
+        try:
+            sim.run(progress=progress)
+        except SimulationTerminated:
+            pass        # a normal end, described by the result
     return sim.result

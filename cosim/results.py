@@ -32,7 +32,13 @@ class Result:
     (quoted, or a tuple such as ``("a.b", "c")``, see :mod:`cosim.paths`).
     Once the simulation stops, ``stats`` holds its per-component statistics
     and, for a real-time run, ``realtime`` its
-    :class:`~cosim.live.pacing.RealtimeStats` (None otherwise).
+    :class:`~cosim.live.pacing.RealtimeStats` (None otherwise).  It also says
+    where and why the run ended: ``end_time`` is the simulation time reached
+    (when a component asked to end the simulation inside a step, the time it
+    asked, after the last row), ``end_reason`` a sentence ("reached the stop
+    time", the component's request to terminate, "failed: ..."), and
+    ``terminated_by`` names the components that asked to end the simulation
+    (empty when none did).
     """
 
     def __init__(self, names: list[str], *, arrays: dict | None = None):
@@ -46,6 +52,9 @@ class Result:
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
         self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
+        self.end_time: float | None = None      # filled when the simulation stops
+        self.end_reason: str | None = None
+        self.terminated_by: tuple[str, ...] = ()
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
         """Add rows (shape: len(times) x len(names))."""

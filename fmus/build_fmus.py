@@ -120,7 +120,13 @@ QUIRKS = {
     # FMI 3 hybrid models: fmi3DoStep sets eventHandlingNeeded after a step with an
     # event even though the importer did not use event mode (it handled the event)
     "events_without_event_mode": bool,
+    # "bogus": the FMU's log calls pass (void *)0x1 as the logger's environment
+    # (FMI 1: the component) instead of the one the importer gave, as code
+    # generators that pass their own context do
+    "log_environment": str,
 }
+# The values a string quirk may take.
+QUIRK_CHOICES = {"log_environment": ("bogus",)}
 # Hybrid-model flags of model.toml, each a boolean; see the module docstring.
 EVENT_FLAGS = ("has_event_mode", "might_return_early")
 
@@ -243,6 +249,9 @@ def _check_quirks(path: Path, quirks: dict, names: set[str]) -> dict:
             raise SpecError(f"{path}: unknown quirk {key!r} (known: {', '.join(QUIRKS)})")
         if not isinstance(value, QUIRKS[key]):
             raise SpecError(f"{path}: quirk {key!r} must be a {QUIRKS[key].__name__}")
+        if key in QUIRK_CHOICES and value not in QUIRK_CHOICES[key]:
+            raise SpecError(f"{path}: quirk {key!r} must be one of "
+                            f"{', '.join(map(repr, QUIRK_CHOICES[key]))}, got {value!r}")
         if isinstance(value, dict):
             for name in value:
                 if name not in names:
@@ -338,6 +347,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define MODEL_MIGHT_RETURN_EARLY 1")
     if spec["quirks"].get("events_without_event_mode"):
         h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
+    if spec["quirks"].get("log_environment") == "bogus":
+        h.append("#define QUIRK_LOG_ENVIRONMENT ((void *)0x1)")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']

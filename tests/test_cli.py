@@ -38,6 +38,50 @@ def test_run_fmu_matches_fmpy_simulate(tmp_path, fmi_version, name):
                                    atol=1e-12, err_msg=column)
 
 
+@pytest.mark.parametrize("version", ["1.0", "2.0", "3.0"])
+@pytest.mark.parametrize("name", ["decay", "silent"])
+def test_run_fmu_without_outputs_records_what_fmpy_records(test_fmus, tmp_path, name, version):
+    # decay: no outputs, so its continuous state; silent: neither, so its
+    # first five variables, less the string and (FMI 3) the time among them.
+    path = test_fmus(name, version)
+    out = tmp_path / "out.csv"
+    # FMI 1.0 has no default step size
+    assert main(["run", str(path), "--output", str(out), "--quiet", "--step-size", "0.1"]) == 0
+    ours = np.genfromtxt(out, delimiter=",", names=True)
+    theirs = fmpy.simulate_fmu(str(path), output_interval=0.1)
+    assert ours.dtype.names == theirs.dtype.names and len(ours.dtype.names) > 1
+    for column in theirs.dtype.names:
+        np.testing.assert_allclose(ours[column], theirs[column].astype(float), rtol=1e-9,
+                                   atol=1e-9, err_msg=column)
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0", "3.0"])
+def test_record_all_records_every_variable_of_the_fmu(test_fmus, tmp_path, caplog, version):
+    path = test_fmus("silent", version)
+    out = tmp_path / "out.csv"
+    assert main(["run", str(path), "--output", str(out), "--quiet", "--step-size", "0.1",
+                 "--record", "all"]) == 0
+    ours = np.genfromtxt(out, delimiter=",", names=True)
+    assert ours.dtype.names == ("time", "gain", "level", "count", "on", "spare")
+    np.testing.assert_allclose(ours["level"], 2.0 * ours["time"], atol=1e-12)
+    np.testing.assert_array_equal(ours["count"], np.arange(11))
+    np.testing.assert_allclose(ours["spare"], ours["time"], atol=1e-12)
+    [warning] = [r.getMessage() for r in caplog.records if "--record all" in r.getMessage()]
+    assert warning == ("--record all: silent.label not recorded (the master records float64, "
+                       "int32, bool values)")
+    # fmpy records every variable it asked for too, types it can hold
+    names = [v.name for v in fmpy.read_model_description(str(path)).modelVariables
+             if v.type != "String" and v.name != "time"]
+    theirs = fmpy.simulate_fmu(str(path), output=names, output_interval=0.1)
+    assert set(theirs.dtype.names) == set(ours.dtype.names)
+
+
+def test_record_all_stands_alone(test_fmus, capsys):
+    code = main(["run", str(test_fmus("silent", "2.0")), "--record", "all", "level"])
+    assert code != 0
+    assert "--record all records every variable; give it alone" in capsys.readouterr().err
+
+
 def test_run_python_file_defining_a_system(tmp_path, capsys):
     script = tmp_path / "chain.py"
     script.write_text(textwrap.dedent(f"""

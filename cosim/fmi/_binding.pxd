@@ -39,6 +39,11 @@ cdef enum:
     # point.  Above every FMI status, so that callers stop as on a failure.
     STATUS_TERMINATED = 16
 
+# fmi2StatusKind values of fmi2GetRealStatus and fmi2GetBooleanStatus.
+cdef enum:
+    FMI2_LAST_SUCCESSFUL_TIME = 2
+    FMI2_TERMINATED = 3
+
 # The FMI 3 function a step called last: the failing one when a step fails.
 cdef enum:
     CALL_DO_STEP = 0
@@ -107,6 +112,8 @@ ctypedef int (*f1_initialize_t)(void*, double, cbool, double) noexcept nogil
 ctypedef int (*f1_do_step_t)(void*, double, double, cbool) noexcept nogil
 ctypedef int (*f1_debug_logging_t)(void*, cbool) noexcept nogil
 ctypedef int (*f1_real_status_t)(void*, int, double*) noexcept nogil
+ctypedef int (*f2_real_status_t)(void*, int, double*) noexcept nogil
+ctypedef int (*f2_boolean_status_t)(void*, int, int*) noexcept nogil
 
 cdef struct FmiFunctions:
     int version                      # 1, 2 or 3
@@ -125,6 +132,8 @@ cdef struct FmiFunctions:
     f_instance_t terminate
     f_instance_t reset
     f2_do_step_t f2_do_step
+    f2_real_status_t f2_get_real_status            # NULL if not exported
+    f2_boolean_status_t f2_get_boolean_status      # NULL if not exported
     f3_do_step_t f3_do_step
     void* get[N_VALUE_TYPES]
     void* set[N_VALUE_TYPES]
@@ -183,11 +192,41 @@ cdef struct Slave:
 cdef inline int slave_do_step(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
     """Advance from t by h.  FMI 3: handle events and early returns on the way
     (see slave_do_step3), counting them in ``ev``."""
+    cdef int status
     if s.version == 2:
-        return s.fn.f2_do_step(s.component, t, h, not s.may_restore)
+        ev.terminated = 0
+        status = s.fn.f2_do_step(s.component, t, h, not s.may_restore)
+        return slave_discarded2(s, t, h, ev) if status == STATUS_DISCARD else status
     if s.version == 1:
         return s.fn.f1_do_step(s.component, t, h, 1)
     return slave_do_step3(s, t, h, ev)
+
+
+cdef inline int slave_discarded2(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
+    """An FMI 2 step from t by h answered fmi2Discard.  The FMU asks to end the
+    simulation when fmi2GetBooleanStatus(fmi2Terminated) says so, at its
+    fmi2LastSuccessfulTime (the step's start if it gives none within the
+    step); the answer is then as for FMI 3 (``ev`` says when; STATUS_OK if it
+    had reached t + h, else STATUS_TERMINATED).  Any other discard stays one.
+    """
+    cdef int terminated = 0
+    cdef double last = t, target = t + h
+    cdef char text[320]
+    if s.fn.f2_get_boolean_status == NULL or s.fn.f2_get_boolean_status(
+            s.component, FMI2_TERMINATED, &terminated) > STATUS_WARNING or not terminated:
+        return STATUS_DISCARD
+    if s.fn.f2_get_real_status == NULL or s.fn.f2_get_real_status(
+            s.component, FMI2_LAST_SUCCESSFUL_TIME, &last) > STATUS_WARNING:
+        last = t
+    elif not (t <= last and last <= target):        # NaN fails too
+        snprintf(text, sizeof(text), "fmi2GetRealStatus(fmi2LastSuccessfulTime) gave %.17g, "
+                 "outside the step from t=%.17g to %.17g s; the simulation ends at the step's "
+                 "start", last, t, target)
+        s.log(s.sink, STATUS_WARNING, "cosim", text)
+        last = t
+    ev.terminated = 1
+    ev.stop_time = last
+    return STATUS_OK if last >= target else STATUS_TERMINATED
 
 
 cdef inline int slave_do_step3(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:

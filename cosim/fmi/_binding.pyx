@@ -35,6 +35,8 @@ cdef extern from "logsink.h" nogil:
         int status
         char category[48]
         char message[512]
+        char instance[64]
+        unsigned long long environment
     void cosim_log_init(CosimLogSink *sink, double rate)
     void cosim_log_destroy(CosimLogSink *sink)
     void cosim_log_fmi3(void *env, int status, const char *category, const char *message)
@@ -49,9 +51,15 @@ cdef extern from "logsink.h" nogil:
     int cosim_log_take_error(CosimLogSink *sink, char *out, size_t size)
     void *cosim_fmi2_callbacks_new(CosimLogSink *sink)
     void cosim_free(void *ptr)
+    CosimLogSink *cosim_log_unrouted()
+    int cosim_log_take_unrouted_error(const char *instance, char *out, size_t size)
     enum: COSIM_LOG_CAPACITY
+    double COSIM_LOG_UNROUTED_RATE
 
 log = logging.getLogger("cosim.fmu")
+# Messages an FMU logged with an environment pointer that is none cosim gave
+# (see logsink.h), attributed by the instance name the FMU passed.
+unrouted_log = logging.getLogger("cosim.fmu.unrouted")
 
 TYPE_CODES = {"float64": T_FLOAT64, "float32": T_FLOAT32, "int8": T_INT8, "uint8": T_UINT8,
               "int16": T_INT16, "uint16": T_UINT16, "int32": T_INT32, "uint32": T_UINT32,
@@ -67,6 +75,48 @@ _LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
 # seconds, and when the instance is freed.
 LOG_RATE = 100.0
 SUMMARY_INTERVAL = 10.0
+
+# Instance name -> instances alive with it: which names unrouted messages may claim.
+_live_names = {}
+# Unrouted messages counted but not forwarded, and when that was last reported.
+_unrouted = {"unreported": 0, "reported_at": 0.0}
+# Instance names (or environments) whose unrouted logging was warned about.
+_warned_unrouted = set()
+
+
+def drain_unrouted_log(*, bint final=False):
+    """Forward the messages FMUs logged with an environment pointer cosim did
+    not give them to the ``cosim.fmu.unrouted`` logger.
+
+    A message is attributed to the instance name the FMU passed with it
+    (FMI 1 and 2) when an instance of that name is alive, and to an unknown
+    instance otherwise; the first one of each name comes with a warning.
+    These messages share one rate limit (``COSIM_LOG_UNROUTED_RATE`` per
+    second); the ones held back are summarized like an instance's.
+    :meth:`Instance.drain_log` calls this too.
+    """
+    cdef CosimLogEntry entry
+    cdef CosimLogSink* sink = cosim_log_unrouted()
+    while cosim_log_pop(sink, &entry):
+        name = entry.instance.decode(errors="replace")
+        label = name if name in _live_names else \
+            f"unknown instance '{name}'" if name else "unknown instance"
+        if name not in _warned_unrouted:
+            _warned_unrouted.add(name)
+            unrouted_log.warning(
+                "[%s] the FMU called its logger with environment %#x, which is not the one cosim "
+                "gave it; its messages are logged by cosim.fmu.unrouted, named by the instance "
+                "name they carry", label, entry.environment)
+        level = _LEVELS.get(entry.status, logging.ERROR)
+        unrouted_log.log(level, "[%s] %s", label, entry.message.decode(errors="replace"))
+    _unrouted["unreported"] += cosim_log_take_suppressed(sink)
+    now = time.monotonic()
+    if _unrouted["unreported"] and (final or now - _unrouted["reported_at"] >= SUMMARY_INTERVAL):
+        unrouted_log.warning("%d unrouted log messages suppressed (limit: %g per second, %d "
+                             "between reads)", _unrouted["unreported"], COSIM_LOG_UNROUTED_RATE,
+                             COSIM_LOG_CAPACITY)
+        _unrouted["unreported"] = 0
+        _unrouted["reported_at"] = now
 
 
 def fmi_name(int version, str base):
@@ -201,6 +251,10 @@ cdef class Library:
         if self.interface == "co-simulation":
             self.fn.f2_get_output_derivatives = <f2_output_derivatives_t>self._want(
                 "fmi2GetRealOutputDerivatives", missing)
+            # how an FMU asks to end the simulation after a discarded step
+            self.fn.f2_get_real_status = <f2_real_status_t>self._want("fmi2GetRealStatus", missing)
+            self.fn.f2_get_boolean_status = <f2_boolean_status_t>self._want(
+                "fmi2GetBooleanStatus", missing)
 
     cdef _resolve_fmi2_me(self):
         self.me.enter_event_mode = <f_instance_t>self._need("fmi2EnterEventMode")
@@ -299,6 +353,7 @@ cdef class Instance:
         if self.sink == NULL:
             raise MemoryError()
         cosim_log_init(self.sink, log_rate)
+        _live_names[name] = _live_names.get(name, 0) + 1
         self.slave.version = library.fn.version
         self.slave.fn = &library.fn
         self.slave.sink = self.sink
@@ -363,6 +418,11 @@ cdef class Instance:
         if self.sink != NULL:
             cosim_log_destroy(self.sink)
             free(self.sink)
+            if _live_names is not None:       # None when the module is torn down at exit
+                if _live_names.get(self.name, 0) > 1:
+                    _live_names[self.name] -= 1
+                else:
+                    _live_names.pop(self.name, None)
 
     cdef Slave* c_slave(self):
         return &self.slave
@@ -376,6 +436,7 @@ cdef class Instance:
         about to travel in an exception, and need not be reported twice.
         Suppressed messages are reported in one warning per
         ``SUMMARY_INTERVAL`` seconds, and (``final``) when the instance is freed.
+        Unrouted messages of any FMU are forwarded too (:func:`drain_unrouted_log`).
         """
         cdef CosimLogEntry entry
         while cosim_log_pop(self.sink, &entry):
@@ -393,11 +454,15 @@ cdef class Instance:
                         self.name, self.unreported, limit, COSIM_LOG_CAPACITY)
             self.unreported = 0
             self.reported_at = time.monotonic()
+        drain_unrouted_log(final=final)
 
     def _take_error(self):
+        """The last error message the FMU logged (to its own sink, else unrouted
+        under this instance's name), or ""."""
         cdef char text[512]
         self.drain_log(errors_raised=True)
-        if cosim_log_take_error(self.sink, text, sizeof(text)):
+        if cosim_log_take_error(self.sink, text, sizeof(text)) or \
+                cosim_log_take_unrouted_error(self.name.encode(), text, sizeof(text)):
             return text.decode(errors="replace")
         return ""
 
@@ -498,25 +563,30 @@ cdef class Instance:
 
         FMI 3: events the FMU asks for are handled in event mode and early
         returns stepped on from where the FMU stopped (counted in
-        :attr:`events` and :attr:`early_returns`); raises SimulationTerminated
-        when the FMU asks to end the simulation.
+        :attr:`events` and :attr:`early_returns`).  Raises
+        SimulationTerminated when the FMU asks to end the simulation (FMI 3
+        terminateSimulation; FMI 2 a discarded step with fmi2Terminated),
+        with the time it asked at; :attr:`time` is then that time.
         """
         self._require_alive()
         self.time = t
         cdef int status = slave_do_step(&self.slave, t, h, &self.step_events)
-        if self.slave.version == 3:
-            self._check_events(status)
-        else:
-            self.check(status, fmi_name(self.slave.version, "DoStep"))
+        self._check_events(status)
         self.time = t + h
 
     cdef int _check_events(self, int status) except -1:
-        """Check the status of FMI 3 stepping or event handling."""
+        """Check the status of a step or of FMI 3 event handling."""
         if status == STATUS_TERMINATED or (status <= STATUS_WARNING and self.step_events.terminated):
             self.time = self.step_events.stop_time
             self.drain_log()
-            raise SimulationTerminated(self.name, self.time)
-        return self.check(status, EVENT_CALLS[self.step_events.call])
+            raise SimulationTerminated(self.name, self.time, request=self.termination_request)
+        return self.check(status, EVENT_CALLS[self.step_events.call] if self.slave.version == 3
+                          else fmi_name(self.slave.version, "DoStep"))
+
+    @property
+    def termination_request(self):
+        """How this FMU asks to end the simulation, as error messages name it."""
+        return "fmi2Terminated" if self.slave.version == 2 else "terminateSimulation"
 
     @property
     def events(self):

@@ -114,6 +114,8 @@ class ModelInfo:
     warnings: tuple[str, ...] = ()
     interface: str = CO_SIMULATION
     number_of_states: int = 0
+    # the continuous states (ModelStructure/Derivatives), in their order there
+    states: tuple[str, ...] = ()
     number_of_event_indicators: int = 0
     # interface -> (model_identifier, can_get_and_set_state, can_serialize_state,
     # can_handle_variable_step, can_interpolate_inputs, max_output_derivative_order)
@@ -416,6 +418,8 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
         has_event_mode=bool(getattr(cs, "hasEventMode", False)),
         might_return_early=bool(getattr(cs, "mightReturnEarlyFromDoStep", False)),
         interface=interface, number_of_states=len(md.derivatives or ()),
+        states=tuple(d.variable.derivative.name for d in md.derivatives or ()
+                     if d.variable.derivative is not None),
         number_of_event_indicators=int(md.numberOfEventIndicators or 0),
         interface_details=details)
 

@@ -48,9 +48,13 @@ typedef struct {
     bool b[NONEMPTY(N_B)];
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
     double tolerance;         /* the importer's relative tolerance; NAN when it gave none */
+    /* Set by the model: it asks to end the simulation.  Hybrid models set it
+     * in model_event_update; others in model_step, which then leaves m->time
+     * where it stopped (at most the step's end) instead of the glue moving it
+     * to the step's end. */
+    bool terminate;
 #ifdef MODEL_EXCHANGE
     double next_event_time;   /* the next time event; INFINITY when none is scheduled */
-    bool terminate;           /* set by model_event_update: the model asks to end the simulation */
     /* How hybrid_step treats events, set by the FMI glue before each step
      * (FMI 3 co-simulation; both false elsewhere): */
     bool events_to_importer;  /* leave events to the importer's event mode, unhandled */

@@ -66,7 +66,8 @@ static void log_fmi1(Instance *inst, int status, const char *category, const cha
         escaped[n++] = *p;
     }
     escaped[n] = '\0';
-    logger((fmi1Component)inst, inst->name, (fmi1Status)status, category, escaped);
+    logger((fmi1Component)LOG_ENVIRONMENT(inst), inst->name, (fmi1Status)status, category,
+           escaped);
 }
 
 const char *FMI1(fmiGetTypesPlatform)(void) { return "standard32"; }

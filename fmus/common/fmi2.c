@@ -28,7 +28,10 @@
 
 static void log_fmi2(Instance *inst, int status, const char *category, const char *message) {
     fmi2CallbackLogger logger = (fmi2CallbackLogger)inst->log_callback;
-    if (logger) logger(inst->environment, inst->name, (fmi2Status)status, category, message);
+    if (logger) {
+        logger(LOG_ENVIRONMENT(inst->environment), inst->name, (fmi2Status)status, category,
+               message);
+    }
 }
 
 const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }
@@ -215,7 +218,11 @@ fmi2Status fmi2DoStep(fmi2Component c, fmi2Real currentCommunicationPoint,
                       fmi2Real communicationStepSize, fmi2Boolean noSetFMUStatePriorToCurrentPoint) {
     (void)noSetFMUStatePriorToCurrentPoint;
     CHECK_INSTANCE();
-    return (fmi2Status)inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
+    int status = inst_do_step(INST, currentCommunicationPoint, communicationStepSize);
+    /* FMI 2 asks to end the simulation with a discarded step whose
+     * fmi2Terminated status is true, at fmi2LastSuccessfulTime. */
+    if (status <= ST_WARNING && INST->m.terminate) return fmi2Discard;
+    return (fmi2Status)status;
 }
 
 fmi2Status fmi2CancelStep(fmi2Component c) {
@@ -242,7 +249,7 @@ fmi2Status fmi2GetIntegerStatus(fmi2Component c, const fmi2StatusKind s, fmi2Int
 fmi2Status fmi2GetBooleanStatus(fmi2Component c, const fmi2StatusKind s, fmi2Boolean *value) {
     CHECK_INSTANCE();
     if (s != fmi2Terminated) return (fmi2Status)inst_unsupported(INST, "fmi2GetBooleanStatus");
-    *value = fmi2False;
+    *value = INST->m.terminate ? fmi2True : fmi2False;
     return fmi2OK;
 }
 

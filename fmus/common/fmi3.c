@@ -12,7 +12,7 @@
 
 static void log_fmi3(Instance *inst, int status, const char *category, const char *message) {
     fmi3LogMessageCallback logger = (fmi3LogMessageCallback)inst->log_callback;
-    if (logger) logger(inst->environment, (fmi3Status)status, category, message);
+    if (logger) logger(LOG_ENVIRONMENT(inst->environment), (fmi3Status)status, category, message);
 }
 
 /* nValues counts every element of the arrays among the variables. */
@@ -328,9 +328,9 @@ fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoi
         event = m->event_reached;
 #endif
         early = m->returned_early;
-        terminate = m->terminate;
     }
 #endif
+    if (status <= ST_WARNING) terminate = INST->m.terminate;
     if (eventHandlingNeeded) *eventHandlingNeeded = event;
     if (terminateSimulation) *terminateSimulation = terminate;
     if (earlyReturn) *earlyReturn = early;

@@ -168,7 +168,7 @@ int inst_do_step(Instance *inst, double t, double h) {
 #ifdef MODEL_EXCHANGE
     if (!inst->m.returned_early) inst->m.time = t + h;
 #else
-    inst->m.time = t + h;
+    if (!inst->m.terminate) inst->m.time = t + h;
 #endif
     model_outputs(&inst->m);
     inst->dirty = false;

@@ -14,6 +14,15 @@ typedef enum {
     MODE_CONFIG     /* FMI 3 configuration mode; never saved in a state */
 } Mode;
 
+/* The environment the FMU hands its logger: the importer's, or with the
+ * log_environment quirk a bogus pointer, as exporters that pass their own
+ * context do. */
+#ifdef QUIRK_LOG_ENVIRONMENT
+#define LOG_ENVIRONMENT(env) ((void)(env), QUIRK_LOG_ENVIRONMENT)
+#else
+#define LOG_ENVIRONMENT(env) (env)
+#endif
+
 struct Instance;
 typedef void (*LogFn)(struct Instance *inst, int status, const char *category,
                       const char *message);

@@ -237,23 +237,32 @@ def test_internal_events_that_never_settle_fail_inside_the_step(fmu):
                        step_size=0.1)
 
 
-def test_terminate_inside_a_step_stops_the_run_and_keeps_the_result(fmu, tmp_path):
+def test_terminate_inside_a_step_ends_the_run_normally_and_keeps_the_result(fmu, tmp_path):
     out = tmp_path / "run.csv"
-    with pytest.raises(SimulationTerminated) as caught:
-        cosim.simulate(sampler_system(fmu("sampler_events"), stop_after=3), stop_time=2.0,
-                       step_size=0.1, output_file=out)
-    error = caught.value
-    assert error.instance == "smp" and error.instances == ("smp",)
-    assert error.time == pytest.approx(1.05)
-    assert str(error) == ("component 'smp' asked to terminate the simulation "
-                          "(terminateSimulation) at t=1.05 s; the run stopped there and its "
-                          "result ends at t=1 s")
-    result = error.partial_result
+    result = cosim.simulate(sampler_system(fmu("sampler_events"), stop_after=3), stop_time=2.0,
+                            step_size=0.1, output_file=out)
+    assert result.terminated_by == ("smp",)
+    assert result.end_time == pytest.approx(1.05)
+    assert result.end_reason == ("component 'smp' asked to terminate the simulation "
+                                 "(terminateSimulation) at t=1.05 s; the run stopped there and its "
+                                 "result ends at t=1 s")
+    # rows up to the last communication point every component completed
     np.testing.assert_array_equal(result.time, np.arange(11) * 0.1)
     assert result["smp.samples"][-1] == 2
     on_disk = np.genfromtxt(out, delimiter=",", names=True)
     np.testing.assert_array_equal(on_disk["time"], result.time)
-    assert isinstance(error, cosim.CosimError)
+
+
+def test_terminate_inside_a_step_raises_in_the_step_wise_api(fmu):
+    with sampler_system(fmu("sampler_events"), stop_after=3).start(stop_time=2.0,
+                                                                   step_size=0.1) as sim:
+        with pytest.raises(SimulationTerminated) as caught:
+            sim.run_until(2.0)
+        error = caught.value
+        assert error.instance == "smp" and error.instances == ("smp",)
+        assert error.time == pytest.approx(1.05) and error.request == "terminateSimulation"
+        assert error.partial_result is sim.result and sim.result.time[-1] == 1.0
+        assert isinstance(error, cosim.CosimError)
 
 
 def test_terminate_on_a_communication_point_records_that_point(fmu):
@@ -268,17 +277,18 @@ def test_terminate_on_a_communication_point_records_that_point(fmu):
     np.testing.assert_array_equal(sim.result.time, [0.0, 3 * 0.175, 4 * 0.175])
     assert sim.result["smp.samples"][-1] == 2
     assert sim.result.stats["smp"].events == 2
-    with pytest.raises(ConfigurationError, match="the simulation has stopped"):
+    with pytest.raises(ConfigurationError, match="the simulation has stopped: component 'smp' "
+                                                 r"asked to terminate the simulation \(terminate"
+                                                 r"Simulation\) at t=0.7 s"):
         sim.step()
 
 
 def test_terminate_without_event_mode_ends_the_run_at_the_step_end(fmu):
-    with pytest.raises(SimulationTerminated) as caught:
-        cosim.simulate(sampler_system(fmu("sampler"), stop_after=3), stop_time=2.0,
-                       step_size=0.1)
+    result = cosim.simulate(sampler_system(fmu("sampler"), stop_after=3), stop_time=2.0,
+                            step_size=0.1)
     # handled inside the FMU, which finishes the step and asks at its end
-    assert caught.value.time == pytest.approx(1.1)
-    assert caught.value.partial_result.time[-1] == pytest.approx(1.1)
+    assert result.end_time == pytest.approx(1.1) and result.time[-1] == pytest.approx(1.1)
+    assert result.terminated_by == ("smp",)
 
 
 def test_terminate_during_initialization_events(fmu):
@@ -302,13 +312,14 @@ def test_cli_profile_shows_events_and_early_returns(fmu, capsys):
     assert fields[1] == "300" and fields[5] == "13" and fields[6] == "13"
 
 
-def test_cli_run_reports_termination(fmu, tmp_path, capsys):
+def test_cli_run_reports_termination_as_a_normal_end(fmu, tmp_path, capsys):
     code = main(["run", str(fmu("sampler_events")), "--stop-time", "2", "--step-size", "0.1",
                  "--quiet", "--output", str(tmp_path / "out.csv"),
                  "--parameter", "stop_after=3"])
-    assert code != 0
-    assert "asked to terminate the simulation (terminateSimulation) at t=1.05 s" in \
-        capsys.readouterr().err
+    assert code == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "note: component 'sampler_events' asked to terminate the simulation (terminateSimulation) "
+        "at t=1.05 s; the run stopped there and its result ends at t=1 s"]
     assert len(np.genfromtxt(tmp_path / "out.csv", delimiter=",", names=True)) == 11
 
 

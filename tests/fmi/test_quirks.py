@@ -463,6 +463,81 @@ def test_errors_pass_the_rate_limit(fresh, caplog):
         archive.close()
 
 
+# -- 5b. loggers called with an environment cosim did not give ----------------------------
+
+
+def unrouted_records(caplog):
+    return [r for r in caplog.records if r.name == "cosim.fmu.unrouted"]
+
+
+def run_named(path, name, **options):
+    system = System("quirk")
+    system.add(name, path, parameters={"messages_per_step": 2})
+    return simulate(system, stop_time=0.3, step_size=0.1, **options)
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0", "3.0"])
+def test_bogus_logger_environment_reaches_the_unrouted_logger(fresh, version, caplog):
+    # The FMU passes (void *)0x1 as the environment (FMI 1: as the component);
+    # dereferencing it would crash the process.
+    caplog.set_level(logging.DEBUG, logger="cosim.fmu")
+    path = fresh("bogus_log_environment", version)
+    name = f"bogus{version[0]}"
+    result = run_named(path, name, logging_on=True)
+    np.testing.assert_allclose(result[f"{name}.x"], [0.0, 0.1, 0.2, 0.3], atol=1e-12)
+    records = unrouted_records(caplog)
+    # FMI 3 loggers carry no instance name to attribute the messages by.
+    label = name if version != "3.0" else "unknown instance"
+    [warning] = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert warning == (f"[{label}] the FMU called its logger with environment 0x1, which is not "
+                       "the one cosim gave it; its messages are logged by cosim.fmu.unrouted, "
+                       "named by the instance name they carry")
+    messages = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    steps = [f"[{label}] step from t={t:g}: message {k} of 2" for t in (0.0, 0.1, 0.2)
+             for k in (1, 2)]
+    assert [m for m in messages if "step from" in m] == steps
+    assert f"[{label}] initialized at t=0" in messages
+    # Only FMI 1 instantiation messages reach the instance's own sink: while a
+    # slave is being instantiated, its thread's messages are taken as its own.
+    own = [r.getMessage() for r in fmu_records(caplog, name)]
+    assert own == ([f"[{name}] entered initialization mode at t=0"] if version == "1.0" else [])
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_bogus_logger_environment_keeps_the_error_message(fresh, version, caplog):
+    archive, library = load_fmu(fresh("bogus_log_environment", version))
+    try:
+        inst = Instance(archive, library, f"failing{version[0]}")
+        inst.setup_experiment(0.0, None)
+        inst.enter_initialization_mode()
+        inst.exit_initialization_mode()
+        # The error went to the unrouted sink under this instance's name.
+        with pytest.raises(cosim.FmiCallError,
+                           match="fixed parameter messages_per_step cannot be changed"):
+            inst.set("int32", [1], [5])
+        inst.free()
+    finally:
+        archive.close()
+    assert any(r.levelno == logging.ERROR and "fixed parameter messages_per_step" in r.getMessage()
+               for r in unrouted_records(caplog))
+
+
+def test_unrouted_messages_are_rate_limited_and_counted(fresh, caplog):
+    caplog.set_level(logging.DEBUG, logger="cosim.fmu")
+    path = fresh("bogus_log_environment", "2.0")
+    system = System("quirk")
+    system.add("loud", path)                         # 100 messages per step
+    result = simulate(system, stop_time=1.0, step_size=0.01, logging_on=True)
+    assert result["loud.x"][-1] == pytest.approx(1.0)
+    records = unrouted_records(caplog)
+    forwarded = [r for r in records if r.levelno == logging.DEBUG]
+    summaries = [r.getMessage() for r in records if "unrouted log messages suppressed" in r.getMessage()]
+    assert summaries and all(m.endswith("(limit: 100 per second, 64 between reads)")
+                             for m in summaries)
+    suppressed = sum(int(m.split()[0]) for m in summaries)
+    assert suppressed > 0 and len(forwarded) + suppressed == 100 * 100 + 2
+
+
 # -- 6. the same defects in FMI 1.0 co-simulation FMUs ------------------------------------
 
 

@@ -1,0 +1,4 @@
+/* The decay keeps everything in its variables. */
+typedef struct {
+    char unused;
+} ModelState;

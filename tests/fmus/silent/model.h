@@ -1,0 +1,4 @@
+/* Steps taken so far. */
+typedef struct {
+    int32_t steps;
+} ModelState;

@@ -120,6 +120,9 @@ QUIRKS = {
     # FMI 3 hybrid models: fmi3DoStep sets eventHandlingNeeded after a step with an
     # event even though the importer did not use event mode (it handled the event)
     "events_without_event_mode": bool,
+    # every set of an input calls the model's model_input_set hook, as FMUs with their
+    # own variable-step integrator restart it on every set (the model counts or restarts)
+    "restarts_on_set": bool,
 }
 # Hybrid-model flags of model.toml, each a boolean; see the module docstring.
 EVENT_FLAGS = ("has_event_mode", "might_return_early")
@@ -338,6 +341,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define MODEL_MIGHT_RETURN_EARLY 1")
     if spec["quirks"].get("events_without_event_mode"):
         h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
+    if spec["quirks"].get("restarts_on_set"):
+        h.append("#define QUIRK_RESTARTS_ON_SET 1")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']

@@ -247,6 +247,7 @@ class Snapshot:
     states: list
     owner: int
     history: bytes | None = None
+    inputs: bytes | None = None      # the values last set to the FMUs' inputs
 
 
 @dataclass(frozen=True)
@@ -596,7 +597,8 @@ class Simulation:
                                  for slot in slots]
                     self._core.set_inputs(k, group, vrs, slots, None if plain else scales,
                                           None if plain else shifts, holds=holds,
-                                          derivatives=model.can_interpolate_inputs)
+                                          derivatives=model.can_interpolate_inputs,
+                                          counts=[len(e[1]) for e in entries])
 
     def _start_values(self, name: str, runtime) -> None:
         """Set every parameter and input start value (the user's where given),
@@ -1101,7 +1103,8 @@ class Simulation:
                                  f"({self._lacking(runtime, model, STATE_FUNCTIONS, 'GetAndSet')})")
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index,
-                        self._core.buffers(), states, id(self), self._core.history())
+                        self._core.buffers(), states, id(self), self._core.history(),
+                        self._core.inputs_set())
 
     def _model(self, name: str, runtime):
         # An FMU's loaded model has its capabilities corrected to its binary.
@@ -1133,7 +1136,8 @@ class Simulation:
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
-        self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history)
+        self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history,
+                          inputs=snapshot.inputs)
         self.result.truncate(snapshot.time)
         self._reanchor = True       # the paced schedule cannot go back in time
 
@@ -1160,7 +1164,8 @@ class Simulation:
                              "start_time": self.start_time, "step_size": self.step_size,
                              "time": snapshot.time, "step_index": snapshot.step_index,
                              "history": snapshot.history,
-                             "values": snapshot.values, "states": states,
+                             "values": snapshot.values, "inputs": snapshot.inputs,
+                             "states": states,
                              "record": list(self.result.names)})
 
     def load_state(self, data: bytes) -> None:
@@ -1195,7 +1200,7 @@ class Simulation:
         states = [runtime.deserialize_state(blob) if kind == "fmu" else blob
                   for runtime, (kind, blob) in zip(self._runtimes, saved["states"])]
         self.restore(Snapshot(saved["time"], saved["step_index"], saved["values"],
-                              states, id(self), saved["history"]))
+                              states, id(self), saved["history"], saved.get("inputs")))
         self.result.truncate(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()

@@ -55,6 +55,8 @@ __all__ = ["Connection", "System"]
 _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool, np.bool_),
                 "string": str}
 _PORT_KINDS = ("input", "output")
+# Value types the master's loop carries over connections.
+EXCHANGED_TYPES = ("float64", "int32", "bool")
 
 
 def _a(word: str) -> str:
@@ -427,6 +429,12 @@ class System:
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
                 "the types differ")
+        if src_var.type not in EXCHANGED_TYPES:
+            # binary values cannot be set from Python either
+            hint = "" if src_var.type == "binary" else f"; set {target} with Simulation.set instead"
+            raise InvalidConnectionError(
+                f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): the "
+                f"master exchanges {', '.join(EXCHANGED_TYPES)} values only{hint}")
         if src_var.shape != dst_var.shape:
             raise InvalidConnectionError(
                 f"cannot connect {source} {list(src_var.shape)} -> {target} {list(dst_var.shape)}: "

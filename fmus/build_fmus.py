@@ -124,6 +124,9 @@ QUIRKS = {
     # (FMI 1: the component) instead of the one the importer gave, as code
     # generators that pass their own context do
     "log_environment": str,
+    # every set of an input calls the model's model_input_set hook, as FMUs with their
+    # own variable-step integrator restart it on every set (the model counts or restarts)
+    "restarts_on_set": bool,
 }
 # The values a string quirk may take.
 QUIRK_CHOICES = {"log_environment": ("bogus",)}
@@ -349,6 +352,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
     if spec["quirks"].get("log_environment") == "bogus":
         h.append("#define QUIRK_LOG_ENVIRONMENT ((void *)0x1)")
+    if spec["quirks"].get("restarts_on_set"):
+        h.append("#define QUIRK_RESTARTS_ON_SET 1")
     h.append("#endif")
 
     rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']

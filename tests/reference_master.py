@@ -22,6 +22,11 @@ Initialization
     component's connected inputs, pull its outputs) until no exchanged
     value changes; exit initialization mode for all; pull all outputs;
     record the first row at t0.
+Setting inputs
+    A connected input is set only when its value differs, bit for bit, from
+    the value last set to it (an array whole if any element differs); the
+    first push after the start values sets every connected input.
+    Unconnected inputs keep their start values, set once.
 Jacobi step
     Every component, in the order of addition, sets its connected inputs
     from the values of the previous communication point and steps; then
@@ -57,7 +62,8 @@ class ReferenceUnit:
 
     _SETTERS = {("2.0", "float64"): "setReal", ("2.0", "int32"): "setInteger",
                 ("2.0", "bool"): "setBoolean", ("3.0", "float64"): "setFloat64",
-                ("3.0", "int32"): "setInt32", ("3.0", "bool"): "setBoolean"}
+                ("3.0", "int32"): "setInt32", ("3.0", "bool"): "setBoolean",
+                ("2.0", "string"): "setString", ("3.0", "string"): "setString"}
     _GETTERS = {("2.0", "float64"): "getReal", ("2.0", "int32"): "getInteger",
                 ("2.0", "bool"): "getBoolean", ("3.0", "float64"): "getFloat64",
                 ("3.0", "int32"): "getInt32", ("3.0", "bool"): "getBoolean"}
@@ -147,6 +153,7 @@ def simulate(system, *, stop_time: float, step_size: float, record: list[str],
             outputs[src].append(src_var)
     recorded = [name.split(".", 1) for name in record]
     values = {}                                           # "src.output" -> latest value
+    last_set = {}                                         # "comp.input" -> bits last set
     units = {}                                            # name -> ReferenceUnit
     rows = []
 
@@ -156,7 +163,11 @@ def simulate(system, *, stop_time: float, step_size: float, record: list[str],
 
     def push(name):
         for var, source in inputs[name]:
-            units[name].set(var, values[source])
+            value = values[source]
+            bits = np.asarray(value).tobytes()
+            if last_set.get(f"{name}.{var}") != bits:
+                units[name].set(var, value)
+                last_set[f"{name}.{var}"] = bits
 
     def record_row(n):
         rows.append([time(n)] + [np.asarray(units[c].get(v), dtype=float) for c, v in recorded])

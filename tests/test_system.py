@@ -3,6 +3,7 @@
 import csv
 import re
 import shutil
+import zipfile
 
 import networkx as nx
 import numpy as np
@@ -387,3 +388,54 @@ def test_an_integer_parameter_outside_int32_is_refused():
     system = System()
     with pytest.raises(cosim.SystemStructureError, match="waveform"):
         system.add("s", twins.path("source"), parameters={"waveform": 2**40})
+
+
+# -- value types the master cannot carry ------------------------------------------------------
+
+TYPED = [("Float32", "f32", "float32"), ("Int64", "i64", "int64"), ("UInt8", "u8", "uint8"),
+         ("String", "s", "string"), ("Binary", "b", "binary")]
+
+
+def typed_gain(tmp_path):
+    """The FMI 3 gain with an input and an output of each type in TYPED added to its
+    modelDescription.xml (composing reads only the description)."""
+    lines = []
+    for vr, (tag, name, _) in enumerate(TYPED, start=100):
+        start = '><Start value=""/></{0}>'.format(tag) if tag in ("String", "Binary") \
+            else ' start="0"/>'
+        lines.append(f'    <{tag} name="{name}_in" valueReference="{vr}" causality="input" '
+                     f'variability="discrete"{start}\n')
+        lines.append(f'    <{tag} name="{name}_out" valueReference="{vr + 50}" causality="output" '
+                     'variability="discrete"/>\n')
+    target = tmp_path / "typed.fmu"
+    with zipfile.ZipFile(twins.path("gain", "3.0")) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "modelDescription.xml":
+                data = data.replace(b"  </ModelVariables>",
+                                    "".join(lines).encode() + b"  </ModelVariables>")
+            zout.writestr(item, data)
+    return target
+
+
+@pytest.mark.parametrize("name, type_", [(name, type_) for _, name, type_ in TYPED])
+def test_connections_the_master_cannot_carry_are_refused_at_connect(tmp_path, name, type_):
+    system = System("typed")
+    system.add("a", typed_gain(tmp_path))
+    system.add("b", typed_gain(tmp_path))
+    with pytest.raises(cosim.InvalidConnectionError,
+                       match=rf"cannot connect a\.{name}_out \({type_}\) -> b\.{name}_in "
+                             rf"\({type_}\): the master exchanges float64, int32, bool values only"):
+        system.connect(f"a.{name}_out", f"b.{name}_in")
+    assert system.connections == []
+    system.connect("a.y", "b.u")            # the components' float64 values still connect
+
+
+def test_connections_of_different_types_are_refused_naming_both(tmp_path):
+    system = System("typed")
+    system.add("a", typed_gain(tmp_path))
+    system.add("b", typed_gain(tmp_path))
+    with pytest.raises(cosim.InvalidConnectionError,
+                       match=r"cannot connect a\.f32_out \(float32\) -> b\.i64_in \(int64\): "
+                             "the types differ"):
+        system.connect("a.f32_out", "b.i64_in")

@@ -20,7 +20,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, fabs, floor, isfinite, pow
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
@@ -101,6 +101,14 @@ cdef struct Port:                # hot fields first
     int* order         # the unit takes input derivatives (NULL otherwise); order is all 1
     double* derivative # float64 outputs fetched every step: their first derivatives (NULL:
                        # the FMU gives none), fetched with the values into the d64 buffer
+    # Inputs only: an FMU is set only the values that changed since it was last set
+    # (FMUs with their own integrators restart it on every set).
+    int size           # bytes per value in the FMI call's C type
+    int* first         # first value of each value reference (n + 1 entries)
+    char* last         # the nv values last set to the FMU, bit for bit
+    uint8_t* known     # 1: `last` is what the FMU holds; 0: set every value next time
+    uint32_t* changed_vr   # scratch: the value references to set, and their values
+    void* changed
 
 cdef struct Unit:
     int kind
@@ -252,6 +260,12 @@ cdef class Core:
     cdef char* arena         # the chunk small blocks are cut from
     cdef size_t arena_used
     cdef list _python        # Python component per unit, or None
+    # The last-set values and known flags of every input port, in one block
+    # so that a rollback restores them with the FMU states.
+    cdef char* inputs_block
+    cdef char* inputs_backup
+    cdef size_t inputs_bytes
+    cdef public bint set_all_inputs    # set every input before every step (for measurements)
     cdef readonly list python_errors
 
     def __cinit__(self, int n_units, slot_counts, *, int chunk_rows=4096):
@@ -366,6 +380,7 @@ cdef class Core:
             size = sizeof(uint8_t)          # fmi3Boolean, fmi1Boolean
         else:
             size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
+        port.size = size
         port.scratch = self._alloc(max(port.nv, 1) * size)
         contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.nv))
         # fmi3Boolean and fmi1Boolean are one byte, unlike the buffer's int32: they need the copy.
@@ -373,11 +388,13 @@ cdef class Core:
         port.direct = slots[0] if contiguous and same_layout else -1
 
     def set_inputs(self, int k, str group, vrs, source_slots, scales=None, shifts=None, *,
-                   holds=None, derivatives=False):
+                   holds=None, derivatives=False, counts=None):
         """Inputs of unit ``k`` of type ``group``, each value read from a buffer slot
         and, for float64, transformed as ``scale*value + shift`` when scales are
         given.  ``source_slots``, ``scales``, ``shifts`` and ``holds`` have one
-        entry per value: an FMI 3 array input of m elements takes m in a row.
+        entry per value: an FMI 3 array input of m elements takes m in a row,
+        and ``counts`` gives the elements of each value reference (None: one).
+        A value is set only when it differs, bit for bit, from the one last set.
 
         ``holds`` (float64 only) gives each input's hold, a key of ``HOLDS``;
         first-order holds either set the unit's input derivatives
@@ -387,6 +404,13 @@ cdef class Core:
         cdef Unit* u = &self.units[k]
         cdef Port* port = &u.ports[ACT_IN * N_GROUPS + GROUPS[group]]
         self._port(port, u.fmi_version, GROUPS[group], vrs, source_slots)
+        counts = [1] * port.n if counts is None else list(counts)
+        if len(counts) != port.n or sum(counts) != port.nv:
+            raise ValueError(f"counts {counts} do not split {port.nv} values over {port.n} "
+                             "value references")
+        port.first = self._ints([sum(counts[:i]) for i in range(port.n + 1)])
+        port.changed_vr = self._vrs([0] * port.n)
+        port.changed = self._alloc(max(port.nv, 1) * port.size)
         port.scale = port.shift = NULL
         port.hold = NULL
         port.slope = NULL
@@ -478,6 +502,7 @@ cdef class Core:
         self.column_slot = self._ints([s for _, s in columns] or [0])
         for k in range(self.n_units):
             self._activate(&self.units[k])
+        self._input_block()
         fmus = [k for k in range(self.n_units) if self.units[k].kind == KIND_FMU]
         pythons = [k for k in range(self.n_units) if self.units[k].kind == KIND_PYTHON]
         self.fmu_units, self.n_fmu_units = self._ints(fmus or [0]), len(fmus)
@@ -505,6 +530,34 @@ cdef class Core:
         self.error_order = 2 if self.first_order else 1
         self.n_estimated = estimated
         self.h_next = min(max(self.step_size, self.min_step), self.max_step)
+
+    cdef void _input_block(self) except *:
+        """Lay the known flags, then the last-set values, of every FMU input port
+        out in one block (and its rollback copy)."""
+        cdef int k, j
+        cdef Port* p
+        cdef size_t flags = 0, values = 0
+        ports = []
+        for k in range(self.n_units):
+            if self.units[k].kind == KIND_FMU:
+                for j in range(self.units[k].n_active[ACT_IN]):
+                    p = self.units[k].active[ACT_IN][j]
+                    flags += 1
+                    values += (p.nv * p.size + 7) & ~(<size_t>7)
+        flags = (flags + 7) & ~(<size_t>7)
+        self.inputs_bytes = flags + values
+        self.inputs_block = <char*>self._alloc(self.inputs_bytes)
+        self.inputs_backup = <char*>self._alloc(self.inputs_bytes)
+        values = flags
+        flags = 0
+        for k in range(self.n_units):
+            if self.units[k].kind == KIND_FMU:
+                for j in range(self.units[k].n_active[ACT_IN]):
+                    p = self.units[k].active[ACT_IN][j]
+                    p.known = <uint8_t*>&self.inputs_block[flags]
+                    p.last = &self.inputs_block[values]
+                    flags += 1
+                    values += (p.nv * p.size + 7) & ~(<size_t>7)
 
     cdef void _activate(self, Unit* u):
         """List the unit's non-empty ports."""
@@ -545,7 +598,7 @@ cdef class Core:
             p = u.active[ACT_IN][j]
             g = p.group
             if p.direct >= 0:
-                status = slave_set(&u.slave, p.type, p.vr, p.n, _at(self.rd, g, p.direct), p.nv)
+                status = self._set_changed(u, p, <char*>_at(self.rd, g, p.direct))
                 if status > STATUS_WARNING:
                     self._fail(u, STAGE_SET, g, status)
                     return status
@@ -567,13 +620,47 @@ cdef class Core:
             else:
                 for i in range(p.nv):
                     (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
-            status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
+            status = self._set_changed(u, p, <char*>p.scratch)
             if status <= STATUS_WARNING and p.slope != NULL and h > 0.0:
                 status = slave_set_input_derivatives(&u.slave, p.vr, p.n, p.order, p.slope)
             if status > STATUS_WARNING:
                 self._fail(u, STAGE_SET, g, status)
                 return status
         return 0
+
+    cdef inline int _set_changed(self, Unit* u, Port* p, const char* values) noexcept nogil:
+        """Set the port's values that differ, bit for bit, from those last set (an
+        array variable whole if any element changed), in one call."""
+        cdef int i, nc = 0, w = p.size
+        cdef size_t offset, nbytes, filled = 0
+        cdef int status
+        if not p.known[0] or self.set_all_inputs:
+            p.known[0] = 0
+            status = slave_set(&u.slave, p.type, p.vr, p.n, values, p.nv)
+            if status <= STATUS_WARNING:
+                memcpy(p.last, values, p.nv * w)
+                p.known[0] = 1
+            return status
+        for i in range(p.n):
+            offset = p.first[i] * w
+            nbytes = (p.first[i + 1] - p.first[i]) * w
+            if memcmp(p.last + offset, values + offset, nbytes) != 0:
+                p.changed_vr[nc] = p.vr[i]
+                nc += 1
+                memcpy(<char*>p.changed + filled, values + offset, nbytes)
+                filled += nbytes
+        if nc == 0:
+            return 0
+        # the FMU holds values nobody knows if the call fails: set them all next time
+        p.known[0] = 0
+        if nc == p.n:
+            status = slave_set(&u.slave, p.type, p.vr, p.n, values, p.nv)
+        else:
+            status = slave_set(&u.slave, p.type, p.changed_vr, nc, p.changed, filled // w)
+        if status <= STATUS_WARNING:
+            memcpy(p.last, values, p.nv * w)
+            p.known[0] = 1
+        return status
 
     cdef inline void _first_order(self, Port* p, double h) noexcept nogil:
         """Values (and slopes) of a float64 input port with first-order holds."""
@@ -1098,6 +1185,7 @@ cdef class Core:
         cdef int j, status
         cdef Unit* u
         self._copy(&self.backup, self.rd)
+        memcpy(self.inputs_backup, self.inputs_block, self.inputs_bytes)
         for j in range(self.n_fmu_units):
             u = &self.units[self.fmu_units[j]]
             status = u.slave.fn.get_state(u.slave.component, &u.saved_state)
@@ -1110,6 +1198,8 @@ cdef class Core:
         cdef int j, status
         cdef Unit* u
         self._copy(self.rd, &self.backup)
+        # the FMUs' inputs come back with their states
+        memcpy(self.inputs_block, self.inputs_backup, self.inputs_bytes)
         # a termination asked for in a rejected step is forgotten with the step
         self.stop_requested = False
         for j in range(self.n_fmu_units):
@@ -1333,11 +1423,14 @@ cdef class Core:
         return times, rows.reshape(n, self.n_columns).copy()
 
     def rewind(self, long long step_index, double time, bytes values not None,
-               bytes history=None):
+               bytes history=None, *, bytes inputs=None):
         """Return to the communication point ``step_index`` at ``time`` with the
         exchanged values ``values`` (from :meth:`buffers` at that point) and the
         holds' and step control's ``history`` (from :meth:`history`; None starts
-        them afresh); unflushed rows are dropped."""
+        them afresh); unflushed rows are dropped.  ``inputs`` (from
+        :meth:`inputs_set` at that point, with the FMU states restored to it)
+        are the values the FMUs hold; without it (or from another system)
+        every input is set again before the next step."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
         cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
         cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
@@ -1346,6 +1439,10 @@ cdef class Core:
         if len(values) != n64 + n32 + nb or (history is not None and len(history) != 2 * n64 + 24):
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
+        if inputs is not None and <size_t>len(inputs) == self.inputs_bytes:
+            memcpy(self.inputs_block, <const char*>inputs, self.inputs_bytes)
+        else:
+            self.forget_inputs()
         memcpy(self.rd.f64, data, n64)
         memcpy(self.rd.i32, data + n64, n32)
         memcpy(self.rd.boolean, data + n64 + n32, nb)
@@ -1377,6 +1474,19 @@ cdef class Core:
         return (bytes(<char[:n64]><char*>self.at_prev) + bytes(<char[:n64]><char*>self.rd.d64)
                 + bytes(<char[:8]><char*>&self.h_prev)
                 + bytes(<char[:8]><char*>&self.h_next) + bytes(<char[:8]>flags))
+
+    def inputs_set(self):
+        """The values last set to the FMUs' inputs (and which are known), as bytes."""
+        return bytes(<char[:max(self.inputs_bytes, 1)]>self.inputs_block)[:self.inputs_bytes]
+
+    def forget_inputs(self):
+        """Set every input again before the next step (the FMUs' inputs changed
+        behind the loop's back)."""
+        cdef int k, j
+        for k in range(self.n_units):
+            if self.units[k].kind == KIND_FMU:
+                for j in range(self.units[k].n_active[ACT_IN]):
+                    self.units[k].active[ACT_IN][j].known[0] = 0
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""

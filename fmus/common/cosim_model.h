@@ -102,6 +102,13 @@ int model_step(ModelData *m, double h, char *msg, size_t len);
 int model_output_derivative(const ModelData *m, int slot, double *value, char *msg, size_t len);
 #endif
 
+#ifdef QUIRK_RESTARTS_ON_SET
+/* Models with the restarts_on_set quirk: called after every set of input v
+ * (once per variable and call, in any mode), as an FMU whose own integrator
+ * restarts on every set would. */
+void model_input_set(ModelData *m, const VarInfo *v);
+#endif
+
 #ifdef MODEL_EXCHANGE
 /* Hybrid models (model.toml: model_exchange = true) are built as model
  * exchange FMUs as well as co-simulation ones, from the same equations.  Their

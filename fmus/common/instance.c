@@ -285,6 +285,9 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
             }
             strcpy(m->s[v->slot], s);
         }
+#ifdef QUIRK_RESTARTS_ON_SET
+        if (v->causality == C_INPUT) model_input_set(m, v);
+#endif
     }
     if (n > 0) inst->dirty = true;
     return ST_OK;

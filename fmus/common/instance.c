@@ -527,6 +527,8 @@ int inst_get_intervals(Instance *inst, const unsigned vr[], size_t n, double int
         return fail(inst, "fmi3GetIntervalDecimal called in %s (only in initialization and "
                     "event mode)", MODE_NAMES[inst->mode]);
     }
+    /* The model derives intervals from its parameters in model_outputs. */
+    model_outputs(&inst->m);
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;
         if (lookup_clock(inst, vr[k], "fmi3GetIntervalDecimal", &v) != ST_OK) return ST_ERROR;

@@ -43,6 +43,8 @@ __all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "ComponentStats", "Simulation", "Snap
 log = logging.getLogger("cosim")
 
 ALGORITHMS = ("jacobi", "gauss-seidel")
+# intervalVariability of the FMI 3 input clocks the master ticks
+CLOCK_KINDS = ("constant", "fixed", "tunable", "changing", "triggered")
 EXTRAPOLATIONS = ("zoh", "foh")
 LOOP_TYPES = ("float64", "int32", "bool")
 # Below this much work per step, parallel Jacobi is not even tried: waking
@@ -101,12 +103,17 @@ class _Plan:
         self.connected_inputs = {}
         self.slot_owner = {}                 # float64 source slot -> unit writing it
         self.slot_names = {}                 # float64 source slot -> "comp.var" or "comp.var[i]"
-        self._refuse_clocks()
+        self._plan_clocks()
         self._refuse_resized_arrays()
+        self.clocked_inputs = defaultdict(list)   # k -> [(clock names, group, vr, source slots)]
+        self.clocked_outputs = defaultdict(list)  # k -> [(clock names, group, vr, slots)]
         for c in system.connection_details:
             src_comp, src = self.variable(c.source)
             dst_comp, dst = self.variable(c.target)
             group = src.type
+            if group == "clock":
+                self.clock_links.append((src_comp, src.name, dst_comp, dst.name))
+                continue
             if group not in LOOP_TYPES:
                 raise ConfigurationError(
                     f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
@@ -119,13 +126,24 @@ class _Plan:
             if c.source not in self.source_slot:
                 slots = [self._new_slot(group) for _ in range(src.size)]
                 self.source_slot[c.source] = (group, slots)
-                self.outputs[self.index[src_comp]].append((group, src.value_reference, slots))
+                if c.source in self.clocked:
+                    self.clocked_outputs[self.index[src_comp]].append(
+                        (src.clocks, group, src.value_reference, slots))
+                else:
+                    self.outputs[self.index[src_comp]].append((group, src.value_reference, slots))
                 if group == "float64":
                     for slot, name in zip(slots, element_names(c.source, src.shape)):
                         self.slot_owner[slot] = self.index[src_comp]
                         self.slot_names[slot] = name
-            self.inputs[self.index[dst_comp]].append(
-                (group, dst.value_reference, self.source_slot[c.source][1], c.scale, c.shift))
+            if c.target in self.clocked:
+                if (c.scale, c.shift) != (1.0, 0.0):
+                    raise ConfigurationError(f"connection {c.source} -> {c.target}: clocked "
+                                             "inputs take their source's value as it is")
+                self.clocked_inputs[self.index[dst_comp]].append(
+                    (dst.clocks, group, dst.value_reference, self.source_slot[c.source][1]))
+            else:
+                self.inputs[self.index[dst_comp]].append(
+                    (group, dst.value_reference, self.source_slot[c.source][1], c.scale, c.shift))
             self.connected_inputs[c.target] = c.source
         # Float64 slots below this hold exchanged values (the step-size control watches them).
         self.exchanged_float64 = self.slot_counts["float64"]
@@ -138,6 +156,8 @@ class _Plan:
             comp, var = self.variable(leaf)
             if leaf in self.source_slot:
                 group, slots = self.source_slot[leaf]
+            elif leaf in self.clocked:
+                group, slots = self.clocked_slots(leaf)
             else:
                 # Inputs too are read from their component: under Jacobi a
                 # connected input holds the previous point's value, not its
@@ -170,16 +190,55 @@ class _Plan:
                             f"configuration mode to resize arrays, so {parameter} cannot be set "
                             f"to {user[parameter]!r}: remove it from the parameters")
 
-    def _refuse_clocks(self) -> None:
-        """FMI 3 clocks need scheduled execution or clock handling in event mode,
-        which the master lacks (its event mode handles events without clocks)."""
+    def _plan_clocks(self) -> None:
+        """FMI 3 clocks: which components have them, the clock connections, and
+        where clocked values live (they are set and fetched at ticks only)."""
+        self.clocks = {}          # component -> [Variable] of its input and output clocks
+        self.clock_links = []     # (source component, clock, target component, clock)
+        self.clocked = {}         # "comp.var" of a clocked input or output -> its Variable
         for name, model in self.system.components.items():
-            clocks = sorted(v.name for v in model.variables.values() if v.type == "clock")
-            if clocks:
+            clocks = [v for v in model.variables.values()
+                      if v.type == "clock" and v.causality in ("input", "output")]
+            if not clocks:
+                continue
+            for var in clocks:
+                if var.causality == "input" and var.interval_variability not in CLOCK_KINDS:
+                    raise ConfigurationError(
+                        f"component '{name}' ({model.path}): clock {var.name} is a "
+                        f"{var.interval_variability} clock, which cosim does not schedule "
+                        f"(it runs input clocks that are {', '.join(CLOCK_KINDS)})")
+            if not model.has_event_mode:
                 raise ConfigurationError(
-                    f"component '{name}' ({model.path}): FMI 3 clocks are not supported "
-                    f"(clock variables: {', '.join(clocks)}); cosim runs co-simulation FMUs "
-                    "without scheduled execution, and its event mode does not tick clocks")
+                    f"component '{name}' ({model.path}): it has clocks "
+                    f"({', '.join(v.name for v in clocks)}) but no event mode (hasEventMode), "
+                    "which co-simulation clocks need")
+            self.clocks[name] = clocks
+            ticking = {v.name for v in clocks}
+            for var in model.variables.values():
+                if var.clocks and var.causality in ("input", "output"):
+                    if not set(var.clocks) & ticking:
+                        continue
+                    if var.type not in LOOP_TYPES:
+                        raise ConfigurationError(f"{self.system.reference(name, var.name)}: clocked {var.type} values "
+                                                 "are not supported")
+                    self.clocked[self.system.reference(name, var.name)] = var
+
+    def clocked_slots(self, name: str) -> tuple[str, list[int]]:
+        """(group, slots) of a clocked value: an output is fetched into them at its
+        clock's ticks, an input is read from them (from its source)."""
+        if name in self.source_slot:
+            return self.source_slot[name]
+        if name in self.connected_inputs:
+            return self.source_slot[self.connected_inputs[name]]
+        component, var = self.variable(name)
+        if var.causality != "output":
+            raise ConfigurationError(f"{name} is a clocked input; its value is set at its "
+                                     "clock's ticks from the output connected to it")
+        slots = [self._new_slot(var.type) for _ in range(var.size)]
+        self.source_slot[name] = (var.type, slots)
+        self.clocked_outputs[self.index[component]].append(
+            (var.clocks, var.type, var.value_reference, slots))
+        return var.type, slots
 
     def _new_slot(self, group: str) -> int:
         slot = self.slot_counts[group]
@@ -435,6 +494,10 @@ class Simulation:
         multiples = self._check_multiples(step_multiples or {}, variable_step)
         order = execution_order(system)
         self._plan = plan = _Plan(system, record)
+        if plan.clocks:
+            threads = self._check_clocked(plan, order, algorithm=algorithm, threads=threads,
+                                          variable_step=variable_step, multiples=multiples)
+        self._clock_index = {}
         self._runtimes: list = []
         self._libraries: dict = {}
         self._writer = None
@@ -494,6 +557,84 @@ class Simulation:
             raise ConfigurationError("step_multiples need a fixed base step; they cannot be "
                                      "combined with variable_step")
         return multiples
+
+    @staticmethod
+    def _check_clocked(plan, order, *, algorithm, threads, variable_step, multiples):
+        """What clocks rule out; returns the threads to use (one: ticks pass between units)."""
+        if variable_step:
+            raise ConfigurationError(f"components {', '.join(plan.clocks)} have FMI 3 clocks, "
+                                     "whose schedule a rolled-back step cannot restore; "
+                                     "variable_step cannot be used with them")
+        slow = [name for name in plan.clocks if multiples.get(name, 1) > 1]
+        if slow:
+            raise ConfigurationError(f"step_multiples: {', '.join(slow)} have FMI 3 clocks and "
+                                     "step at every base step")
+        if threads is not None and threads > 1 and plan.clock_links:
+            raise ConfigurationError("clock connections pass ticks from unit to unit within a "
+                                     "step; they need threads=1")
+        # A tick passes to its target in the same step: the source must step first.
+        position = ({n: j for j, n in enumerate(order)} if algorithm == "gauss-seidel"
+                    else plan.index)
+        for source, clock, target, target_clock in plan.clock_links:
+            if position[source] >= position[target]:
+                raise ConfigurationError(
+                    f"clock connection {source}.{clock} -> {target}.{target_clock}: {target} "
+                    f"steps before {source} ({algorithm}), so it would miss the ticks of this "
+                    "step; add the source component first or use algorithm='gauss-seidel'")
+        return 1 if plan.clock_links else threads
+
+    def _setup_clocks(self) -> None:
+        """Give the core every clock (in initialization mode, where FMUs tell the
+        intervals and shifts not in their description), the clocked values and
+        the clock connections, and fetch the clocked outputs' initial values."""
+        plan, core = self._plan, self._core
+        start = _ticks(self.start_time, "start_time")
+        index = {}
+        for name, clocks in plan.clocks.items():
+            k = plan.index[name]
+            runtime = self._runtimes[k]
+            core.set_clocks(k, len(clocks))
+            for i, var in enumerate(clocks):
+                index[name, var.name] = i
+                kind = ("output" if var.causality == "output" else
+                        "triggered" if var.interval_variability == "triggered" else "timed")
+                if kind != "timed":
+                    core.add_clock(k, i, var.value_reference, kind)
+                    continue
+                interval, shift, query = self._clock_timing(name, runtime, var)
+                first = 1 if var.interval_variability == "changing" else 0
+                core.add_clock(k, i, var.value_reference, "timed", query=query,
+                               base=start + round(shift * 1e9), interval=interval, first=first)
+            for table, inputs in ((plan.clocked_inputs, True), (plan.clocked_outputs, False)):
+                for clocks_of, group, vr, slots in table.get(k, ()):
+                    for clock in clocks_of:
+                        if (name, clock) in index:
+                            core.set_clocked(k, index[name, clock], group, [vr], slots,
+                                             inputs=inputs)
+        for source, clock, target, target_clock in plan.clock_links:
+            core.connect_clock(plan.index[source], index[source, clock], plan.index[target],
+                               index[target, target_clock])
+        for name in plan.clocks:
+            self._check(core.pull_clocked(plan.index[name]))
+        self._clock_index = index
+
+    @staticmethod
+    def _clock_timing(name: str, runtime, var) -> tuple[float, float, bool]:
+        """(interval, shift, whether to follow interval changes) of a time-based
+        input clock: from the description where it gives them, else from the FMU."""
+        kind = var.interval_variability
+        query = kind == "changing" or (kind == "tunable" and var.interval is None)
+        if var.interval is not None and kind != "changing":
+            interval, shift = var.interval, var.shift or 0.0
+        else:
+            interval = float(runtime.clock_intervals([var.value_reference])[0][0])
+            shift = 0.0 if kind == "changing" else float(
+                runtime.clock_shifts([var.value_reference])[0])
+        if not (interval > 0 and math.isfinite(interval)) or not (shift >= 0 and math.isfinite(shift)):
+            raise ConfigurationError(f"component '{name}': clock {var.name} has interval "
+                                     f"{interval!r} s and shift {shift!r} s; they must be > 0 "
+                                     "and >= 0")
+        return interval, shift, query
 
     def _can_vary_step(self) -> bool:
         """Whether every component can roll back and take steps of any size; warns if not."""
@@ -671,6 +812,7 @@ class Simulation:
         else:
             log.warning("initial values of system '%s' did not settle in %d passes",
                         self.system.name, len(order) + 1)
+        self._setup_clocks()
         for runtime in self._runtimes:
             runtime.exit_initialization_mode()
         core.derivatives_live = True        # FMUs give output derivatives from here on
@@ -971,6 +1113,11 @@ class Simulation:
         self._require_running()
         leaf, scale, shift = self._plan.leaf_of(name)
         runtime, var = self._lookup(leaf)
+        if leaf in self._plan.clocked:
+            group, slots = self._plan.clocked_slots(leaf)
+            value = self._core.value(group, slots)
+            value = value.reshape(var.shape) if var.shape else value[0].item()
+            return scale * value + shift if (scale, shift) != (1.0, 0.0) else value
         if var.shape:
             value = runtime.get(var.type, [var.value_reference], counts=[var.size])
             value = value.reshape(var.shape)
@@ -998,6 +1145,29 @@ class Simulation:
                                          f"({var.size} elements); got {values.size} values")
             runtime.set(var.type, [var.value_reference], values, counts=[var.size])
 
+    def tick(self, name: str) -> None:
+        """Tick the triggered input clock ``"component.clock"`` at the current
+        point: the component handles the tick in an event before its next step."""
+        self._require_running()
+        component, var = self._plan.variable(name)
+        if var.type != "clock" or var.causality != "input" or \
+                var.interval_variability != "triggered":
+            raise ConfigurationError(f"{name} is not a triggered input clock; only those tick "
+                                     "when asked")
+        if self._plan.key(name) in {self._plan.system.reference(t, c)
+                                    for _, _, t, c in self._plan.clock_links}:
+            raise ConfigurationError(f"{name} takes its ticks from a clock connection")
+        self._core.tick(self._plan.index[component], self._clock_index[component, var.name])
+
+    def clock_ticks(self, name: str) -> int:
+        """How many times the input or output clock ``"component.clock"`` ticked so far."""
+        self._require_running()
+        component, var = self._plan.variable(name)
+        if (component, var.name) not in self._clock_index:
+            raise ConfigurationError(f"{name} is not an input or output clock")
+        k = self._plan.index[component]
+        return self._core.clock_ticks(k)[self._clock_index[component, var.name]]
+
     def _settable(self, name: str) -> list:
         """[(runtime, Variable, scale, shift)] that setting ``name`` writes, checked."""
         _, entry = self._plan.port(name)
@@ -1006,7 +1176,13 @@ class Simulation:
                     for target, scale, shift in entry["targets"]
                     for runtime, var, s2, b2 in self._settable(target)]
         runtime, var = self._lookup(name)
-        driver = self._plan.connected_inputs.get(self._plan.key(name))
+        key = self._plan.key(name)
+        if var.type == "clock":
+            raise ConfigurationError(f"{name} is a clock; tick it with Simulation.tick")
+        if key in self._plan.clocked:
+            raise ConfigurationError(f"{name} is clocked by {', '.join(var.clocks)}; it takes "
+                                     "its value at their ticks from the output connected to it")
+        driver = self._plan.connected_inputs.get(key)
         if driver is not None:
             raise ConfigurationError(f"{name} is driven by {driver}; set the source or "
                                      "disconnect it")

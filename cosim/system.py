@@ -425,10 +425,19 @@ class System:
             raise InvalidConnectionError(
                 f"cannot connect {source} -> {target}: {target} is {_a(what)}, not "
                 f"{'an output port of this system' if dst_is_own_port else 'an input'}")
+        if "clock" in (src_var.type, dst_var.type) and src_var.type != dst_var.type:
+            raise InvalidConnectionError(
+                f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
+                "a clock connects only to a clock (an output clock to a triggered input clock)")
         if src_var.type != dst_var.type:
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
                 "the types differ")
+        if dst_var.type == "clock" and dst_var.interval_variability != "triggered":
+            raise InvalidConnectionError(
+                f"cannot connect {source} -> {target}: {target} is a "
+                f"{dst_var.interval_variability} clock, which ticks on its own schedule; "
+                "only triggered input clocks take their ticks from a connection")
         if src_var.type not in EXCHANGED_TYPES:
             # binary values cannot be set from Python either
             hint = "" if src_var.type == "binary" else f"; set {target} with Simulation.set instead"

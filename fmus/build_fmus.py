@@ -93,7 +93,10 @@ BASE_UNIT_ORDER = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
 CAUSALITIES = ("parameter", "input", "output", "local", "structuralParameter")
 VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
 TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
-         "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String")}
+         "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String"),
+         "Clock": ("T_CLOCK", "Clock")}
+# FMI 3 clocks: intervalVariability of a Clock variable (interval_variability in model.toml)
+INTERVAL_VARIABILITIES = ("constant", "fixed", "tunable", "changing", "countdown", "triggered")
 PLATFORM = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
 GLUE = {"1.0": "fmi1.c", "2.0": "fmi2.c", "3.0": "fmi3.c"}
 FOLDERS = {"1.0": "fmi1", "2.0": "fmi2", "3.0": "fmi3"}
@@ -108,6 +111,8 @@ QUIRKS = {
     "description_names": dict,
     # variable -> variability written in modelDescription.xml
     "description_variability": dict,
+    # clock -> intervalVariability written in modelDescription.xml (FMI 3)
+    "description_interval_variability": dict,
     # variable -> start value written in modelDescription.xml (even where none is allowed)
     "description_start": dict,
     # the modelIdentifier written; the binary keeps the model's (and the file's) name
@@ -181,19 +186,25 @@ def load_spec(model_dir: Path) -> dict:
         if var.get("unit") is not None and var["unit"] not in UNITS:
             raise SpecError(f"{where}: unit {var['unit']!r} is not in the unit catalogue")
         if var["causality"] in ("parameter", "structuralParameter", "input") \
-                and "start" not in var:
+                and "start" not in var and var["type"] != "Clock":
             raise SpecError(f"{where}: parameters and inputs need a start value")
         if var["causality"] == "structuralParameter" and versions != ["3.0"]:
             raise SpecError(f"{where}: structural parameters exist in FMI 3.0 only; "
                             'add fmi_versions = ["3.0"] to the model')
         _load_dimensions(where, var, versions)
+        _load_clock(where, var, versions)
         if var["causality"] == "output":
             if "start" in var:
                 raise SpecError(f"{where}: outputs are calculated and take no start value")
             if "depends" not in var:
                 raise SpecError(f"{where}: outputs must list 'depends' (the inputs they feed through from)")
         var["vr"] = vr
+    clocks = {v["name"]: v for v in variables if v["type"] == "Clock"}
     for var in variables:
+        for clock in var.get("clocks", []):
+            if clock not in clocks:
+                raise SpecError(f"{path}: variable {var['name']!r} is clocked by {clock!r}, "
+                                "which is not a Clock variable of the model")
         for dep in var.get("depends", []):
             source = next((v for v in variables if v["name"] == dep), None)
             if source is None or source["causality"] != "input":
@@ -244,6 +255,37 @@ def _load_dimensions(where: str, var: dict, versions: list[str]) -> None:
     start = var.get("start")
     if isinstance(start, list) and len(start) != count:
         raise SpecError(f"{where}: {len(start)} start values for {count} elements")
+
+
+def _load_clock(where: str, var: dict, versions: list[str]) -> None:
+    """Check a Clock variable's keys, and the ``clocks`` of a clocked one."""
+    clocked = var.get("clocks")
+    if clocked is not None:
+        if not isinstance(clocked, list) or len(clocked) != 1 or var["type"] == "Clock":
+            raise SpecError(f"{where}: clocks must list the one Clock variable that clocks it")
+        if versions != ["3.0"]:
+            raise SpecError(f"{where}: clocked variables exist in FMI 3.0 only; "
+                            'add fmi_versions = ["3.0"] to the model')
+    if var["type"] != "Clock":
+        for key in ("interval_variability", "interval", "shift"):
+            if key in var:
+                raise SpecError(f"{where}: {key} belongs to Clock variables")
+        return
+    if versions != ["3.0"]:
+        raise SpecError(f"{where}: clocks exist in FMI 3.0 only; add fmi_versions = [\"3.0\"]")
+    if var["causality"] not in ("input", "output"):
+        raise SpecError(f"{where}: a clock is an input or an output")
+    kind = var.get("interval_variability")
+    if kind not in INTERVAL_VARIABILITIES:
+        raise SpecError(f"{where}: interval_variability must be one of {INTERVAL_VARIABILITIES}")
+    if var["causality"] == "output" and kind != "triggered":
+        raise SpecError(f"{where}: output clocks are triggered")
+    if "start" in var:
+        raise SpecError(f"{where}: clocks take no start value (interval and shift instead)")
+    var["variability"] = "discrete"
+    for key in ("interval", "shift"):
+        if key in var and not (isinstance(var[key], (int, float)) and var[key] >= 0):
+            raise SpecError(f"{where}: {key} must be a number of seconds >= 0")
 
 
 def _check_quirks(path: Path, quirks: dict, names: set[str]) -> dict:
@@ -319,7 +361,7 @@ def _slot_names(spec: dict) -> dict[str, list[dict]]:
 def generate_c(spec: dict) -> tuple[str, str]:
     """Return (model_vars.h, model_vars.c) for a spec."""
     slots = _slot_names(spec)
-    prefix = {"Real": "R", "Integer": "I", "Boolean": "B", "String": "S"}
+    prefix = {"Real": "R", "Integer": "I", "Boolean": "B", "String": "S", "Clock": "K"}
     h = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          "#ifndef MODEL_VARS_H", "#define MODEL_VARS_H",
          f'#define MODEL_NAME "{spec["name"]}"',
@@ -348,6 +390,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define MODEL_HAS_EVENT_MODE 1")
     if spec["might_return_early"]:
         h.append("#define MODEL_MIGHT_RETURN_EARLY 1")
+    if slots["Clock"]:
+        h.append("#define MODEL_HAS_CLOCKS 1")
     if spec["quirks"].get("events_without_event_mode"):
         h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
     if spec["quirks"].get("log_environment") == "bogus":
@@ -356,13 +400,14 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define QUIRK_RESTARTS_ON_SET 1")
     h.append("#endif")
 
-    rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL}']
+    rows = ['    {0, T_REAL, -1, C_INDEPENDENT, V_CONTINUOUS, "time", 0.0, "", 1, NULL, -1, 0.0}']
     starts = []
     unset = spec["quirks"].get("binary_ignores_start", False)
     for var in spec["variable"]:
         p = prefix[var["type"]]
-        start = var.get("start", 0)
+        start = var.get("interval", 0) if var["type"] == "Clock" else var.get("start", 0)
         element_starts = "NULL"
+        clock = f"K_{var['clocks'][0]}" if var.get("clocks") else "-1"
         if isinstance(start, list):
             element_starts = f"START_{var['name']}"
             starts.append(f"static const double {element_starts}[{var['count']}] = {{"
@@ -378,7 +423,8 @@ def generate_c(spec: dict) -> tuple[str, str]:
         rows.append(
             f'    {{{var["vr"]}, {TYPES[var["type"]][0]}, {p}_{var["name"]}, '
             f'C_{var["causality"].upper()}, V_{var["variability"].upper()}, '
-            f'"{var["name"]}", {start_num}, "{start_str}", {var["count"]}, {element_starts}}}')
+            f'"{var["name"]}", {start_num}, "{start_str}", {var["count"]}, {element_starts}, '
+            f'{clock}, {float(var.get("shift", 0.0))!r}}}')
     c = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          '#include "cosim_model.h"', *starts,
          "const VarInfo VARS[N_VARS] = {", ",\n".join(rows), "};"]
@@ -423,14 +469,31 @@ def _initial(var: dict) -> str | None:
     return var.get("initial", "calculated")
 
 
-def _common_attrs(var: dict) -> str:
+def _common_attrs(var: dict, *, initial: bool = True) -> str:
     attrs = f'name={quoteattr(var["name"])} valueReference="{var["vr"]}"'
     attrs += f' description={quoteattr(var["description"])}'
     attrs += f' causality="{var["causality"]}" variability="{var["variability"]}"'
-    initial = _initial(var)
+    initial = _initial(var) if initial else None
     if initial and var["causality"] != "input":
         attrs += f' initial="{initial}"'
     return attrs
+
+
+def _clock_attrs(var: dict) -> str:
+    attrs = f'intervalVariability="{var["interval_variability"]}"'
+    if "interval" in var:
+        attrs += f' intervalDecimal="{_fmt(float(var["interval"]))}"'
+    if "shift" in var:
+        attrs += f' shiftDecimal="{_fmt(float(var["shift"]))}"'
+    return attrs
+
+
+def _clocked(spec: dict, var: dict) -> str:
+    """The clocks attribute of a clocked variable: its clocks' value references."""
+    if not var.get("clocks"):
+        return ""
+    vrs = {v["name"]: v["vr"] for v in spec["variable"]}
+    return f' clocks="{" ".join(str(vrs[c]) for c in var["clocks"])}"'
 
 
 def _type_attrs(var: dict) -> str:
@@ -453,6 +516,8 @@ def _described(spec: dict) -> list[dict]:
         var = dict(var)
         var["name"] = quirks.get("description_names", {}).get(name, name)
         var["variability"] = quirks.get("description_variability", {}).get(name, var["variability"])
+        if name in quirks.get("description_interval_variability", {}):
+            var["interval_variability"] = quirks["description_interval_variability"][name]
         if name in quirks.get("description_start", {}):
             var["start"] = quirks["description_start"][name]
         described.append(var)
@@ -577,8 +642,10 @@ def model_description_fmi3(spec: dict) -> str:
                 var = {**var, "start": [var["start"]] * var["count"]}    # FMI 3 lists every element
             body = "".join(f'<Dimension start="{d}"/>' for d in var["dimensions"])
             lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}>{body}</{tag}>')
+        elif var["type"] == "Clock":
+            lines.append(f'    <Clock {_common_attrs(var, initial=False)} {_clock_attrs(var)}/>')
         else:
-            lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}/>')
+            lines.append(f'    <{tag} {_common_attrs(var)} {_type_attrs(var)}{_clocked(spec, var)}/>')
     lines.append("  </ModelVariables>")
     by_name = {v["name"]: v for v in spec["variable"]}
     outputs = [v for v in spec["variable"] if v["causality"] == "output"]
@@ -587,7 +654,8 @@ def model_description_fmi3(spec: dict) -> str:
         deps = " ".join(str(by_name[d]["vr"]) for d in var["depends"])
         lines.append(f'    <Output valueReference="{var["vr"]}" dependencies="{deps}"/>')
     for var in outputs:
-        lines.append(f'    <InitialUnknown valueReference="{var["vr"]}"/>')
+        if var["type"] != "Clock" and not var.get("clocks"):
+            lines.append(f'    <InitialUnknown valueReference="{var["vr"]}"/>')
     lines.append("  </ModelStructure>")
     lines.append("</fmiModelDescription>")
     return "\n".join(lines) + "\n"

@@ -98,6 +98,17 @@ ctypedef int (*f2_input_derivatives_t)(void*, const uint32_t*, size_t, const int
 ctypedef int (*f2_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*) noexcept nogil
 ctypedef int (*f3_output_derivatives_t)(void*, const uint32_t*, size_t, const int*, double*, size_t) noexcept nogil
 ctypedef int (*f3_update_discrete_states_t)(void*, cbool*, cbool*, cbool*, cbool*, cbool*, double*) noexcept nogil
+# FMI 3 clocks: fmi3GetClock/fmi3SetClock, fmi3GetIntervalDecimal (intervals, qualifiers), fmi3GetShiftDecimal
+ctypedef int (*f3_get_clock_t)(void*, const uint32_t*, size_t, cbool*) noexcept nogil
+ctypedef int (*f3_set_clock_t)(void*, const uint32_t*, size_t, const cbool*) noexcept nogil
+ctypedef int (*f3_get_intervals_t)(void*, const uint32_t*, size_t, double*, int*) noexcept nogil
+ctypedef int (*f3_get_shifts_t)(void*, const uint32_t*, size_t, double*) noexcept nogil
+
+# fmi3IntervalQualifier
+cdef enum:
+    INTERVAL_NOT_YET_KNOWN = 0
+    INTERVAL_UNCHANGED = 1
+    INTERVAL_CHANGED = 2
 
 # FMI 1.0 passes its callbacks by value; the layout of fmi1CallbackFunctions.
 cdef struct Fmi1Callbacks:
@@ -150,6 +161,10 @@ cdef struct FmiFunctions:
     f_instance_t f3_enter_event_mode
     f_instance_t f3_enter_step_mode
     f3_update_discrete_states_t f3_update_discrete_states
+    f3_get_clock_t f3_get_clock
+    f3_set_clock_t f3_set_clock
+    f3_get_intervals_t f3_get_interval_decimal
+    f3_get_shifts_t f3_get_shift_decimal
 
 # FMI 2.0 model exchange.
 cdef struct Fmi2EventInfo:
@@ -297,6 +312,16 @@ cdef inline int slave_update_discrete_states(Slave* s, double t, StepEvents* ev)
     """In event mode at t: fmi3UpdateDiscreteStates until the discrete states
     settle, then fmi3EnterStepMode.  An FMU that asks to terminate stays in
     event mode, with ``ev.terminated`` set."""
+    cdef int status = slave_settle(s, t, ev)
+    if status > STATUS_WARNING or ev.terminated:
+        return status
+    ev.call = CALL_ENTER_STEP_MODE
+    return s.fn.f3_enter_step_mode(s.component)
+
+
+cdef inline int slave_settle(Slave* s, double t, StepEvents* ev) noexcept nogil:
+    """In event mode at t: fmi3UpdateDiscreteStates until the discrete states
+    settle (the FMU stays in event mode); ``ev.terminated`` when it asks to end."""
     cdef cbool again, terminate, nominals, values, defined
     cdef double next_time
     cdef int i, status
@@ -316,8 +341,7 @@ cdef inline int slave_update_discrete_states(Slave* s, double t, StepEvents* ev)
         if not again:
             ev.next_event_defined = defined
             ev.next_event_time = next_time
-            ev.call = CALL_ENTER_STEP_MODE
-            return s.fn.f3_enter_step_mode(s.component)
+            return status
     snprintf(text, sizeof(text), "the discrete states did not settle at t=%.9g s: "
              "fmi3UpdateDiscreteStates still asked for another update (discreteStatesNeedUpdate) "
              "after %d calls", t, MAX_EVENT_ITERATIONS)

@@ -292,6 +292,11 @@ cdef class Library:
         self.fn.f3_enter_step_mode = <f_instance_t>self._want("fmi3EnterStepMode", missing)
         self.fn.f3_update_discrete_states = <f3_update_discrete_states_t>self._want(
             "fmi3UpdateDiscreteStates", missing)
+        self.fn.f3_get_clock = <f3_get_clock_t>self._want("fmi3GetClock", missing)
+        self.fn.f3_set_clock = <f3_set_clock_t>self._want("fmi3SetClock", missing)
+        self.fn.f3_get_interval_decimal = <f3_get_intervals_t>self._want(
+            "fmi3GetIntervalDecimal", missing)
+        self.fn.f3_get_shift_decimal = <f3_get_shifts_t>self._want("fmi3GetShiftDecimal", missing)
 
     def has(self, str function):
         """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
@@ -736,6 +741,33 @@ cdef class Instance:
         self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n,
                              cnp.PyArray_DATA(data), nvalues),
                    function_name(self.slave.version, "Set", code))
+
+    def clock_intervals(self, vrs):
+        """fmi3GetIntervalDecimal of the clocks ``vrs``: (intervals, qualifiers), with
+        qualifiers 0 (not yet known), 1 (unchanged) or 2 (changed)."""
+        self._require_alive()
+        self._require("fmi3GetIntervalDecimal")
+        cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+        cdef size_t n = vr.shape[0]
+        cdef cnp.ndarray intervals = np.zeros(max(n, 1), dtype=np.float64)
+        cdef cnp.ndarray qualifiers = np.zeros(max(n, 1), dtype=np.intc)
+        self.check(self.library.fn.f3_get_interval_decimal(
+            self.slave.component, <uint32_t*>cnp.PyArray_DATA(vr), n,
+            <double*>cnp.PyArray_DATA(intervals), <int*>cnp.PyArray_DATA(qualifiers)),
+            "fmi3GetIntervalDecimal")
+        return intervals[:n], qualifiers[:n]
+
+    def clock_shifts(self, vrs):
+        """fmi3GetShiftDecimal of the clocks ``vrs``, as a float64 array."""
+        self._require_alive()
+        self._require("fmi3GetShiftDecimal")
+        cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+        cdef size_t n = vr.shape[0]
+        cdef cnp.ndarray shifts = np.zeros(max(n, 1), dtype=np.float64)
+        self.check(self.library.fn.f3_get_shift_decimal(
+            self.slave.component, <uint32_t*>cnp.PyArray_DATA(vr), n,
+            <double*>cnp.PyArray_DATA(shifts)), "fmi3GetShiftDecimal")
+        return shifts[:n]
 
     def get_output_derivatives(self, vrs, *, counts=None):
         """First time derivatives of the float64 outputs ``vrs`` at the current

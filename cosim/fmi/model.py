@@ -61,6 +61,12 @@ class Variable:
     shape: tuple[int, ...] = ()
     # per dimension: the structural parameter that sizes it, or None for a fixed size
     dimension_parameters: tuple[str | None, ...] = ()
+    # FMI 3 clocked variables: the clocks whose ticks they change (and may be set or read) at
+    clocks: tuple[str, ...] = ()
+    # FMI 3 clocks: intervalVariability, and intervalDecimal and shiftDecimal where declared
+    interval_variability: str | None = None
+    interval: float | None = None
+    shift: float | None = None
 
     @property
     def size(self) -> int:
@@ -379,7 +385,9 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
             start=start, unit=unit, description=v.description,
             shape=tuple(v.shape or ()),
             dimension_parameters=tuple(d.variable.name if d.start is None and d.variable is not None
-                                       else None for d in (v.dimensions or ())))
+                                       else None for d in (v.dimensions or ())),
+            clocks=tuple(c.name for c in (v.clocks or ()) if hasattr(c, "name")),
+            interval_variability=getattr(v, "intervalVariability", None))
     inputs = tuple(v.name for v in variables.values() if v.causality == "input")
     dependencies = {}
     if version == "1.0":
@@ -500,7 +508,37 @@ def read_model_info(path: str) -> ModelInfo:
             fmi1 = read_fmi1_details(zf.read("modelDescription.xml"), path)
     model = model_info_from_description(md, path, fmi1=fmi1)
     model.warnings = tuple(warnings)
+    if any(v.type == "clock" for v in model.variables.values()):
+        with zipfile.ZipFile(path) as zf:
+            model.variables = with_clock_timing(model.variables, zf.read("modelDescription.xml"),
+                                                path)
     return model
+
+
+def with_clock_timing(variables: dict[str, Variable], xml: bytes, path: str) -> dict[str, Variable]:
+    """``variables`` with the intervalDecimal and shiftDecimal of their clocks,
+    read from the text of an FMI 3 ``modelDescription.xml`` (fmpy does not keep them)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    root = etree.fromstring(xml, parser=parser)
+    timed = dict(variables)
+    for element in root.iterfind("ModelVariables/Clock"):
+        var = variables.get(element.get("name"))
+        if var is None or var.type != "clock":
+            continue
+        values = {}
+        for attribute, key in (("intervalDecimal", "interval"), ("shiftDecimal", "shift")):
+            text = element.get(attribute)
+            if text is None:
+                continue
+            try:
+                values[key] = float(text)
+            except ValueError:
+                raise ModelError(f"{path}: clock {var.name!r} has {attribute}={text!r}, "
+                                 "which is not a number") from None
+        timed[var.name] = dataclasses.replace(var, **values)
+    return timed
 
 
 def _read_leniently(path: str, strict_problems: list[str]):

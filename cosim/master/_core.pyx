@@ -24,9 +24,12 @@ from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
-    STATUS_ERROR, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32, Instance, Slave,
-    StepEvents, slave_do_step, slave_get, slave_get_output_derivatives, slave_set,
-    slave_set_input_derivatives)
+    CALL_DO_STEP, CALL_ENTER_EVENT_MODE, CALL_ENTER_STEP_MODE, INTERVAL_CHANGED, MAX_EARLY_RETURNS,
+    STATUS_ERROR, STATUS_OK, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32,
+    Instance, Slave, StepEvents, cbool, slave_do_step, slave_get, slave_get_output_derivatives,
+    slave_set, slave_set_input_derivatives, slave_settle)
+from libc.math cimport llround
+from libc.stdio cimport snprintf
 
 cnp.import_array()
 
@@ -110,6 +113,41 @@ cdef struct Port:                # hot fields first
     uint32_t* changed_vr   # scratch: the value references to set, and their values
     void* changed
 
+# FMI 3 clocks of one unit.  Input clocks tick on a schedule (time-based) or
+# when asked (triggered: by a connected output clock or the user); output
+# clocks are read in each of the unit's events.  A clocked value is set or
+# fetched only in an event where one of its clocks ticks.
+cdef enum:
+    CLOCK_TIMED = 0            # time-based input clock: tick j at base + j*interval
+    CLOCK_TRIGGERED = 1        # triggered input clock
+    CLOCK_OUTPUT = 2           # output clock, raised by the FMU
+    MAX_PENDING = 64           # ticks a triggered clock can have waiting
+
+cdef enum:
+    NO_TICK = 0x7fffffffffffffff
+
+cdef struct Clock:
+    int kind
+    uint32_t vr
+    bint query                 # ask the FMU for the interval in each event (tunable, changing)
+    long long base             # ns; tick j at base + round(j*interval*1e9), never accumulated
+    long long j
+    double interval
+    long long next             # ns of the next tick of a timed clock (NO_TICK: none)
+    int n_pending              # triggered: ticks asked for, earliest first (ns)
+    long long pending[MAX_PENDING]
+    bint active                # ticking in the current event
+    long long ticks            # ticks so far
+    int n_targets              # output clocks: the triggered input clocks they tick
+    int* target_unit
+    int* target_clock
+    Port* inputs[N_GROUPS]     # clocked values set when it ticks (NULL: none)
+    Port* outputs[N_GROUPS]    # clocked values fetched when it ticks
+
+cdef struct ClockSet:
+    int n
+    Clock* clocks
+
 cdef struct Unit:
     int kind
     int fmi_version
@@ -121,6 +159,7 @@ cdef struct Unit:
     int n_active[3]
     Port* active[3][N_GROUPS]  # [ACT_IN | ACT_OUT | ACT_REC][i]
     Port* ports                # this unit's 3 x N_GROUPS ports, in a pool apart from the units
+    ClockSet* clocks           # FMI 3 clocks (NULL: none); see "clocks" below
 
 # The exchanged values.  Jacobi reads the previous point's values from one
 # set and writes the new ones into the other, then swaps; Gauss-Seidel and
@@ -766,6 +805,8 @@ cdef class Core:
             clock_gettime(CLOCK_MONOTONIC, &before)
         if u.kind == KIND_PYTHON:
             status = self._python_call(u, STAGE_STEP, t, h)
+        elif u.clocks != NULL:
+            status = self._clocked_step(u, t, h, &stats.ev)
         else:
             status = slave_do_step(&u.slave, t, h, &stats.ev)
             if stats.ev.terminated and status <= STATUS_WARNING:
@@ -1488,12 +1529,318 @@ cdef class Core:
                 for j in range(self.units[k].n_active[ACT_IN]):
                     self.units[k].active[ACT_IN][j].known[0] = 0
 
+    def value(self, str group, slots):
+        """The values in buffer ``slots`` of ``group``, as a numpy array."""
+        g = GROUPS[group]
+        if g == G_F64:
+            return np.array([self.rd.f64[s] for s in slots])
+        if g == G_I32:
+            return np.array([self.rd.i32[s] for s in slots], dtype=np.int32)
+        return np.array([self.rd.boolean[s] != 0 for s in slots])
+
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change)."""
         return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.rd.f64) +
                 bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.rd.i32) +
                 bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.rd.boolean))
 
+
+    # -- clocks (FMI 3) ---------------------------------------------------------------
+    #
+    # A unit with clocks steps through _clocked_step: its step is cut at each
+    # tick of its input clocks and at each event the FMU raises, and every
+    # such point is an event (_clock_event) where the clocks due tick, their
+    # clocked inputs are set, the discrete states settle, output clocks are
+    # read and passed on to the triggered input clocks they are connected to,
+    # and clocked outputs are fetched.  A tick at a communication point is
+    # taken when the step from it starts, after the inputs are set there.
+
+    def set_clocks(self, int k, int n):
+        """Unit ``k`` (an FMI 3 FMU instantiated with event mode) has ``n`` clocks."""
+        cdef ClockSet* cs = <ClockSet*>self._alloc(sizeof(ClockSet))
+        cs.n = n
+        cs.clocks = <Clock*>self._alloc(max(n, 1) * sizeof(Clock))
+        self.units[k].clocks = cs
+
+    def add_clock(self, int k, int index, int vr, str kind, *, bint query=False,
+                  long long base=0, double interval=0.0, long long first=0):
+        """Clock ``index`` of unit ``k``: kind "timed" (tick j at ``base`` +
+        j*``interval`` ns, from j = ``first``; ``query``: ask the FMU for the
+        interval in each event and restart the schedule there when it changed),
+        "triggered" or "output"."""
+        cdef Clock* c = &self.units[k].clocks.clocks[index]
+        c.kind = {"timed": CLOCK_TIMED, "triggered": CLOCK_TRIGGERED, "output": CLOCK_OUTPUT}[kind]
+        c.vr = vr
+        c.query = query
+        c.base, c.interval, c.j = base, interval, first
+        c.next = _tick_time(c) if c.kind == CLOCK_TIMED else NO_TICK
+
+    def set_clocked(self, int k, int index, str group, vrs, slots, *, bint inputs):
+        """Values of type ``group`` clocked by clock ``index`` of unit ``k``: inputs
+        set from the buffer ``slots`` when it ticks, or outputs fetched into them."""
+        cdef Unit* u = &self.units[k]
+        cdef Port* port = <Port*>self._alloc(sizeof(Port))
+        self._port(port, u.fmi_version, GROUPS[group], vrs, slots)
+        if inputs:
+            u.clocks.clocks[index].inputs[GROUPS[group]] = port
+        else:
+            u.clocks.clocks[index].outputs[GROUPS[group]] = port
+
+    def connect_clock(self, int k, int index, int target, int target_index):
+        """Output clock ``index`` of unit ``k`` ticks triggered input clock
+        ``target_index`` of unit ``target`` in the same event."""
+        cdef Clock* c = &self.units[k].clocks.clocks[index]
+        units = [c.target_unit[i] for i in range(c.n_targets)] + [target]
+        clocks = [c.target_clock[i] for i in range(c.n_targets)] + [target_index]
+        c.target_unit, c.target_clock = self._ints(units), self._ints(clocks)
+        c.n_targets += 1
+
+    def tick(self, int k, int index):
+        """Tick triggered input clock ``index`` of unit ``k`` at the current point
+        (in the event that starts the next step of the unit)."""
+        if self._post(&self.units[k].clocks.clocks[index], self.now_ticks):
+            raise OverflowError(f"more than {MAX_PENDING} ticks are waiting")
+
+    def clock_ticks(self, int k):
+        """Ticks so far of each clock of unit ``k``."""
+        cdef ClockSet* cs = self.units[k].clocks
+        return [] if cs == NULL else [cs.clocks[i].ticks for i in range(cs.n)]
+
+    def pull_clocked(self, int k):
+        """Fetch every clocked output of unit ``k`` (initialization mode, where
+        FMI 3 lets them be read); returns failures."""
+        cdef ClockSet* cs = self.units[k].clocks
+        cdef int i, g
+        if cs != NULL:
+            for i in range(cs.n):
+                for g in range(N_GROUPS):
+                    if cs.clocks[i].outputs[g] != NULL and \
+                            self._get_port(&self.units[k], cs.clocks[i].outputs[g]):
+                        break
+        return self.failures_list()
+
+    cdef int _post(self, Clock* c, long long at) noexcept nogil:
+        """Ask triggered clock c to tick at ``at`` ns; 1 if too many wait."""
+        cdef int i
+        if c.n_pending == MAX_PENDING:
+            return 1
+        i = c.n_pending
+        while i > 0 and c.pending[i - 1] > at:
+            c.pending[i] = c.pending[i - 1]
+            i -= 1
+        if i > 0 and c.pending[i - 1] == at:     # one tick per event
+            while i < c.n_pending:
+                c.pending[i] = c.pending[i + 1]
+                i += 1
+            return 0
+        c.pending[i] = at
+        c.n_pending += 1
+        return 0
+
+    cdef long long _next_tick(self, ClockSet* cs) noexcept nogil:
+        cdef long long nxt = NO_TICK
+        cdef int i
+        cdef Clock* c
+        for i in range(cs.n):
+            c = &cs.clocks[i]
+            if c.kind == CLOCK_TIMED and c.next < nxt:
+                nxt = c.next
+            elif c.kind == CLOCK_TRIGGERED and c.n_pending and c.pending[0] < nxt:
+                nxt = c.pending[0]
+        return nxt
+
+    cdef int _set_port(self, Unit* u, Port* p) noexcept nogil:
+        """Set a clocked input port from the buffers (values as they are)."""
+        cdef int i, status
+        for i in range(p.nv):
+            if p.group == G_F64:
+                (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
+            elif p.group == G_I32:
+                (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
+            else:
+                (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
+        status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
+        if status > STATUS_WARNING:
+            self._fail(u, STAGE_SET, p.group, status)
+        return status if status > STATUS_WARNING else 0
+
+    cdef int _get_port(self, Unit* u, Port* p) noexcept nogil:
+        """Fetch a clocked output port into the buffers being written."""
+        cdef int i, status
+        status = slave_get(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
+        if status > STATUS_WARNING:
+            self._fail(u, STAGE_GET, p.group, status)
+            return status
+        for i in range(p.nv):
+            if p.group == G_F64:
+                self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
+            elif p.group == G_I32:
+                self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
+            else:
+                self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
+        return 0
+
+    cdef void _carry_clocked(self, ClockSet* cs) noexcept nogil:
+        """Keep clocked outputs in the buffer set being written: they change only at ticks."""
+        cdef int i, g, v
+        cdef Port* p
+        if self.rd == self.wr:
+            return
+        for i in range(cs.n):
+            for g in range(N_GROUPS):
+                p = cs.clocks[i].outputs[g]
+                if p == NULL:
+                    continue
+                for v in range(p.nv):
+                    if g == G_F64:
+                        self.wr.f64[p.slot[v]] = self.rd.f64[p.slot[v]]
+                    elif g == G_I32:
+                        self.wr.i32[p.slot[v]] = self.rd.i32[p.slot[v]]
+                    else:
+                        self.wr.boolean[p.slot[v]] = self.rd.boolean[p.slot[v]]
+
+    cdef int _clocked_step(self, Unit* u, double t, double h, StepEvents* ev) noexcept nogil:
+        """fmi3DoStep of a unit with clocks from t to t + h, cut at its ticks and
+        at the events the FMU raises, each handled by _clock_event.  Answers like
+        slave_do_step3."""
+        cdef Slave* s = &u.slave
+        cdef ClockSet* cs = u.clocks
+        cdef double now = t, target = t + h, last
+        cdef long long at = llround(t * 1e9), end = llround(target * 1e9), nxt, stop
+        cdef cbool event, terminate, early
+        cdef int status, rounds = 0
+        cdef char text[320]
+        ev.terminated = 0
+        self._carry_clocked(cs)
+        while True:
+            if at >= end:           # a tick at the end waits for the next step's inputs
+                return STATUS_OK
+            nxt = self._next_tick(cs)
+            if nxt <= at:
+                status = self._clock_event(u, at, now, ev)
+                if status or ev.terminated:
+                    return status if status else STATUS_TERMINATED
+                continue
+            rounds += 1
+            if rounds > MAX_EARLY_RETURNS:
+                snprintf(text, sizeof(text), "more than %d clock ticks and events in the step "
+                         "from t=%.9g to %.9g s", MAX_EARLY_RETURNS, t, target)
+                s.log(s.sink, STATUS_ERROR, "cosim", text)
+                return STATUS_ERROR
+            stop = nxt if nxt < end else end
+            last = stop / 1e9 if stop < end else target
+            event = terminate = early = 0
+            ev.call = CALL_DO_STEP
+            status = s.fn.f3_do_step(s.component, now, last - now, not s.may_restore, &event,
+                                     &terminate, &early, &last)
+            if status > STATUS_WARNING:
+                return status
+            if not early:
+                last = stop / 1e9 if stop < end else target
+            elif not (now <= last and last <= target):
+                snprintf(text, sizeof(text), "fmi3DoStep returned early with lastSuccessfulTime="
+                         "%.17g, outside the step from t=%.17g to %.17g s", last, now, target)
+                s.log(s.sink, STATUS_ERROR, "cosim", text)
+                return STATUS_ERROR
+            else:
+                ev.early_returns += 1
+            now = last
+            at = stop if not early else llround(last * 1e9)
+            if terminate:
+                ev.terminated = 1
+                ev.stop_time = last
+                return STATUS_OK if at >= end else STATUS_TERMINATED
+            if event:
+                status = self._clock_event(u, at, now, ev)
+                if status or ev.terminated:
+                    return status if status else (STATUS_OK if at >= end else STATUS_TERMINATED)
+
+    cdef int _clock_event(self, Unit* u, long long at, double t, StepEvents* ev) noexcept nogil:
+        """One event of unit u at ``at`` ns (t s): enter event mode, tick the input
+        clocks due, set their clocked inputs, settle the discrete states, read
+        the output clocks and tick their targets, fetch the clocked outputs of
+        every clock that ticked, follow interval changes, leave event mode."""
+        cdef Slave* s = &u.slave
+        cdef ClockSet* cs = u.clocks
+        cdef Clock* c
+        cdef int i, g, n, status
+        cdef cbool on = 1
+        ev.call = CALL_ENTER_EVENT_MODE
+        status = s.fn.f3_enter_event_mode(s.component)
+        if status > STATUS_WARNING:
+            return status
+        ev.events += 1
+        for i in range(cs.n):
+            c = &cs.clocks[i]
+            c.active = (c.kind == CLOCK_TIMED and c.next <= at) or \
+                (c.kind == CLOCK_TRIGGERED and c.n_pending > 0 and c.pending[0] <= at)
+            if not c.active:
+                continue
+            if c.kind == CLOCK_TRIGGERED:
+                c.n_pending -= 1
+                for n in range(c.n_pending):
+                    c.pending[n] = c.pending[n + 1]
+            status = s.fn.f3_set_clock(s.component, &c.vr, 1, &on)
+            if status > STATUS_WARNING:
+                return status
+            for g in range(N_GROUPS):
+                if c.inputs[g] != NULL and self._set_port(u, c.inputs[g]):
+                    return STATUS_ERROR
+        status = slave_settle(s, t, ev)
+        if status > STATUS_WARNING or ev.terminated:
+            return status
+        for i in range(cs.n):
+            c = &cs.clocks[i]
+            if c.kind == CLOCK_OUTPUT:
+                status = s.fn.f3_get_clock(s.component, &c.vr, 1, &on)
+                if status > STATUS_WARNING:
+                    return status
+                c.active = on
+                on = 1
+                for n in range(c.n_targets):
+                    if c.active and self._post(
+                            &self.units[c.target_unit[n]].clocks.clocks[c.target_clock[n]], at):
+                        s.log(s.sink, STATUS_ERROR, "cosim", "an output clock ticked more "
+                              "often than its target could follow (64 ticks waiting)")
+                        return STATUS_ERROR
+            if not c.active:
+                if c.query and c.kind == CLOCK_TIMED:
+                    status = self._follow_interval(u, c, at)
+                    if status:
+                        return status
+                continue
+            c.active = 0
+            c.ticks += 1
+            for g in range(N_GROUPS):
+                if c.outputs[g] != NULL and self._get_port(u, c.outputs[g]):
+                    return STATUS_ERROR
+            if c.kind == CLOCK_TIMED:
+                c.j += 1
+                c.next = _tick_time(c)
+                if c.query:
+                    status = self._follow_interval(u, c, at)
+                    if status:
+                        return status
+        ev.call = CALL_ENTER_STEP_MODE
+        return s.fn.f3_enter_step_mode(s.component)
+
+    cdef int _follow_interval(self, Unit* u, Clock* c, long long at) noexcept nogil:
+        """Ask the FMU for the interval of a tunable or changing clock; a changed
+        one restarts the schedule from this event."""
+        cdef double interval
+        cdef int qualifier = 0, status
+        status = u.slave.fn.f3_get_interval_decimal(u.slave.component, &c.vr, 1, &interval,
+                                                    &qualifier)
+        if status > STATUS_WARNING:
+            return status
+        if qualifier == INTERVAL_CHANGED:
+            if not interval > 0.0:
+                u.slave.log(u.slave.sink, STATUS_ERROR, "cosim",
+                            "fmi3GetIntervalDecimal gave a clock interval that is not > 0")
+                return STATUS_ERROR
+            c.base, c.interval, c.j = at, interval, 1
+            c.next = _tick_time(c)
+        return 0
 
 class _SweepFailed(Exception):
     """A unit failed during a loop sweep; its failure record says which."""
@@ -1505,3 +1852,8 @@ cdef inline int _group_type(int g) noexcept nogil:
     if g == G_I32:
         return T_INT32
     return T_BOOL
+
+
+cdef inline long long _tick_time(Clock* c) noexcept nogil:
+    """Tick j of a timed clock in ns: from its base, never accumulated."""
+    return c.base + llround(c.j * c.interval * 1e9)

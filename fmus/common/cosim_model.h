@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { T_REAL, T_INTEGER, T_BOOLEAN, T_STRING };
+/* T_CLOCK: FMI 3 clocks (model.toml type "Clock"), one bool slot each: active or not. */
+enum { T_REAL, T_INTEGER, T_BOOLEAN, T_STRING, T_CLOCK };
 /* C_STRUCTURALPARAMETER: FMI 3 only, set in configuration mode only. */
 enum { C_PARAMETER, C_INPUT, C_OUTPUT, C_LOCAL, C_INDEPENDENT, C_STRUCTURALPARAMETER };
 enum { V_CONSTANT, V_FIXED, V_TUNABLE, V_DISCRETE, V_CONTINUOUS };
@@ -30,6 +31,8 @@ typedef struct {
     const char *start_string;
     int count;            /* elements: 1, or the size of an FMI 3 array (slots slot..slot+count-1) */
     const double *starts; /* an array's start value per element; NULL: start for every element */
+    int clock;            /* clocked variables: the K slot of their clock; -1 otherwise */
+    double shift;         /* clocks: shiftDecimal (their interval is in start) */
 } VarInfo;
 
 #define STRING_CAPACITY 256
@@ -53,6 +56,13 @@ typedef struct {
      * where it stopped (at most the step's end) instead of the glue moving it
      * to the step's end. */
     bool terminate;
+    /* Clocks: whether each is active (from fmi3SetClock, or raised by the
+     * model for output clocks) until the importer leaves event mode; the
+     * interval fmi3GetIntervalDecimal reports, and whether the model changed
+     * it since the importer last asked (the qualifier). */
+    bool k[NONEMPTY(N_K)];
+    double k_interval[NONEMPTY(N_K)];
+    bool k_interval_changed[NONEMPTY(N_K)];
 #ifdef MODEL_EXCHANGE
     double next_event_time;   /* the next time event; INFINITY when none is scheduled */
     /* How hybrid_step treats events, set by the FMI glue before each step
@@ -72,6 +82,8 @@ typedef struct {
 #define IA(name) (&m->i[I_##name])
 #define BA(name) (&m->b[B_##name])
 #define I(name) (m->i[I_##name])
+/* Whether clock `name` is active (FMI 3 clocks, in event mode). */
+#define K(name) (m->k[K_##name])
 #define B(name) (m->b[B_##name])
 /* The derivative the importer gave for a Real input (models that can interpolate inputs). */
 #define DER(name) (m->dr[R_##name])

@@ -249,14 +249,14 @@ fmi3Status fmi3SetBinary(fmi3Instance instance, const fmi3ValueReference vr[], s
 
 fmi3Status fmi3GetClock(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                         fmi3Clock values[]) {
-    (void)values;
-    return no_such_type(INST, "fmi3GetClock", vr, nvr);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_get_clocks(INST, vr, nvr, values);
 }
 
 fmi3Status fmi3SetClock(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                         const fmi3Clock values[]) {
-    (void)values;
-    return no_such_type(INST, "fmi3SetClock", vr, nvr);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_set_clocks(INST, vr, nvr, values);
 }
 
 /* FMU state. */
@@ -302,6 +302,7 @@ fmi3Status fmi3EnterStepMode(fmi3Instance instance) {
     if (INST->mode == MODE_STEP) return fmi3OK;
     if (INST->mode == MODE_EVENT) {
         INST->mode = MODE_STEP;
+        inst_deactivate_clocks(INST);   /* clocks tick in one event only */
         return fmi3OK;
     }
     inst_log(INST, ST_ERROR, "logStatusError", "enter step mode is only valid after initialization");
@@ -388,8 +389,11 @@ fmi3Status fmi3ExitConfigurationMode(fmi3Instance instance) {
 
 fmi3Status fmi3GetIntervalDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                                   fmi3Float64 intervals[], fmi3IntervalQualifier qualifiers[]) {
-    (void)vr, (void)nvr, (void)intervals, (void)qualifiers;
-    UNSUPPORTED(fmi3GetIntervalDecimal);
+    CHECK_INSTANCE();
+    int codes[nvr > 0 ? nvr : 1];
+    int status = inst_get_intervals(INST, vr, nvr, intervals, codes);
+    for (size_t k = 0; status == ST_OK && k < nvr; k++) qualifiers[k] = (fmi3IntervalQualifier)codes[k];
+    return (fmi3Status)status;
 }
 
 fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReference vr[],
@@ -401,8 +405,8 @@ fmi3Status fmi3GetIntervalFraction(fmi3Instance instance, const fmi3ValueReferen
 
 fmi3Status fmi3GetShiftDecimal(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                                fmi3Float64 shifts[]) {
-    (void)vr, (void)nvr, (void)shifts;
-    UNSUPPORTED(fmi3GetShiftDecimal);
+    CHECK_INSTANCE();
+    return (fmi3Status)inst_get_shifts(INST, vr, nvr, shifts);
 }
 
 fmi3Status fmi3GetShiftFraction(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String"};
+static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String", "Clock"};
 static const char *const MODE_NAMES[] = {
     "instantiated", "initialization mode", "step mode", "terminated", "error", "event mode",
     "configuration mode"};
@@ -45,6 +45,7 @@ static void set_start_values(ModelData *m) {
             case T_STRING:
                 snprintf(m->s[v->slot], STRING_CAPACITY, "%s", v->start_string);
                 break;
+            case T_CLOCK: m->k_interval[v->slot] = v->start; break;   /* intervalDecimal */
             }
         }
     }
@@ -253,6 +254,19 @@ static int check_settable(Instance *inst, const VarInfo *v) {
     return ST_OK;
 }
 
+/* Clocked variables can be set and read only while their clock is active
+ * (in event mode), and in initialization mode, as FMI 3 says. */
+static int check_clocked(Instance *inst, const VarInfo *v) {
+    if (v->clock < 0 || inst->mode == MODE_INIT || inst->mode == MODE_INSTANTIATED) return ST_OK;
+    if (inst->mode == MODE_EVENT && inst->m.k[v->clock]) return ST_OK;
+    const char *clock = "its clock";
+    for (int k = 1; k < N_VARS; k++) {
+        if (VARS[k].type == T_CLOCK && VARS[k].slot == v->clock) clock = VARS[k].name;
+    }
+    return fail(inst, "%s is clocked by %s, which is not active (%s)", v->name, clock,
+                MODE_NAMES[inst->mode]);
+}
+
 size_t inst_count_values(const unsigned vr[], size_t n) {
     size_t count = 0;
     for (size_t k = 0; k < n; k++) count += vr[k] < N_VARS ? (size_t)VARS[vr[k]].count : 1;
@@ -264,7 +278,8 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
     size_t j = 0;       /* the first value of variable k: arrays take one per element */
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;
-        if (lookup(inst, vr[k], type, &v) != ST_OK || check_settable(inst, v) != ST_OK) {
+        if (lookup(inst, vr[k], type, &v) != ST_OK || check_settable(inst, v) != ST_OK
+                || check_clocked(inst, v) != ST_OK) {
             return ST_ERROR;
         }
         for (int e = 0; e < v->count; e++, j++) {
@@ -334,7 +349,9 @@ int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *valu
     size_t j = 0;
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;
-        if (lookup(inst, vr[k], type, &v) != ST_OK) return ST_ERROR;
+        if (lookup(inst, vr[k], type, &v) != ST_OK || check_clocked(inst, v) != ST_OK) {
+            return ST_ERROR;
+        }
         for (int e = 0; e < v->count; e++, j++) {
             switch (type) {
             case T_REAL: ((double *)values)[j] = v->slot < 0 ? m->time : m->r[v->slot + e]; break;
@@ -466,4 +483,76 @@ int inst_deserialize(Instance *inst, const char *in, size_t size, void **state) 
 int inst_unsupported(Instance *inst, const char *function) {
     if (!inst) return ST_ERROR;
     return fail(inst, "%s is not supported by %s", function, MODEL_NAME);
+}
+
+/* FMI 3 clocks.  Input clocks are activated by the importer in event mode;
+ * output clocks by the model (model_event_update sets K(name)); every clock
+ * goes inactive when the importer leaves event mode. */
+
+static int lookup_clock(Instance *inst, unsigned vr, const char *function, const VarInfo **out) {
+    if (lookup(inst, vr, T_CLOCK, out) != ST_OK) {
+        return fail(inst, "%s: value reference %u is not a clock", function, vr);
+    }
+    return ST_OK;
+}
+
+int inst_set_clocks(Instance *inst, const unsigned vr[], size_t n, const bool values[]) {
+    if (inst->mode != MODE_EVENT) {
+        return fail(inst, "fmi3SetClock called in %s (only in event mode)", MODE_NAMES[inst->mode]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup_clock(inst, vr[k], "fmi3SetClock", &v) != ST_OK) return ST_ERROR;
+        if (v->causality != C_INPUT) {
+            return fail(inst, "fmi3SetClock: %s is an output clock; only input clocks can be set",
+                        v->name);
+        }
+        inst->m.k[v->slot] = values[k];
+    }
+    if (n > 0) inst->dirty = true;
+    return ST_OK;
+}
+
+int inst_get_clocks(Instance *inst, const unsigned vr[], size_t n, bool values[]) {
+    if (inst->mode != MODE_EVENT) {
+        return fail(inst, "fmi3GetClock called in %s (only in event mode)", MODE_NAMES[inst->mode]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup_clock(inst, vr[k], "fmi3GetClock", &v) != ST_OK) return ST_ERROR;
+        values[k] = inst->m.k[v->slot];
+    }
+    return ST_OK;
+}
+
+int inst_get_intervals(Instance *inst, const unsigned vr[], size_t n, double intervals[],
+                       int qualifiers[]) {
+    if (inst->mode != MODE_INIT && inst->mode != MODE_EVENT) {
+        return fail(inst, "fmi3GetIntervalDecimal called in %s (only in initialization and "
+                    "event mode)", MODE_NAMES[inst->mode]);
+    }
+    /* The model derives intervals from its parameters in model_outputs. */
+    model_outputs(&inst->m);
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup_clock(inst, vr[k], "fmi3GetIntervalDecimal", &v) != ST_OK) return ST_ERROR;
+        intervals[k] = inst->m.k_interval[v->slot];
+        /* fmi3IntervalUnchanged = 1, fmi3IntervalChanged = 2 */
+        qualifiers[k] = inst->m.k_interval_changed[v->slot] ? 2 : 1;
+        inst->m.k_interval_changed[v->slot] = false;
+    }
+    return ST_OK;
+}
+
+int inst_get_shifts(Instance *inst, const unsigned vr[], size_t n, double shifts[]) {
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup_clock(inst, vr[k], "fmi3GetShiftDecimal", &v) != ST_OK) return ST_ERROR;
+        shifts[k] = v->shift;
+    }
+    return ST_OK;
+}
+
+void inst_deactivate_clocks(Instance *inst) {
+    memset(inst->m.k, 0, sizeof inst->m.k);
 }

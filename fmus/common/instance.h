@@ -95,6 +95,16 @@ size_t inst_serialized_size(void);
 int inst_serialize(Instance *inst, const void *state, char *out, size_t size);
 int inst_deserialize(Instance *inst, const char *in, size_t size, void **state);
 
+/* FMI 3 clocks: activate input clocks (event mode), read any clock's
+ * activity (event mode), the intervals and the qualifiers (1 unchanged,
+ * 2 changed) and the shifts; every clock goes inactive on leaving event mode. */
+int inst_set_clocks(Instance *inst, const unsigned vr[], size_t n, const bool values[]);
+int inst_get_clocks(Instance *inst, const unsigned vr[], size_t n, bool values[]);
+int inst_get_intervals(Instance *inst, const unsigned vr[], size_t n, double intervals[],
+                       int qualifiers[]);
+int inst_get_shifts(Instance *inst, const unsigned vr[], size_t n, double shifts[]);
+void inst_deactivate_clocks(Instance *inst);
+
 /* Log and return ST_ERROR for a function this FMU does not implement. */
 int inst_unsupported(Instance *inst, const char *function);
 

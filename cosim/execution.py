@@ -588,7 +588,7 @@ class Simulation:
         intervals and shifts not in their description), the clocked values and
         the clock connections, and fetch the clocked outputs' initial values."""
         plan, core = self._plan, self._core
-        start = _ticks(self.start_time, "start_time")
+        start = round(self.start_time * 1e9)        # clock ticks are scheduled in nanoseconds
         index = {}
         for name, clocks in plan.clocks.items():
             k = plan.index[name]
@@ -1440,7 +1440,7 @@ class Simulation:
         self.result.stats = self._stats
         self.result.end_time = self._final_time
         self.result.end_reason = reason or (
-            "reached the stop time" if self._core.now_ticks >= self._core.stop_ticks
+            "reached the stop time" if self._core.time >= self._core.end_time
             else f"stopped at t={self._final_time:g} s")
         if self._pacer is not None:
             self.result.realtime = self._pacer.stats()

@@ -438,7 +438,7 @@ class System:
                 f"cannot connect {source} -> {target}: {target} is a "
                 f"{dst_var.interval_variability} clock, which ticks on its own schedule; "
                 "only triggered input clocks take their ticks from a connection")
-        if src_var.type not in EXCHANGED_TYPES:
+        if src_var.type not in EXCHANGED_TYPES and src_var.type != "clock":
             # binary values cannot be set from Python either
             hint = "" if src_var.type == "binary" else f"; set {target} with Simulation.set instead"
             raise InvalidConnectionError(

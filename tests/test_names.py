@@ -278,7 +278,7 @@ def test_cosim_run_of_an_ssd_with_such_names(dotted, tmp_path, capsys):
         rows = list(csv.reader(f))
     assert rows[0] == ["time", "Reference Generator.y", "DP Controller.der(out.y)", "stage.1.y"]
     t, ramp, controller, stage = map(float, rows[-1])
-    assert (t, ramp) == (0.3, pytest.approx(0.3))
+    assert (t, ramp) == (3 * 0.1, pytest.approx(0.3))
     assert controller == pytest.approx(2 * ramp + 1)
     assert stage == pytest.approx(3 * controller)
 

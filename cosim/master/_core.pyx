@@ -1598,7 +1598,7 @@ cdef class Core:
     def tick(self, int k, int index):
         """Tick triggered input clock ``index`` of unit ``k`` at the current point
         (in the event that starts the next step of the unit)."""
-        if self._post(&self.units[k].clocks.clocks[index], self.now_ticks):
+        if self._post(&self.units[k].clocks.clocks[index], llround(self.time * 1e9)):
             raise OverflowError(f"more than {MAX_PENDING} ticks are waiting")
 
     def clock_ticks(self, int k):

@@ -419,9 +419,15 @@ class _Reader:
     def exposed_at(self, system, reference) -> _Exposed | None:
         """The parameter connector ``reference`` names: an own one ("P") or one of a
         nested system ("sub.P"); None if it names none."""
-        element, rest = system.split(reference)
+        own = self.exposed.get(system, {})
+        if isinstance(reference, str) and reference in own:
+            return own[reference]
+        try:
+            element, rest = system.split(reference)
+        except CosimError:
+            return None             # names nothing here; whoever uses it says so
         if not rest:
-            return self.exposed.get(system, {}).get(element)
+            return None
         inner = system.subsystems.get(element)
         return None if inner is None else self.exposed.get(inner, {}).get(rest)
 
@@ -438,23 +444,16 @@ class _Reader:
 
     def unknown_name(self, system, target: str) -> str | None:
         """Why ``target`` names nothing in ``system`` (element, variable or connector), or None."""
-        element, rest = system.split(target)
-        connectors = self.exposed.get(system, {})
-        if element not in system:
-            if not rest and element in connectors:
-                return None
-            return (f"system '{system.name}' has no element or connector {element!r}"
-                    f"{did_you_mean(element, [*system.graph.nodes, *connectors])}")
+        if isinstance(target, str) and target in self.exposed.get(system, {}):
+            return None
+        try:
+            element, rest = system.split(target)
+        except CosimError as exc:
+            return str(exc)
         node = system.graph.nodes[element]
-        if node["kind"] == "component" and rest and rest not in node["model"].variables:
-            model = node["model"]
-            return (f"component '{element}' ({model.name}) has no variable {rest!r}"
-                    f"{did_you_mean(rest, model.variables)}")
         if node["kind"] == "system" and rest:
             inner = node["system"]
-            if "." not in rest and rest in inner.ports:
-                return None
-            return self.unknown_name(inner, rest)
+            return None if rest in inner.ports else self.unknown_name(inner, rest)
         return None
 
     # -- connections ------------------------------------------------------------------------

@@ -120,8 +120,9 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
         system = System(name)
         system.add(name, path, parameters=parameters)
         exp = model.default_experiment
+        # its tolerance, if it declares one, reaches it without being passed on here
         defaults = {"start_time": exp.start_time, "stop_time": exp.stop_time,
-                    "step_size": exp.step_size, "tolerance": exp.tolerance}
+                    "step_size": exp.step_size}
         return system, defaults, True
     if path.suffix == ".py":
         if not path.is_file():

@@ -58,6 +58,18 @@ FMU_RUNTIMES = (Instance, ModelExchangeInstance)
 REALTIME_FLUSH_NS = 250_000_000
 
 
+# Types whose start values are compared with what a binary holds.
+_COMPARABLE = ("float64", "float32", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+               "int64", "uint64", "bool")
+
+
+def _holds_its_starts(runtime) -> bool:
+    """Whether ``runtime`` is an FMI 2/3 binary, which holds its own start values
+    and can be read in initialization mode (FMI 1.0 cannot be read before it is
+    initialized)."""
+    return isinstance(runtime, FMU_RUNTIMES) and runtime.model.fmi_version != "1.0"
+
+
 def _realtime_factor(realtime) -> float | None:
     """The real-time factor asked for by ``realtime``, or None for an unpaced run."""
     if realtime is False or realtime is None:
@@ -742,9 +754,12 @@ class Simulation:
                                           counts=[len(e[1]) for e in entries])
 
     def _start_values(self, name: str, runtime) -> None:
-        """Set every parameter and input start value (the user's where given),
-        structural parameters given by the user first, in configuration mode
-        where the FMU has it (else with the others, in the instantiated state)."""
+        """Before initialization: set the values the user gave, structural
+        parameters first, in configuration mode where the FMU has it (else with
+        the others, in the instantiated state).  An FMI 2/3 binary holds its own
+        start values, as fmpy and libcosim assume: setting them again makes
+        some exporters' FMUs fail, so only :meth:`_missing_starts` sets those it
+        turns out not to hold; every other component gets every start value."""
         model = self.system.model(name)
         user = self.system.parameters(name)
         structural = [var for var in model.variables.values()
@@ -754,9 +769,39 @@ class Simulation:
             self._set_batched(runtime, structural, user)
             runtime.exit_configuration_mode()
             structural = []
-        self._set_batched(runtime, structural + [
-            var for var in model.variables.values()
-            if var.causality in ("parameter", "input") and var.variability != "constant"], user)
+        settable = [var for var in model.variables.values()
+                    if var.causality in ("parameter", "input") and var.variability != "constant"]
+        if _holds_its_starts(runtime):
+            settable = [var for var in settable if var.name in user]
+        self._set_batched(runtime, structural + settable, user)
+
+    def _missing_starts(self, name: str, runtime) -> None:
+        """In initialization mode: set the start values of modelDescription.xml
+        that an FMU binary does not hold (some binaries leave parameters unset
+        until the importer sets them), with a warning naming them."""
+        user = self.system.parameters(name)
+        batches = defaultdict(list)
+        for var in runtime.model.variables.values():
+            if (var.causality in ("parameter", "input") and var.variability != "constant"
+                    and var.initial != "calculated" and var.start is not None
+                    and var.name not in user and var.type in _COMPARABLE):
+                batches[var.type].append(var)
+        missing = []
+        for type_, variables in batches.items():
+            counts = [var.size for var in variables]
+            held = np.asarray(runtime.get(type_, [v.value_reference for v in variables],
+                                          counts=counts if any(c != 1 for c in counts) else None))
+            at = 0
+            for var, count in zip(variables, counts):
+                start = np.broadcast_to(np.asarray(var.start, dtype=held.dtype).ravel(), (count,))
+                if held[at:at + count].tobytes() != start.tobytes():      # bit for bit
+                    missing.append(var)
+                at += count
+        if missing:
+            log.warning("component '%s' (%s): its binary does not hold the start values of %s "
+                        "that modelDescription.xml declares; cosim sets them", name,
+                        runtime.model.name, ", ".join(v.name for v in missing))
+            self._set_batched(runtime, missing, {})
 
     @staticmethod
     def _set_batched(runtime, variables, user: dict) -> None:
@@ -786,7 +831,12 @@ class Simulation:
         """The relative tolerance handed to ``runtime``'s own solver, if any."""
         if self.tolerance is not None or not isinstance(runtime, Instance):
             return self.tolerance
-        return runtime.model.default_experiment.tolerance
+        tolerance = runtime.model.default_experiment.tolerance
+        if tolerance is not None and not (tolerance > 0 and math.isfinite(tolerance)):
+            log.warning("%s: the default experiment's tolerance %r is not a positive number; "
+                        "the FMU gets none", runtime.model.path, tolerance)
+            return None
+        return tolerance
 
     def _initialize(self, order: list[int]) -> None:
         core = self._core
@@ -794,6 +844,8 @@ class Simulation:
             runtime.setup_experiment(self.start_time, self.stop_time, self._tolerance(runtime))
             self._start_values(name, runtime)
             runtime.enter_initialization_mode()
+            if _holds_its_starts(runtime):
+                self._missing_starts(name, runtime)
         # Every output once, then passes in execution order (set inputs, get
         # outputs) until no exchanged value changes: with no algebraic loop
         # this settles within one pass per component along the longest
@@ -878,6 +930,8 @@ class Simulation:
         if self.variable_step:
             raise ConfigurationError("step(n) counts fixed steps; with variable_step use "
                                      "run_until(time) or run()")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ConfigurationError(f"step(n) takes a whole number of steps, got {n!r}")
         if n < 0:
             raise ConfigurationError(f"cannot step a negative number of steps ({n})")
         if self._core.step_index + n > self._core.n_steps:

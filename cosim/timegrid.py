@@ -71,11 +71,8 @@ class TimeGrid:
 def _last_step(start: float, step: float, stop: float) -> tuple[int, float]:
     """Steps to the last point and its time: the first grid point at or after
     ``stop`` when it is close to ``stop``, else ``stop`` itself."""
-    span = (stop - start) / step
-    if span >= UNBOUNDED:
-        raise ConfigurationError(f"stop_time={stop!r} s is too many steps of {step!r} s from "
-                                 f"start_time={start!r} s (at most 2**62)")
-    n = max(1, math.floor(span) - 1)
+    # a step above the resolution of time makes fewer than 2**53 of them
+    n = max(1, math.floor((stop - start) / step) - 1)
     while start + n * step < stop and not close(start + n * step, stop):
         n += 1
     grid = start + n * step
@@ -93,6 +90,10 @@ def time_grid(*, start_time: float, step_size: float, stop_time: float | None,
         raise ConfigurationError(f"stop_time ({stop}) must be after start_time ({start})")
     interval = None if output_interval is None else check_seconds(
         output_interval, "output_interval", positive=True)
+    if start + step == start or (stop is not None and stop - step == stop):
+        raise ConfigurationError(f"step_size={step!r} s is below the resolution of time at "
+                                 f"{max(abs(start), abs(stop or 0.0))!r} s: points would not "
+                                 "advance")
     n_steps, end = (UNBOUNDED, math.inf) if stop is None else _last_step(start, step, stop)
     if not variable_step:
         record_every = 1

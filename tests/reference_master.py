@@ -15,8 +15,8 @@ Time
     stop time, else with a shorter last step that ends at the stop time.
 Initialization
     setupExperiment(start) (FMI 3: the start time goes to
-    enterInitializationMode); every parameter and input start value set
-    explicitly (user values from ``system.parameters(name)`` first); enter
+    enterInitializationMode); the user's values (``system.parameters(name)``)
+    set, the FMUs holding their own start values; enter
     initialization mode for all; pull every component's connected outputs
     in execution order; then passes in execution order (push each
     component's connected inputs, pull its outputs) until no exchanged
@@ -25,8 +25,8 @@ Initialization
 Setting inputs
     A connected input is set only when its value differs, bit for bit, from
     the value last set to it (an array whole if any element differs); the
-    first push after the start values sets every connected input.
-    Unconnected inputs keep their start values, set once.
+    first push sets every connected input. Unconnected inputs keep their
+    start values and are never set.
 Jacobi step
     Every component, in the order of addition, sets its connected inputs
     from the values of the previous communication point and steps; then
@@ -104,11 +104,8 @@ class ReferenceUnit:
     def enter_initialization(self, start_time: float) -> None:
         if self.version == "2.0":
             self.fmu.setupExperiment(startTime=start_time)
-        for var in self.model.variables.values():
-            if var.causality in ("parameter", "input") and var.variability != "constant":
-                value = self.start_values.get(var.name, var.start)
-                if value is not None:
-                    self.set(var.name, value)
+        for name, value in self.start_values.items():
+            self.set(name, value)
         if self.version == "2.0":
             self.fmu.enterInitializationMode()
         else:

@@ -138,6 +138,8 @@ class _Reader:
         self.set_names: set[str] = set()
         self.units: dict[str, Unit] = {}
         self.exposed: dict[System, dict[str, _Exposed]] = {}    # parameter connectors by system
+        # components that could not be added (already reported), whose connections are skipped
+        self.unloaded: dict[System, set[str]] = {}
 
     # -- problems -------------------------------------------------------------------
 
@@ -265,6 +267,8 @@ class _Reader:
             kind = _local(child)
             if kind == "Component":
                 self.read_component(path, system, child, base)
+                if child.get("name") not in system:
+                    self.unloaded.setdefault(system, set()).add(child.get("name"))
             elif kind == "System":
                 inner = self.read_system(path, child, base)
                 if inner is not None:
@@ -422,20 +426,27 @@ class _Reader:
         own = self.exposed.get(system, {})
         if isinstance(reference, str) and reference in own:
             return own[reference]
-        try:
-            element, rest = system.split(reference)
-        except CosimError:
-            return None             # names nothing here; whoever uses it says so
-        if not rest:
+        found = self.nested_connector(system, reference)
+        return None if found is None else found[1]
+
+    def nested_connector(self, system, reference) -> tuple[str, _Exposed] | None:
+        """(element, connector) when ``reference`` is "sub.P", a parameter
+        connector P of the nested system sub (not a port, so the system's own
+        resolver does not know it); None otherwise."""
+        if not isinstance(reference, str):
             return None
-        inner = system.subsystems.get(element)
-        return None if inner is None else self.exposed.get(inner, {}).get(rest)
+        for element, inner in system.subsystems.items():
+            if reference.startswith(element + "."):
+                exposed = self.exposed.get(inner, {}).get(reference[len(element) + 1:])
+                if exposed is not None:
+                    return element, exposed
+        return None
 
     def bind_exposed(self, file, parameter, system, target, exposed, value) -> None:
-        element, rest = system.split(target)
-        if not rest:
+        if target in self.exposed.get(system, {}):
             exposed.value = value       # passed on once the system's connections are known
             return
+        element = self.nested_connector(system, target)[0]
         # A nested system's connector: its value goes to what it is connected to inside,
         # for this instance only; values bound higher up take precedence.
         for inner_target, scale, shift in exposed.targets:
@@ -444,7 +455,7 @@ class _Reader:
 
     def unknown_name(self, system, target: str) -> str | None:
         """Why ``target`` names nothing in ``system`` (element, variable or connector), or None."""
-        if isinstance(target, str) and target in self.exposed.get(system, {}):
+        if self.exposed_at(system, target) is not None:
             return None
         try:
             element, rest = system.split(target)
@@ -459,6 +470,8 @@ class _Reader:
     # -- connections ------------------------------------------------------------------------
 
     def read_connection(self, path, system, element):
+        if {element.get("startElement"), element.get("endElement")} & self.unloaded.get(system, set()):
+            return      # its component's error says what is wrong
         start = _ref(system, element.get("startElement"), element.get("startConnector"))
         end = _ref(system, element.get("endElement"), element.get("endConnector"))
         transform = _child(element, "LinearTransformation")
@@ -499,7 +512,7 @@ class _Reader:
         """A connection of a parameter connector: the value it is given goes to the
         parameter (or input start value) at the other end, as SSP passes it on
         at initialization."""
-        own = [r for r in (start, end) if not system.split(r)[1] and self.exposed_at(system, r)]
+        own = [r for r in (start, end) if r in self.exposed.get(system, {})]
         if len(own) != 1:
             self.error(path, element, f"cannot connect {start} and {end}: cosim passes the value "
                                       "of a parameter connector of this system to a parameter "
@@ -509,7 +522,7 @@ class _Reader:
         target = end if own[0] == start else start
         nested = self.exposed_at(system, target)
         if nested is not None:              # a nested system's parameter connector
-            element_name = system.split(target)[0]
+            element_name = self.nested_connector(system, target)[0]
             targets = [(system.reference(element_name, t), s, b) for t, s, b in nested.targets]
         else:
             found = self.parameter_target(path, system, element, target, source.unit)

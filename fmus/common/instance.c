@@ -344,7 +344,16 @@ static int refresh(Instance *inst) {
 int inst_refresh(Instance *inst) { return refresh(inst); }
 
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values) {
-    if (refresh(inst) != ST_OK) return ST_ERROR;
+    /* Parameters and inputs hold what was set: only other values need the
+     * outputs brought up to date (and the parameters checked) first. */
+    bool computed = false;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], type, &v) != ST_OK) return ST_ERROR;
+        computed = computed || (v->causality != C_PARAMETER && v->causality != C_INPUT &&
+                                v->causality != C_STRUCTURALPARAMETER);
+    }
+    if (computed && refresh(inst) != ST_OK) return ST_ERROR;
     ModelData *m = &inst->m;
     size_t j = 0;
     for (size_t k = 0; k < n; k++) {

@@ -43,11 +43,6 @@ TWINS = ["conveyor", "energy_meter", "furnace", "gain", "pi_controller", "source
 # call per type); fmpy sets only the values it is given.  FMUs whose binary
 # does not accept their own start values, or whose declared start values are
 # not their internal ones, therefore run in fmpy and fail or differ in cosim.
-START_VALUES_RESET = ("cosim sets every parameter and input to its modelDescription start "
-                      "value before initialization (execution.py Simulation._start_values); "
-                      "fmpy leaves them untouched. ")
-
-
 def assert_same(ours: dict, theirs: dict):
     """Same rows at the same times, every output within RTOL/ATOL."""
     assert ours.keys() == theirs.keys()
@@ -174,32 +169,34 @@ def test_the_shipped_harmonic_oscillator_matches_fmpy():
     moving(ours, "x[0]", "v[4]")
 
 
-@pytest.mark.xfail(strict=True, reason=START_VALUES_RESET + (
-    "DrivingForce.fmu bundles a component-model whose batched fmi2SetReal of a whole vector "
-    "parameter (ampl[0..2], freq[0..2], d_freq[0..2]) marks it for its on_set hook, which "
-    "raises AssertionError in fmi2ExitInitializationMode: cosim gets fatal there, fmpy runs. "
-    "Setting the same values one element per call passes."), raises=RuntimeError)
+# cosim leaves an FMI 2/3 binary's start values alone, as fmpy does: the
+# component-model inside DrivingForce.fmu fails in fmi2ExitInitializationMode
+# after a batched set of its own vector parameters, and MobileCrane.fmu returns
+# fatal from a set of its own start values.
+
 def test_the_shipped_driving_force_matches_fmpy():
     ours, theirs = in_fresh_process(crane_fmu("DrivingForce"), stop_time=1.0, step_size=0.01)
     assert_same(ours, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason=START_VALUES_RESET + (
-    "MobileCrane.fmu returns fatal from that first fmi2SetReal of its own start values; "
-    "fmpy never calls it and runs."), raises=RuntimeError)
 def test_the_shipped_mobile_crane_matches_fmpy():
     ours, theirs = in_fresh_process(crane_fmu("MobileCrane"), stop_time=1.0, step_size=0.01)
     assert_same(ours, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason=START_VALUES_RESET + (
-    "MobileCraneStraight.fmu declares start values that differ from its internal initial "
-    "state, so setting them moves the wire: wire.end[2] ends at 11.000005 in cosim (and in "
-    "fmpy given the same start values) and at 10.995 in fmpy by default."), raises=AssertionError)
-def test_the_shipped_straight_mobile_crane_matches_fmpy():
-    ours, theirs = in_fresh_process(crane_fmu("MobileCraneStraight"), stop_time=1.0,
-                                    step_size=0.01)
+def test_the_straight_mobile_crane_gets_the_start_values_its_binary_does_not_hold():
+    """MobileCraneStraight.fmu's binary starts three variables elsewhere than its
+    modelDescription.xml declares; cosim sets the declared values (with a
+    warning), so it matches fmpy given those start values, not fmpy's default."""
+    path = crane_fmu("MobileCraneStraight")
+    lacking = ("fixation.boom[1]", "wire.boom[0]", "wire.boom[1]")
+    declared = {v.name: float(v.start) for v in read_model_description(str(path)).modelVariables
+                if v.name in lacking}
+    assert declared.keys() == set(lacking)
+    ours, _ = in_fresh_process(path, stop_time=1.0, step_size=0.01)
+    given, theirs = in_fresh_process(path, stop_time=1.0, step_size=0.01, parameters=declared)
     assert_same(ours, theirs)
+    assert_same(given, theirs)
 
 
 # -- FMPy's container FMU (FMI 3.0): a Rust binary stepping the FMUs it holds ------------

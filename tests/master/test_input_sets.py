@@ -44,9 +44,9 @@ def test_only_changed_inputs_are_set(test_fmus, fmi_version, algorithm):
     with counters(test_fmus, fmi_version).start(step_size=0.01, stop_time=2.0,
                                                 algorithm=algorithm) as sim:
         start = counts(sim)
-        # start values once; connected inputs once more by the first push
-        assert start == {"c.sets_u": 2, "c.sets_n": 2, "c.sets_flag": 2, "c.sets_w": 1,
-                         "d.sets_u": 2, "d.sets_w": 1}
+        # the FMUs hold their start values; connected inputs are set by the first push
+        assert start == {"c.sets_u": 1, "c.sets_n": 1, "c.sets_flag": 1, "c.sets_w": 0,
+                         "d.sets_u": 1, "d.sets_w": 0}
         sim.step(50)
         after = counts(sim)
     # The sine changes every step; under Jacobi the first step sets its value at
@@ -54,7 +54,7 @@ def test_only_changed_inputs_are_set(test_fmus, fmi_version, algorithm):
     assert after["c.sets_u"] == start["c.sets_u"] + (49 if algorithm == "jacobi" else 50)
     for name in ("c.sets_n", "c.sets_flag", "d.sets_u"):         # constant sources: never again
         assert after[name] == start[name], name
-    assert after["c.sets_w"] == after["d.sets_w"] == 1          # unconnected: start value only
+    assert after["c.sets_w"] == after["d.sets_w"] == 0          # unconnected: never set
 
 
 def test_a_user_set_reaches_the_fmu_once(test_fmus, fmi_version):
@@ -64,11 +64,11 @@ def test_a_user_set_reaches_the_fmu_once(test_fmus, fmi_version):
         assert sim.get("c.w") == 5.0
         sim.step(10)
         assert sim.get("c.w") == 5.0
-        assert sim.get("c.sets_w") == 2
+        assert sim.get("c.sets_w") == 1
         write = sim.writer(["d.w"])
         write([1.5])
         sim.step(5)
-        assert sim.get("d.w") == 1.5 and sim.get("d.sets_w") == 2
+        assert sim.get("d.w") == 1.5 and sim.get("d.sets_w") == 1
 
 
 def test_same_results_as_the_reference_master(test_fmus, fmi_version):
@@ -82,8 +82,8 @@ def test_same_results_as_the_reference_master(test_fmus, fmi_version):
                                               record=record, algorithm=algorithm)
         for name in record:
             np.testing.assert_array_equal(native[name], reference[name], err_msg=name)
-        assert native["d.sets_u"][-1] == 2
-        assert native["c.sets_u"][-1] == (101 if algorithm == "jacobi" else 102)
+        assert native["d.sets_u"][-1] == 1
+        assert native["c.sets_u"][-1] == (100 if algorithm == "jacobi" else 101)
 
 
 def test_rollbacks_restore_what_the_fmus_were_set(test_fmus, fmi_version):
@@ -96,9 +96,9 @@ def test_rollbacks_restore_what_the_fmus_were_set(test_fmus, fmi_version):
         result = sim.run()
         stats = sim.stats["c"]
     assert stats.rejected > 0
-    assert result["d.sets_u"][-1] == 2
+    assert result["d.sets_u"][-1] == 1
     # every accepted step but the first (whose value at t=0 initialization set) sets u
-    assert result["c.sets_u"][-1] == 2 + stats.steps - stats.rejected - 1
+    assert result["c.sets_u"][-1] == 1 + stats.steps - stats.rejected - 1
     # Jacobi, zero-order hold: over each step c holds the sine's value at its start
     np.testing.assert_array_equal(result["c.y"][1:], result["sine.y"][:-1])
 

@@ -107,7 +107,8 @@ def test_cosim_run_takes_the_fmus_odd_default_step(test_fmus, tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(step_size=1e-300), "too many steps of 1e-300 s"),
+    (dict(step_size=1e-300), "below the resolution of time at 1.0 s"),
+    (dict(step_size=1.0, start_time=1e17, stop_time=1e17 + 64), "below the resolution"),
     (dict(step_size=float("nan")), "step_size must be a finite number"),
     (dict(step_size=True), "step_size must be a finite number"),
     (dict(output_interval=1.5 * ODD_STEP), "output_interval"),
@@ -187,3 +188,30 @@ def test_bad_tolerance_is_refused(tolerance):
     system.add("g", twins.path("gain"))
     with pytest.raises(ConfigurationError, match="tolerance must be a positive number"):
         system.simulate(stop_time=0.1, step_size=0.05, tolerance=tolerance)
+
+
+@pytest.mark.parametrize("n", [2.5, float("nan"), "3", True])
+def test_step_takes_a_whole_number_of_steps(test_fmus, n):
+    with probe(test_fmus).start(stop_time=1.0, step_size=0.1) as sim:
+        with pytest.raises(ConfigurationError, match="whole number of steps"):
+            sim.step(n)
+        assert sim.step(np.int64(2)) == 2 * 0.1         # still usable
+
+
+@pytest.mark.parametrize("declared", ["-5", "nan", "0"])
+def test_a_bad_default_tolerance_is_ignored_with_a_warning(test_fmus, tmp_path, caplog, declared):
+    source = test_fmus("step_probe")
+    copy = tmp_path / "bad_tolerance.fmu"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(copy, "w") as target:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "modelDescription.xml":
+                data = re.sub(rb' tolerance="[^"]*"', f' tolerance="{declared}"'.encode(), data)
+            target.writestr(item, data)
+    system = System("probe")
+    system.add("p", copy)
+    assert tolerance_seen(system) == -1.0
+    assert "the FMU gets none" in caplog.text and "bad_tolerance.fmu" in caplog.text
+    out = tmp_path / "out.csv"
+    assert main(["run", str(copy), "--quiet", "-o", str(out)]) == 0
+    assert np.genfromtxt(out, delimiter=",", names=True)["tolerance_seen"][-1] == -1.0

@@ -245,7 +245,7 @@ def test_values_naming_nothing_are_ignored_with_a_warning(tmp_path):
          "parameter 'amp.kk' is ignored: component 'amp' (gain) has no variable 'kk' "
          "(did you mean 'k'?)"),
         (f"{values}:6 <Parameter name='mixer.k'>",
-         "parameter 'mixer.k' is ignored: system 'cell' has no element or connector 'mixer'"),
+         "parameter 'mixer.k' is ignored: system 'cell' has no element 'mixer'"),
         (f"{values}:8 <Parameter name='gain_z'>",
          "parameter 'amp.z' is ignored: component 'amp' (gain) has no variable 'z'"),
     ]

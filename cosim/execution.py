@@ -789,8 +789,9 @@ class Simulation:
         missing = []
         for type_, variables in batches.items():
             counts = [var.size for var in variables]
-            held = np.asarray(runtime.get(type_, [v.value_reference for v in variables],
-                                          counts=counts if any(c != 1 for c in counts) else None))
+            vrs = [v.value_reference for v in variables]
+            held = np.asarray(runtime.get(type_, vrs, counts=counts) if any(c != 1 for c in counts)
+                              else runtime.get(type_, vrs))
             at = 0
             for var, count in zip(variables, counts):
                 start = np.broadcast_to(np.asarray(var.start, dtype=held.dtype).ravel(), (count,))

@@ -135,7 +135,7 @@ def main() -> None:
             time.sleep(0.001)
         twin.start_pacing()
         print(f"following the plant for {args.seconds:g} s ({args.seconds * FACTOR / 3600:.1f} "
-              f"plant hours) through mosquitto on port {port}")
+              f"plant hours) through the MQTT broker at {host}:{port}")
         forked = False
         truth_log = []
         while plant.poll() is None or store.pending:

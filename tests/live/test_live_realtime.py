@@ -15,7 +15,6 @@ from cosim import twins
 from cosim.errors import RealtimeOverrun
 from cosim.live import Binding, LiveTwin
 from cosim.rpc import Client, orchestrator_server
-from live.conftest import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,9 +110,9 @@ def test_the_hil_bench_example_runs_a_controller_process_against_the_twin():
     assert applied > 100                   # the controller's commands reached the twin
 
 
-def test_the_live_furnace_example_follows_the_plant_over_mqtt(tmp_path):
-    Mosquitto(tmp_path)                    # fails with an install hint when the broker is missing
-    out = run_example(ROOT / "examples/live_furnace/live_furnace.py", "--seconds", "12")
+def test_the_live_furnace_example_follows_the_plant_over_mqtt(broker):
+    out = run_example(ROOT / "examples/live_furnace/live_furnace.py", "--seconds", "12",
+                      "--broker", f"127.0.0.1:{broker.port}")
     assert "plant done: 12000 messages" in out
     assert "MQTT: 12000 messages" in out
     last = [line for line in out.splitlines() if line.strip().startswith("t=")][-1]

@@ -8,7 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have() {   # an executable file on PATH or in /usr/sbin (Debian's place for mosquitto)
+    local path
+    path=$(command -v "$1" 2>/dev/null) || path=/usr/sbin/$1
+    [ -f "$path" ] && [ -x "$path" ]
+}
 missing=()
 { have mosquitto && have mosquitto_passwd; } || missing+=(mosquitto)
 have cc || missing+=(gcc)

@@ -45,21 +45,25 @@ def test_a_live_twin_keeps_to_the_wall_clock_and_applies_samples_as_they_come():
 
 
 def test_a_live_twin_that_cannot_keep_up_stops_under_the_stop_policy():
-    sim = spindle_simulation()
+    # Points of 0.25 s, so the limit (one point of wall time) is well above the
+    # stalls of a busy machine, and the slow correction well above the limit.
+    sim = spindle_simulation(step=0.25)
     slow = []
 
     def on_alert(event):                   # a deliberately slow correction step
         slow.append(event)
-        time.sleep(0.2)
+        time.sleep(1.0)
 
     from cosim.live import Alert
     twin = LiveTwin(sim, realtime=1.0, overrun="stop", on_alert=on_alert,
                     alerts=[Alert("fast", "spindle.speed", above=100.0)])
     with twin, pytest.raises(RealtimeOverrun, match="real-time overrun") as err:
-        twin.run_until(2.0)
+        twin.run_until(10.0)
     assert slow, "the alert fired"
-    assert err.value.lateness > err.value.limit
-    assert 0 < sim.time < 2.0              # the twin stopped early, its state kept
+    # The overrun is the point after the slow correction, late by about its length.
+    assert err.value.time == pytest.approx(slow[0].time + 0.25)
+    assert err.value.lateness > err.value.limit == 0.25
+    assert 0 < sim.time < 10.0             # the twin stopped early, its state kept
     sim.stop()
 
 

@@ -36,8 +36,10 @@ def test_a_live_twin_keeps_to_the_wall_clock_and_applies_samples_as_they_come():
     wall = time.perf_counter() - began
     stats = twin.pacer.stats()
     assert stats.steps == 100          # every point after the anchor was waited on
-    assert 0.5 <= wall < 0.5 + 0.25
-    assert stats.wall_duration == pytest.approx(wall, abs=0.05)
+    # Half a second of wall time and how late the last point woke; a busy
+    # machine makes that later, the twin's own work adds little.
+    assert 0.5 <= stats.wall_duration <= wall <= stats.wall_duration + 0.1
+    assert stats.wall_duration == pytest.approx(0.5 + twin.pacer.records()[1][-1], abs=1e-6)
     assert stats.lateness_max >= stats.lateness_p99 >= stats.lateness_p50 >= 0
     assert sim.get("spindle.speed_setpoint") == 7000.0
     assert "real time x2" in twin.report()
@@ -86,7 +88,10 @@ def test_the_orchestrator_runs_a_live_system_in_real_time(tmp_path):
             hosted.run_until(1.0)
             second = time.perf_counter() - began
             report = hosted.live_report()
-            assert 0.5 <= first < 0.75 and 0.5 <= second < 0.75
+            # Each call takes its half second of wall time, later only by as much as
+            # the machine woke the server late, and a round trip.
+            late = report.lateness_max
+            assert 0.5 <= first < 0.5 + late + 0.25 and 0.5 <= second < 0.5 + late + 0.25
             assert report.points == 100
             assert report.overruns == 0 or report.lateness_max > 0.01
             assert report.lateness_p99 >= report.lateness_p50 >= 0.0

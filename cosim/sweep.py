@@ -198,21 +198,12 @@ def check_names(system, variations, metrics=None, *, record=None) -> None:
     """
     from cosim.analysis import flatten
     flat = flatten(system)
-    set_names = dict.fromkeys(name for member in _members(variations)
-                              for name in [*member.values, *(e.name for e in member.events)])
-    for name in set_names:
-        if flat.port_map.get(name, {}).get("kind") == "input":
-            continue
-        try:
-            _, variable = flat.resolve(name)
-        except CosimError as exc:
-            raise ConfigurationError(f"cannot vary {name!r}: {exc}") from None
-        if not variable.is_settable or variable.variability == "constant":
-            raise ConfigurationError(f"cannot vary {name!r}: it is a {variable.variability} "
-                                     f"{variable.causality}; only parameters and inputs take values")
+    for name in dict.fromkeys(name for member in _members(variations)
+                              for name in [*member.values, *(e.name for e in member.events)]):
+        _check_settable(flat, name)
     if record is None:
-        recorded = _scalar_outputs(flat) + [p for p, e in flat.port_map.items()
-                                            if e["kind"] == "output"]
+        recorded = [f"{c}.{v.name}" for c, m in flat.components.items() for v in m.outputs]
+        recorded += [p for p, e in flat.port_map.items() if e["kind"] == "output"]
     else:
         recorded = [record] if isinstance(record, str) else list(record)
     for label, metric in (metrics or {}).items():
@@ -222,6 +213,18 @@ def check_names(system, variations, metrics=None, *, record=None) -> None:
             raise ConfigurationError(
                 f"metric {label!r}: {metric.variable!r} is not recorded; members record {which}"
                 f"{did_you_mean(metric.variable, recorded)}")
+
+
+def _check_settable(flat, name: str) -> None:
+    if flat.port_map.get(name, {}).get("kind") == "input":
+        return
+    try:
+        _, variable = flat.resolve(name)
+    except CosimError as exc:
+        raise ConfigurationError(f"cannot vary {name!r}: {exc}") from None
+    if not variable.is_settable or variable.variability == "constant":
+        raise ConfigurationError(f"cannot vary {name!r}: it is a {variable.variability} "
+                                 f"{variable.causality}; only parameters and inputs take values")
 
 
 # -- running one member -----------------------------------------------------------------

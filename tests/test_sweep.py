@@ -348,3 +348,22 @@ def test_a_scheduler_address_is_used_as_an_existing_cluster(dask_client):
                             client=address)
     assert ensemble.rows[0]["error"] is None
     assert dask_client.scheduler_info()["workers"]          # the cluster is still up for others
+
+
+def test_names_in_nested_systems_are_checked_through_their_ports_and_paths():
+    from test_nesting import make_factory, make_line
+    factory = make_factory(make_line())
+    members = grid({"speed": [2000.0, 4000.0], "line2.furnace.cool_zone_setpoint": [500.0]})
+    ensemble = run_ensemble(factory, members, stop_time=5.0, step_size=0.5, serial=True,
+                            metrics={"exit": final("exit2"),
+                                     "spindle": final("line1.spindle.speed")})
+    assert [r["error"] for r in ensemble.rows] == [None, None]
+    assert ensemble.rows[0]["metrics"]["spindle"] < ensemble.rows[1]["metrics"]["spindle"]
+    with pytest.raises(ConfigurationError, match="cannot vary 'line2.furnace.cool_zone_setpont'"
+                                                 ".*did you mean 'cool_zone_setpoint'"):
+        run_ensemble(factory, [{"line2.furnace.cool_zone_setpont": 500.0}], stop_time=5.0,
+                     step_size=0.5, serial=True)
+    with pytest.raises(ConfigurationError, match="metric 'x': 'exit3' is not recorded.*"
+                                                 "did you mean 'exit2'"):
+        run_ensemble(factory, members, stop_time=5.0, step_size=0.5, serial=True,
+                     metrics={"x": final("exit3")})

@@ -25,7 +25,7 @@ import numpy as np
 
 from cosim import paths
 from cosim.analysis import flatten
-from cosim.errors import ConfigurationError, CosimError, SimulationTerminated
+from cosim.errors import ConfigurationError, CosimError, SimulationTerminated, did_you_mean
 from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, Simulation
 from cosim.fmi.archive import read_model
 from cosim.live.pacing import OVERRUN_POLICIES
@@ -36,6 +36,7 @@ from cosim.system import System
 log = logging.getLogger("cosim")
 
 PROGRESS_AFTER = 1.5   # seconds before a progress bar appears
+SUMMARY_COLUMNS = 5    # metrics per member in the sweep summary; its table has them all
 
 
 def _parse_value(text: str):
@@ -367,15 +368,10 @@ def _sweep_progress(quiet: bool):
     return show
 
 
-def cmd_sweep(args) -> int:
-    from cosim.sweep import Metric, grid, latin_hypercube, run_ensemble
+def _sweep_design(args, system) -> tuple[list, dict]:
+    """(members, metrics) of the command line, every name checked against ``system``."""
+    from cosim.sweep import Metric, check_names, default_metrics, grid, latin_hypercube
 
-    system, defaults, _ = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
-    stop_time = args.stop_time if args.stop_time is not None else defaults.get("stop_time")
-    step_size = args.step_size if args.step_size is not None else defaults.get("step_size")
-    if stop_time is None or step_size is None:
-        raise ConfigurationError(f"{args.target} has no default stop time or step size; pass "
-                                 "--stop-time and --step-size")
     axes = _sweep_axes(args.param)
     if not axes:
         raise ConfigurationError("give at least one --param to vary")
@@ -389,18 +385,46 @@ def cmd_sweep(args) -> int:
         label, sep, spec = text.partition("=")
         metric = Metric.parse(spec if sep else text)
         metrics[label if sep else str(metric)] = metric
-    if not metrics:
-        raise ConfigurationError("give at least one --metric, e.g. final(spindle.wear)")
+    metrics = metrics or default_metrics(system)
+    check_names(system, members, metrics)
+    if args.best is not None and args.best not in metrics:
+        raise ConfigurationError(f"--best {args.best!r} is not a metric"
+                                 f"{did_you_mean(args.best, metrics)}; metrics: "
+                                 f"{', '.join(metrics)}")
+    return members, metrics
+
+
+def cmd_sweep(args) -> int:
+    from cosim.sweep import run_ensemble
+
+    system, defaults, _ = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
+    stop_time = args.stop_time if args.stop_time is not None else defaults.get("stop_time")
+    step_size = args.step_size if args.step_size is not None else defaults.get("step_size")
+    try:
+        if stop_time is None or step_size is None:
+            raise ConfigurationError(f"{args.target} has no default stop time or step size; "
+                                     "pass --stop-time and --step-size")
+        members, metrics = _sweep_design(args, system)
+    except ConfigurationError as exc:
+        # A mistake on the command line, found before any member starts: a usage error.
+        print(f"cosim: error: {exc}", file=sys.stderr)
+        return 2
     progress = _sweep_progress(args.quiet)
     ensemble = run_ensemble(system, members, stop_time=stop_time, step_size=step_size,
-                            metrics=metrics, algorithm=args.algorithm or defaults.get("algorithm")
-                            or "jacobi", client=args.scheduler, workers=args.workers,
-                            serial=args.serial, output_dir=args.results_dir, progress=progress)
+                            metrics=metrics,
+                            algorithm=args.algorithm or defaults.get("algorithm") or "jacobi",
+                            client=args.scheduler, workers=args.workers, serial=args.serial,
+                            output_dir=args.results_dir, progress=progress)
     if not args.quiet:
         sys.stderr.write("\n")
     if args.output:
         ensemble.to_parquet(args.output)
     _print_summary(ensemble, args)
+    failed = len(ensemble.failures)
+    if failed and not args.allow_failures:
+        print(f"cosim: {failed} of {len(ensemble)} members failed (--allow-failures exits 0 "
+              "all the same)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -412,7 +436,11 @@ def _print_summary(ensemble, args) -> None:
     best = ensemble.best(by, n=args.top, maximize=not args.minimize)
     if best:
         print(f"best by {by} ({'lowest' if args.minimize else 'highest'} first):")
-        names = ensemble.metric_names
+        others = [n for n in ensemble.metric_names if n != by]
+        names = [by] + others[:SUMMARY_COLUMNS - 1]
+        if len(others) >= SUMMARY_COLUMNS:
+            print(f"  ({len(others) - SUMMARY_COLUMNS + 1} more metrics in the table of "
+                  "--output)")
         print("  " + "  ".join(f"{n:>16}" for n in names) + "  member")
         for row in best:
             print("  " + "  ".join(f"{row['metrics'][n]:>16.6g}" for n in names) + f"  {row['label']}")
@@ -535,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seed", type=int, help="random seed of --lhs")
     sweep.add_argument("--metric", action="append", default=[], metavar="[LABEL=]KIND(VAR)",
                        help="summary per member: final, initial, max, min, mean, integral or "
-                            "maxabs of a variable; repeatable")
+                            "maxabs of a variable; repeatable (default: the final value of "
+                            "every output)")
     sweep.add_argument("--stop-time", type=float, help="end time in s (default: the file's)")
     sweep.add_argument("--step-size", type=float, help="communication step in s")
     sweep.add_argument("--algorithm", choices=ALGORITHMS, help="master algorithm (default jacobi)")
@@ -552,6 +581,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--minimize", action="store_true", help="lowest values of --best first")
     sweep.add_argument("--top", type=int, default=5, help="members shown in the summary (default 5)")
     sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sweep.add_argument("--allow-failures", action="store_true",
+                       help="exit 0 even when members failed (default: exit 1)")
     sweep.set_defaults(func=cmd_sweep)
 
     serve = sub.add_parser("serve", help="run the Orchestrator gRPC service")

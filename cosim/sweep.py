@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.errors import ConfigurationError, CosimError
+from cosim.errors import ConfigurationError, CosimError, did_you_mean
 
 log = logging.getLogger("cosim")
 
-__all__ = ["Ensemble", "Event", "Member", "Metric", "final", "grid", "latin_hypercube",
-           "random_sample", "run_ensemble", "scenarios"]
+__all__ = ["Ensemble", "Event", "Member", "Metric", "check_names", "default_metrics", "final",
+           "grid", "latin_hypercube", "random_sample", "run_ensemble", "scenarios"]
 
 
 # -- members ----------------------------------------------------------------------------
@@ -163,6 +163,68 @@ class Metric:
 def final(variable: str) -> Metric:
     """The last recorded value of ``variable``."""
     return Metric("final", variable)
+
+
+# -- names, checked before any member runs ----------------------------------------------
+
+def _scalar_outputs(flat) -> list[str]:
+    """The outputs a result records by default that a metric can reduce to a number."""
+    return [flat.reference(c, v.name) for c, m in flat.components.items()
+            for v in m.outputs if v.type in ("float64", "int32", "bool") and not v.shape]
+
+
+def default_metrics(system, *, record=None) -> dict:
+    """``{name: final(name)}`` for every variable of ``record``, or by default
+    for every output of ``system`` that holds one number."""
+    names = [record] if isinstance(record, str) else record
+    if not names:
+        from cosim.analysis import flatten
+        names = _scalar_outputs(flatten(system))
+    return {name: final(name) for name in names}
+
+
+def check_names(system, variations, metrics=None, *, record=None) -> None:
+    """Refuse names that no member could use, before any member runs.
+
+    Every name that a member sets (its values and events) must be a parameter
+    or an input of ``system`` (or one of its input ports); every
+    :class:`Metric` must read a recorded variable: one of ``record``, or by
+    default an output.  Metrics that are plain callables are not checked.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the first bad name and the close matches of it.
+    """
+    from cosim.analysis import flatten
+    flat = flatten(system)
+    for name in dict.fromkeys(name for member in _members(variations)
+                              for name in [*member.values, *(e.name for e in member.events)]):
+        _check_settable(flat, name)
+    if record is None:
+        recorded = [flat.reference(c, v.name) for c, m in flat.components.items() for v in m.outputs]
+        recorded += [p for p, e in flat.port_map.items() if e["kind"] == "output"]
+    else:
+        recorded = [record] if isinstance(record, str) else list(record)
+    for label, metric in (metrics or {}).items():
+        # An array's element ("c.arr[2]") is recorded with its array.
+        if isinstance(metric, Metric) and metric.variable.split("[")[0] not in recorded:
+            which = "those of record=" if record is not None else "every output of the system"
+            raise ConfigurationError(
+                f"metric {label!r}: {metric.variable!r} is not recorded; members record {which}"
+                f"{did_you_mean(metric.variable, recorded)}")
+
+
+def _check_settable(flat, name: str) -> None:
+    if flat.port_map.get(name, {}).get("kind") == "input":
+        return
+    try:
+        _, variable = flat.resolve(name)
+    except CosimError as exc:
+        raise ConfigurationError(f"cannot vary {name!r}: {exc}") from None
+    if not variable.is_settable or variable.variability == "constant":
+        raise ConfigurationError(f"cannot vary {name!r}: it is a {variable.variability} "
+                                 f"{variable.causality}; only parameters and inputs take values")
 
 
 # -- running one member -----------------------------------------------------------------
@@ -300,7 +362,9 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
     variations : list of dict or Member
         From :func:`grid`, :func:`scenarios`, :func:`latin_hypercube`, ...
     metrics : {name: callable(Result) -> float}
-        Default: the final value of every recorded variable.
+        Default: the final value of every recorded variable.  Names that
+        members set and variables that :class:`Metric` s read are checked
+        before any member runs (:func:`check_names`).
     start_state : bytes or None
         Start every member from this state (:meth:`Simulation.save_state`)
         instead of from ``start_time``; member values are then set as
@@ -321,13 +385,8 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
     if not members:
         raise ConfigurationError("the ensemble has no members")
     if metrics is None:
-        names = [record] if isinstance(record, str) else record
-        if not names:
-            from cosim.analysis import flatten
-            flat = flatten(system)
-            names = [flat.reference(c, v.name) for c, m in flat.components.items()
-                     for v in m.outputs if v.type in ("float64", "int32", "bool") and not v.shape]
-        metrics = {name: final(name) for name in names}
+        metrics = default_metrics(system, record=record)
+    check_names(system, members, metrics, record=record)
     settings = {"stop_time": stop_time, "step_size": step_size, "start_time": start_time,
                 "algorithm": algorithm, "record": record, "metrics": metrics,
                 "start_state": start_state, "output_dir": str(output_dir) if output_dir else None}

@@ -7,8 +7,15 @@ import pytest
 
 from cosim import twins
 from fmpy_driver import Driver
+from mqtt_brokers import chosen_kind
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config):
+    """Say which MQTT broker the live tests run on, and what is not installed."""
+    kind, why = chosen_kind()
+    return f"MQTT broker: {why}" if kind else f"MQTT broker: none, the MQTT tests will fail: {why}"
 
 
 @pytest.fixture(params=["2.0", "3.0"], ids=["fmi2", "fmi3"])

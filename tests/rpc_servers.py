@@ -51,6 +51,23 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait(10)
 
+    def suspend(self) -> None:
+        """SIGSTOP the server and return once it has stopped.
+
+        A signal takes effect when the kernel next schedules the process: on a
+        busy machine a server can answer a few more calls after ``kill`` returns.
+        """
+        self.proc.send_signal(signal.SIGSTOP)
+        _, status = os.waitpid(self.proc.pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+            raise RuntimeError(f"server {self.args} exited with status {self.proc.returncode} "
+                               "instead of stopping")
+
+    def resume(self) -> None:
+        """SIGCONT a suspended server."""
+        self.proc.send_signal(signal.SIGCONT)
+
 
 SPINDLE_PARAMETERS = ("initial_wear", "wear_rate", "solver_step")
 

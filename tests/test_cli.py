@@ -183,8 +183,8 @@ class Stall(PythonComponent):
     def update_outputs(self):
         self["y"] = self["u"]
     def do_step(self, t, h):
-        if abs(t - 0.2) < 1e-9:
-            time.sleep(0.1)
+        if abs(t - 0.5) < 1e-9:
+            time.sleep(1.0)
         self.update_outputs()
 
 system = System("stalling")
@@ -198,11 +198,13 @@ def test_run_realtime_overrun_stop_fails_with_the_summary(tmp_path, capsys):
     script = tmp_path / "stalling.py"
     script.write_text(SLOW_SYSTEM)
     out = tmp_path / "out.csv"
-    argv = ["run", str(script), "--stop-time", "0.5", "--step-size", "0.01", "-o", str(out),
-            "--realtime", "--overrun", "stop", "--max-lateness", "0.03"]
+    # Points of 0.1 s and a limit of 0.3 s, far above the stalls of a busy machine;
+    # the component stalls for 1 s in its step from t=0.5.
+    argv = ["run", str(script), "--stop-time", "2", "--step-size", "0.1", "-o", str(out),
+            "--realtime", "--overrun", "stop", "--max-lateness", "0.3"]
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert "real-time overrun: the communication point at t=0.21 s" in captured.err
+    assert "real-time overrun: the communication point at t=0.6 s" in captured.err
     assert "overruns 1" in captured.out
     rows = out.read_text().splitlines()
-    assert rows[-1].startswith("0.21,")                   # the result up to the overrun is kept
+    assert rows[-1].startswith("0.6,")                    # the result up to the overrun is kept

@@ -401,7 +401,7 @@ class _ScipyIntegrator:
     def advance(self, t_stop: float) -> tuple[float, bool]:
         """Integrate from the FMU's states at ``self.t`` towards ``t_stop``; stop early
         at a state or step event.  Leaves the FMU at the time and states reached."""
-        owner, opts = self.owner, self.owner.options
+        owner = self.owner
         x0 = owner.x.copy()
         z_start = owner.z
         if owner.nx == 0:

@@ -332,7 +332,6 @@ class _Reader:
         for connector in self.connectors(element):
             cname = connector.get("name")
             if cname not in model.variables:
-                from cosim.errors import did_you_mean
                 label = fmu.name if isinstance(fmu, Path) else fmu
                 self.error(path, connector, f"component '{name}' ({label}) has no variable "
                                             f"{cname!r}{did_you_mean(cname, model.variables)}")

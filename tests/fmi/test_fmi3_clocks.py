@@ -9,7 +9,6 @@ declares a countdown clock.  The glue refuses clocked values outside their
 clock's activity, so the master must set and read them at ticks only.
 """
 
-import math
 
 import numpy as np
 import pytest

@@ -15,7 +15,6 @@ from cosim import twins
 from cosim.errors import RealtimeOverrun
 from cosim.live import Binding, LiveTwin
 from cosim.rpc import Client, orchestrator_server
-from live.conftest import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,8 +36,10 @@ def test_a_live_twin_keeps_to_the_wall_clock_and_applies_samples_as_they_come():
     wall = time.perf_counter() - began
     stats = twin.pacer.stats()
     assert stats.steps == 100          # every point after the anchor was waited on
-    assert 0.5 <= wall < 0.5 + 0.25
-    assert stats.wall_duration == pytest.approx(wall, abs=0.05)
+    # Half a second of wall time and how late the last point woke; a busy
+    # machine makes that later, the twin's own work adds little.
+    assert 0.5 <= stats.wall_duration <= wall <= stats.wall_duration + 0.1
+    assert stats.wall_duration == pytest.approx(0.5 + twin.pacer.records()[1][-1], abs=1e-6)
     assert stats.lateness_max >= stats.lateness_p99 >= stats.lateness_p50 >= 0
     assert sim.get("spindle.speed_setpoint") == 7000.0
     assert "real time x2" in twin.report()
@@ -46,21 +47,25 @@ def test_a_live_twin_keeps_to_the_wall_clock_and_applies_samples_as_they_come():
 
 
 def test_a_live_twin_that_cannot_keep_up_stops_under_the_stop_policy():
-    sim = spindle_simulation()
+    # Points of 0.25 s, so the limit (one point of wall time) is well above the
+    # stalls of a busy machine, and the slow correction well above the limit.
+    sim = spindle_simulation(step=0.25)
     slow = []
 
     def on_alert(event):                   # a deliberately slow correction step
         slow.append(event)
-        time.sleep(0.2)
+        time.sleep(1.0)
 
     from cosim.live import Alert
     twin = LiveTwin(sim, realtime=1.0, overrun="stop", on_alert=on_alert,
                     alerts=[Alert("fast", "spindle.speed", above=100.0)])
     with twin, pytest.raises(RealtimeOverrun, match="real-time overrun") as err:
-        twin.run_until(2.0)
+        twin.run_until(10.0)
     assert slow, "the alert fired"
-    assert err.value.lateness > err.value.limit
-    assert 0 < sim.time < 2.0              # the twin stopped early, its state kept
+    # The overrun is the point after the slow correction, late by about its length.
+    assert err.value.time == pytest.approx(slow[0].time + 0.25)
+    assert err.value.lateness > err.value.limit == 0.25
+    assert 0 < sim.time < 10.0             # the twin stopped early, its state kept
     sim.stop()
 
 
@@ -83,7 +88,10 @@ def test_the_orchestrator_runs_a_live_system_in_real_time(tmp_path):
             hosted.run_until(1.0)
             second = time.perf_counter() - began
             report = hosted.live_report()
-            assert 0.5 <= first < 0.75 and 0.5 <= second < 0.75
+            # Each call takes its half second of wall time, later only by as much as
+            # the machine woke the server late, and a round trip.
+            late = report.lateness_max
+            assert 0.5 <= first < 0.5 + late + 0.25 and 0.5 <= second < 0.5 + late + 0.25
             assert report.points == 100
             assert report.overruns == 0 or report.lateness_max > 0.01
             assert report.lateness_p99 >= report.lateness_p50 >= 0.0
@@ -111,9 +119,9 @@ def test_the_hil_bench_example_runs_a_controller_process_against_the_twin():
     assert applied > 100                   # the controller's commands reached the twin
 
 
-def test_the_live_furnace_example_follows_the_plant_over_mqtt(tmp_path):
-    Mosquitto(tmp_path)                    # fails with an install hint when the broker is missing
-    out = run_example(ROOT / "examples/live_furnace/live_furnace.py", "--seconds", "12")
+def test_the_live_furnace_example_follows_the_plant_over_mqtt(broker):
+    out = run_example(ROOT / "examples/live_furnace/live_furnace.py", "--seconds", "12",
+                      "--broker", f"127.0.0.1:{broker.port}")
     assert "plant done: 12000 messages" in out
     assert "MQTT: 12000 messages" in out
     last = [line for line in out.splitlines() if line.strip().startswith("t=")][-1]

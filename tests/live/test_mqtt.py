@@ -1,11 +1,10 @@
-"""MqttSource and MqttPublisher against a real mosquitto broker."""
+"""MqttSource and MqttPublisher against a real broker (mosquitto, or amqtt from PyPI)."""
 
 from __future__ import annotations
 
 import json
 import math
 import ssl
-import subprocess
 import time
 
 import numpy as np
@@ -36,11 +35,11 @@ def received(store: SignalStore, source: MqttSource, samples: int, *, rejected: 
     store.drain(0.0)
 
 
-def test_every_payload_shape_arrives_with_its_times_and_values(mosquitto):
+def test_every_payload_shape_arrives_with_its_times_and_values(broker):
     start = time.time()
     store = SignalStore(time_origin=start, max_lead=None)
-    with source(mosquitto, ["plant/#"], prefix="plant/") as src, \
-            publisher(mosquitto, prefix="plant/") as pub:
+    with source(broker, ["plant/#"], prefix="plant/") as src, \
+            publisher(broker, prefix="plant/") as pub:
         src.start(store)
         assert src.connected and src.connections == 1
         pub.publish("spindle/speed", 1500.0, time=start + 1.0)
@@ -66,15 +65,15 @@ def test_every_payload_shape_arrives_with_its_times_and_values(mosquitto):
     assert 0.0 <= times[0] <= after - start
 
 
-def test_topic_names_follow_the_mapping_wildcards_and_prefix(mosquitto):
+def test_topic_names_follow_the_mapping_wildcards_and_prefix(broker):
     store = SignalStore(max_lead=None)
     topics = {"plant/furnace/temperature": "furnace.T",      # one topic, renamed
               "plant/+/speed": None,                          # named after each topic
               "sensors/+/pressure": "pressure",               # every match feeds one signal
               "plant/line/#": None,
               "plant/cells": None}
-    with source(mosquitto, topics, prefix="plant/", separator=".", key_prefix="cell.") as src, \
-            publisher(mosquitto) as pub:
+    with source(broker, topics, prefix="plant/", separator=".", key_prefix="cell.") as src, \
+            publisher(broker) as pub:
         assert set(src.signals) == {"furnace.T", "pressure", "cells"}
         src.start(store)
         pub.publish("plant/furnace/temperature", 850, time=1)
@@ -95,7 +94,7 @@ def test_topic_names_follow_the_mapping_wildcards_and_prefix(mosquitto):
     assert src.messages == 7 and not store.rejected
 
 
-def test_malformed_messages_are_counted_by_reason_and_the_source_keeps_working(mosquitto):
+def test_malformed_messages_are_counted_by_reason_and_the_source_keeps_working(broker):
     store = SignalStore(max_lead=None)
     bad = [
         (b"{not json", "malformed", "not JSON"),
@@ -116,8 +115,8 @@ def test_malformed_messages_are_counted_by_reason_and_the_source_keeps_working(m
         (b"\xff\xfe", "malformed", "not JSON"),
         (b"x" * 2000, "malformed", "larger than max_payload"),
     ]
-    with source(mosquitto, ["bad/#", "good"], max_payload=1000) as src, \
-            publisher(mosquitto) as pub:
+    with source(broker, ["bad/#", "good"], max_payload=1000) as src, \
+            publisher(broker) as pub:
         src.start(store)
         for i, (payload, reason, what) in enumerate(bad):
             pub.publish_raw(f"bad/{i}", payload)
@@ -148,10 +147,10 @@ def test_malformed_messages_are_counted_by_reason_and_the_source_keeps_working(m
     assert src.messages == len(bad) + 3
 
 
-def test_payload_modes_restrict_the_accepted_shapes(mosquitto):
+def test_payload_modes_restrict_the_accepted_shapes(broker):
     store = SignalStore(max_lead=None)
-    with source(mosquitto, ["numbers"], payload="number") as numbers, \
-            source(mosquitto, ["json"], payload="json") as objects, publisher(mosquitto) as pub:
+    with source(broker, ["numbers"], payload="number") as numbers, \
+            source(broker, ["json"], payload="json") as objects, publisher(broker) as pub:
         numbers.start(store)
         objects.start(store)
         pub.publish_number("numbers", 1.25)
@@ -182,12 +181,8 @@ def test_a_broker_that_is_not_running_gives_a_clear_error():
         MqttSource(host="no-such-host.invalid", topics=["a"], timeout=3).start(SignalStore())
 
 
-def test_a_broker_that_refuses_the_credentials_gives_a_clear_error(start_mosquitto, tmp_path):
-    passwords = tmp_path / "passwords"
-    passwords.write_text("")
-    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "plant", "s3cret"], check=True)
-    passwords.chmod(0o600)
-    broker = start_mosquitto(f"allow_anonymous false\npassword_file {passwords}\n")
+def test_a_broker_that_refuses_the_credentials_gives_a_clear_error(start_broker):
+    broker = start_broker(users={"plant": "s3cret"})
     store = SignalStore(max_lead=None)
     for user, password in ((None, None), ("plant", "wrong")):
         src = source(broker, ["a"], username=user, password=password)
@@ -204,10 +199,10 @@ def test_a_broker_that_refuses_the_credentials_gives_a_clear_error(start_mosquit
     assert store.series("a")[1].tolist() == [1.0]
 
 
-def test_tls_with_a_trusted_certificate(start_mosquitto, tmp_path):
+def test_tls_with_a_trusted_certificate(start_broker, tmp_path):
     from rpc_servers import self_signed
     cert, key = self_signed(tmp_path, hosts=("127.0.0.1",))
-    broker = start_mosquitto(f"certfile {cert}\nkeyfile {key}\nallow_anonymous true\n")
+    broker = start_broker(tls=(cert, key))
     context = ssl.create_default_context(cafile=str(cert))
     store = SignalStore(max_lead=None)
     with source(broker, ["secure"], tls=context) as src, publisher(broker, tls=context) as pub:
@@ -220,20 +215,20 @@ def test_tls_with_a_trusted_certificate(start_mosquitto, tmp_path):
         source(broker, ["secure"], tls=ssl.create_default_context()).start(store)
 
 
-def test_the_source_reconnects_when_the_broker_comes_back(mosquitto):
+def test_the_source_reconnects_when_the_broker_comes_back(broker):
     store = SignalStore(max_lead=None)
-    with source(mosquitto, ["plant/#"], reconnect_delay=(0.1, 0.5), keepalive=2) as src:
+    with source(broker, ["plant/#"], reconnect_delay=(0.1, 0.5), keepalive=2) as src:
         src.start(store)
-        with publisher(mosquitto) as pub:
+        with publisher(broker) as pub:
             pub.publish("plant/x", 1.0, time=1)
             received(store, src, 1)
-        mosquitto.kill()
+        broker.kill()
         assert wait_until(lambda: not src.connected), "the source did not see the broker go"
-        mosquitto.start()
+        broker.start()
         assert wait_until(lambda: src.connected, timeout=15), src.last_error
         # The subscription is renewed, so a new message arrives after the reconnection.
         assert src.connections == 2
-        with publisher(mosquitto) as pub:
+        with publisher(broker) as pub:
             pub.publish("plant/x", 2.0, time=2)
             assert wait_until(lambda: src.samples == 2), src.last_error
     store.drain(0.0)
@@ -241,12 +236,12 @@ def test_the_source_reconnects_when_the_broker_comes_back(mosquitto):
     assert not src.connected
 
 
-def test_a_burst_of_batches_arrives_completely(mosquitto):
+def test_a_burst_of_batches_arrives_completely(broker):
     samples, batch = 20_000, 500
     times = np.arange(samples) * 1e-3
     values = np.sin(times)
     store = SignalStore(max_lead=None, history=1e6)
-    with source(mosquitto, ["burst/+"]) as src, publisher(mosquitto, max_batch=batch) as pub:
+    with source(broker, ["burst/+"]) as src, publisher(broker, max_batch=batch) as pub:
         src.start(store)
         began = time.perf_counter()
         pub.publish_batch("burst/a", times, values)
@@ -276,22 +271,22 @@ def test_a_burst_of_batches_arrives_completely(mosquitto):
     assert src.messages == samples // batch + messages and not store.rejected
 
 
-def test_start_and_stop_follow_the_source_contract(mosquitto):
+def test_start_and_stop_follow_the_source_contract(broker):
     store = SignalStore(max_lead=None)
-    src = source(mosquitto, ["a"])
+    src = source(broker, ["a"])
     src.start(store)
     with pytest.raises(ConfigurationError, match="already started"):
         src.start(store)
     src.stop()
     src.stop()
     assert not src.connected
-    with publisher(mosquitto) as pub:
+    with publisher(broker) as pub:
         pub.publish("a", 1.0, time=1)
         time.sleep(0.3)
     assert src.messages == 0
     # A stopped source starts again.
     src.start(store)
-    with publisher(mosquitto) as pub:
+    with publisher(broker) as pub:
         pub.publish("a", 2.0, time=2)
         received(store, src, 1)
     src.stop()

@@ -58,7 +58,9 @@ def test_two_seconds_at_100_hz_take_two_seconds_of_wall_clock():
         times, lateness, jitter = sim.pacer.records()
     stats = sim.result.realtime
     assert isinstance(stats, RealtimeStats) and stats == sim.realtime_stats
-    assert 2.0 <= measured <= 2.0 * 1.05
+    # Never early; late only by the last point's lateness (what a busy machine
+    # adds) and the little work before the first and after the last point.
+    assert 2.0 + lateness[-1] <= measured <= 2.0 + lateness[-1] + 0.1
     # A busy machine may wake a point late enough that the next ones are batched.
     assert stats.steps + stats.skipped == 200 and stats.factor == 1.0
     assert len(sim.result.time) == 201 and sim.result.time[-1] == 2.0
@@ -105,8 +107,7 @@ def test_factor_10_runs_ten_times_faster():
     stats = sim.result.realtime
     assert stats.factor == 10.0
     assert stats.wall_duration == pytest.approx(0.2 + lateness[-1], abs=1e-6)
-    assert lateness[-1] < 0.2 * 0.05
-    assert measured < 0.5
+    assert stats.wall_duration <= measured <= stats.wall_duration + 0.1
     assert stats.steps + stats.skipped == 200
     assert stats.max_lateness == pytest.approx(0.001)     # one step of wall time
 
@@ -130,7 +131,9 @@ def test_paced_schedule_carries_across_run_until_calls():
         assert sim.time == pytest.approx(0.6)
         stats = sim.realtime_stats
         assert stats.steps + stats.skipped == 60
-    assert 0.6 <= measured < 0.6 + 0.1
+        last = sim.pacer.records()[1][-1]
+    # One schedule for all the calls: 0.6 s, plus how late the last point woke.
+    assert 0.6 + last <= measured < 0.6 + last + 0.1
 
 
 # -- overrun policies -------------------------------------------------------------------------
@@ -155,7 +158,9 @@ def test_stop_raises_naming_time_lateness_and_limit_and_keeps_the_result():
         # The simulation stays usable: the rest of the run follows a new schedule.
         started = time.perf_counter()
         sim.run()
-        assert 0.69 <= time.perf_counter() - started < 0.69 + 0.1
+        rest = time.perf_counter() - started
+        last = sim.pacer.records()[1][-1]
+        assert 0.69 + last <= rest < 0.69 + last + 0.1
         assert sim.result.time[-1] == 1.0
     assert sim.result.realtime.overruns == 1 and sim.result.realtime.steps == 100
 
@@ -190,9 +195,9 @@ def test_skip_batches_the_overdue_points_and_catches_up():
     # The ~29 points due during the stall were stepped in one batch.
     assert times[k + 1] - times[k] >= 0.26
     assert stats.skipped >= 25 and stats.steps + stats.skipped == 100
-    # Back on schedule: the run ends when 1 s is due, not 0.29 s later.
+    # Back on schedule: the run ends when 1 s is due, not the stall's length later.
     assert stats.wall_duration == pytest.approx(1.0 + lateness[-1], abs=1e-6)
-    assert lateness[-1] < 0.1
+    assert stats.wall_duration < 1.0 + lateness[k]
     # Skipped points were still computed and recorded, just not waited on.
     np.testing.assert_allclose(result.time, np.linspace(0.0, 1.0, 101), atol=1e-12)
     assert len(Stamper.stamps) == 100
@@ -271,15 +276,29 @@ def test_pacer_overdue_counts_the_points_a_late_caller_can_batch():
     pacer = Pacer(step_size=0.1, overrun="skip")
     pacer.start(0.0)
     assert pacer.overdue() == 0
-    time.sleep(0.25)                  # the work before t=0.1 took 2.5 intervals
-    assert pacer.overdue() == 2       # t=0.1 and t=0.2 are due
-    lateness = pacer.wait(0.1)
-    assert 0.15 <= lateness < 0.2
-    assert pacer.overdue() == 1       # t=0.2: step it with the next one
-    pacer.wait(0.3)
+    time.sleep(0.25)                  # the work before t=0.1 took 2.5 intervals (or more)
+
+    def behind(t: float, call):
+        """call() and the whole intervals since ``t`` was due, before and after it."""
+        before = time.perf_counter_ns() - pacer.due(t)
+        value = call()
+        after = time.perf_counter_ns() - pacer.due(t)
+        return value, before, after
+
+    # t=0.1 and t=0.2 are due (t=0.3 too if the sleep overslept that much).
+    overdue, before, after = behind(0.0, pacer.overdue)
+    assert before // 100_000_000 <= overdue <= after // 100_000_000 and overdue >= 2
+    lateness, before, after = behind(0.1, lambda: pacer.wait(0.1))
+    assert before / 1e9 <= lateness <= after / 1e9 and lateness >= 0.15
+    overdue, before, after = behind(0.1, pacer.overdue)
+    assert before // 100_000_000 <= overdue <= after // 100_000_000 and overdue >= 1
+    # The caller steps t=0.2 with t=0.3 and waits for t=0.3: still ahead of it
+    # unless the machine made the work before it late too.
+    late_again, before, after = behind(0.3, lambda: pacer.wait(0.3))
     stats = pacer.stats()
-    assert (stats.steps, stats.skipped, stats.late, stats.overruns) == (2, 1, 1, 1)
-    assert stats.wall_duration == pytest.approx(0.3, abs=0.02)
+    assert (stats.steps, stats.skipped) == (2, 1)
+    assert (stats.late, stats.overruns) == ((1, 1) if before < 0 else (2, 1 + (late_again > 0.1)))
+    assert stats.wall_duration == pytest.approx(0.3 + late_again, abs=1e-6)
 
 
 def test_pacer_records_grow_past_their_first_capacity():

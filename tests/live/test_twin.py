@@ -2,13 +2,11 @@
 
 import math
 import threading
-import time
 
 import numpy as np
 import pytest
 
 from cosim import ConfigurationError, System, twins
-from cosim.live import SignalStore
 from cosim.live.twin import Alert, AlertEvent, Binding, Comparison, LiveTwin
 
 HEAT_MAX_POWER = 250e3          # furnace model.toml: heat_zone_max_power

@@ -85,8 +85,9 @@ def cmd_info(args) -> int:
     print(f"  capabilities      {', '.join(caps) or 'none'}")
     for k, warning in enumerate(model.warnings):
         print(f"  {'warnings' if k == 0 else '':<17} {warning}")
-    if exp.stop_time is not None or exp.step_size is not None:
-        print(f"  default experiment start={exp.start_time} stop={exp.stop_time} step={exp.step_size}")
+    if exp.stop_time is not None or exp.step_size is not None or exp.tolerance is not None:
+        print(f"  default experiment start={exp.start_time} stop={exp.stop_time} step={exp.step_size}"
+              + (f" tolerance={exp.tolerance}" if exp.tolerance is not None else ""))
     rows = [(v.name, v.causality, v.type + (str(list(v.shape)) if v.shape else ""), v.unit or "",
              "" if v.start is None else str(v.start),
              v.description or "") for v in model.variables.values() if v.causality != "independent"]

@@ -215,3 +215,9 @@ def test_a_bad_default_tolerance_is_ignored_with_a_warning(test_fmus, tmp_path, 
     out = tmp_path / "out.csv"
     assert main(["run", str(copy), "--quiet", "-o", str(out)]) == 0
     assert np.genfromtxt(out, delimiter=",", names=True)["tolerance_seen"][-1] == -1.0
+
+
+def test_cosim_info_shows_the_default_tolerance(test_fmus, capsys):
+    assert main(["info", str(test_fmus("step_probe"))]) == 0
+    assert "default experiment start=0.0 stop=1.0 step=0.025132741228718402 tolerance=1e-07" \
+        in capsys.readouterr().out

@@ -49,7 +49,6 @@ class TimeGrid:
     n_steps: int             # fixed steps to the last point; UNBOUNDED without a stop time
     end: float               # the last point: the stop time, or a grid point close to it
     record_every: int = 1    # fixed steps: record every this many steps
-    variable: bool = False
     output_interval: float = 0.0     # variable steps: 0 records after every accepted step
     min_step: float = 0.0
     max_step: float = 0.0
@@ -107,5 +106,5 @@ def time_grid(*, start_time: float, step_size: float, stop_time: float | None,
     largest = 100 * step if max_step is None else check_seconds(max_step, "max_step", positive=True)
     if not smallest <= largest:
         raise ConfigurationError(f"min_step ({smallest}) must be at most max_step ({largest})")
-    return TimeGrid(start, step, n_steps, stop if stop is not None else math.inf, variable=True,
+    return TimeGrid(start, step, n_steps, stop if stop is not None else math.inf,
                     output_interval=interval or 0.0, min_step=smallest, max_step=largest)

@@ -207,4 +207,4 @@ def test_run_realtime_overrun_stop_fails_with_the_summary(tmp_path, capsys):
     assert "real-time overrun: the communication point at t=0.6 s" in captured.err
     assert "overruns 1" in captured.out
     rows = out.read_text().splitlines()
-    assert rows[-1].startswith("0.6,")                    # the result up to the overrun is kept
+    assert float(rows[-1].split(",")[0]) == 6 * 0.1      # the result up to the overrun is kept

@@ -881,7 +881,7 @@ cdef class Core:
 
     cdef inline void _carry(self, Unit* u) noexcept nogil:
         """Keep a unit's values in the buffer set being written (it did not pull)."""
-        cdef int i, j, kind, s
+        cdef int i, j, kind
         cdef Port* p
         if self.rd == self.wr:
             return

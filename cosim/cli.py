@@ -26,7 +26,7 @@ import numpy as np
 from cosim import paths
 from cosim.analysis import flatten
 from cosim.errors import ConfigurationError, CosimError, SimulationTerminated, did_you_mean
-from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, Simulation
+from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, LOOP_TYPES_TEXT, Simulation
 from cosim.fmi.archive import read_model
 from cosim.live.pacing import OVERRUN_POLICIES
 from cosim.results import CsvWriter
@@ -144,13 +144,17 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
 
 # How many variables fmpy records of an FMU without outputs.
 FMPY_DEFAULT_COUNT = 5
+# fmpy's columns go by type in this order (FMI 1 and 2 have three of them),
+# in file order within each; it records no strings or binaries.
+FMPY_TYPE_ORDER = ("float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+                   "int64", "uint64", "bool")
 
 
 def _recorded(names: list[str] | None, system: System, bare: bool) -> list[str] | None:
     """The ``record`` list of ``cosim run --record NAMES``: the names given (of the
     FMU's variables for a single FMU), every variable for ``all``, and None (the
-    outputs) by default, except for a single FMU without outputs, where it
-    takes what fmpy records then."""
+    outputs) by default; for a single FMU, what fmpy records (its outputs in
+    fmpy's column order, or what fmpy takes of an FMU without outputs)."""
     if names == ["all"]:
         return _every_variable(system)
     if names and "all" in names:
@@ -160,7 +164,14 @@ def _recorded(names: list[str] | None, system: System, bare: bool) -> list[str] 
     component, model = next(iter(system.components.items()))
     if names:      # variable names as the FMU spells them
         return [(component, name) for name in names]
-    return None if model.outputs else [(component, name) for name in _fmpy_default(model)]
+    chosen = _fmpy_order(model.outputs) if model.outputs else _fmpy_default(model)
+    return [(component, name) for name in chosen]
+
+
+def _fmpy_order(variables) -> list[str]:
+    """The names of the variables fmpy records among ``variables``, in its column order."""
+    kept = [v for v in variables if v.type in FMPY_TYPE_ORDER and v.type in LOOP_TYPES]
+    return [v.name for v in sorted(kept, key=lambda v: FMPY_TYPE_ORDER.index(v.type))]
 
 
 def _fmpy_default(model) -> list[str]:
@@ -170,9 +181,7 @@ def _fmpy_default(model) -> list[str]:
     names = list(model.states[:FMPY_DEFAULT_COUNT]) or \
         list(model.variables)[:FMPY_DEFAULT_COUNT]
     kept = [model.variables[name] for name in names]
-    kept = [v for v in kept if v.causality != "independent" and v.type in LOOP_TYPES]
-    # fmpy's columns go by type (real, integer, boolean), in file order within each
-    return [v.name for v in sorted(kept, key=lambda v: LOOP_TYPES.index(v.type))]
+    return _fmpy_order(v for v in kept if v.causality != "independent")
 
 
 def _every_variable(system: System) -> list[str]:
@@ -187,7 +196,7 @@ def _every_variable(system: System) -> list[str]:
             (names if var.type in LOOP_TYPES else skipped).append(flat.reference(component, var.name))
     if skipped:
         log.warning("--record all: %s not recorded (the master records %s values)",
-                    ", ".join(skipped), ", ".join(LOOP_TYPES))
+                    ", ".join(skipped), LOOP_TYPES_TEXT)
     return names
 
 

@@ -32,8 +32,8 @@ from cosim.fmi.loader import load_fmu
 from cosim.fmi.model import MODEL_EXCHANGE, SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 from cosim.fmi.model_exchange import ModelExchangeInstance
 from cosim.live.pacing import Pacer, check_factor, check_policy
-from cosim.master._core import (RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED, STAGES,
-                                STEP_TERMINATED, Core)
+from cosim.master._core import (GROUPS, RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED,
+                                STAGES, STEP_TERMINATED, Core)
 from cosim.results import CsvWriter, Result
 from cosim.system import is_remote
 from cosim.timegrid import check_seconds, time_grid
@@ -46,11 +46,13 @@ ALGORITHMS = ("jacobi", "gauss-seidel")
 # intervalVariability of the FMI 3 input clocks the master ticks
 CLOCK_KINDS = ("constant", "fixed", "tunable", "changing", "triggered")
 EXTRAPOLATIONS = ("zoh", "foh")
-LOOP_TYPES = ("float64", "int32", "bool")
+# The value types the master's loop exchanges and records, in the core's group order.
+LOOP_TYPES = tuple(GROUPS)
+LOOP_TYPES_TEXT = "number and bool (float64, float32, int8 to uint64, bool)"
 # Below this much work per step, parallel Jacobi is not even tried: waking
 # and joining threads costs a few microseconds.
 PARALLEL_MIN_STEP_S = 20e-6
-STATE_FORMAT = "cosim-state-4"
+STATE_FORMAT = "cosim-state-5"
 # Runtimes backed by a loaded FMU binary, whose model is corrected to that binary.
 FMU_RUNTIMES = (Instance, ModelExchangeInstance)
 # A real-time run hands its recorded rows to the result (and the CSV file) at
@@ -129,7 +131,7 @@ class _Plan:
             if group not in LOOP_TYPES:
                 raise ConfigurationError(
                     f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
-                    f"the master yet (it exchanges {', '.join(LOOP_TYPES)})")
+                    f"the master yet (it exchanges {LOOP_TYPES_TEXT} values)")
             if src.shape != dst.shape:
                 raise ConfigurationError(
                     f"connection {c.source} -> {c.target}: {c.source} has shape "
@@ -304,7 +306,7 @@ class _Plan:
             var = self.variable(self.leaf_of(name)[0])[1]
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"record: {name} is {var.type}; only "
-                                         f"{', '.join(LOOP_TYPES)} values can be recorded")
+                                         f"{LOOP_TYPES_TEXT} values can be recorded")
         return [self.key(name) for name in names]
 
 
@@ -515,7 +517,8 @@ class Simulation:
         self._writer = None
         self._stopped = False
         self._stats = None
-        self.result = Result(plan.column_names, arrays=plan.arrays)
+        self.result = Result(plan.column_names, arrays=plan.arrays,
+                             types=[group for group, _ in plan.columns])
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._instantiate(logging_on)
@@ -538,7 +541,7 @@ class Simulation:
             if output_file is not None:
                 self._writer = (output_file if isinstance(output_file, CsvWriter)
                                 else CsvWriter(output_file))
-                self._writer.start(plan.column_names)
+                self._writer.start(plan.column_names, types=self.result.types)
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
             # Only FMU units step in parallel; Python-backed ones stay on this thread.
@@ -813,6 +816,12 @@ class Simulation:
             value = user.get(var.name, var.start)
             if value is None or var.type not in TYPE_CODES:
                 continue
+            if var.type == "binary" and isinstance(value, str):
+                try:
+                    value = bytes.fromhex(value)        # a Binary start is written in hex
+                except ValueError:
+                    raise ModelError(f"{runtime.name}.{var.name}: Binary start value {value!r} "
+                                     "is not hex digits") from None
             vrs, values, counts = batches[var.type]
             vrs.append(var.value_reference)
             if var.shape:
@@ -1127,8 +1136,9 @@ class Simulation:
 
     def _flush(self) -> None:
         times, rows = self._core.take_rows()
+        floats = rows.view(np.float64)      # transformed columns are float64 ones
         for column, (scale, shift) in self._plan.column_transforms.items():
-            rows[:, column] = scale * rows[:, column] + shift
+            floats[:, column] = scale * floats[:, column] + shift
         self.result.append(times, rows)
         if self._writer is not None:
             self._writer.append(times, rows)
@@ -1308,7 +1318,7 @@ class Simulation:
         for i, name, runtime, var, scale, shift in items:
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"{name} is {var.type}; only "
-                                         f"{', '.join(LOOP_TYPES)} values can be {verb}")
+                                         f"{LOOP_TYPES_TEXT} values can be {verb}")
             if var.shape:
                 raise ConfigurationError(f"{name} is an array of shape {_shape_text(var)}; "
                                          f"only scalars can be {verb} in a batch (use get/set)")

@@ -16,12 +16,32 @@ from cosim.errors import CosimError, did_you_mean
 
 __all__ = ["CsvWriter", "Result"]
 
+# Rows arrive as 8-byte cells, one per column: a double for float types, an
+# int64 for signed integers and bools, a uint64 for unsigned integers, so
+# that every value (int64 and uint64 extremes too) is kept exactly.
+_UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
+
+
+def cell_dtype(type_: str):
+    """The numpy dtype of the cells of a column of value type ``type_``."""
+    if type_ in ("float64", "float32"):
+        return np.float64
+    return np.uint64 if type_ in _UNSIGNED else np.int64
+
+
+def _decode(cells: np.ndarray, type_: str) -> np.ndarray:
+    """A column of cells as values of ``type_`` (a new array)."""
+    values = np.ascontiguousarray(cells).view(np.uint64).view(cell_dtype(type_))
+    return values.astype(np.dtype(type_) if type_ != "bool" else bool)
+
 
 class Result:
     """Time series of recorded variables.
 
     ``result.time`` is the time of each row; ``result["comp.var"]`` the
-    values of one variable (float64 arrays; booleans as 0/1).  An FMI 3
+    values of one variable, as a numpy array of the variable's type
+    (float64, float32, int8 ... uint64, bool; ``types`` names them per
+    column, float64 when not given).  An FMI 3
     array variable is recorded as one column per element, named
     ``"comp.arr[0]"``, ``"comp.arr[1]"`` ... (``"comp.arr[0,1]"`` for more
     dimensions, row-major); ``result["comp.arr"]`` gives them all, shaped
@@ -41,8 +61,10 @@ class Result:
     (empty when none did).
     """
 
-    def __init__(self, names: list[str], *, arrays: dict | None = None):
+    def __init__(self, names: list[str], *, arrays: dict | None = None,
+                 types: list[str] | None = None):
         self.names = list(names)
+        self.types = list(types) if types is not None else ["float64"] * len(self.names)
         self._index = {name: i for i, name in enumerate(self.names)}
         # array name -> (shape, indices of its element columns)
         self.arrays = dict(arrays or {})
@@ -57,16 +79,18 @@ class Result:
         self.terminated_by: tuple[str, ...] = ()
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
-        """Add rows (shape: len(times) x len(names))."""
+        """Add rows (shape: len(times) x len(names)) of 8-byte cells (see
+        :func:`cell_dtype`; float64 rows suit float64 columns)."""
         if len(times):
             self._times.append(times)
-            self._rows.append(rows)
+            self._rows.append(np.asarray(rows).view(np.uint64))
             self._length += len(times)
             self._cache = None
 
     def since(self, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """(times, rows) from row ``start`` on, joining only the chunks that hold
-        them (a stream of rows after each step stays linear in the run)."""
+        """(times, rows) from row ``start`` on, as float64 rows, joining only the
+        chunks that hold them (a stream of rows after each step stays linear
+        in the run)."""
         times, rows, end = [], [], self._length
         for t, r in zip(reversed(self._times), reversed(self._rows)):
             if end <= start:
@@ -77,7 +101,16 @@ class Result:
             end -= len(t)
         if not times:
             return np.empty(0), np.empty((0, len(self.names)))
-        return np.concatenate(times[::-1]), np.concatenate(rows[::-1])
+        return np.concatenate(times[::-1]), self._floats(np.concatenate(rows[::-1]))
+
+    def _floats(self, cells: np.ndarray) -> np.ndarray:
+        """Rows of cells as float64 values (booleans as 0/1)."""
+        if all(t == "float64" for t in self.types):
+            return cells.view(np.float64)
+        out = np.empty(cells.shape)
+        for i, type_ in enumerate(self.types):
+            out[:, i] = cells[:, i].view(cell_dtype(type_))
+        return out
 
     def truncate(self, time: float) -> None:
         """Drop the rows after ``time`` (a simulation restored to an earlier point)."""
@@ -91,7 +124,7 @@ class Result:
         if self._cache is None:
             times = np.concatenate(self._times) if self._times else np.empty(0)
             rows = (np.concatenate(self._rows) if self._rows
-                    else np.empty((0, len(self.names))))
+                    else np.empty((0, len(self.names)), dtype=np.uint64))
             self._cache = (times, rows)
         return self._cache
 
@@ -124,11 +157,12 @@ class Result:
 
     def __getitem__(self, name) -> np.ndarray:
         name = self.column(name)
+        rows = self._arrays()[1]
         if name in self.arrays:
             shape, columns = self.arrays[name]
-            rows = self._arrays()[1]
-            return rows[:, columns].reshape(len(rows), *shape)
-        return self._arrays()[1][:, self._index[name]]
+            return _decode(rows[:, columns], self.types[columns[0]]).reshape(len(rows), *shape)
+        i = self._index[name]
+        return _decode(rows[:, i], self.types[i])
 
     def __contains__(self, name) -> bool:
         try:
@@ -146,15 +180,16 @@ class Result:
     def to_csv(self, path, *, strip_component: str | None = None) -> None:
         """Write ``time`` plus one column per variable (see :class:`CsvWriter`)."""
         with CsvWriter(path, strip_component=strip_component) as writer:
-            writer.start(self.names)
+            writer.start(self.names, types=self.types)
             writer.append(*self._arrays())
 
     def to_parquet(self, path) -> None:
-        """Write ``time`` plus one float64 column per variable as Parquet."""
+        """Write ``time`` plus one column per variable, of its type, as Parquet."""
         import pyarrow as pa
         import pyarrow.parquet as pq
         times, rows = self._arrays()
-        columns = {"time": times, **{name: rows[:, i] for i, name in enumerate(self.names)}}
+        columns = {"time": times, **{name: _decode(rows[:, i], self.types[i])
+                                     for i, name in enumerate(self.names)}}
         pq.write_table(pa.table(columns), path)
 
 
@@ -173,7 +208,11 @@ class CsvWriter:
         self._file = open(self.path, "w", newline="")
         self._csv = csv.writer(self._file)
 
-    def start(self, names: list[str]) -> None:
+    def start(self, names: list[str], *, types: list[str] | None = None) -> None:
+        """Write the header; ``types`` gives each column's value type (float64
+        when not given): integers are written as integers, booleans as 0/1."""
+        self._dtypes = [cell_dtype(t) for t in (types or ["float64"] * len(names))]
+        self._plain = all(t in (None, "float64") for t in (types or []))
         if self.strip_component is not None:
             prefixes = (f"{self.strip_component}.", f"{paths.quote(self.strip_component)}.")
             names = [next((name[len(p):] for p in prefixes if name.startswith(p)), name)
@@ -182,8 +221,15 @@ class CsvWriter:
         self._file.flush()
 
     def append(self, times: np.ndarray, rows: np.ndarray) -> None:
-        for t, row in zip(times.tolist(), rows.tolist()):
-            self._csv.writerow([repr(t), *map(repr, row)])
+        """Write rows of 8-byte cells (see :func:`cell_dtype`)."""
+        rows = np.asarray(rows)
+        if self._plain:
+            for t, row in zip(times.tolist(), rows.view(np.float64).tolist()):
+                self._csv.writerow([repr(t), *map(repr, row)])
+        else:
+            columns = [rows[:, i].view(dtype).tolist() for i, dtype in enumerate(self._dtypes)]
+            for j, t in enumerate(times.tolist()):
+                self._csv.writerow([repr(t), *(repr(c[j]) for c in columns)])
         self._file.flush()
 
     def close(self) -> None:

@@ -56,7 +56,8 @@ _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool,
                 "string": str}
 _PORT_KINDS = ("input", "output")
 # Value types the master's loop carries over connections.
-EXCHANGED_TYPES = ("float64", "int32", "bool")
+EXCHANGED_TYPES = ("float64", "int32", "bool", "float32", "int8", "uint8", "int16", "uint16",
+                   "uint32", "int64", "uint64")
 
 
 def _a(word: str) -> str:
@@ -443,7 +444,7 @@ class System:
             hint = "" if src_var.type == "binary" else f"; set {target} with Simulation.set instead"
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): the "
-                f"master exchanges {', '.join(EXCHANGED_TYPES)} values only{hint}")
+                f"master exchanges numbers and booleans only{hint}")
         if src_var.shape != dst_var.shape:
             raise InvalidConnectionError(
                 f"cannot connect {source} {list(src_var.shape)} -> {target} {list(dst_var.shape)}: "

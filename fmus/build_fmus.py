@@ -95,6 +95,16 @@ VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
 TYPES = {"Real": ("T_REAL", "Float64"), "Integer": ("T_INTEGER", "Int32"),
          "Boolean": ("T_BOOLEAN", "Boolean"), "String": ("T_STRING", "String"),
          "Clock": ("T_CLOCK", "Clock")}
+# FMI 3.0 only types: the numeric ones share one array of 8-byte cells (X_name,
+# read with F32(name), I8(name) ... U64(name)); Binary values are byte strings
+# (Y_name, read with Y(name) and YSIZE(name)).
+FMI3_TYPES = {"Float32": "T_FLOAT32", "Int8": "T_INT8", "UInt8": "T_UINT8", "Int16": "T_INT16",
+              "UInt16": "T_UINT16", "UInt32": "T_UINT32", "Int64": "T_INT64", "UInt64": "T_UINT64",
+              "Binary": "T_BINARY"}
+TYPES.update({name: (code, name) for name, code in FMI3_TYPES.items()})
+# Slot arrays of ModelData, by type: which array a variable's slot indexes.
+SLOT_PREFIX = {"Real": "R", "Integer": "I", "Boolean": "B", "String": "S", "Clock": "K",
+               **{name: "X" for name in FMI3_TYPES}, "Binary": "Y"}
 # FMI 3 clocks: intervalVariability of a Clock variable (interval_variability in model.toml)
 INTERVAL_VARIABILITIES = ("constant", "fixed", "tunable", "changing", "countdown", "triggered")
 PLATFORM = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
@@ -188,6 +198,9 @@ def load_spec(model_dir: Path) -> dict:
         if var["causality"] in ("parameter", "structuralParameter", "input") \
                 and "start" not in var and var["type"] != "Clock":
             raise SpecError(f"{where}: parameters and inputs need a start value")
+        if var["type"] in FMI3_TYPES and versions != ["3.0"]:
+            raise SpecError(f"{where}: {var['type']} exists in FMI 3.0 only; "
+                            'add fmi_versions = ["3.0"] to the model')
         if var["causality"] == "structuralParameter" and versions != ["3.0"]:
             raise SpecError(f"{where}: structural parameters exist in FMI 3.0 only; "
                             'add fmi_versions = ["3.0"] to the model')
@@ -246,8 +259,8 @@ def _load_dimensions(where: str, var: dict, versions: list[str]) -> None:
     if versions != ["3.0"]:
         raise SpecError(f"{where}: array variables exist in FMI 3.0 only; "
                         'add fmi_versions = ["3.0"] to the model')
-    if var["type"] == "String":
-        raise SpecError(f"{where}: String arrays are not supported")
+    if var["type"] == "String" or var["type"] in FMI3_TYPES:
+        raise SpecError(f"{where}: {var['type']} arrays are not supported")
     count = 1
     for d in dims:
         count *= d
@@ -352,22 +365,32 @@ def _load_hybrid(path: Path, spec: dict) -> None:
 
 
 def _slot_names(spec: dict) -> dict[str, list[dict]]:
-    slots: dict[str, list[dict]] = {t: [] for t in TYPES}
+    """The variables of each slot array (SLOT_PREFIX), in file order."""
+    slots: dict[str, list[dict]] = {p: [] for p in dict.fromkeys(SLOT_PREFIX.values())}
     for var in spec["variable"]:
-        slots[var["type"]].append(var)
+        slots[SLOT_PREFIX[var["type"]]].append(var)
     return slots
+
+
+def _start_text(var: dict) -> str:
+    """The start value the binary parses from text: a string, a Binary's hex
+    digits, or an FMI 3 number exactly as written (64-bit integers do not
+    survive a double)."""
+    start = var.get("start", "")
+    if var["type"] in FMI3_TYPES and var["type"] != "Binary":
+        return str(start)
+    return start if var["type"] in ("String", "Binary") else ""
 
 
 def generate_c(spec: dict) -> tuple[str, str]:
     """Return (model_vars.h, model_vars.c) for a spec."""
     slots = _slot_names(spec)
-    prefix = {"Real": "R", "Integer": "I", "Boolean": "B", "String": "S", "Clock": "K"}
+    prefix = SLOT_PREFIX
     h = ["/* Generated from model.toml by fmus/build_fmus.py; do not edit. */",
          "#ifndef MODEL_VARS_H", "#define MODEL_VARS_H",
          f'#define MODEL_NAME "{spec["name"]}"',
          f'#define MODEL_GUID "{spec["guid"]}"']
-    for type_name, variables in slots.items():
-        p = prefix[type_name]
+    for p, variables in slots.items():
         members, slot = [], 0
         for v in variables:
             members.append(f"{p}_{v['name']} = {slot}")
@@ -390,7 +413,7 @@ def generate_c(spec: dict) -> tuple[str, str]:
         h.append("#define MODEL_HAS_EVENT_MODE 1")
     if spec["might_return_early"]:
         h.append("#define MODEL_MIGHT_RETURN_EARLY 1")
-    if slots["Clock"]:
+    if slots["K"]:
         h.append("#define MODEL_HAS_CLOCKS 1")
     if spec["quirks"].get("events_without_event_mode"):
         h.append("#define QUIRK_EVENTS_WITHOUT_EVENT_MODE 1")
@@ -415,8 +438,9 @@ def generate_c(spec: dict) -> tuple[str, str]:
             start = 0
         if var["type"] == "Boolean":
             start = 1.0 if start else 0.0
-        start_str = var.get("start", "") if var["type"] == "String" else ""
-        start_num = repr(0.0 if var["type"] == "String" else float(start))
+        start_str = _start_text(var)
+        textual = var["type"] == "String" or var["type"] in FMI3_TYPES
+        start_num = repr(0.0 if textual else float(start))
         if unset and var["causality"] in ("parameter", "structuralParameter", "input"):
             start_str = ""
             start_num = "NAN" if var["type"] == "Real" else "0.0"
@@ -633,8 +657,8 @@ def model_description_fmi3(spec: dict) -> str:
                  'variability="continuous" description="Simulation time" unit="s"/>')
     for var in _described(spec):
         tag = TYPES[var["type"]][1]
-        if var["type"] == "String":
-            # FMI 3 gives String start values as child elements.
+        if var["type"] in ("String", "Binary"):
+            # FMI 3 gives String and Binary start values as child elements.
             body = f'<Start value={quoteattr(var["start"])}/>' if "start" in var else ""
             lines.append(f'    <{tag} {_common_attrs(var)}>{body}</{tag}>')
         elif "dimensions" in var:

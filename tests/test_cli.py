@@ -1,5 +1,6 @@
 """The cosim command line: info and run, including its errors."""
 
+import csv
 import re
 import subprocess
 import sys
@@ -55,6 +56,23 @@ def test_run_fmu_without_outputs_records_what_fmpy_records(test_fmus, tmp_path, 
                                    atol=1e-9, err_msg=column)
 
 
+def test_run_fmu_with_every_fmi3_type_records_what_fmpy_records(test_fmus, tmp_path):
+    # Float32 ... UInt64 outputs are recorded, in fmpy's column order and its
+    # values; fmpy records no String or Binary outputs, and neither does run.
+    path = test_fmus("all_types", "3.0")
+    out = tmp_path / "out.csv"
+    assert main(["run", str(path), "--output", str(out), "--quiet"]) == 0
+    header, *rows = list(csv.reader(out.open()))
+    theirs = fmpy.simulate_fmu(str(path))
+    assert tuple(header) == theirs.dtype.names
+    assert "y_f32" in header and "y_str" not in header
+    for i, column in enumerate(header):
+        dtype = theirs[column].dtype
+        # integers are written exactly, uint64 extremes too
+        ours = np.array([float(r[i]) if dtype.kind == "f" else int(r[i]) for r in rows], dtype=dtype)
+        np.testing.assert_array_equal(ours, theirs[column], err_msg=column)
+
+
 @pytest.mark.parametrize("version", ["1.0", "2.0", "3.0"])
 def test_record_all_records_every_variable_of_the_fmu(test_fmus, tmp_path, caplog, version):
     path = test_fmus("silent", version)
@@ -67,8 +85,8 @@ def test_record_all_records_every_variable_of_the_fmu(test_fmus, tmp_path, caplo
     np.testing.assert_array_equal(ours["count"], np.arange(11))
     np.testing.assert_allclose(ours["spare"], ours["time"], atol=1e-12)
     [warning] = [r.getMessage() for r in caplog.records if "--record all" in r.getMessage()]
-    assert warning == ("--record all: silent.label not recorded (the master records float64, "
-                       "int32, bool values)")
+    assert warning == ("--record all: silent.label not recorded (the master records number "
+                       "and bool (float64, float32, int8 to uint64, bool) values)")
     # fmpy records every variable it asked for too, types it can hold
     names = [v.name for v in fmpy.read_model_description(str(path)).modelVariables
              if v.type != "String" and v.name != "time"]

@@ -26,7 +26,8 @@ cdef enum:
     T_UINT64 = 9
     T_BOOL = 10
     T_STRING = 11
-    N_VALUE_TYPES = 12
+    T_BINARY = 12          # FMI 3 only; its functions take the value sizes too
+    N_VALUE_TYPES = 13
 
 cdef enum:
     STATUS_OK = 0
@@ -88,6 +89,10 @@ ctypedef int (*f2_setup_t)(void*, int, double, double, int, double) noexcept nog
 ctypedef int (*f3_enter_init_t)(void*, cbool, double, double, cbool, double) noexcept nogil
 ctypedef int (*f2_get_strings_t)(void*, const uint32_t*, size_t, const char**) noexcept nogil
 ctypedef int (*f3_get_strings_t)(void*, const uint32_t*, size_t, const char**, size_t) noexcept nogil
+ctypedef int (*f3_get_binary_t)(void*, const uint32_t*, size_t, size_t*, const unsigned char**,
+                                size_t) noexcept nogil
+ctypedef int (*f3_set_binary_t)(void*, const uint32_t*, size_t, const size_t*,
+                                const unsigned char**, size_t) noexcept nogil
 ctypedef int (*f_get_state_t)(void*, void**) noexcept nogil
 ctypedef int (*f_set_state_t)(void*, void*) noexcept nogil
 ctypedef int (*f_state_size_t)(void*, void*, size_t*) noexcept nogil
@@ -429,6 +434,8 @@ cdef class Instance:
     cdef Slave* c_slave(self)
     cdef int _code(self, str value_type, str action) except -1
     cdef size_t _values(self, size_t n, counts) except? 0
+    cdef list _get_binary(self, const uint32_t* vr, size_t n)
+    cdef _set_binary(self, const uint32_t* vr, size_t n, values)
     cpdef int check(self, int status, str function) except -1
     cdef int _check_events(self, int status) except -1
 

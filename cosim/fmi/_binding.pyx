@@ -63,11 +63,12 @@ unrouted_log = logging.getLogger("cosim.fmu.unrouted")
 
 TYPE_CODES = {"float64": T_FLOAT64, "float32": T_FLOAT32, "int8": T_INT8, "uint8": T_UINT8,
               "int16": T_INT16, "uint16": T_UINT16, "int32": T_INT32, "uint32": T_UINT32,
-              "int64": T_INT64, "uint64": T_UINT64, "bool": T_BOOL, "string": T_STRING}
+              "int64": T_INT64, "uint64": T_UINT64, "bool": T_BOOL, "string": T_STRING,
+              "binary": T_BINARY}
 DTYPES = [np.float64, np.float32, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
           np.int64, np.uint64, np.bool_]
 _FMI3_TYPE_NAMES = ["Float64", "Float32", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32",
-                    "Int64", "UInt64", "Boolean", "String"]
+                    "Int64", "UInt64", "Boolean", "String", "Binary"]
 _FMI2_TYPE_NAMES = {T_FLOAT64: "Real", T_INT32: "Integer", T_BOOL: "Boolean", T_STRING: "String"}
 _LEVELS = {0: logging.DEBUG, 1: logging.WARNING, 2: logging.WARNING}
 # FMU log messages let through to the logger per second and instance; the
@@ -684,6 +685,10 @@ cdef class Instance:
         cdef size_t nvalues = self._values(n, counts)
         cdef cnp.ndarray out
         cdef const char** strings
+        if code == T_BINARY:
+            if nvalues != n:
+                raise ModelError(f"component '{self.name}': binary arrays are not supported")
+            return self._get_binary(<uint32_t*>cnp.PyArray_DATA(vr), n)
         if code == T_STRING:
             if nvalues != n:
                 raise ModelError(f"component '{self.name}': string arrays are not supported")
@@ -716,6 +721,11 @@ cdef class Instance:
         cdef cnp.ndarray data
         cdef const char** strings
         cdef list encoded
+        if code == T_BINARY:
+            if nvalues != n:
+                raise ModelError(f"component '{self.name}': binary arrays are not supported")
+            self._set_binary(<uint32_t*>cnp.PyArray_DATA(vr), n, values)
+            return
         if code == T_STRING:
             encoded = [str(v).encode() for v in values]
             if len(encoded) != n or nvalues != n:
@@ -741,6 +751,46 @@ cdef class Instance:
         self.check(slave_set(&self.slave, code, <uint32_t*>cnp.PyArray_DATA(vr), n,
                              cnp.PyArray_DATA(data), nvalues),
                    function_name(self.slave.version, "Set", code))
+
+    cdef list _get_binary(self, const uint32_t* vr, size_t n):
+        """fmi3GetBinary: the values as bytes (copied: the FMU's pointers last only
+        until its next call)."""
+        cdef size_t* sizes = <size_t*>malloc(max(n, 1) * sizeof(size_t))
+        cdef const unsigned char** values = <const unsigned char**>malloc(max(n, 1) * sizeof(void*))
+        try:
+            if sizes == NULL or values == NULL:
+                raise MemoryError()
+            self.check((<f3_get_binary_t>self.slave.fn.get[T_BINARY])(
+                self.slave.component, vr, n, sizes, values, n), "fmi3GetBinary")
+            out = []
+            for i in range(n):
+                if values[i] == NULL and sizes[i] > 0:
+                    raise ModelError(f"component '{self.name}': fmi3GetBinary gave no data for "
+                                     f"{sizes[i]} bytes of value reference {vr[i]}")
+                out.append((<const char*>values[i])[:sizes[i]] if sizes[i] else b"")
+            return out
+        finally:
+            free(sizes)
+            free(values)
+
+    cdef _set_binary(self, const uint32_t* vr, size_t n, values):
+        """fmi3SetBinary with ``values``, each bytes-like."""
+        cdef list data = [bytes(v) for v in values]
+        if <size_t>len(data) != n:
+            raise ValueError(f"{n} value references but {len(data)} values")
+        cdef size_t* sizes = <size_t*>malloc(max(n, 1) * sizeof(size_t))
+        cdef const unsigned char** pointers = <const unsigned char**>malloc(max(n, 1) * sizeof(void*))
+        try:
+            if sizes == NULL or pointers == NULL:
+                raise MemoryError()
+            for i in range(n):
+                sizes[i] = len(data[i])
+                pointers[i] = <const unsigned char*>(<bytes>data[i])
+            self.check((<f3_set_binary_t>self.slave.fn.set[T_BINARY])(
+                self.slave.component, vr, n, sizes, pointers, n), "fmi3SetBinary")
+        finally:
+            free(sizes)
+            free(pointers)
 
     def clock_intervals(self, vrs):
         """fmi3GetIntervalDecimal of the clocks ``vrs``: (intervals, qualifiers), with

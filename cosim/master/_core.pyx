@@ -19,13 +19,14 @@ cimport cython
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, fabs, floor, isfinite, pow
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport (
     CALL_DO_STEP, CALL_ENTER_EVENT_MODE, CALL_ENTER_STEP_MODE, INTERVAL_CHANGED, MAX_EARLY_RETURNS,
-    STATUS_ERROR, STATUS_OK, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT64, T_INT32,
+    STATUS_ERROR, STATUS_OK, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT32, T_FLOAT64,
+    T_INT8, T_INT16, T_INT32, T_INT64, T_UINT8, T_UINT16, T_UINT32, T_UINT64,
     Instance, Slave, StepEvents, cbool, slave_do_step, slave_get, slave_get_output_derivatives,
     slave_set, slave_set_input_derivatives, slave_settle)
 from libc.math cimport llround
@@ -33,16 +34,37 @@ from libc.stdio cimport snprintf
 
 cnp.import_array()
 
-# Value groups the loop moves between components.
+# Value groups the loop moves between components.  From G_F32 on, the FMI 3
+# only types: their buffers hold the values as the FMI calls take them, and
+# the loop copies them as raw bytes of the group's size (no unit conversion,
+# no holds, no loops to solve: those are float64 matters).
 cdef enum:
     G_F64 = 0
     G_I32 = 1
     G_BOOL = 2
-    N_GROUPS = 3
+    G_F32 = 3
+    G_I8 = 4
+    G_U8 = 5
+    G_I16 = 6
+    G_U16 = 7
+    G_U32 = 8
+    G_I64 = 9
+    G_U64 = 10
+    N_GROUPS = 11
 
-GROUPS = {"float64": G_F64, "int32": G_I32, "bool": G_BOOL}
-_GROUP_TYPES = (T_FLOAT64, T_INT32, T_BOOL)
-_GROUP_NAMES = ("float64", "int32", "bool")
+_GROUP_NAMES = ("float64", "int32", "bool", "float32", "int8", "uint8", "int16", "uint16",
+                "uint32", "int64", "uint64")
+GROUPS = {name: g for g, name in enumerate(_GROUP_NAMES)}
+_GROUP_TYPES = (T_FLOAT64, T_INT32, T_BOOL, T_FLOAT32, T_INT8, T_UINT8, T_INT16, T_UINT16,
+                T_UINT32, T_INT64, T_UINT64)
+# numpy dtype of each group's buffer
+_GROUP_DTYPES = (np.float64, np.int32, np.int32, np.float32, np.int8, np.uint8, np.int16,
+                 np.uint16, np.uint32, np.int64, np.uint64)
+
+# Bytes per value in each group's buffer.
+cdef int GROUP_SIZE[N_GROUPS]
+for _g, _dtype in enumerate(_GROUP_DTYPES):
+    GROUP_SIZE[_g] = np.dtype(_dtype).itemsize
 
 cdef enum:
     ARENA_CHUNK = 1 << 18
@@ -169,13 +191,75 @@ cdef struct Buffers:
     double* d64        # first time derivative of each float64 slot, where its FMU gives it
     int32_t* i32
     int32_t* boolean
+    char* raw[N_GROUPS]    # the buffers of groups G_F32 on (GROUP_SIZE bytes per slot)
 
 cdef inline void* _at(Buffers* b, int g, int slot) noexcept nogil:
     if g == G_F64:
         return &b.f64[slot]
     if g == G_I32:
         return &b.i32[slot]
-    return &b.boolean[slot]
+    if g == G_BOOL:
+        return &b.boolean[slot]
+    return b.raw[g] + <size_t>slot * GROUP_SIZE[g]
+
+def _cell_dtype(int g):
+    """The numpy dtype of group g's result cells (see _cell)."""
+    if g == G_F64 or g == G_F32:
+        return np.float64
+    if g == G_U8 or g == G_U16 or g == G_U32 or g == G_U64:
+        return np.uint64
+    return np.int64
+
+
+CELL_DTYPES = {name: _cell_dtype(g) for g, name in enumerate(_GROUP_NAMES)}
+
+
+cdef union Cell:
+    double f
+    int64_t i
+    uint64_t u
+
+cdef inline uint64_t _cell(Buffers* b, int g, int s) noexcept nogil:
+    """Slot s of group g as an 8-byte result cell: a double for float64 and
+    float32, an int64 for signed integers and bools (0 or 1), a uint64 for
+    unsigned integers; every value fits its cell exactly."""
+    cdef Cell c
+    cdef void* at = _at(b, g, s)
+    if g == G_F64:
+        c.f = b.f64[s]
+    elif g == G_F32:
+        c.f = (<float*>at)[0]
+    elif g == G_I32:
+        c.i = b.i32[s]
+    elif g == G_BOOL:
+        c.i = b.boolean[s] != 0
+    elif g == G_I8:
+        c.i = (<int8_t*>at)[0]
+    elif g == G_I16:
+        c.i = (<int16_t*>at)[0]
+    elif g == G_I64:
+        c.i = (<int64_t*>at)[0]
+    elif g == G_U8:
+        c.u = (<uint8_t*>at)[0]
+    elif g == G_U16:
+        c.u = (<uint16_t*>at)[0]
+    elif g == G_U32:
+        c.u = (<uint32_t*>at)[0]
+    else:
+        c.u = (<uint64_t*>at)[0]
+    return c.u
+
+cdef inline void _copy_slot(Buffers* to, Buffers* source, int g, int s) noexcept nogil:
+    """Copy slot s of group g (a float64 with its derivative)."""
+    if g == G_F64:
+        to.f64[s] = source.f64[s]
+        to.d64[s] = source.d64[s]
+    elif g == G_I32:
+        to.i32[s] = source.i32[s]
+    elif g == G_BOOL:
+        to.boolean[s] = source.boolean[s]
+    else:
+        memcpy(_at(to, g, s), _at(source, g, s), GROUP_SIZE[g])
 
 cdef enum:
     ACT_IN = 0
@@ -217,9 +301,9 @@ cdef struct Loop:
     double* before             # slot values before a sweep
     double* start              # slot values when the solve began
     int n_discrete
-    int* discrete_group        # G_I32 or G_BOOL per discrete slot
+    int* discrete_group        # G_* (not G_F64) per discrete slot
     int* discrete_slots
-    int32_t* discrete_before   # discrete values before a sweep
+    uint64_t* discrete_before  # discrete values before a sweep, as result cells (_cell)
     int newton_left            # points left that skip the sweeps (see NEWTON_POINTS)
 
 
@@ -249,7 +333,7 @@ cdef class Core:
     cdef int n_columns
     cdef int* column_group
     cdef int* column_slot
-    cdef double* rows
+    cdef uint64_t* rows        # result cells (see _cell), n_columns per row
     cdef double* row_times
     cdef readonly int chunk_rows, rows_filled
     cdef Failure* failures     # per unit; status 0 means it did not fail
@@ -343,6 +427,8 @@ cdef class Core:
         b.d64 = <double*>self._alloc(self.slot_counts[G_F64] * sizeof(double))
         b.i32 = <int32_t*>self._alloc(self.slot_counts[G_I32] * sizeof(int32_t))
         b.boolean = <int32_t*>self._alloc(self.slot_counts[G_BOOL] * sizeof(int32_t))
+        for g in range(G_F32, N_GROUPS):
+            b.raw[g] = <char*>self._alloc(self.slot_counts[g] * GROUP_SIZE[g])
 
     def free_states(self):
         """Free the FMU states kept for rollbacks; call before the instances are freed."""
@@ -410,15 +496,13 @@ cdef class Core:
         if port.nv < port.n or (port.nv != port.n and version != 3):
             raise ValueError(f"{port.nv} slots for {port.n} value references (FMI {version})")
         port.group = group
-        port.type = _group_type(group)
+        port.type = _GROUP_TYPES[group]
         port.vr = self._vrs(vrs)
         port.slot = self._ints(slots)
-        if group == G_F64:
-            size = sizeof(double)
-        elif group == G_BOOL and (version == 3 or version == 1):
+        if group == G_BOOL and (version == 3 or version == 1):
             size = sizeof(uint8_t)          # fmi3Boolean, fmi1Boolean
         else:
-            size = sizeof(int32_t)          # fmi2Integer, fmi2Boolean, fmi3Int32
+            size = GROUP_SIZE[group]        # fmi2Boolean is an int32 too
         port.size = size
         port.scratch = self._alloc(max(port.nv, 1) * size)
         contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.nv))
@@ -518,7 +602,7 @@ cdef class Core:
         loop.n_discrete = len(discrete)
         loop.discrete_group = self._ints([GROUPS[g] for g, _ in discrete] or [0])
         loop.discrete_slots = self._ints([s for _, s in discrete] or [0])
-        loop.discrete_before = <int32_t*>self._alloc(max(len(discrete), 1) * sizeof(int32_t))
+        loop.discrete_before = <uint64_t*>self._alloc(max(len(discrete), 1) * sizeof(uint64_t))
         loop.newton_left = 0
         self.n_loops += 1
 
@@ -551,7 +635,7 @@ cdef class Core:
             self.loops[i].last = max(position[self.loops[i].units[j]]
                                      for j in range(self.loops[i].n_units))
             self.loop_at[self.loops[i].last] = i
-        self.rows = <double*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(double))
+        self.rows = <uint64_t*>self._alloc(self.chunk_rows * max(self.n_columns, 1) * sizeof(uint64_t))
         self.row_times = <double*>self._alloc(self.chunk_rows * sizeof(double))
         self.rows_filled = 0
 
@@ -647,18 +731,8 @@ cdef class Core:
             elif g == G_F64 and p.scale != NULL:
                 for i in range(p.nv):
                     (<double*>p.scratch)[i] = p.scale[i] * self.rd.f64[p.slot[i]] + p.shift[i]
-            elif g == G_F64:
-                for i in range(p.nv):
-                    (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
-            elif g == G_I32:
-                for i in range(p.nv):
-                    (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
-            elif u.fmi_version == 3 or u.fmi_version == 1:
-                for i in range(p.nv):
-                    (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
             else:
-                for i in range(p.nv):
-                    (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
+                self._gather(p, u.fmi_version)
             status = self._set_changed(u, p, <char*>p.scratch)
             if status <= STATUS_WARNING and p.slope != NULL and h > 0.0:
                 status = slave_set_input_derivatives(&u.slave, p.vr, p.n, p.order, p.slope)
@@ -666,6 +740,46 @@ cdef class Core:
                 self._fail(u, STAGE_SET, g, status)
                 return status
         return 0
+
+    cdef inline void _gather(self, Port* p, int version) noexcept nogil:
+        """The port's values from the buffers being read, in the FMI call's C type."""
+        cdef int i, g = p.group, w
+        if g == G_F64:
+            for i in range(p.nv):
+                (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
+        elif g == G_I32:
+            for i in range(p.nv):
+                (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
+        elif g == G_BOOL and (version == 3 or version == 1):
+            for i in range(p.nv):
+                (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
+        elif g == G_BOOL:
+            for i in range(p.nv):
+                (<int32_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]]
+        else:
+            w = GROUP_SIZE[g]
+            for i in range(p.nv):
+                memcpy(<char*>p.scratch + i * w, _at(self.rd, g, p.slot[i]), w)
+
+    cdef inline void _scatter(self, Port* p, int version) noexcept nogil:
+        """The port's values, fetched in the FMI call's C type, into the buffers being written."""
+        cdef int i, g = p.group, w
+        if g == G_F64:
+            for i in range(p.nv):
+                self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
+        elif g == G_I32:
+            for i in range(p.nv):
+                self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
+        elif g == G_BOOL and (version == 3 or version == 1):
+            for i in range(p.nv):
+                self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
+        elif g == G_BOOL:
+            for i in range(p.nv):
+                self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
+        else:
+            w = GROUP_SIZE[g]
+            for i in range(p.nv):
+                memcpy(_at(self.wr, g, p.slot[i]), <char*>p.scratch + i * w, w)
 
     cdef inline int _set_changed(self, Unit* u, Port* p, const char* values) noexcept nogil:
         """Set the port's values that differ, bit for bit, from those last set (an
@@ -761,25 +875,13 @@ cdef class Core:
                     return status
                 for i in range(p.nv):
                     self.wr.d64[p.slot[i]] = p.derivative[i]
-            if p.direct >= 0:
-                continue
-            if g == G_F64:
-                for i in range(p.nv):
-                    self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
-            elif g == G_I32:
-                for i in range(p.nv):
-                    self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
-            elif u.fmi_version == 3 or u.fmi_version == 1:
-                for i in range(p.nv):
-                    self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
-            else:
-                for i in range(p.nv):
-                    self.wr.boolean[p.slot[i]] = (<int32_t*>p.scratch)[i] != 0
+            if p.direct < 0:
+                self._scatter(p, u.fmi_version)
         return 0
 
     cdef inline void _carry(self, Unit* u) noexcept nogil:
         """Keep a unit's values in the buffer set being written (it did not pull)."""
-        cdef int i, j, kind, s
+        cdef int i, j, kind
         cdef Port* p
         if self.rd == self.wr:
             return
@@ -787,14 +889,7 @@ cdef class Core:
             for j in range(u.n_active[kind]):
                 p = u.active[kind][j]
                 for i in range(p.nv):
-                    s = p.slot[i]
-                    if p.group == G_F64:
-                        self.wr.f64[s] = self.rd.f64[s]
-                        self.wr.d64[s] = self.rd.d64[s]
-                    elif p.group == G_I32:
-                        self.wr.i32[s] = self.rd.i32[s]
-                    else:
-                        self.wr.boolean[s] = self.rd.boolean[s]
+                    _copy_slot(self.wr, self.rd, p.group, p.slot[i])
 
     cdef inline int _advance(self, Unit* u, double t, double h) noexcept nogil:
         cdef int status
@@ -861,26 +956,18 @@ cdef class Core:
 
     cdef object _read_slots(self, int g, Port* p):
         slots = np.asarray(<int[:p.nv]>p.slot)
-        if g == G_F64:
-            values = np.asarray(<double[:self.slot_counts[g]]>self.rd.f64)[slots]
-            if p.scale != NULL:
-                return np.asarray(<double[:p.nv]>p.scale) * values + np.asarray(<double[:p.nv]>p.shift)
-            return values.copy()
-        cdef int32_t* buffer = self.rd.i32 if g == G_I32 else self.rd.boolean
-        values = np.asarray(<int32_t[:self.slot_counts[g]]>buffer)[slots]
-        return values != 0 if g == G_BOOL else values.copy()
+        values = self._buffer(self.rd, g)[slots]
+        if g == G_F64 and p.scale != NULL:
+            return np.asarray(<double[:p.nv]>p.scale) * values + np.asarray(<double[:p.nv]>p.shift)
+        return values != 0 if g == G_BOOL else values
 
     cdef void _write_slots(self, int g, Port* p, values) except *:
         values = np.asarray(values)
         if values.shape != (p.nv,):
             raise ValueError(f"get returned {values.shape} values for {p.nv} variables")
-        for i in range(p.nv):
-            if g == G_F64:
-                self.wr.f64[p.slot[i]] = values[i]
-            elif g == G_I32:
-                self.wr.i32[p.slot[i]] = values[i]
-            else:
-                self.wr.boolean[p.slot[i]] = 1 if values[i] else 0
+        if g == G_BOOL:
+            values = values.astype(bool)
+        self._buffer(self.wr, g)[np.asarray(<int[:p.nv]>p.slot)] = values
 
     # -- stepping ---------------------------------------------------------------
 
@@ -992,25 +1079,20 @@ cdef class Core:
                 return 1
         return 0
 
-    cdef inline int32_t* _discrete(self, Loop* loop, int j) noexcept nogil:
-        if loop.discrete_group[j] == G_I32:
-            return &self.rd.i32[loop.discrete_slots[j]]
-        return &self.rd.boolean[loop.discrete_slots[j]]
+    cdef inline uint64_t _discrete(self, Loop* loop, int j) noexcept nogil:
+        # as a cell, an FMI 2 boolean that came back as any nonzero value is 1
+        return _cell(self.rd, loop.discrete_group[j], loop.discrete_slots[j])
 
     cdef inline void _keep_discrete(self, Loop* loop) noexcept nogil:
         cdef int j
         for j in range(loop.n_discrete):
-            loop.discrete_before[j] = self._discrete(loop, j)[0]
+            loop.discrete_before[j] = self._discrete(loop, j)
 
     cdef inline bint _discrete_changed(self, Loop* loop) noexcept nogil:
-        """Whether an int32 or bool value of the loop differs from before the sweep."""
+        """Whether a value of the loop other than float64 differs from before the sweep."""
         cdef int j
-        cdef int32_t now, before
         for j in range(loop.n_discrete):
-            now = self._discrete(loop, j)[0]
-            before = loop.discrete_before[j]
-            # an FMI 2 boolean may come back as any nonzero value
-            if (now != before) if loop.discrete_group[j] == G_I32 else ((now != 0) != (before != 0)):
+            if self._discrete(loop, j) != loop.discrete_before[j]:
                 return True
         return False
 
@@ -1095,7 +1177,8 @@ cdef class Core:
         members, _, names = self.loop_labels[i]
         changes = {}
         for j in range(loop.n_discrete):
-            before, now = loop.discrete_before[j], self._discrete(loop, j)[0]
+            cells = np.array([loop.discrete_before[j], self._discrete(loop, j)], dtype=np.uint64)
+            before, now = cells.view(_cell_dtype(loop.discrete_group[j])).tolist()
             if loop.discrete_group[j] == G_BOOL:
                 before, now = before != 0, now != 0
             if before != now:
@@ -1216,10 +1299,13 @@ cdef class Core:
     # -- variable step ------------------------------------------------------------
 
     cdef inline void _copy(self, Buffers* to, Buffers* source) noexcept nogil:
+        cdef int g
         memcpy(to.f64, source.f64, self.slot_counts[G_F64] * sizeof(double))
         memcpy(to.d64, source.d64, self.slot_counts[G_F64] * sizeof(double))
         memcpy(to.i32, source.i32, self.slot_counts[G_I32] * sizeof(int32_t))
         memcpy(to.boolean, source.boolean, self.slot_counts[G_BOOL] * sizeof(int32_t))
+        for g in range(G_F32, N_GROUPS):
+            memcpy(to.raw[g], source.raw[g], self.slot_counts[g] * GROUP_SIZE[g])
 
     cdef int _save(self) noexcept nogil:
         """Keep every value and FMU state of the current point for a rollback."""
@@ -1359,15 +1445,9 @@ cdef class Core:
         self.n_failures = errors
         if errors:
             return errors
-        cdef double* row = self.rows + self.rows_filled * self.n_columns
+        cdef uint64_t* row = self.rows + self.rows_filled * self.n_columns
         for c in range(self.n_columns):
-            slot = self.column_slot[c]
-            if self.column_group[c] == G_F64:
-                row[c] = self.rd.f64[slot]
-            elif self.column_group[c] == G_I32:
-                row[c] = self.rd.i32[slot]
-            else:
-                row[c] = self.rd.boolean[slot]
+            row[c] = _cell(self.rd, self.column_group[c], self.column_slot[c])
         self.row_times[self.rows_filled] = t
         self.rows_filled += 1
         return 0
@@ -1456,10 +1536,11 @@ cdef class Core:
             self.stats[k].step_ns = 0
 
     def take_rows(self):
-        """(times, rows) recorded since the last call, as new arrays."""
+        """(times, rows) recorded since the last call, as new arrays; rows hold
+        8-byte cells (uint64), read per column with :func:`cell_dtype`."""
         n = self.rows_filled
         times = np.asarray(<double[:max(n, 1)]>self.row_times)[:n].copy()
-        rows = np.asarray(<double[:max(n * self.n_columns, 1)]>self.rows)[:n * self.n_columns]
+        rows = np.asarray(<uint64_t[:max(n * self.n_columns, 1)]>self.rows)[:n * self.n_columns]
         self.rows_filled = 0
         return times, rows.reshape(n, self.n_columns).copy()
 
@@ -1473,20 +1554,21 @@ cdef class Core:
         are the values the FMUs hold; without it (or from another system)
         every input is set again before the next step."""
         cdef size_t n64 = self.slot_counts[G_F64] * sizeof(double)
-        cdef size_t n32 = self.slot_counts[G_I32] * sizeof(int32_t)
-        cdef size_t nb = self.slot_counts[G_BOOL] * sizeof(int32_t)
+        cdef size_t offset = 0, nbytes
         if step_index < 0 or not self.start_time <= time <= self.end_time:
             raise ValueError(f"step {step_index} at t={time!r} is outside this run")
-        if len(values) != n64 + n32 + nb or (history is not None and len(history) != 2 * n64 + 24):
+        if len(values) != sum(self.slot_counts[g] * GROUP_SIZE[g] for g in range(N_GROUPS)) or (
+                history is not None and len(history) != 2 * n64 + 24):
             raise ValueError("the saved values do not belong to this system")
         cdef const char* data = values
         if inputs is not None and <size_t>len(inputs) == self.inputs_bytes:
             memcpy(self.inputs_block, <const char*>inputs, self.inputs_bytes)
         else:
             self.forget_inputs()
-        memcpy(self.rd.f64, data, n64)
-        memcpy(self.rd.i32, data + n64, n32)
-        memcpy(self.rd.boolean, data + n64 + n32, nb)
+        for g in range(N_GROUPS):
+            nbytes = self.slot_counts[g] * GROUP_SIZE[g]
+            memcpy(_at(self.rd, g, 0), data + offset, nbytes)
+            offset += nbytes
         self.step_index = step_index
         self.time = time
         self.have_prev = False
@@ -1532,17 +1614,20 @@ cdef class Core:
     def value(self, str group, slots):
         """The values in buffer ``slots`` of ``group``, as a numpy array."""
         g = GROUPS[group]
-        if g == G_F64:
-            return np.array([self.rd.f64[s] for s in slots])
-        if g == G_I32:
-            return np.array([self.rd.i32[s] for s in slots], dtype=np.int32)
-        return np.array([self.rd.boolean[s] != 0 for s in slots])
+        values = self._buffer(self.rd, g)[np.asarray(slots, dtype=np.intp)]
+        return values != 0 if g == G_BOOL else values
+
+    cdef object _buffer(self, Buffers* b, int g):
+        """Group g's buffer in ``b`` as a numpy array over its memory (no copy)."""
+        cdef size_t nbytes = self.slot_counts[g] * GROUP_SIZE[g]
+        cdef char* data = <char*>_at(b, g, 0)
+        return np.asarray(<char[:nbytes]>data).view(_GROUP_DTYPES[g])
 
     def buffers(self):
-        """A copy of every exchanged value, as bytes (to detect change)."""
-        return (bytes(<char[:self.slot_counts[G_F64] * sizeof(double)]><char*>self.rd.f64) +
-                bytes(<char[:self.slot_counts[G_I32] * sizeof(int32_t)]><char*>self.rd.i32) +
-                bytes(<char[:self.slot_counts[G_BOOL] * sizeof(int32_t)]><char*>self.rd.boolean))
+        """A copy of every exchanged value, as bytes (to detect change): the
+        float64 values first, then each other group in turn."""
+        return b"".join(bytes(<char[:self.slot_counts[g] * GROUP_SIZE[g]]><char*>_at(self.rd, g, 0))
+                        for g in range(N_GROUPS))
 
 
     # -- clocks (FMI 3) ---------------------------------------------------------------
@@ -1651,14 +1736,8 @@ cdef class Core:
 
     cdef int _set_port(self, Unit* u, Port* p) noexcept nogil:
         """Set a clocked input port from the buffers (values as they are)."""
-        cdef int i, status
-        for i in range(p.nv):
-            if p.group == G_F64:
-                (<double*>p.scratch)[i] = self.rd.f64[p.slot[i]]
-            elif p.group == G_I32:
-                (<int32_t*>p.scratch)[i] = self.rd.i32[p.slot[i]]
-            else:
-                (<uint8_t*>p.scratch)[i] = self.rd.boolean[p.slot[i]] != 0
+        cdef int status
+        self._gather(p, 3)
         status = slave_set(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
         if status > STATUS_WARNING:
             self._fail(u, STAGE_SET, p.group, status)
@@ -1666,18 +1745,12 @@ cdef class Core:
 
     cdef int _get_port(self, Unit* u, Port* p) noexcept nogil:
         """Fetch a clocked output port into the buffers being written."""
-        cdef int i, status
+        cdef int status
         status = slave_get(&u.slave, p.type, p.vr, p.n, p.scratch, p.nv)
         if status > STATUS_WARNING:
             self._fail(u, STAGE_GET, p.group, status)
             return status
-        for i in range(p.nv):
-            if p.group == G_F64:
-                self.wr.f64[p.slot[i]] = (<double*>p.scratch)[i]
-            elif p.group == G_I32:
-                self.wr.i32[p.slot[i]] = (<int32_t*>p.scratch)[i]
-            else:
-                self.wr.boolean[p.slot[i]] = (<uint8_t*>p.scratch)[i] != 0
+        self._scatter(p, 3)
         return 0
 
     cdef void _carry_clocked(self, ClockSet* cs) noexcept nogil:
@@ -1692,12 +1765,7 @@ cdef class Core:
                 if p == NULL:
                     continue
                 for v in range(p.nv):
-                    if g == G_F64:
-                        self.wr.f64[p.slot[v]] = self.rd.f64[p.slot[v]]
-                    elif g == G_I32:
-                        self.wr.i32[p.slot[v]] = self.rd.i32[p.slot[v]]
-                    else:
-                        self.wr.boolean[p.slot[v]] = self.rd.boolean[p.slot[v]]
+                    _copy_slot(self.wr, self.rd, g, p.slot[v])
 
     cdef int _clocked_step(self, Unit* u, double t, double h, StepEvents* ev) noexcept nogil:
         """fmi3DoStep of a unit with clocks from t to t + h, cut at its ticks and
@@ -1845,13 +1913,6 @@ cdef class Core:
 class _SweepFailed(Exception):
     """A unit failed during a loop sweep; its failure record says which."""
 
-
-cdef inline int _group_type(int g) noexcept nogil:
-    if g == G_F64:
-        return T_FLOAT64
-    if g == G_I32:
-        return T_INT32
-    return T_BOOL
 
 
 cdef inline long long _tick_time(Clock* c) noexcept nogil:

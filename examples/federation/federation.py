@@ -82,7 +82,9 @@ def main() -> int:
             proc.wait(10)
 
     steps = len(federated.time) - 1
-    difference = max(float(np.max(np.abs(federated[n] - local[n]))) for n in local.names)
+    # columns come in their variables' types (booleans too): compare as floats
+    difference = max(float(np.max(np.abs(federated[n].astype(float) - local[n].astype(float))))
+                     for n in local.names)
     s = summarize(federated, after=min(3600.0, stop_time / 2))
     print(f"federated line twin: {len(line.components)} components (2 remote), {steps} steps "
           f"({args.algorithm}) in {elapsed:.2f} s, {elapsed / steps * 1e6:.0f} µs per step")

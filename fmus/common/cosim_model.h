@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* T_CLOCK: FMI 3 clocks (model.toml type "Clock"), one bool slot each: active or not. */
-enum { T_REAL, T_INTEGER, T_BOOLEAN, T_STRING, T_CLOCK };
+/* T_CLOCK: FMI 3 clocks (model.toml type "Clock"), one bool slot each: active or not.
+ * T_FLOAT32 .. T_UINT64: FMI 3 only numbers, one Cell each; T_BINARY: FMI 3 byte strings. */
+enum { T_REAL, T_INTEGER, T_BOOLEAN, T_STRING, T_CLOCK, T_FLOAT32, T_INT8, T_UINT8, T_INT16,
+       T_UINT16, T_UINT32, T_INT64, T_UINT64, T_BINARY };
 /* C_STRUCTURALPARAMETER: FMI 3 only, set in configuration mode only. */
 enum { C_PARAMETER, C_INPUT, C_OUTPUT, C_LOCAL, C_INDEPENDENT, C_STRUCTURALPARAMETER };
 enum { V_CONSTANT, V_FIXED, V_TUNABLE, V_DISCRETE, V_CONTINUOUS };
@@ -28,7 +30,7 @@ typedef struct {
     int variability;      /* V_* */
     const char *name;
     double start;         /* start value of Real, Integer and Boolean variables */
-    const char *start_string;
+    const char *start_string;   /* of String variables; FMI 3 numbers as written; Binary in hex */
     int count;            /* elements: 1, or the size of an FMI 3 array (slots slot..slot+count-1) */
     const double *starts; /* an array's start value per element; NULL: start for every element */
     int clock;            /* clocked variables: the K slot of their clock; -1 otherwise */
@@ -36,6 +38,19 @@ typedef struct {
 } VarInfo;
 
 #define STRING_CAPACITY 256
+#define BINARY_CAPACITY 4096
+
+/* One value of an FMI 3 only numeric type, in the member its type names. */
+typedef union {
+    float f32;
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+} Cell;
 #define NONEMPTY(n) ((n) > 0 ? (n) : 1)
 
 #include "model_vars.h"
@@ -50,6 +65,9 @@ typedef struct {
     int32_t i[NONEMPTY(N_I)];
     bool b[NONEMPTY(N_B)];
     char s[NONEMPTY(N_S)][STRING_CAPACITY];
+    Cell x[NONEMPTY(N_X)];
+    uint8_t y[NONEMPTY(N_Y)][N_Y ? BINARY_CAPACITY : 1];     /* no room taken without Binary */
+    size_t y_size[NONEMPTY(N_Y)];
     double tolerance;         /* the importer's relative tolerance; NAN when it gave none */
     /* Set by the model: it asks to end the simulation.  Hybrid models set it
      * in model_event_update; others in model_step, which then leaves m->time
@@ -85,6 +103,17 @@ typedef struct {
 /* Whether clock `name` is active (FMI 3 clocks, in event mode). */
 #define K(name) (m->k[K_##name])
 #define B(name) (m->b[B_##name])
+/* FMI 3 only types: numbers by their type, Binary as bytes and their count. */
+#define F32(name) (m->x[X_##name].f32)
+#define I8(name) (m->x[X_##name].i8)
+#define U8(name) (m->x[X_##name].u8)
+#define I16(name) (m->x[X_##name].i16)
+#define U16(name) (m->x[X_##name].u16)
+#define U32(name) (m->x[X_##name].u32)
+#define I64(name) (m->x[X_##name].i64)
+#define U64(name) (m->x[X_##name].u64)
+#define Y(name) (m->y[Y_##name])
+#define YSIZE(name) (m->y_size[Y_##name])
 /* The derivative the importer gave for a Real input (models that can interpolate inputs). */
 #define DER(name) (m->dr[R_##name])
 

@@ -27,20 +27,6 @@ static fmi3Status check_sizes(Instance *inst, const char *fn, const fmi3ValueRef
     return fmi3OK;
 }
 
-/* A get/set of a type this FMU has no variables of. */
-static fmi3Status no_such_type(Instance *inst, const char *fn, const fmi3ValueReference vr[],
-                               size_t nvr) {
-    if (!inst) return fmi3Error;
-    if (nvr == 0) return fmi3OK;
-    if (vr[0] < N_VARS) {
-        inst_log(inst, ST_ERROR, "logStatusError", "%s: variable %s has another type",
-                 fn, VARS[vr[0]].name);
-    } else {
-        inst_log(inst, ST_ERROR, "logStatusError", "%s: unknown value reference %u", fn, vr[0]);
-    }
-    return fmi3Error;
-}
-
 const char *fmi3GetVersion(void) { return fmi3Version; }
 
 fmi3Status fmi3SetDebugLogging(fmi3Instance instance, fmi3Boolean loggingOn, size_t nCategories,
@@ -212,39 +198,43 @@ fmi3Status fmi3SetString(fmi3Instance instance, const fmi3ValueReference vr[], s
     return (fmi3Status)inst_set(INST, T_STRING, vr, nvr, values);
 }
 
-/* Types this FMU has no variables of. */
+/* FMI 3 only types; a model without variables of one answers that it has none. */
 
-#define NO_SUCH_TYPE(NAME, CTYPE)                                                           \
+#define CELL_TYPE(NAME, CTYPE, CODE)                                                        \
     fmi3Status fmi3Get##NAME(fmi3Instance instance, const fmi3ValueReference vr[],          \
                              size_t nvr, CTYPE values[], size_t nValues) {                  \
-        (void)values, (void)nValues;                                                        \
-        return no_such_type(INST, "fmi3Get" #NAME, vr, nvr);                                \
+        CHECK_INSTANCE();                                                                   \
+        if (check_sizes(INST, "fmi3Get" #NAME, vr, nvr, nValues)) return fmi3Error;         \
+        return (fmi3Status)inst_get(INST, CODE, vr, nvr, values);                           \
     }                                                                                       \
     fmi3Status fmi3Set##NAME(fmi3Instance instance, const fmi3ValueReference vr[],          \
                              size_t nvr, const CTYPE values[], size_t nValues) {            \
-        (void)values, (void)nValues;                                                        \
-        return no_such_type(INST, "fmi3Set" #NAME, vr, nvr);                                \
+        CHECK_INSTANCE();                                                                   \
+        if (check_sizes(INST, "fmi3Set" #NAME, vr, nvr, nValues)) return fmi3Error;         \
+        return (fmi3Status)inst_set(INST, CODE, vr, nvr, values);                           \
     }
 
-NO_SUCH_TYPE(Float32, fmi3Float32)
-NO_SUCH_TYPE(Int8, fmi3Int8)
-NO_SUCH_TYPE(UInt8, fmi3UInt8)
-NO_SUCH_TYPE(Int16, fmi3Int16)
-NO_SUCH_TYPE(UInt16, fmi3UInt16)
-NO_SUCH_TYPE(UInt32, fmi3UInt32)
-NO_SUCH_TYPE(Int64, fmi3Int64)
-NO_SUCH_TYPE(UInt64, fmi3UInt64)
+CELL_TYPE(Float32, fmi3Float32, T_FLOAT32)
+CELL_TYPE(Int8, fmi3Int8, T_INT8)
+CELL_TYPE(UInt8, fmi3UInt8, T_UINT8)
+CELL_TYPE(Int16, fmi3Int16, T_INT16)
+CELL_TYPE(UInt16, fmi3UInt16, T_UINT16)
+CELL_TYPE(UInt32, fmi3UInt32, T_UINT32)
+CELL_TYPE(Int64, fmi3Int64, T_INT64)
+CELL_TYPE(UInt64, fmi3UInt64, T_UINT64)
 
 fmi3Status fmi3GetBinary(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                          size_t valueSizes[], fmi3Binary values[], size_t nValues) {
-    (void)valueSizes, (void)values, (void)nValues;
-    return no_such_type(INST, "fmi3GetBinary", vr, nvr);
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3GetBinary", vr, nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_get_binary(INST, vr, nvr, valueSizes, values);
 }
 
 fmi3Status fmi3SetBinary(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,
                          const size_t valueSizes[], const fmi3Binary values[], size_t nValues) {
-    (void)valueSizes, (void)values, (void)nValues;
-    return no_such_type(INST, "fmi3SetBinary", vr, nvr);
+    CHECK_INSTANCE();
+    if (check_sizes(INST, "fmi3SetBinary", vr, nvr, nValues)) return fmi3Error;
+    return (fmi3Status)inst_set_binary(INST, vr, nvr, valueSizes, values);
 }
 
 fmi3Status fmi3GetClock(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr,

@@ -5,7 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String", "Clock"};
+static const char *const TYPE_NAMES[] = {"Real", "Integer", "Boolean", "String", "Clock",
+                                         "Float32", "Int8", "UInt8", "Int16", "UInt16",
+                                         "UInt32", "Int64", "UInt64", "Binary"};
+/* Bytes of one value of each type in the FMI calls (T_FLOAT32 .. T_UINT64). */
+static const size_t CELL_SIZES[] = {0, 0, 0, 0, 0, 4, 1, 1, 2, 2, 4, 8, 8};
+
+/* An FMI 3 only number from the text it was written as, exactly. */
+static Cell parse_cell(int type, const char *text) {
+    Cell c;
+    memset(&c, 0, sizeof c);
+    switch (type) {
+    case T_FLOAT32: c.f32 = strtof(text, NULL); break;
+    case T_INT8: c.i8 = (int8_t)strtoll(text, NULL, 10); break;
+    case T_UINT8: c.u8 = (uint8_t)strtoull(text, NULL, 10); break;
+    case T_INT16: c.i16 = (int16_t)strtoll(text, NULL, 10); break;
+    case T_UINT16: c.u16 = (uint16_t)strtoull(text, NULL, 10); break;
+    case T_UINT32: c.u32 = (uint32_t)strtoull(text, NULL, 10); break;
+    case T_INT64: c.i64 = strtoll(text, NULL, 10); break;
+    case T_UINT64: c.u64 = strtoull(text, NULL, 10); break;
+    }
+    return c;
+}
+
+/* A Binary start value from its hex digits (FMI 3 writes them so). */
+static size_t parse_hex(const char *text, uint8_t *out, size_t capacity) {
+    size_t n = 0;
+    for (; text[0] && text[1] && n < capacity; text += 2) {
+        char pair[3] = {text[0], text[1], 0};
+        out[n++] = (uint8_t)strtoul(pair, NULL, 16);
+    }
+    return n;
+}
 static const char *const MODE_NAMES[] = {
     "instantiated", "initialization mode", "step mode", "terminated", "error", "event mode",
     "configuration mode"};
@@ -46,6 +77,10 @@ static void set_start_values(ModelData *m) {
                 snprintf(m->s[v->slot], STRING_CAPACITY, "%s", v->start_string);
                 break;
             case T_CLOCK: m->k_interval[v->slot] = v->start; break;   /* intervalDecimal */
+            case T_BINARY:
+                m->y_size[v->slot] = parse_hex(v->start_string, m->y[v->slot], sizeof m->y[0]);
+                break;
+            default: m->x[v->slot + e] = parse_cell(v->type, v->start_string); break;
             }
         }
     }
@@ -290,6 +325,10 @@ int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void
                 break;
             case T_INTEGER: m->i[v->slot + e] = ((const int32_t *)values)[j]; break;
             case T_BOOLEAN: m->b[v->slot + e] = ((const bool *)values)[j]; break;
+            case T_STRING: break;
+            default:
+                memcpy(&m->x[v->slot + e], (const char *)values + j * CELL_SIZES[type],
+                       CELL_SIZES[type]);
             }
         }
         if (type == T_STRING) {
@@ -367,8 +406,48 @@ int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *valu
             case T_INTEGER: ((int32_t *)values)[j] = m->i[v->slot + e]; break;
             case T_BOOLEAN: ((bool *)values)[j] = m->b[v->slot + e]; break;
             case T_STRING: ((const char **)values)[j] = m->s[v->slot]; break;
+            default:
+                memcpy((char *)values + j * CELL_SIZES[type], &m->x[v->slot + e],
+                       CELL_SIZES[type]);
             }
         }
+    }
+    return ST_OK;
+}
+
+int inst_set_binary(Instance *inst, const unsigned vr[], size_t n, const size_t sizes[],
+                    const uint8_t *const values[]) {
+    ModelData *m = &inst->m;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], T_BINARY, &v) != ST_OK || check_settable(inst, v) != ST_OK
+                || check_clocked(inst, v) != ST_OK) {
+            return ST_ERROR;
+        }
+        if (sizes[k] > sizeof m->y[0] || (sizes[k] > 0 && !values[k])) {
+            return fail(inst, "binary value for %s is missing or longer than %zu bytes", v->name,
+                        sizeof m->y[0]);
+        }
+        if (sizes[k] > 0) memcpy(m->y[v->slot], values[k], sizes[k]);
+        m->y_size[v->slot] = sizes[k];
+#ifdef QUIRK_RESTARTS_ON_SET
+        if (v->causality == C_INPUT) model_input_set(m, v);
+#endif
+    }
+    if (n > 0) inst->dirty = true;
+    return ST_OK;
+}
+
+int inst_get_binary(Instance *inst, const unsigned vr[], size_t n, size_t sizes[],
+                    const uint8_t *values[]) {
+    if (refresh(inst) != ST_OK) return ST_ERROR;
+    for (size_t k = 0; k < n; k++) {
+        const VarInfo *v = NULL;
+        if (lookup(inst, vr[k], T_BINARY, &v) != ST_OK || check_clocked(inst, v) != ST_OK) {
+            return ST_ERROR;
+        }
+        sizes[k] = inst->m.y_size[v->slot];
+        values[k] = inst->m.y[v->slot];
     }
     return ST_OK;
 }

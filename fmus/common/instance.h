@@ -72,6 +72,12 @@ int inst_reset(Instance *inst);
 int inst_get(Instance *inst, int type, const unsigned vr[], size_t n, void *values);
 int inst_set(Instance *inst, int type, const unsigned vr[], size_t n, const void *values);
 
+/* FMI 3 Binary values: sizes[k] bytes at values[k]; got ones point into the instance. */
+int inst_set_binary(Instance *inst, const unsigned vr[], size_t n, const size_t sizes[],
+                    const uint8_t *const values[]);
+int inst_get_binary(Instance *inst, const unsigned vr[], size_t n, size_t sizes[],
+                    const uint8_t *values[]);
+
 /* Values that value references vr[0..n) hold: arrays count one per element. */
 size_t inst_count_values(const unsigned vr[], size_t n);
 

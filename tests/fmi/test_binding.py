@@ -399,7 +399,7 @@ def test_int8_on_an_fmi3_fmu_without_int8_variables(open_fmu, test_fmus):
     inst = fmu.instance("press")
     with pytest.raises(cosim.FmiCallError) as caught:
         inst.get("int8", [fmu.vr("gain")])
-    check_call_error(caught.value, "fmi3GetInt8", "press", "variable gain has another type")
+    check_call_error(caught.value, "fmi3GetInt8", "press", "variable gain (value reference 1) is Real, not Int8")
 
 
 def test_unknown_value_type(types):

@@ -86,7 +86,8 @@ def test_writer_refuses_what_cannot_be_set(typed, name, message):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("a.label", "a.label is string; only float64, int32, bool values can be read"),
+    ("a.label", r"a.label is string; only number and bool \(float64, float32, int8 to uint64, "
+                r"bool\) values can be read"),
     ("a.nothing", "no variable 'nothing'"),
 ])
 def test_reader_refuses_unknown_and_string_variables(typed, name, message):

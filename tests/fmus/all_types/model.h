@@ -1,0 +1,3 @@
+typedef struct {
+    uint32_t steps;
+} ModelState;

@@ -232,10 +232,11 @@ class _Plan:
                 if var.clocks and var.causality in ("input", "output"):
                     if not set(var.clocks) & ticking:
                         continue
+                    reference = self.system.reference(name, var.name)
                     if var.type not in LOOP_TYPES:
-                        raise ConfigurationError(f"{self.system.reference(name, var.name)}: clocked {var.type} values "
-                                                 "are not supported")
-                    self.clocked[self.system.reference(name, var.name)] = var
+                        raise ConfigurationError(f"{reference}: clocked {var.type} values are "
+                                                 "not supported")
+                    self.clocked[reference] = var
 
     def clocked_slots(self, name: str) -> tuple[str, list[int]]:
         """(group, slots) of a clocked value: an output is fetched into them at its

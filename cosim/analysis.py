@@ -21,6 +21,7 @@ import dataclasses
 
 import networkx as nx
 
+from cosim import paths
 from cosim.errors import SystemStructureError
 
 __all__ = ["algebraic_loops", "dependency_graph", "execution_order", "flatten", "loop_components"]
@@ -77,9 +78,8 @@ def flatten(system):
         for name, data in sys.graph.nodes(data=True):
             if data["kind"] == "component":
                 if prefix + name in origins:
-                    raise SystemStructureError(
-                        f"system '{system.name}': the components {origins[prefix + name]} and "
-                        f"{(*names, name)} both have the path '{prefix}{name}'; rename one")
+                    raise paths.collision(system.name, prefix + name, origins[prefix + name],
+                                          (*names, name))
                 origins[prefix + name] = (*names, name)
                 parameters = {**data["parameters"], **given.get(name, {})}
                 flat._graph.add_node(prefix + name, kind="component", model=data["model"],

@@ -308,7 +308,8 @@ class _Plan:
             if var.type not in LOOP_TYPES:
                 raise ConfigurationError(f"record: {name} is {var.type}; only "
                                          f"{LOOP_TYPES_TEXT} values can be recorded")
-        return [self.key(name) for name in names]
+        # Two spellings of one variable ("it's.y", "'it''s'.y") are one column, where first given.
+        return list(dict.fromkeys(self.key(name) for name in names))
 
 
 @dataclass(frozen=True)

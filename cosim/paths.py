@@ -26,7 +26,7 @@ and the variable name:
 
 A bare name (or a 1-tuple) is a port of the system.  A component path is
 known by its text: ``("line", "a.b", "c")`` and ``("line.a", "b", "c")`` name
-the same path, so flattening refuses two elements whose paths read alike.
+the same path, so a system refuses two components whose paths read alike.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import unicodedata
 
 from cosim.errors import SystemStructureError
 
-__all__ = ["QUOTES", "check_name", "explicit", "partition", "quote", "readings", "reference",
-           "safe_name", "text"]
+__all__ = ["QUOTES", "check_name", "collision", "explicit", "partition", "quote", "readings",
+           "reference", "safe_name", "text"]
 
 QUOTES = "\"'"
 
@@ -66,6 +66,20 @@ def safe_name(text: str, *, default: str = "component") -> str:
 def quote(name: str) -> str:
     """``name`` as one quoted segment: ``a.b`` -> ``"a.b"`` (quotes inside doubled)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def collision(system: str, path: str, first: tuple, second: tuple) -> SystemStructureError:
+    """The error for two components, given by their names from ``system``
+    down (``("a.b",)``, ``("a", "b")``), whose paths both read ``path``."""
+    return SystemStructureError(f"system '{system}': {_component(first)} and {_component(second)} "
+                                f"both have the path '{path}', so no reference can tell them "
+                                "apart; rename one")
+
+
+def _component(names: tuple) -> str:
+    """``("x", "a", "b")`` -> "component 'b' of the nested system 'a' in 'x'"."""
+    inside = " in ".join(repr(n) for n in reversed(names[:-1]))
+    return f"component {names[-1]!r}" + (f" of the nested system {inside}" if inside else "")
 
 
 def explicit(path: str, variable: str = "") -> str:

@@ -264,7 +264,8 @@ class System:
         ------
         SystemStructureError
             Bad or duplicate name, unknown parameter, value of the wrong type,
-            a system nested in itself.
+            a system nested in itself, a component whose path would read like
+            another's (``a.b`` beside a nested ``a`` holding ``b``).
         ModelError
             The FMU cannot be used (missing, not a zip, invalid, no binary), or
             does not offer the interface asked for.
@@ -282,6 +283,7 @@ class System:
             values = dict(parameters or {})
             for path, value in values.items():
                 source._check_parameter_path(f"{name}.{path}", path, value)
+            self._refuse_collision(name, source._component_paths())
             self._graph.add_node(name, kind="system", system=source, parameters=values)
             return
         if token is not None and not str(source).startswith("grpc://"):
@@ -318,6 +320,7 @@ class System:
         values = dict(parameters or {})
         for var_name, value in values.items():
             self._check_parameter(name, model, var_name, value)
+        self._refuse_collision(name, [("", ())])
         self._graph.add_node(name, kind="component", model=model, source=source, parameters=values,
                              solver=solver)
 
@@ -540,6 +543,24 @@ class System:
 
     # -- helpers ------------------------------------------------------------------
 
+    def _component_paths(self):
+        """(path, names) of every component, nested ones included: ``("a.b", ("a", "b"))``."""
+        for name, data in self._graph.nodes(data=True):
+            if data["kind"] == "component":
+                yield name, (name,)
+            elif data["kind"] == "system":
+                for path, names in data["system"]._component_paths():
+                    yield f"{name}.{path}", (name, *names)
+
+    def _refuse_collision(self, name: str, inside) -> None:
+        """Refuse adding ``name`` whose components (``inside``, as (path, names)
+        below it) would have the path of a component already here."""
+        taken = dict(self._component_paths())
+        for path, names in inside:
+            full = f"{name}.{path}" if path else name
+            if full in taken:
+                raise paths.collision(self.name, full, taken[full], (name, *names))
+
     def _all_subsystems(self) -> set:
         found = set()
         for sub in self.subsystems.values():
@@ -567,7 +588,8 @@ class System:
         Raises
         ------
         SystemStructureError
-            No such element (naming close matches).
+            No such element (naming close matches); two components whose
+            paths read alike (``a.b`` and ``b`` of a nested ``a``), naming both.
         InvalidConnectionError
             The component has no such variable (naming close matches).
         AmbiguousReferenceError
@@ -579,11 +601,24 @@ class System:
         found = self._matches(reads)
         if len(found) == 1:
             return found[0][:2]
+        if len({(full, var) for _, _, full, var in found}) < len(found) and (
+                collision := self._collision()):
+            raise collision
         if found:
             raise AmbiguousReferenceError(
                 f"{reference!r} is ambiguous in system '{self.name}': it names "
                 + " and ".join(_described(full, var) for _, _, full, var in found))
         raise self._not_found(reference, reads)
+
+    def _collision(self) -> SystemStructureError | None:
+        """The error for two components whose paths read alike, which a system
+        changed after it was nested can bring (``add`` refuses the others)."""
+        taken = {}
+        for path, names in self._component_paths():
+            if path in taken:
+                return paths.collision(self.name, path, taken[path], names)
+            taken[path] = names
+        return None
 
     def _matches(self, reads) -> list[tuple[str, str, str, str]]:
         """(element, rest, full path, variable) of each reading that names something."""

@@ -209,15 +209,84 @@ def test_nested_systems_with_such_names(dotted):
         assert sim.get('"Line 1".a.b.y') == sim.get("Line 1.out.put")
 
 
-def test_two_paths_that_read_alike_are_refused_when_flattened():
+COLLISION = ("system 'line': component 'a.b' and component 'b' of the nested system 'a' both "
+             "have the path 'a.b', so no reference can tell them apart; rename one")
+
+
+def test_two_paths_that_read_alike_are_refused_when_added():
     inner = System("inner")
     inner.add("b", twins.path("gain"))
     line = System("line")
     line.add("a.b", twins.path("gain"))
+    with pytest.raises(cosim.SystemStructureError) as caught:
+        line.add("a", inner)
+    assert COLLISION in str(caught.value)
+    assert "a" not in line
+    other = System("line")
+    other.add("a", inner)
+    with pytest.raises(cosim.SystemStructureError) as caught:
+        other.add("a.b", twins.path("gain"))
+    assert ("system 'line': component 'b' of the nested system 'a' and component 'a.b' both "
+            "have the path 'a.b'") in str(caught.value)
+    deep = System("deep")
+    deep.add("x", other)
+    with pytest.raises(cosim.SystemStructureError,
+                       match="component 'b' of the nested system 'a' in 'x' and component 'x.a.b'"):
+        deep.add("x.a.b", twins.path("gain"))
+
+
+def test_two_paths_that_read_alike_by_a_later_change_are_refused_clearly():
+    inner = System("inner")
+    line = System("line")
+    line.add("a.b", twins.path("gain"))
     line.add("a", inner)
+    inner.add("b", twins.path("gain"))     # the nested system changed after it was added
+    for spelled in (("a", "b", "u"), ("a.b", "u"), '"a.b".u', '"a"."b".u', "a.b.u"):
+        with pytest.raises(cosim.SystemStructureError) as caught:
+            line.set_parameter(spelled, 1.0)
+        assert not isinstance(caught.value, cosim.AmbiguousReferenceError)
+        assert COLLISION in str(caught.value)
     with pytest.raises(cosim.SystemStructureError) as caught:
         cosim.flatten(line)
-    assert "the components ('a.b',) and ('a', 'b') both have the path 'a.b'" in str(caught.value)
+    assert COLLISION in str(caught.value)
+    with pytest.raises(cosim.SystemStructureError) as caught:
+        line.simulate(stop_time=0.1, step_size=0.1)
+    assert COLLISION in str(caught.value)
+
+
+def test_nested_readings_are_written_two_ways_that_each_work(tmp_path):
+    inner = System("inner")
+    inner.add("b", rewrite_gain(tmp_path / "cd.fmu", names={"u": "c.d"}))
+    inner.add("b.c", rewrite_gain(tmp_path / "d.fmu", names={"u": "d"}))
+    outer = System("outer")
+    outer.add("a", inner)
+    with pytest.raises(cosim.AmbiguousReferenceError) as caught:
+        outer.set_parameter("a.b.c.d", 1.0)
+    message = str(caught.value)
+    first, second = re.findall(r"\(write '([^']*)'", message)
+    assert {first, second} == {'"a.b".c.d', '"a.b.c".d'}
+    outer.set_parameter('"a.b".c.d', 2.0)
+    outer.set_parameter('"a.b.c".d', 3.0)
+    outer.set_parameter(("a", "b.c", "k"), 4.0)
+    assert outer.parameters("a") == {'"b".c.d': 2.0, '"b.c".d': 3.0, '"b.c".k': 4.0}
+    assert outer.split('"a.b".c.d') == ("a", '"b".c.d')
+    assert outer.split('"a.b.c".d') == ("a", '"b.c".d')
+
+
+def test_two_spellings_of_one_variable_record_one_column(tmp_path, capsys):
+    system = System()
+    system.add("it's", twins.path("gain"), parameters={"k": 2.0})
+    system.add("other", twins.path("gain"))
+    record = ["it's.y", "other.y", "'it''s'.y", ("it's", "y"), '"it\'s".y']
+    result = system.simulate(stop_time=0.2, step_size=0.1, record=record)
+    assert result.names == ["it's.y", "other.y"]
+    ssd = tmp_path / "its.ssp"
+    system.save(ssd)
+    out = tmp_path / "its.csv"
+    assert main(["run", str(ssd), "--stop-time", "0.2", "--step-size", "0.1", "-q", "-o", str(out),
+                 "--record", "it's.y", "'it''s'.y", "other.y"]) == 0
+    with open(out, newline="") as f:
+        assert next(csv.reader(f)) == ["time", "it's.y", "other.y"]
 
 
 def test_ssp_with_such_names_round_trips(plant, tmp_path):

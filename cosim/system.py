@@ -555,9 +555,11 @@ class System:
     def _refuse_collision(self, name: str, inside) -> None:
         """Refuse adding ``name`` whose components (``inside``, as (path, names)
         below it) would have the path of a component already here."""
+        fulls = [(f"{name}.{path}" if path else name, names) for path, names in inside]
+        if not any("." in full for full, _ in fulls):
+            return      # only a path with a dot can read like a nested one; keeps add O(1)
         taken = dict(self._component_paths())
-        for path, names in inside:
-            full = f"{name}.{path}" if path else name
+        for full, names in fulls:
             if full in taken:
                 raise paths.collision(self.name, full, taken[full], (name, *names))
 

@@ -1340,6 +1340,21 @@ cdef class Core:
                 return 1
         return 0
 
+    cdef double _asked_inside(self) noexcept nogil:
+        """When every failure of the step is a unit that asked to end the
+        simulation inside it (STATUS_TERMINATED), the earliest time one asked;
+        otherwise -INFINITY."""
+        cdef int k
+        cdef double asked = INFINITY
+        for k in range(self.n_units):
+            if self.failures[k].status == 0:
+                continue
+            if self.failures[k].status != STATUS_TERMINATED:
+                return -INFINITY
+            if self.stats[k].ev.stop_time < asked:
+                asked = self.stats[k].ev.stop_time
+        return asked
+
     cdef double _coupling_error(self, double h) noexcept nogil:
         """Largest scaled difference between the exchanged values at the end of
         the step and what the holds assumed over it (the step's start value, or
@@ -1366,17 +1381,25 @@ cdef class Core:
 
     def run_variable(self, double until):
         """Take variable steps until time ``until`` (at most the end), a full
-        result chunk, or a failure; returns DONE, CHUNK_FULL, FAILED or LOOP_FAILED.
-        The points to reach (``until``, output points, the end) are set exactly."""
+        result chunk, or a failure; returns DONE, CHUNK_FULL, FAILED, LOOP_FAILED or
+        TERMINATED.  The points to reach (``until``, output points, the end) are
+        set exactly.  A step inside which a unit asks to end the simulation (an
+        FMI 2 discard with fmi2Terminated) is rolled back and taken again to end
+        where the unit asked, so the run ends there with a row."""
         cdef int reason = DONE, status
-        cdef double error, factor, h, remaining, target, t_next, output
+        cdef double error, factor, h, remaining, target, t_next, output, asked
         cdef double exponent = 1.0 / self.error_order
+        # where a unit that discarded a step asked to end the simulation: the
+        # step is taken again to end there
+        cdef double cut = INFINITY
         if until > self.end_time:
             until = self.end_time
         with nogil:
             while self.time < until:
                 output = self._next_output()
                 target = output if output < until else until
+                if cut < target:
+                    target = cut
                 remaining = target - self.time
                 h = self.h_next
                 t_next = self.time + h
@@ -1391,6 +1414,16 @@ cdef class Core:
                     reason = FAILED
                     break
                 status = self._step(self.step_index, self.time, t_next - self.time)
+                if status > 0:
+                    asked = self._asked_inside()
+                    if self.time < asked < t_next and asked < cut:
+                        memset(self.failures, 0, self.n_units * sizeof(Failure))
+                        if self._rollback():
+                            reason = FAILED
+                            break
+                        cut = asked
+                        self.h_next = asked - self.time
+                        continue
                 if status:
                     reason = LOOP_FAILED if status < 0 else FAILED
                     break
@@ -1410,6 +1443,8 @@ cdef class Core:
                     continue
                 self.time = t_next
                 self.step_index += 1
+                if self.time >= cut:
+                    cut = INFINITY
                 factor = 0.9 * pow(error, -exponent) if error > 0.0 else 4.0
                 self.h_next = min(self.max_step, max(self.min_step, h * min(4.0, max(0.2, factor))))
                 if t_next == output:
@@ -1426,11 +1461,25 @@ cdef class Core:
         to stop there) or CHUNK_FULL end the loop, DONE goes on."""
         if self._record(t):
             return FAILED
-        if self.stop_requested:
+        if self._stop_due():
             return TERMINATED
         if self.rows_filled == self.chunk_rows:
             return CHUNK_FULL
         return DONE
+
+    cdef inline bint _stop_due(self) noexcept nogil:
+        """Whether a request to end the simulation takes effect at the point
+        reached: once the step of every unit that asked has ended there.  A slow
+        unit (step multiple) asks at the end of its window, so the others run on
+        to it and the result ends where the unit asked."""
+        cdef int k
+        if not self.stop_requested:
+            return False
+        for k in range(self.n_units):
+            if self.stats[k].ev.terminated and \
+                    not self._window_ends(&self.units[k], self.step_index - 1):
+                return False
+        return True
 
     cdef int _record(self, double t) noexcept nogil:
         """Fetch record-only values and append a row at time t; returns failures."""
@@ -1477,7 +1526,7 @@ cdef class Core:
                 self.step_index += 1
                 self.time = t_next
                 if self.step_index % self.record_every == 0 or self.step_index == self.n_steps \
-                        or self.stop_requested:
+                        or self._stop_due():
                     reason = self._record_point(t_next)
                     if reason != DONE:
                         break

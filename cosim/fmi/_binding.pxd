@@ -249,6 +249,31 @@ cdef inline int slave_discarded2(Slave* s, double t, double h, StepEvents* ev) n
     return STATUS_OK if last >= target else STATUS_TERMINATED
 
 
+cdef inline int slave_step_once3(Slave* s, double now, double end, StepEvents* ev,
+                                 cbool* event, cbool* terminate, cbool* early,
+                                 double* last) noexcept nogil:
+    """One fmi3DoStep from ``now`` to ``end``.  ``*last`` is where the FMU
+    stopped: ``end``, unless it returned early at a lastSuccessfulTime, which
+    must lie within the step (an error status otherwise)."""
+    cdef char text[320]
+    cdef int status
+    event[0] = terminate[0] = early[0] = 0
+    last[0] = end
+    ev.call = CALL_DO_STEP
+    status = s.fn.f3_do_step(s.component, now, end - now, not s.may_restore, event,
+                                      terminate, early, last)
+    if status > STATUS_WARNING:
+        return status
+    if not early[0]:
+        last[0] = end
+    elif not (now <= last[0] and last[0] <= end):     # NaN fails too
+        snprintf(text, sizeof(text), "fmi3DoStep returned early with lastSuccessfulTime="
+                 "%.17g, outside the step from t=%.17g to %.17g s", last[0], now, end)
+        s.log(s.sink, STATUS_ERROR, "cosim", text)
+        return STATUS_ERROR
+    return status
+
+
 cdef inline int slave_do_step3(Slave* s, double t, double h, StepEvents* ev) noexcept nogil:
     """fmi3DoStep from t to t + h, however many calls it takes.
 
@@ -265,20 +290,9 @@ cdef inline int slave_do_step3(Slave* s, double t, double h, StepEvents* ev) noe
     cdef char text[320]
     ev.terminated = 0
     while True:
-        event = terminate = early = 0
-        last = target
-        ev.call = CALL_DO_STEP
-        status = s.fn.f3_do_step(s.component, now, target - now, not s.may_restore, &event,
-                                 &terminate, &early, &last)
+        status = slave_step_once3(s, now, target, ev, &event, &terminate, &early, &last)
         if status > STATUS_WARNING:
             return status
-        if not early:
-            last = target
-        elif not (now <= last and last <= target):     # NaN fails too
-            snprintf(text, sizeof(text), "fmi3DoStep returned early with lastSuccessfulTime="
-                     "%.17g, outside the step from t=%.17g to %.17g s", last, now, target)
-            s.log(s.sink, STATUS_ERROR, "cosim", text)
-            return STATUS_ERROR
         if terminate:
             ev.terminated = 1
             ev.stop_time = last

@@ -28,7 +28,7 @@ from cosim.fmi._binding cimport (
     STATUS_ERROR, STATUS_OK, STATUS_TERMINATED, STATUS_WARNING, T_BOOL, T_FLOAT32, T_FLOAT64,
     T_INT8, T_INT16, T_INT32, T_INT64, T_UINT8, T_UINT16, T_UINT32, T_UINT64,
     Instance, Slave, StepEvents, cbool, slave_do_step, slave_get, slave_get_output_derivatives,
-    slave_set, slave_set_input_derivatives, slave_settle)
+    slave_set, slave_set_input_derivatives, slave_settle, slave_step_once3)
 from libc.math cimport llround
 from libc.stdio cimport snprintf
 
@@ -1845,21 +1845,11 @@ cdef class Core:
                 s.log(s.sink, STATUS_ERROR, "cosim", text)
                 return STATUS_ERROR
             stop = nxt if nxt < end else end
-            last = stop / 1e9 if stop < end else target
-            event = terminate = early = 0
-            ev.call = CALL_DO_STEP
-            status = s.fn.f3_do_step(s.component, now, last - now, not s.may_restore, &event,
-                                     &terminate, &early, &last)
+            status = slave_step_once3(s, now, stop / 1e9 if stop < end else target, ev,
+                                      &event, &terminate, &early, &last)
             if status > STATUS_WARNING:
                 return status
-            if not early:
-                last = stop / 1e9 if stop < end else target
-            elif not (now <= last and last <= target):
-                snprintf(text, sizeof(text), "fmi3DoStep returned early with lastSuccessfulTime="
-                         "%.17g, outside the step from t=%.17g to %.17g s", last, now, target)
-                s.log(s.sink, STATUS_ERROR, "cosim", text)
-                return STATUS_ERROR
-            else:
+            if early:
                 ev.early_returns += 1
             now = last
             at = stop if not early else llround(last * 1e9)

@@ -351,7 +351,7 @@ def test_a_complete_binary_loads_without_warnings(caplog):
 # -- 4. parameters the binary leaves unset -------------------------------------------------
 
 
-def test_fmu_that_needs_every_start_value_set_runs(fresh, fmi_version):
+def test_fmu_that_needs_every_start_value_set_runs(fresh, fmi_version, caplog):
     path = fresh("unset_starts", fmi_version)
     with pytest.raises(Exception, match="ExitInitializationMode failed"):
         fmpy.simulate_fmu(str(path))          # fmpy sets only the start values it is given
@@ -366,8 +366,20 @@ def test_fmu_that_needs_every_start_value_set_runs(fresh, fmi_version):
         bare.free()
     finally:
         archive.close()
+    caplog.clear()
     np.testing.assert_array_equal(run(path)["c.y"], [2.0 * 1.5 + 3] * 4)
-    np.testing.assert_array_equal(run(path, parameters={"k": 4.0, "n": 1})["c.y"], [7.0] * 4)
+    starts = [r.getMessage() for r in caplog.records
+              if "does not hold the start values" in r.getMessage()]
+    assert len(starts) == 1 and "of k, u, n that modelDescription.xml declares" in starts[0]
+    caplog.clear()      # values the user gives are set before initialization: nothing is missing
+    np.testing.assert_array_equal(run(path, parameters={"k": 4.0, "n": 1, "u": 1.5})["c.y"],
+                                  [7.0] * 4)
+    assert "does not hold the start values" not in caplog.text
+
+
+def test_an_fmu_holding_its_start_values_is_not_set_them_again(caplog):
+    run(twins.path("gain", "2.0"))
+    assert "does not hold the start values" not in caplog.text
 
 
 # -- 5. chatty loggers ---------------------------------------------------------------------

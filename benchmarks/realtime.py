@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from cosim import System, twins
-from cosim.live.pacing import DEFAULT_SPIN, Pacer
+from cosim.execution.pacing import DEFAULT_SPIN, Pacer
 
 
 def spindle() -> System:

@@ -28,7 +28,7 @@ from cosim.analysis import flatten
 from cosim.errors import ConfigurationError, CosimError, SimulationTerminated, did_you_mean
 from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, LOOP_TYPES_TEXT, Simulation
 from cosim.fmi.archive import read_model
-from cosim.live.pacing import OVERRUN_POLICIES
+from cosim.execution.pacing import OVERRUN_POLICIES
 from cosim.results import CsvWriter
 from cosim.ssp import Problem, load, read
 from cosim.system import System

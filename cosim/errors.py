@@ -163,7 +163,7 @@ class RealtimeOverrun(CosimError):
     ``time`` is the simulation time of the communication point that was late,
     ``lateness`` how many wall seconds after its due time it was reached,
     ``limit`` the allowed lateness (``max_lateness``), ``stats`` the
-    :class:`~cosim.live.pacing.RealtimeStats` up to that point, and
+    :class:`~cosim.execution.pacing.RealtimeStats` up to that point, and
     ``partial_result`` the results recorded so far, when a simulation was
     running.
     """

@@ -52,7 +52,7 @@ class Result:
     (quoted, or a tuple such as ``("a.b", "c")``, see :mod:`cosim.paths`).
     Once the simulation stops, ``stats`` holds its per-component statistics
     and, for a real-time run, ``realtime`` its
-    :class:`~cosim.live.pacing.RealtimeStats` (None otherwise).  It also says
+    :class:`~cosim.execution.pacing.RealtimeStats` (None otherwise).  It also says
     where and why the run ended: ``end_time`` is the simulation time reached
     (when a component asked to end the simulation inside a step, the time it
     asked, after the last row), ``end_reason`` a sentence ("reached the stop

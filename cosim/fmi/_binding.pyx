@@ -475,11 +475,19 @@ cdef class Instance:
     cpdef int check(self, int status, str function) except -1:
         """Raise FmiCallError if ``status`` is above warning; drain the log either way."""
         if status > STATUS_WARNING:
-            if status == STATUS_FATAL:
-                self.abandon()
-            raise FmiCallError(function, self.name, status, self.time, self._take_error())
+            raise self.call_error(function, status, self.time)
         self.drain_log()
         return 0
+
+    def call_error(self, str function, int status, time):
+        """The FmiCallError for ``function`` having returned ``status`` (above
+        warning) at simulation ``time``, with the last error the FMU logged.
+        After fatal, the instance is abandoned (see :meth:`abandon`).  Every
+        failed call of an FMU, in Python or in the native loop, becomes an
+        error here."""
+        if status == STATUS_FATAL:
+            self.abandon()
+        return FmiCallError(function, self.name, status, time, self._take_error())
 
     def abandon(self):
         """Never call the FMU again: call after any of its functions returned fatal.

@@ -222,8 +222,9 @@ class ModelExchangeInstance:
     def check(self, status: int, function: str) -> int:
         return self.fmu.check(status, function)
 
-    def _take_error(self) -> str:
-        return self.fmu._take_error()
+    def call_error(self, function: str, status: int, time):
+        """The FmiCallError of a failed call (see :meth:`Instance.call_error`)."""
+        return self.fmu.call_error(function, status, time)
 
     # -- values -------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ correction of the twin toward the plant.
 - :mod:`cosim.live.sources`: the :class:`Source` interface and :class:`Replay`
   of CSV/Parquet recordings; :mod:`cosim.live.mqtt` and :mod:`cosim.live.opcua`
   hold the network sources.
-- :mod:`cosim.live.pacing`: :class:`Pacer`, which paces a run to the wall
+- :mod:`cosim.execution.pacing`: :class:`Pacer`, which paces a run to the wall
   clock, and its :class:`RealtimeStats`.
 - :mod:`cosim.live.twin`: :class:`LiveTwin` with its :class:`Binding`,
   :class:`Comparison` and :class:`Alert` definitions, and what-if forks.
@@ -14,7 +14,7 @@ correction of the twin toward the plant.
   estimation.
 """
 from cosim.live.estimation import Estimator
-from cosim.live.pacing import OVERRUN_POLICIES, Pacer, RealtimeStats
+from cosim.execution.pacing import OVERRUN_POLICIES, Pacer, RealtimeStats
 from cosim.live.signals import REJECTIONS, SignalStats, SignalStore
 from cosim.live.sources import Replay, Source
 from cosim.live.twin import Alert, AlertEvent, Binding, BindingStatus, Comparison, LiveTwin, WhatIf

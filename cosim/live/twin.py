@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cosim.errors import ConfigurationError, CosimError
-from cosim.live.pacing import Pacer
+from cosim.execution.pacing import Pacer
 from cosim.live.signals import SignalStore
 from cosim.units import CATALOG, UnitError, conversion
 
@@ -166,7 +166,7 @@ class LiveTwin:
     realtime : bool or float
         Pace communication points on the wall clock (a number is the factor).
     overrun : {"skip", "slow", "stop"}
-        What the pacer does when the twin falls behind (see :class:`cosim.live.pacing.Pacer`).
+        What the pacer does when the twin falls behind (see :class:`cosim.execution.pacing.Pacer`).
     store : SignalStore or None
         Where sources deliver; by default one for the bound and compared
         signals, with ``time_origin``, ``max_lead`` and ``history``.

@@ -21,7 +21,7 @@ import numpy as np
 import cosim
 from cosim import twins
 from cosim.live.mqtt import MqttPublisher
-from cosim.live.pacing import Pacer
+from cosim.execution.pacing import Pacer
 
 ZONES = ("heat", "soak", "cool")
 NOMINAL_TRANSFER = 2000.0       # W/K, clean

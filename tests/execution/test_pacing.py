@@ -13,7 +13,7 @@ import pytest
 
 from cosim import (ConfigurationError, FmiCallError, PythonComponent, RealtimeOverrun, System,
                    simulate, twins)
-from cosim.live import Pacer, RealtimeStats
+from cosim.execution.pacing import Pacer, RealtimeStats
 
 
 class Stamper(PythonComponent):

@@ -131,7 +131,7 @@ class RealtimeStats:
         ])
 
 
-def _positive(name: str, value, *, zero: bool = False) -> float:
+def positive_seconds(name: str, value, *, zero: bool = False) -> float:
     """``value`` as a float if it is a finite number > 0 (>= 0 with ``zero``)."""
     ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
           and math.isfinite(value) and (value >= 0 if zero else value > 0))
@@ -190,13 +190,13 @@ class Pacer:
 
     def __init__(self, *, step_size: float, factor: float = 1.0, overrun: str = "skip",
                  max_lateness: float | None = None, spin: float = DEFAULT_SPIN):
-        self.step_size = _positive("step_size", step_size)
+        self.step_size = positive_seconds("step_size", step_size)
         self.factor = check_factor(factor)
         self.overrun = check_policy(overrun)
         interval = self.step_size / self.factor
-        self.max_lateness = interval if max_lateness is None else _positive(
+        self.max_lateness = interval if max_lateness is None else positive_seconds(
             "max_lateness", max_lateness, zero=True)
-        self.spin = _positive("spin", spin, zero=True)
+        self.spin = positive_seconds("spin", spin, zero=True)
         self._interval_ns = interval * _NS
         self._limit_ns = round(self.max_lateness * _NS)
         self._spin_ns = round(self.spin * _NS)

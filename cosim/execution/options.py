@@ -1,0 +1,241 @@
+"""The options of a run, as data.
+
+:class:`Options` holds everything a :class:`~cosim.execution.Simulation` is
+told, grouped by concern: the time grid, :class:`Coupling` (how components
+exchange values), :class:`StepControl` (variable steps), :class:`Realtime`
+(pacing to the wall clock) and :class:`Recording` (what the result holds and
+where it goes).  Every option is checked here, in one place, when an
+:class:`Options` is made; the keyword arguments of ``Simulation``,
+``simulate`` and ``System.start`` are a thin layer over it
+(:meth:`Options.from_keywords`).
+
+Examples
+--------
+>>> options = Options.from_keywords(step_size=0.1, stop_time=1.0, algorithm="gauss-seidel")
+>>> options.coupling.algorithm
+'gauss-seidel'
+>>> options.keywords()["stop_time"]
+1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from cosim.errors import ConfigurationError
+from cosim.execution.pacing import check_factor, check_policy, positive_seconds
+from cosim.timegrid import TimeGrid, time_grid
+
+__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "Coupling", "Options", "Realtime", "Recording",
+           "StepControl"]
+
+ALGORITHMS = ("jacobi", "gauss-seidel")
+EXTRAPOLATIONS = ("zoh", "foh")
+
+
+def _positive_number(name: str, value) -> None:
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0
+                                       and math.isfinite(value)):
+        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Coupling:
+    """How components exchange values.
+
+    ``algorithm`` is "jacobi" (all step from the same point) or
+    "gauss-seidel" (in execution order, each from its sources' new values);
+    ``extrapolation`` "zoh" or "foh" (how a float64 input follows its source
+    over a step); ``step_multiples`` maps components to how many base steps
+    each of their steps spans; ``loop_tolerance`` and
+    ``loop_max_iterations`` bound the solution of algebraic loops;
+    ``tolerance`` is the relative tolerance handed to FMUs' own solvers (None:
+    each FMU's default experiment).
+    """
+
+    algorithm: str = "jacobi"
+    extrapolation: str = "zoh"
+    step_multiples: dict | None = None
+    loop_tolerance: float = 1e-10
+    loop_max_iterations: int = 100
+    tolerance: float | None = None
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigurationError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
+                                     f"got {self.algorithm!r}")
+        if self.extrapolation not in EXTRAPOLATIONS:
+            raise ConfigurationError(f"extrapolation must be one of {', '.join(EXTRAPOLATIONS)}, "
+                                     f"got {self.extrapolation!r}")
+        _positive_number("loop_tolerance", self.loop_tolerance)
+        if self.tolerance is not None:
+            _positive_number("tolerance", self.tolerance)
+        if isinstance(self.loop_max_iterations, bool) or \
+                not isinstance(self.loop_max_iterations, int) or self.loop_max_iterations < 1:
+            raise ConfigurationError(f"loop_max_iterations must be a positive integer, "
+                                     f"got {self.loop_max_iterations!r}")
+        for name, multiple in (self.step_multiples or {}).items():
+            if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
+                raise ConfigurationError(f"step_multiples: {name} must step every whole number "
+                                         f">= 1 of base steps, got {multiple!r}")
+
+
+@dataclass(frozen=True)
+class StepControl:
+    """Variable communication steps controlled by the coupling error.
+
+    With ``variable_step``, a step whose error exceeds ``atol + rtol*|value|``
+    is rolled back and taken again, shorter; steps stay within ``min_step``
+    (default ``step_size/1000``) and ``max_step`` (default ``100*step_size``).
+    """
+
+    variable_step: bool = False
+    min_step: float | None = None
+    max_step: float | None = None
+    rtol: float = 1e-4
+    atol: float = 1e-6
+
+    def __post_init__(self):
+        _positive_number("rtol", self.rtol)
+        _positive_number("atol", self.atol)
+
+
+@dataclass(frozen=True)
+class Realtime:
+    """Pacing to the wall clock: ``factor`` simulation seconds per wall second
+    (None: not paced), what an ``overrun`` does ("skip", "slow", "stop") and
+    the ``max_lateness`` in wall seconds before a point is an overrun."""
+
+    factor: float | None = None
+    overrun: str = "skip"
+    max_lateness: float | None = None
+
+    def __post_init__(self):
+        if self.factor is not None:
+            check_factor(self.factor)
+        check_policy(self.overrun)
+        if self.max_lateness is not None:
+            positive_seconds("max_lateness", self.max_lateness, zero=True)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What the result holds and where it goes.
+
+    ``record`` lists the references recorded (None: every output);
+    ``output_interval`` the recording interval (None: every step);
+    ``output_file`` a file written as the run goes, or a writer object;
+    ``logging_on`` asks FMUs for debug logging; ``profile`` times every do step.
+    """
+
+    record: Any = None
+    output_interval: float | None = None
+    output_file: Any = None
+    logging_on: bool = False
+    profile: bool = False
+
+
+# Flat keyword -> (group, field) of Options; group None for Options' own fields.
+_KEYWORDS = {
+    **{name: (None, name) for name in ("step_size", "stop_time", "start_time", "threads")},
+    **{f.name: ("coupling", f.name) for f in dataclasses.fields(Coupling)},
+    **{f.name: ("step_control", f.name) for f in dataclasses.fields(StepControl)},
+    **{f.name: ("recording", f.name) for f in dataclasses.fields(Recording)},
+    "realtime": ("realtime", "factor"),
+    "overrun": ("realtime", "overrun"),
+    "max_lateness": ("realtime", "max_lateness"),
+}
+_GROUPS = {"coupling": Coupling, "step_control": StepControl, "realtime": Realtime,
+           "recording": Recording}
+
+
+def _realtime_factor(realtime) -> float | None:
+    """The real-time factor asked for by the ``realtime`` keyword, or None for an unpaced run."""
+    if realtime is False or realtime is None:
+        return None
+    if realtime is True:
+        return 1.0
+    if not isinstance(realtime, (int, float)):
+        raise ConfigurationError(f"realtime must be True, False or a real-time factor > 0 "
+                                 f"(1 = real time, 10 = ten times faster), got {realtime!r}")
+    return check_factor(realtime)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option of a run, checked when made (ConfigurationError names the
+    option at fault).  See :class:`~cosim.execution.Simulation` for what each
+    does; :meth:`from_keywords` builds one from the flat keyword arguments."""
+
+    step_size: float
+    stop_time: float | None = None
+    start_time: float = 0.0
+    threads: int | None = None
+    coupling: Coupling = field(default_factory=Coupling)
+    step_control: StepControl = field(default_factory=StepControl)
+    realtime: Realtime = field(default_factory=Realtime)
+    recording: Recording = field(default_factory=Recording)
+
+    def __post_init__(self):
+        self.grid()         # checks the times
+        threads = self.threads
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
+        if threads is not None and threads > 1 and self.coupling.algorithm != "jacobi":
+            raise ConfigurationError("parallel stepping (threads > 1) needs algorithm='jacobi'")
+        variable = self.step_control.variable_step
+        if self.realtime.factor is not None and variable:
+            raise ConfigurationError("realtime runs take fixed communication steps, one at a "
+                                     "time; they cannot be combined with variable_step")
+        if variable and any(m > 1 for m in (self.coupling.step_multiples or {}).values()):
+            raise ConfigurationError("step_multiples need a fixed base step; they cannot be "
+                                     "combined with variable_step")
+
+    def grid(self) -> TimeGrid:
+        """The communication points of the run."""
+        return time_grid(start_time=self.start_time, step_size=self.step_size,
+                         stop_time=self.stop_time,
+                         output_interval=self.recording.output_interval,
+                         variable_step=self.step_control.variable_step,
+                         min_step=self.step_control.min_step, max_step=self.step_control.max_step)
+
+    @classmethod
+    def from_keywords(cls, **keywords) -> Options:
+        """Options from the flat keyword arguments of ``Simulation`` (``step_size``
+        is required); ConfigurationError names an unknown keyword."""
+        if "step_size" not in keywords:
+            raise ConfigurationError("step_size is required")
+        return cls(step_size=keywords.pop("step_size")).replace(**keywords)
+
+    def replace(self, **keywords) -> Options:
+        """A copy with the given flat keyword options changed."""
+        top: dict = {}
+        groups: dict = {}
+        for name, value in keywords.items():
+            if name not in _KEYWORDS:
+                close = difflib.get_close_matches(name, _KEYWORDS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(f"unknown option {name!r}{hint}")
+            group, attribute = _KEYWORDS[name]
+            if name == "realtime":
+                value = _realtime_factor(value)
+            if group is None:
+                top[attribute] = value
+            else:
+                groups.setdefault(group, {})[attribute] = value
+        for group, values in groups.items():
+            top[group] = dataclasses.replace(getattr(self, group), **values)
+        return dataclasses.replace(self, **top)
+
+    def keywords(self) -> dict:
+        """The flat keyword arguments that make these options again."""
+        flat = {}
+        for name, (group, attribute) in _KEYWORDS.items():
+            flat[name] = getattr(self if group is None else getattr(self, group), attribute)
+        flat["realtime"] = False if flat["realtime"] is None else flat["realtime"]
+        return flat

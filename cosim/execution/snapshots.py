@@ -1,0 +1,133 @@
+"""Saving and restoring a running simulation: snapshots in memory, states as bytes.
+
+:class:`StateAccess` is the part of :class:`~cosim.execution.Simulation` that
+takes snapshots (FMU get state and the loop's values), restores them, and
+saves and loads states as bytes in the format of :mod:`cosim.execution.state`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from cosim.component import PythonComponent
+from cosim.errors import ConfigurationError, ModelError
+from cosim.execution.assembly import FMU_RUNTIMES, lacking, model_of
+from cosim.execution.state import SavedState, Snapshot, decode_state, encode_state
+from cosim.fmi.model import SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
+
+__all__ = ["StateAccess"]
+
+
+class StateAccess:
+    """Snapshots and saved states of a simulation."""
+
+    def snapshot(self) -> Snapshot:
+        """Save the state of every component and of the loop at the current time.
+
+        Raises ModelError naming a component that cannot save its state.
+        """
+        self._require_running()
+        for name, runtime in zip(self._plan.names, self._runtimes):
+            model = model_of(self.system, name, runtime)
+            if not model.can_get_and_set_state:
+                raise ModelError(f"component '{name}' ({model.name}) cannot save its state "
+                                 f"({lacking(runtime, model, STATE_FUNCTIONS, 'GetAndSet')})")
+        states = [runtime.get_state() for runtime in self._runtimes]
+        return Snapshot(self.time, self._core.step_index,
+                        self._core.buffers(), states, id(self), self._core.history(),
+                        self._core.inputs_set())
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Return every component and the loop to a snapshot of this simulation.
+
+        Recorded results after the snapshot's time are dropped from
+        :attr:`result`; a CSV ``output_file`` keeps the rows as they were
+        computed, so its time column goes back at the restore.
+        """
+        self._require_running()
+        if snapshot.owner != id(self):
+            raise ConfigurationError("the snapshot was taken from another simulation; "
+                                     "load a saved state with load_state()")
+        for runtime, state in zip(self._runtimes, snapshot.states):
+            runtime.set_state(state)
+        self._flush()
+        self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history,
+                          inputs=snapshot.inputs)
+        self._observers.rewound(snapshot.time)
+        self._reanchor = True       # the paced schedule cannot go back in time
+
+    def _serialized(self, name: str, runtime, state):
+        """(kind, data) of one component's state for :meth:`save_state`."""
+        model = model_of(self.system, name, runtime)
+        if isinstance(runtime, FMU_RUNTIMES) and model.can_serialize_state:
+            return "fmu", runtime.serialize_state(state)
+        if isinstance(runtime, PythonComponent):
+            try:
+                json.dumps(state, allow_nan=True)
+            except (TypeError, ValueError) as exc:
+                raise ModelError(f"component '{name}' ({model.name}): its state cannot be "
+                                 f"saved ({exc}); a Python component's state is saved as JSON: "
+                                 "numbers, strings, booleans, None, lists and dicts") from None
+            return "python", state
+        if isinstance(runtime, FMU_RUNTIMES):
+            raise ModelError(f"component '{name}' ({model.name}) cannot serialize its state "
+                             f"({lacking(runtime, model, SERIALIZE_FUNCTIONS, 'Serialize')})")
+        raise ModelError(f"component '{name}' ({model.name}) cannot serialize its state")
+
+    def save_state(self) -> bytes:
+        """The current state as bytes (FMI serialized FMU states), to start other
+        simulations of the same system from with :meth:`load_state`.  The
+        format (:mod:`cosim.execution.state`) holds no code: it is safe to
+        load from an untrusted file.
+
+        Raises ModelError naming a component whose state cannot be serialized.
+        """
+        snapshot = self.snapshot()
+        states = [self._serialized(name, runtime, state) for name, runtime, state
+                  in zip(self._plan.names, self._runtimes, snapshot.states)]
+        return encode_state(SavedState(
+            names=self._plan.names, start_time=self.start_time, step_size=self.step_size,
+            time=snapshot.time, step_index=snapshot.step_index, record=list(self.result.names),
+            values=snapshot.values, history=snapshot.history, inputs=snapshot.inputs,
+            states=states))
+
+    def load_state(self, data: bytes) -> None:
+        """Continue from a state saved by :meth:`save_state` in a simulation of the
+        same system (same components, start time and step size).  The result
+        starts again at the state's time.
+
+        Raises ConfigurationError if the data is not a saved state or belongs
+        to another system or set-up.
+        """
+        self._require_running()
+        saved = decode_state(data)
+        if saved.names != self._plan.names:
+            raise ConfigurationError(f"the saved state is of components {saved.names}, "
+                                     f"this simulation has {self._plan.names}")
+        if (saved.start_time, saved.step_size) != (self.start_time, self.step_size):
+            raise ConfigurationError(
+                f"the state was saved with start_time={saved.start_time} and step_size="
+                f"{saved.step_size}; this simulation has {self.start_time} and {self.step_size}")
+        if saved.time > self._core.end_time:
+            raise ConfigurationError(f"the state's time {saved.time} s is after the stop time")
+        if saved.record != self.result.names:
+            raise ConfigurationError(
+                f"the state was saved by a simulation recording {saved.record}; this one "
+                f"records {self.result.names}: start it with the same record= list")
+        states = []
+        for name, runtime, (kind, blob) in zip(self._plan.names, self._runtimes, saved.states):
+            expected = "python" if isinstance(runtime, PythonComponent) else "fmu"
+            if kind != expected:
+                raise ConfigurationError(f"the saved state of component '{name}' is of a "
+                                         f"{kind} component; this one is not")
+            states.append(runtime.deserialize_state(blob) if kind == "fmu" else blob)
+        try:
+            self.restore(Snapshot(saved.time, saved.step_index, saved.values, states, id(self),
+                                  saved.history, saved.inputs))
+        except ValueError as exc:       # the core's check of the loop's values
+            raise ConfigurationError(f"the saved state does not fit this simulation: {exc}") \
+                from None
+        self._observers.rewound(-math.inf)          # earlier rows belong to another run
+        self._check(self._core.record_now())
+        self._flush()

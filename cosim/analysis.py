@@ -50,7 +50,7 @@ def flatten(system):
     from cosim.system import System
 
     flat = System(system.name)
-    flat._resources = system._resources     # files the components live in (a loaded .ssp)
+    flat.resources = system.resources       # files the components live in (a loaded .ssp)
     flat.default_experiment = dict(system.default_experiment)
     flat.units = dict(system.units)
     drivers = {}      # endpoint -> (source endpoint, scale, shift)
@@ -82,9 +82,8 @@ def flatten(system):
                                           (*names, name))
                 origins[prefix + name] = (*names, name)
                 parameters = {**data["parameters"], **given.get(name, {})}
-                flat._graph.add_node(prefix + name, kind="component", model=data["model"],
-                                     source=data["source"], parameters=parameters,
-                                     solver=data.get("solver"))
+                flat.place(prefix + name, model=data["model"], source=data["source"],
+                           parameters=parameters, solver=data.get("solver"))
             elif data["kind"] == "system":
                 walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **given.get(name, {})},
                      (*names, name))
@@ -116,12 +115,10 @@ def flatten(system):
         root, scale, shift = chain[-1]
         leaf, var = end[1], end[2]
         if root[0] == "leaf":
-            flat._graph.add_edge(root[1], leaf, key=(root[2], var), source=root[2], target=var,
-                                 factor=None, offset=None, suppress_unit_conversion=False,
-                                 scale=scale, shift=shift)
+            flat.place_connection((root[1], root[2]), (leaf, var), scale=scale, shift=shift)
         elif ports[root].start is not None:
             start = ports[root].start
-            flat._graph.nodes[leaf]["parameters"][var] = (
+            flat.graph.nodes[leaf]["parameters"][var] = (
                 scale * start + shift if ports[root].type == "float64" else start)
         for point, a, b in chain[1:]:
             if point[0] == "port" and point[1] == "":

@@ -1,4 +1,13 @@
-"""Components written in Python that step in the same loop as FMUs.
+"""The interface every running component implements, and components written in Python.
+
+:class:`Runtime` is what the master calls on a component while it runs,
+whatever backs it: an FMU co-simulation instance
+(:class:`cosim.fmi._binding.Instance`), a model exchange FMU with its solver
+(:class:`cosim.fmi.model_exchange.ModelExchangeInstance`), a
+:class:`PythonComponent`, or a twin hosted elsewhere
+(:class:`cosim.rpc.remote.RemoteSession`).  A :class:`RuntimeSource` is a
+component's source that is not a file: it describes its model and opens a
+runtime per instance (remote twins).
 
 A Python-backed component has the same interface as an FMU instance: set
 inputs, step, get outputs, save and restore state.  The master takes the GIL
@@ -20,10 +29,75 @@ Examples
 from __future__ import annotations
 
 import copy
+from typing import Any, Protocol, runtime_checkable
 
 from cosim.fmi.model import ModelInfo, Variable
 
-__all__ = ["PythonComponent"]
+__all__ = ["PythonComponent", "Runtime", "RuntimeSource"]
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """What the master calls on a running component, in this order: one
+    :meth:`setup_experiment`, start values with :meth:`set`,
+    :meth:`enter_initialization_mode`, values, :meth:`exit_initialization_mode`;
+    then, at every step, :meth:`set` inputs, :meth:`do_step`, :meth:`get`
+    outputs; :meth:`terminate` at the end and :meth:`free` last (also after a
+    failure).  FMU instances are driven by the native loop through their C
+    functions instead of :meth:`do_step`, with the same order.
+
+    A failed call raises :class:`~cosim.errors.FmiCallError` (FMU instances
+    build it in one place, ``Instance.call_error``); a runtime that cannot do
+    something at all raises :class:`~cosim.errors.ModelError`.
+    """
+
+    @property
+    def model(self) -> ModelInfo:
+        """The component's variables and capabilities."""
+
+    def setup_experiment(self, start_time: float = 0.0, stop_time: float | None = None,
+                         tolerance: float | None = None) -> None:
+        """Start time, stop time (None: open-ended) and relative tolerance of the run."""
+
+    def enter_initialization_mode(self) -> None: ...
+
+    def exit_initialization_mode(self) -> None: ...
+
+    def get(self, value_type: str, vrs) -> Any:
+        """Values of ``value_type`` ("float64", "int32", ...) at value references ``vrs``."""
+
+    def set(self, value_type: str, vrs, values) -> None:
+        """Set inputs or tunable parameters before the next step."""
+
+    def do_step(self, t: float, h: float) -> None:
+        """Advance from ``t`` by ``h`` with the inputs held."""
+
+    def get_state(self) -> Any:
+        """The state, for :meth:`set_state` (rollback, snapshots)."""
+
+    def set_state(self, state: Any) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def free(self) -> None:
+        """Release everything; safe after a failure."""
+
+    def drain_log(self) -> None:
+        """Hand the messages logged so far to Python's logging."""
+
+
+@runtime_checkable
+class RuntimeSource(Protocol):
+    """A component's source that opens one :class:`Runtime` per instance (a
+    remote twin); ``url`` is what a system file records for it."""
+
+    url: str
+
+    @property
+    def model(self) -> ModelInfo: ...
+
+    def open(self, name: str) -> Runtime:
+        """A runtime for the instance ``name``."""
 
 _FIXED = ("_model", "_names")      # attributes that never change with the state
 

@@ -24,6 +24,7 @@ __all__ = [
     "SspError",
     "SystemStructureError",
     "TwinNotFoundError",
+    "UnitError",
 ]
 
 STATUS_NAMES = {0: "OK", 1: "warning", 2: "discard", 3: "error", 4: "fatal", 5: "pending"}
@@ -59,8 +60,12 @@ class InvalidConnectionError(SystemStructureError):
     """A connection that breaks a rule: causality, type, or an input with two sources."""
 
 
-class AlgebraicLoopError(SystemStructureError):
-    """An algebraic loop the master could not solve.
+class UnitError(InvalidConnectionError):
+    """Units that cannot be converted into each other."""
+
+
+class AlgebraicLoopError(CosimError):
+    """An algebraic loop the master could not solve while running.
 
     ``loops`` holds one list of ``"component.variable"`` (or component)
     names per loop; ``residuals`` maps each exchanged value of the loop to

@@ -34,21 +34,20 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
-from cosim.component import PythonComponent
-from cosim import paths
+from cosim import paths, sources
+from cosim.component import PythonComponent, RuntimeSource
 from cosim.errors import (AmbiguousReferenceError, ConfigurationError, InvalidConnectionError,
-                          ModelError, SystemStructureError, did_you_mean)
+                          ModelError, SystemStructureError, UnitError, did_you_mean)
 from cosim.fmi.archive import read_model
 from cosim.fmi.model import MODEL_EXCHANGE, ModelInfo, Variable
-from cosim.fmi.model_exchange import Solver
-from cosim.units import CATALOG, UnitError, conversion
+from cosim.fmi.solver import Solver
+from cosim.units import CATALOG, conversion
 
 __all__ = ["Connection", "System"]
 
@@ -110,11 +109,6 @@ def _described(path: str, variable: str) -> str:
             f"or ({path!r}, {variable!r}) in Python)")
 
 
-def is_remote(source) -> bool:
-    """Whether a component's source is a :class:`cosim.rpc.RemoteTwin` (without
-    importing gRPC for systems that have none)."""
-    module = sys.modules.get("cosim.rpc.remote")
-    return module is not None and isinstance(source, module.RemoteTwin)
 
 class System:
     """A composition of components, nested systems and the connections between them.
@@ -131,7 +125,8 @@ class System:
         self.default_experiment: dict = {}     # start_time, stop_time, step_size, algorithm, ...
         self.units: dict = {}                  # unit definitions for ports (name -> cosim.units.Unit)
         self.port_map: dict = {}               # set by flatten: what each top-level port reaches
-        self._resources = None                 # keeps the files of a loaded .ssp alive
+        # The files a loaded SSP's components live in, kept alive with the system.
+        self.resources = None
 
     # -- inspection -------------------------------------------------------------
 
@@ -286,17 +281,17 @@ class System:
             self._refuse_collision(name, source._component_paths())
             self._graph.add_node(name, kind="system", system=source, parameters=values)
             return
-        if token is not None and not str(source).startswith("grpc://"):
+        opener = sources.opener_for(source)
+        if token is not None and opener is None:
             raise SystemStructureError(f"component {name!r}: token= is for grpc:// sources only")
-        if isinstance(source, str) and source.startswith("grpc://"):
-            from cosim.rpc.remote import RemoteTwin
+        if opener is not None:
             try:
-                source = RemoteTwin(source, token=token, name=name)
+                source = opener(source, token=token, name=name)
             except ConfigurationError as exc:
                 raise SystemStructureError(f"component {name!r}: {exc}") from None
         if isinstance(source, type) and issubclass(source, PythonComponent):
             source = source()
-        if isinstance(source, PythonComponent) or is_remote(source):
+        if isinstance(source, (PythonComponent, RuntimeSource)):
             model = source.model            # Python-backed or remote
         elif isinstance(source, (str, Path)):
             source = Path(source)
@@ -342,6 +337,22 @@ class System:
         if start is not None:
             _check_value(self.name, variable, start)
         self._graph.add_node(name, kind="port", variable=variable)
+
+    def place(self, path: str, *, model: ModelInfo, source, parameters: dict,
+              solver: Solver | None = None) -> None:
+        """Put a component that was already read and checked at ``path``, as it is:
+        no model is read and nothing is validated.  For systems derived from a
+        checked one (:func:`cosim.analysis.flatten`); use :meth:`add` otherwise."""
+        self._graph.add_node(path, kind="component", model=model, source=source,
+                             parameters=parameters, solver=solver)
+
+    def place_connection(self, source: tuple[str, str], target: tuple[str, str], *,
+                         scale: float = 1.0, shift: float = 0.0) -> None:
+        """Connect (component, variable) ``source`` to ``target`` through
+        ``scale*x + shift`` as it is, unchecked (see :meth:`place`)."""
+        self._graph.add_edge(source[0], target[0], key=(source[1], target[1]), source=source[1],
+                             target=target[1], factor=None, offset=None,
+                             suppress_unit_conversion=False, scale=scale, shift=shift)
 
     def set_parameter(self, target, value) -> None:
         """Set ``"component.variable"`` (a parameter or an input's start value), a
@@ -528,18 +539,15 @@ class System:
 
     def simulate(self, **options):
         """Run the system; see :func:`cosim.execution.simulate` for the options."""
-        from cosim.execution import simulate
-        return simulate(self, **options)
+        return sources.action("simulate")(self, **options)
 
     def start(self, **options):
         """Instantiate and initialize for step-wise control; see :class:`cosim.execution.Simulation`."""
-        from cosim.execution import Simulation
-        return Simulation(self, **options)
+        return sources.action("start")(self, **options)
 
     def save(self, path) -> Path:
         """Write the system as SSP: ``.ssp`` (an archive with the FMUs) or ``.ssd``."""
-        from cosim.ssp import save
-        return save(self, path)
+        return sources.action("save")(self, path)
 
     # -- helpers ------------------------------------------------------------------
 

@@ -18,15 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cosim.errors import InvalidConnectionError
+from cosim.errors import UnitError
 
 __all__ = ["CATALOG", "Unit", "UnitError", "conversion", "unit_from_definition"]
 
 BASE_UNITS = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
-
-
-class UnitError(InvalidConnectionError):
-    """Units that cannot be converted into each other."""
 
 
 @dataclass(frozen=True)

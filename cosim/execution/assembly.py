@@ -11,14 +11,13 @@ import logging
 import math
 
 from cosim.analysis import algebraic_loops
-from cosim.component import PythonComponent
+from cosim.component import PythonComponent, RuntimeSource
 from cosim.errors import ConfigurationError
 from cosim.execution.plan import LOOP_TYPES, Plan, element_names
 from cosim.fmi._binding import Instance
 from cosim.fmi.loader import load_fmu
 from cosim.fmi.model import MODEL_EXCHANGE, STATE_FUNCTIONS
 from cosim.fmi.model_exchange import ModelExchangeInstance
-from cosim.system import is_remote
 
 __all__ = ["FMU_RUNTIMES", "add_loops", "build_ports", "can_vary_step", "check_clocked",
            "instantiate", "lacking", "model_of", "setup_clocks"]
@@ -56,7 +55,7 @@ def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool) 
         if isinstance(source, PythonComponent):
             runtime = copy.deepcopy(source)     # the system keeps a pristine prototype
             core.add_python(k, runtime)
-        elif is_remote(source):
+        elif isinstance(source, RuntimeSource):
             runtime = source.open(name)
             core.add_python(k, runtime)
         else:

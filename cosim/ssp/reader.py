@@ -259,7 +259,7 @@ class _Reader:
     def read_system(self, path: Path, element, base: Path) -> System | None:
         system = System(element.get("name") or "system")
         system.units = dict(self.units)
-        system._resources = self.resources
+        system.resources = self.resources
         for connector in self.connectors(element):
             self.read_port(path, system, connector)
         elements = _child(element, "Elements")

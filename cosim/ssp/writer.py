@@ -16,8 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from cosim.component import PythonComponent
-from cosim.system import is_remote
+from cosim.component import PythonComponent, RuntimeSource
 from cosim.errors import SspError
 from cosim.units import BASE_UNITS, CATALOG
 
@@ -132,7 +131,7 @@ class _Writer:
             raise SspError(f"component '{name}' is a Python component ({type(source).__name__}); "
                            "SSP can only describe FMUs")
         element = _e("ssd", "Component", elements, name=name, type="application/x-fmu-sharedlibrary",
-                     source=source.url if is_remote(source) else self.source(source))
+                     source=source.url if isinstance(source, RuntimeSource) else self.source(source))
         model = data["model"]
         names = [v for v in model.variables if v in used]
         if names:

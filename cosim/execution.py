@@ -34,7 +34,7 @@ from cosim.fmi.model_exchange import ModelExchangeInstance
 from cosim.live.pacing import Pacer, check_factor, check_policy
 from cosim.master._core import (GROUPS, RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED,
                                 STAGES, STEP_TERMINATED, Core)
-from cosim.results import CsvWriter, Result
+from cosim.results import Result, writer_for
 from cosim.system import is_remote
 from cosim.timegrid import check_seconds, time_grid
 
@@ -164,6 +164,7 @@ class _Plan:
         # Columns: (group, slot), one per element of arrays; ports of the system
         # show a leaf output through a transformation applied to the recorded rows.
         self.columns, self.column_names, self.column_transforms = [], [], {}
+        self.column_units, self.column_descriptions = [], []    # the models' (results metadata)
         self.arrays = {}        # recorded array name -> (shape, its column indices)
         for name in self._recorded_names(record):
             leaf, scale, shift = self.leaf_of(name)
@@ -186,6 +187,9 @@ class _Plan:
                     self.column_transforms[len(self.columns)] = (scale, shift)
                 self.columns.append((group, slot))
                 self.column_names.append(column_name)
+                # a transformed port is in another unit than its leaf: unknown
+                self.column_units.append(var.unit if (scale, shift) == (1.0, 0.0) else None)
+                self.column_descriptions.append(var.description)
 
     def _refuse_resized_arrays(self) -> None:
         """Array dimensions come from structural parameters' start values: cosim
@@ -380,9 +384,11 @@ class Simulation:
         (``("a.b", "c")``), as :mod:`cosim.paths` describes.  The result's
         column names are the references as :meth:`cosim.System.reference`
         writes them.
-    output_file : path, CsvWriter or None
-        CSV file written as the run goes (kept, up to the failure, when a run
-        fails); or a :class:`~cosim.results.CsvWriter` for other headers.
+    output_file : path, ResultWriter or None
+        Result file written as the run goes (kept, up to the failure, when a
+        run fails), in the format its extension names: ``.csv``, ``.parquet``
+        or ``.mat`` (see :func:`cosim.results.writer_for`); or a
+        :class:`~cosim.results.ResultWriter` for other headers.
     logging_on : bool
         Ask FMUs for debug logging (messages go to the ``cosim.fmu`` logger).
     threads : int or None
@@ -520,7 +526,8 @@ class Simulation:
         self._stopped = False
         self._stats = None
         self.result = Result(plan.column_names, arrays=plan.arrays,
-                             types=[group for group, _ in plan.columns])
+                             types=[group for group, _ in plan.columns],
+                             units=plan.column_units, descriptions=plan.column_descriptions)
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._instantiate(logging_on)
@@ -541,9 +548,10 @@ class Simulation:
                 self._core.configure_variable(grid, rtol=rtol, atol=atol,
                                               estimated=plan.exchanged_float64)
             if output_file is not None:
-                self._writer = (output_file if isinstance(output_file, CsvWriter)
-                                else CsvWriter(output_file))
-                self._writer.start(plan.column_names, types=self.result.types)
+                self._writer = writer_for(output_file)
+                self._writer.start(plan.column_names, types=self.result.types,
+                                   units=plan.column_units,
+                                   descriptions=plan.column_descriptions)
             self._initialize([plan.index[n] for n in order])
             cores = len(os.sched_getaffinity(0))
             # Only FMU units step in parallel; Python-backed ones stay on this thread.

@@ -267,9 +267,9 @@ def cmd_run(args) -> int:
     output = args.output
     record = _recorded(args.record, system, bare)
     component = next(iter(system.components)) if bare else None
-    writer = writer_for(output, strip_component=component) if output is not None else None
     if args.plot is not None:       # a bad plot file name fails before the run, not after
         _check_plot_file(args.plot)
+    writer = writer_for(output, strip_component=component) if output is not None else None
     interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1,

@@ -3,13 +3,17 @@
 ``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
 problem of an FMU, SSP or OSP file (the defects that cosim tolerates as
 warnings, unless ``--strict``); ``cosim run TARGET`` runs one FMU, an SSP file
-or a Python file that defines ``system`` and writes the results as CSV; with
-``--realtime [FACTOR]`` it paces the run to the wall clock and prints the
-lateness and jitter it achieved.
+or a Python file that defines ``system`` and writes the results as CSV,
+Parquet or MAT (by the extension of ``-o``); with ``--realtime [FACTOR]`` it
+paces the run to the wall clock and prints the lateness and jitter it
+achieved.  ``cosim plot RESULT`` draws a result file, one panel per unit.
 ``cosim sweep TARGET`` runs an ensemble of variations on Dask.
 ``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
 FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.
 Errors end the command with a one-line message and a non-zero exit status.
+
+Each command imports what it needs when it runs, so that ``cosim --help``
+and ``import cosim.cli`` stay fast (no scipy, networkx, Dask or gRPC).
 """
 
 from __future__ import annotations
@@ -21,19 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from cosim import paths
-from cosim.analysis import flatten
+from cosim import __version__, paths
 from cosim.errors import ConfigurationError, CosimError, SimulationTerminated, did_you_mean
-from cosim.execution import ALGORITHMS, EXTRAPOLATIONS, LOOP_TYPES, LOOP_TYPES_TEXT, Simulation
-from cosim.fmi.archive import read_model
-from cosim.execution.pacing import OVERRUN_POLICIES
-from cosim.results import CsvWriter
-from cosim.ssp import Problem, load, read
-from cosim.system import System
 
 log = logging.getLogger("cosim")
+
+# The choices of the options, as cosim.execution and cosim.execution.pacing define
+# them; written out so that parsing the command line imports neither (a test
+# checks that they agree).
+ALGORITHMS = ("jacobi", "gauss-seidel")
+EXTRAPOLATIONS = ("zoh", "foh")
+OVERRUN_POLICIES = ("skip", "slow", "stop")
 
 PROGRESS_AFTER = 1.5   # seconds before a progress bar appears
 SUMMARY_COLUMNS = 5    # metrics per member in the sweep summary; its table has them all
@@ -64,6 +66,7 @@ def _parameters(items: list[str]) -> dict:
 # -- info ---------------------------------------------------------------------------
 
 def cmd_info(args) -> int:
+    from cosim.fmi.archive import read_model
     model = read_model(args.fmu)
     exp = model.default_experiment
     interfaces = " and ".join(i.replace("model-", "model ") for i in model.interfaces)
@@ -107,6 +110,9 @@ def cmd_info(args) -> int:
 
 def _load_target(target: str, parameters: dict, parameter_set: str | None = None):
     """(system, defaults, bare) for an FMU, an SSP file or a Python file defining ``system``."""
+    from cosim.fmi.archive import read_model
+    from cosim.ssp import load
+    from cosim.system import System
     path = Path(target)
     if parameter_set is not None and path.suffix.lower() not in (".ssp", ".ssd"):
         raise ConfigurationError("--parameter-set applies to SSP files (.ssp, .ssd)")
@@ -150,7 +156,7 @@ FMPY_TYPE_ORDER = ("float32", "float64", "int8", "uint8", "int16", "uint16", "in
                    "int64", "uint64", "bool")
 
 
-def _recorded(names: list[str] | None, system: System, bare: bool) -> list[str] | None:
+def _recorded(names: list[str] | None, system, bare: bool) -> list[str] | None:
     """The ``record`` list of ``cosim run --record NAMES``: the names given (of the
     FMU's variables for a single FMU), every variable for ``all``, and None (the
     outputs) by default; for a single FMU, what fmpy records (its outputs in
@@ -170,6 +176,7 @@ def _recorded(names: list[str] | None, system: System, bare: bool) -> list[str] 
 
 def _fmpy_order(variables) -> list[str]:
     """The names of the variables fmpy records among ``variables``, in its column order."""
+    from cosim.execution import LOOP_TYPES
     kept = [v for v in variables if v.type in FMPY_TYPE_ORDER and v.type in LOOP_TYPES]
     return [v.name for v in sorted(kept, key=lambda v: FMPY_TYPE_ORDER.index(v.type))]
 
@@ -184,9 +191,11 @@ def _fmpy_default(model) -> list[str]:
     return _fmpy_order(v for v in kept if v.causality != "independent")
 
 
-def _every_variable(system: System) -> list[str]:
+def _every_variable(system) -> list[str]:
     """``--record all``: every variable of every component of a type the master
     records; the others are named in a warning."""
+    from cosim.analysis import flatten
+    from cosim.execution import LOOP_TYPES, LOOP_TYPES_TEXT
     names, skipped = [], []
     flat = flatten(system)
     for component, model in flat.components.items():
@@ -240,6 +249,8 @@ def _realtime_options(args) -> dict:
 
 
 def cmd_run(args) -> int:
+    from cosim.execution import Simulation
+    from cosim.results import writer_for
     realtime = _realtime_options(args)
     system, defaults, bare = _load_target(args.target, _parameters(args.parameter), args.parameter_set)
     options = {
@@ -256,7 +267,9 @@ def cmd_run(args) -> int:
     output = args.output
     record = _recorded(args.record, system, bare)
     component = next(iter(system.components)) if bare else None
-    writer = CsvWriter(output, strip_component=component) if output is not None else None
+    if args.plot is not None:       # a bad plot file name fails before the run, not after
+        _check_plot_file(args.plot)
+    writer = writer_for(output, strip_component=component) if output is not None else None
     interval = args.output_interval if args.output_interval is not None else defaults.get("output_interval")
     sim = Simulation(system, algorithm=algorithm, output_interval=interval,
                      record=record, output_file=writer, logging_on=args.verbose > 1,
@@ -287,6 +300,10 @@ def cmd_run(args) -> int:
         if output is not None:
             print(f"wrote {len(sim.result)} rows x {len(sim.result.names)} variables to {output}",
                   file=sys.stderr)
+    if args.plot is not None:
+        sim.result.plot(path=args.plot)
+        if not args.quiet:
+            print(f"plotted {len(sim.result.names)} variables to {args.plot}", file=sys.stderr)
     if args.profile:
         print(_profile_table(sim.result.stats, elapsed))
     return 0
@@ -318,7 +335,9 @@ def cmd_validate(args) -> int:
     if path.suffix.lower() == ".fmu":
         from fmpy.validation import validate_fmu
 
+        from cosim.fmi.archive import read_model
         from cosim.fmi.model import untolerated_problems
+        from cosim.ssp import Problem
         model = read_model(path)               # cosim's own checks raise with the cause
         if args.strict:
             problems = [Problem("error", str(path), p) for p in validate_fmu(str(path))]
@@ -327,6 +346,7 @@ def cmd_validate(args) -> int:
             problems = [Problem("warning", str(path), w) for w in model.warnings]
             problems += [Problem("error", str(path), p) for p in untolerated_problems(str(path))]
     elif path.suffix.lower() in (".ssp", ".ssd", ".xml"):
+        from cosim.ssp import read
         problems = read(path, parameter_set=args.parameter_set, strict=args.strict).problems
     else:
         raise ConfigurationError(f"{path}: cosim validates .fmu, .ssp and .ssd files and OSP "
@@ -343,6 +363,28 @@ def cmd_validate(args) -> int:
     elif not errors and path.suffix.lower() == ".fmu" and not args.strict:
         print(f"{path}: usable; cosim tolerates every defect found (--strict counts them as errors)")
     return 1 if errors else 0
+
+
+# -- plot -----------------------------------------------------------------------------
+
+def _check_plot_file(path) -> None:
+    """ResultFileError for a plot file that cannot be written, before anything is computed."""
+    from cosim.results.plot import check_plot_file
+    check_plot_file(path)
+
+
+def cmd_plot(args) -> int:
+    from cosim.results import read_result
+    result = read_result(args.result)
+    output = Path(args.output) if args.output else Path(args.result).with_suffix(".png")
+    _check_plot_file(output)
+    try:
+        figure = result.plot(args.variables or None, path=output)
+    except KeyError as exc:     # a variable not in the file, with close matches
+        raise ConfigurationError(f"{args.result}: {exc.args[0]}") from None
+    lines = sum(len(ax.get_lines()) for ax in figure.axes)
+    print(f"plotted {lines} variables in {len(figure.axes)} panels to {output}")
+    return 0
 
 
 # -- sweep ----------------------------------------------------------------------------
@@ -363,6 +405,7 @@ def _sweep_axes(items: list[str]) -> dict:
             except (ValueError, IndexError):
                 raise ConfigurationError(f"--param {item!r}: LOW:HIGH:N needs two numbers and a "
                                          "count >= 1") from None
+            import numpy as np
             axes[name] = [float(v) for v in np.linspace(low, high, count)]
         else:
             axes[name] = [_parse_value(v) for v in spec.split(",")]
@@ -508,6 +551,7 @@ def _server_options(parser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosim", description="FMI co-simulation for factory digital twins")
+    parser.add_argument("--version", action="version", version=f"cosim {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv also asks FMUs for debug logging)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -540,7 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="set a parameter (FMU: NAME=VALUE; system: COMP.NAME=VALUE, with COMP "
                           "quoted if it holds dots: '\"a.b\".k=2'); repeatable")
     run.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
-    run.add_argument("--output", "-o", help="CSV file for the results")
+    run.add_argument("--output", "-o", metavar="FILE",
+                     help="result file, written as the run goes, in the format of its "
+                          "extension: .csv, .parquet (with units) or .mat (Dymola/MATLAB)")
+    run.add_argument("--plot", metavar="IMAGE",
+                     help="plot the recorded variables to this image (.png, .svg, .pdf), "
+                          "one panel per unit")
     run.add_argument("--extrapolation", choices=EXTRAPOLATIONS, default="zoh",
                      help="how inputs follow their sources over a step: zero- or first-order hold")
     run.add_argument("--variable-step", action="store_true",
@@ -562,6 +611,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: one step of wall clock)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
+
+    plot = sub.add_parser("plot", help="plot a result file (.csv, .parquet, .mat), one panel "
+                                       "per unit")
+    plot.add_argument("result", help="result file written by cosim run -o")
+    plot.add_argument("variables", nargs="*", metavar="VARIABLE",
+                      help="variables to plot (default: every one)")
+    plot.add_argument("--output", "-o", metavar="IMAGE",
+                      help="image file (.png, .svg, .pdf; default: RESULT with .png)")
+    plot.set_defaults(func=cmd_plot)
 
     sweep = sub.add_parser("sweep", help="run an ensemble of variations of a system on Dask")
     sweep.add_argument("target", help="SSP (.ssp/.ssd), FMU or Python file defining 'system'")

@@ -15,9 +15,11 @@ __all__ = [
     "CosimError",
     "FmiCallError",
     "InvalidConnectionError",
+    "MissingExtraError",
     "ModelError",
     "RealtimeOverrun",
     "RemoteTwinError",
+    "ResultFileError",
     "ServiceError",
     "SimulationTerminated",
     "SourceUnavailableError",
@@ -44,6 +46,17 @@ class ModelError(CosimError):
 
 class ConfigurationError(CosimError, ValueError):
     """An invalid option to a simulation (step size, stop time, algorithm, ...)."""
+
+
+class ResultFileError(ConfigurationError):
+    """A result file that cannot be written or read: an extension that names no
+    format cosim writes, a folder that does not exist, a file that is not a
+    result (corrupt, truncated, another kind of file)."""
+
+
+class MissingExtraError(CosimError, ImportError):
+    """An optional library that a feature needs is not installed; the message
+    names the extra that installs it (``pip install 'cosim[plot]'``)."""
 
 
 class SystemStructureError(CosimError):

@@ -4,7 +4,8 @@ An :class:`Observer` attaches to a :class:`~cosim.execution.Simulation`
 (``observers=`` or :meth:`Simulation.observe`) and is told, on the thread
 that runs the simulation:
 
-- :meth:`Observer.started` once, with the result's column names and types;
+- :meth:`Observer.started` once, with the (still empty) result: its column
+  names, types, units and descriptions;
 - :meth:`Observer.rows` with every chunk of recorded rows, as the run goes
   (at least every 0.25 s of wall clock in a real-time run);
 - :meth:`Observer.rewound` when the simulation returns to an earlier time
@@ -27,8 +28,9 @@ __all__ = ["Observer", "Observers", "ResultRecorder", "WriterObserver"]
 class Observer:
     """Base class of run observers: every hook does nothing unless overridden."""
 
-    def started(self, names: list[str], types: list[str]) -> None:
-        """The run's columns are known (before the first rows)."""
+    def started(self, result) -> None:
+        """The run's columns are known (``result.names``, ``types``, ``units``,
+        ``descriptions``), before the first rows."""
 
     def rows(self, times: np.ndarray, rows: np.ndarray) -> None:
         """Rows recorded since the last call."""
@@ -54,16 +56,17 @@ class ResultRecorder(Observer):
 
 
 class WriterObserver(Observer):
-    """Streams rows to a result writer (``start(names, types=)``, ``append``,
-    ``close``), as the run goes: a run that fails leaves a readable file.  A
+    """Streams rows to a result writer (:class:`~cosim.results.ResultWriter`:
+    ``start``, ``append``, ``close``), as the run goes: a run that fails leaves a readable file.  A
     file keeps rows as they were computed: after a rewind, its time column
     goes back."""
 
     def __init__(self, writer):
         self.writer = writer
 
-    def started(self, names, types):
-        self.writer.start(names, types=types)
+    def started(self, result):
+        self.writer.start(result.names, types=result.types, units=result.units,
+                          descriptions=result.descriptions)
 
     def rows(self, times, rows):
         self.writer.append(times, rows)
@@ -77,18 +80,18 @@ class Observers:
 
     def __init__(self, observers=()):
         self._observers = list(observers)
-        self._names = None
+        self._result = None
 
     def attach(self, observer: Observer) -> None:
         """Add ``observer``; if the run has started, it is told the columns at once."""
         self._observers.append(observer)
-        if self._names is not None:
-            observer.started(*self._names)
+        if self._result is not None:
+            observer.started(self._result)
 
-    def started(self, names, types) -> None:
-        self._names = (list(names), list(types))
+    def started(self, result) -> None:
+        self._result = result
         for observer in self._observers:
-            observer.started(*self._names)
+            observer.started(result)
 
     def rows(self, times, rows) -> None:
         if len(times):

@@ -148,6 +148,7 @@ class Plan:
         of the system show a leaf output through a transformation applied to the
         recorded rows."""
         self.columns, self.column_names, self.column_transforms = [], [], {}
+        self.column_units, self.column_descriptions = [], []    # the models' (results metadata)
         self.arrays = {}        # recorded array name -> (shape, its column indices)
         for name in self._recorded_names(record):
             leaf, scale, shift = self.leaf_of(name)
@@ -171,6 +172,9 @@ class Plan:
                     self.column_transforms[len(self.columns)] = (scale, shift)
                 self.columns.append((group, slot))
                 self.column_names.append(column_name)
+                # a transformed port is in another unit than its leaf: unknown
+                self.column_units.append(var.unit if (scale, shift) == (1.0, 0.0) else None)
+                self.column_descriptions.append(var.description)
 
     def _refuse_resized_arrays(self) -> None:
         """Array dimensions come from structural parameters' start values: cosim

@@ -41,7 +41,7 @@ from cosim.execution.values import ValueAccess
 from cosim.fmi._binding import Instance
 from cosim.master._core import (RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED,
                                 STEP_TERMINATED, Core)
-from cosim.results import CsvWriter, Result
+from cosim.results import Result, writer_for
 from cosim.timegrid import check_seconds
 
 __all__ = ["Simulation", "simulate"]
@@ -86,9 +86,11 @@ class Simulation(ValueAccess, StateAccess):
         (``("a.b", "c")``), as :mod:`cosim.paths` describes.  The result's
         column names are the references as :meth:`cosim.System.reference`
         writes them.
-    output_file : path, CsvWriter or None
-        CSV file written as the run goes (kept, up to the failure, when a run
-        fails); or a :class:`~cosim.results.CsvWriter` for other headers.
+    output_file : path, ResultWriter or None
+        Result file written as the run goes (kept, up to the failure, when a
+        run fails), in the format its extension names: ``.csv``, ``.parquet``
+        or ``.mat`` (see :func:`cosim.results.writer_for`); or a
+        :class:`~cosim.results.ResultWriter` for other headers.
     observers : list of Observer
         Told of the run's columns, every chunk of rows, rewinds and the end
         (see :mod:`cosim.execution.observers`); also :meth:`observe`.
@@ -199,16 +201,15 @@ class Simulation(ValueAccess, StateAccess):
         self._stopped = False
         self._stats = None
         self.result = Result(plan.column_names, arrays=plan.arrays,
-                             types=[group for group, _ in plan.columns])
+                             types=[group for group, _ in plan.columns],
+                             units=plan.column_units, descriptions=plan.column_descriptions)
         self._observers = Observers([ResultRecorder(self.result), *observers])
+        if o.recording.output_file is not None:     # a bad file name fails before instantiating
+            self._observers.attach(WriterObserver(writer_for(o.recording.output_file)))
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._build(order, multiples)
-            output_file = o.recording.output_file
-            if output_file is not None:
-                self._observers.attach(WriterObserver(
-                    output_file if isinstance(output_file, CsvWriter) else CsvWriter(output_file)))
-            self._observers.started(plan.column_names, self.result.types)
+            self._observers.started(self.result)
             self._initialize([plan.index[n] for n in order])
             self._choose_threads(threads)
         except BaseException as exc:
@@ -484,7 +485,7 @@ class Simulation(ValueAccess, StateAccess):
 
     @property
     def realtime_stats(self):
-        """:class:`~cosim.live.pacing.RealtimeStats` of a real-time run so far
+        """:class:`~cosim.execution.pacing.RealtimeStats` of a real-time run so far
         (None when not real time); also ``result.realtime`` once stopped."""
         if self._pacer is None:
             return None

@@ -42,7 +42,7 @@ class StateAccess:
         """Return every component and the loop to a snapshot of this simulation.
 
         Recorded results after the snapshot's time are dropped from
-        :attr:`result`; a CSV ``output_file`` keeps the rows as they were
+        :attr:`result`; an ``output_file`` keeps the rows as they were
         computed, so its time column goes back at the restore.
         """
         self._require_running()

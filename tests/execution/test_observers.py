@@ -13,8 +13,8 @@ class Log(Observer):
     def __init__(self):
         self.events, self.times, self.rows_seen = [], [], []
 
-    def started(self, names, types):
-        self.events.append(("started", list(names), list(types)))
+    def started(self, result):
+        self.events.append(("started", list(result.names), list(result.types)))
 
     def rows(self, times, rows):
         self.times.append(np.array(times))

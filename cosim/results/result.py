@@ -1,38 +1,15 @@
-"""Recorded results: in memory as numpy arrays, and on disk as the run goes.
-
-Rows arrive in chunks from the master; :class:`CsvWriter` appends and flushes
-each chunk, so a run that fails leaves a readable file up to the failure.
-"""
+"""Recorded results in memory: time series kept in the chunks the master hands over."""
 
 from __future__ import annotations
-
-import csv
-from pathlib import Path
 
 import numpy as np
 
 from cosim import paths
-from cosim.errors import CosimError, did_you_mean
+from cosim.errors import CosimError, MissingExtraError, did_you_mean
+from cosim.results.cells import cell_dtype
+from cosim.results.cells import decode as _decode
 
-__all__ = ["CsvWriter", "Result"]
-
-# Rows arrive as 8-byte cells, one per column: a double for float types, an
-# int64 for signed integers and bools, a uint64 for unsigned integers, so
-# that every value (int64 and uint64 extremes too) is kept exactly.
-_UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
-
-
-def cell_dtype(type_: str):
-    """The numpy dtype of the cells of a column of value type ``type_``."""
-    if type_ in ("float64", "float32"):
-        return np.float64
-    return np.uint64 if type_ in _UNSIGNED else np.int64
-
-
-def _decode(cells: np.ndarray, type_: str) -> np.ndarray:
-    """A column of cells as values of ``type_`` (a new array)."""
-    values = np.ascontiguousarray(cells).view(np.uint64).view(cell_dtype(type_))
-    return values.astype(np.dtype(type_) if type_ != "bool" else bool)
+__all__ = ["Result"]
 
 
 class Result:
@@ -59,12 +36,23 @@ class Result:
     time", the component's request to terminate, "failed: ..."), and
     ``terminated_by`` names the components that asked to end the simulation
     (empty when none did).
+    ``units`` and ``descriptions`` give each column's unit and description
+    from the model descriptions (None where a model declares none); see
+    :meth:`unit`.
+
+    A result goes to a file with :meth:`save` (CSV, Parquet or MAT by the
+    extension), to a pandas DataFrame with :meth:`to_pandas` and to a plot
+    with :meth:`plot`; :func:`cosim.results.read_result` reads a file back.
     """
 
     def __init__(self, names: list[str], *, arrays: dict | None = None,
-                 types: list[str] | None = None):
+                 types: list[str] | None = None, units: list | None = None,
+                 descriptions: list | None = None):
         self.names = list(names)
         self.types = list(types) if types is not None else ["float64"] * len(self.names)
+        self.units = list(units) if units is not None else [None] * len(self.names)
+        self.descriptions = (list(descriptions) if descriptions is not None
+                             else [None] * len(self.names))
         self._index = {name: i for i, name in enumerate(self.names)}
         # array name -> (shape, indices of its element columns)
         self.arrays = dict(arrays or {})
@@ -177,67 +165,104 @@ class Result:
     def __repr__(self):
         return f"Result({len(self.names)} variables, {len(self)} rows)"
 
-    def to_csv(self, path, *, strip_component: str | None = None) -> None:
-        """Write ``time`` plus one column per variable (see :class:`CsvWriter`)."""
-        with CsvWriter(path, strip_component=strip_component) as writer:
-            writer.start(self.names, types=self.types)
+    def unit(self, name) -> str | None:
+        """The unit of a recorded variable (or array), None when its model declares none."""
+        name = self.column(name)
+        index = self.arrays[name][1][0] if name in self.arrays else self._index[name]
+        return self.units[index]
+
+    def save(self, path, *, strip_component: str | None = None) -> None:
+        """Write ``time`` plus one column per variable to ``path``, in the format
+        its extension names: ``.csv``, ``.parquet`` or ``.mat`` (see
+        :func:`cosim.results.writer_for`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write; its folder must exist.
+        strip_component : str, optional
+            A component whose prefix the column names drop (``"spindle.speed"``
+            is written ``"speed"``).
+
+        Raises
+        ------
+        ResultFileError
+            For an extension that names no format, or a folder that does not exist.
+        """
+        from cosim.results.writers import writer_for
+        with writer_for(path, strip_component=strip_component) as writer:
+            writer.start(self.names, types=self.types, units=self.units,
+                         descriptions=self.descriptions)
             writer.append(*self._arrays())
 
+    def to_csv(self, path, *, strip_component: str | None = None) -> None:
+        """Write ``time`` plus one column per variable as CSV (see :class:`~cosim.results.CsvWriter`)."""
+        self._save_as(path, ".csv", strip_component)
+
     def to_parquet(self, path) -> None:
-        """Write ``time`` plus one column per variable, of its type, as Parquet."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        """Write ``time`` plus one column per variable, of its type, as Parquet,
+        with each column's unit and description in its field metadata (see
+        :class:`~cosim.results.ParquetWriter`)."""
+        self._save_as(path, ".parquet", None)
+
+    def to_mat(self, path) -> None:
+        """Write the result as a MAT file in the Modelica result layout that Dymola
+        and OpenModelica write (see :class:`~cosim.results.MatWriter`)."""
+        self._save_as(path, ".mat", None)
+
+    def _save_as(self, path, suffix: str, strip_component) -> None:
+        from cosim.results.writers import FORMATS
+        with FORMATS[suffix](path, strip_component=strip_component) as writer:
+            writer.start(self.names, types=self.types, units=self.units,
+                         descriptions=self.descriptions)
+            writer.append(*self._arrays())
+
+    def to_pandas(self):
+        """The result as a pandas DataFrame: one column per variable, of its type,
+        indexed by ``time``; ``frame.attrs["units"]`` and
+        ``frame.attrs["descriptions"]`` map column names to units and descriptions.
+
+        Raises
+        ------
+        MissingExtraError
+            When pandas is not installed (``pip install 'cosim[pandas]'``).
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise MissingExtraError("Result.to_pandas needs pandas; install it with "
+                                    "pip install 'cosim[pandas]'") from exc
         times, rows = self._arrays()
-        columns = {"time": times, **{name: _decode(rows[:, i], self.types[i])
-                                     for i, name in enumerate(self.names)}}
-        pq.write_table(pa.table(columns), path)
+        frame = pd.DataFrame({name: _decode(rows[:, i], self.types[i])
+                              for i, name in enumerate(self.names)},
+                             index=pd.Index(times, name="time"))
+        frame.attrs["units"] = dict(zip(self.names, self.units))
+        frame.attrs["descriptions"] = dict(zip(self.names, self.descriptions))
+        return frame
 
+    def plot(self, variables=None, path=None):
+        """Plot variables against time, one panel per unit, sharing the time axis.
 
-class CsvWriter:
-    """Write result rows to a CSV file, flushing after every chunk.
+        Parameters
+        ----------
+        variables : list, optional
+            References of recorded variables or arrays (default: every column).
+        path : str or Path, optional
+            Also save the figure there (the format by its extension: .png,
+            .svg, .pdf, ...).
 
-    Call :meth:`start` with the column names, then :meth:`append` per chunk.
-    ``strip_component`` names a component whose prefix the headers drop
-    (``"spindle"``: ``"spindle.speed"`` -> ``"speed"``), as for a run of a
-    single FMU; its name may hold dots and spaces.
-    """
+        Returns
+        -------
+        matplotlib.figure.Figure
+            One axes per unit (variables without a unit share a panel), each
+            with a legend naming its lines.
 
-    def __init__(self, path, *, strip_component: str | None = None):
-        self.path = Path(path)
-        self.strip_component = strip_component
-        self._file = open(self.path, "w", newline="")
-        self._csv = csv.writer(self._file)
-
-    def start(self, names: list[str], *, types: list[str] | None = None) -> None:
-        """Write the header; ``types`` gives each column's value type (float64
-        when not given): integers are written as integers, booleans as 0/1."""
-        self._dtypes = [cell_dtype(t) for t in (types or ["float64"] * len(names))]
-        self._plain = all(t in (None, "float64") for t in (types or []))
-        if self.strip_component is not None:
-            prefixes = (f"{self.strip_component}.", f"{paths.quote(self.strip_component)}.")
-            names = [next((name[len(p):] for p in prefixes if name.startswith(p)), name)
-                     for name in names]
-        self._csv.writerow(["time", *names])
-        self._file.flush()
-
-    def append(self, times: np.ndarray, rows: np.ndarray) -> None:
-        """Write rows of 8-byte cells (see :func:`cell_dtype`)."""
-        rows = np.asarray(rows)
-        if self._plain:
-            for t, row in zip(times.tolist(), rows.view(np.float64).tolist()):
-                self._csv.writerow([repr(t), *map(repr, row)])
-        else:
-            columns = [rows[:, i].view(dtype).tolist() for i, dtype in enumerate(self._dtypes)]
-            for j, t in enumerate(times.tolist()):
-                self._csv.writerow([repr(t), *(repr(c[j]) for c in columns)])
-        self._file.flush()
-
-    def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        Raises
+        ------
+        KeyError
+            For a variable that was not recorded, naming close matches.
+        MissingExtraError
+            When matplotlib is not installed (``pip install 'cosim[plot]'``).
+        """
+        from cosim.results.plot import plot_result
+        return plot_result(self, variables, path)

@@ -1,0 +1,122 @@
+"""Result files written as the run goes, in the format the extension names.
+
+Every writer takes :meth:`~ResultWriter.start` once with the columns, then
+:meth:`~ResultWriter.append` per chunk of rows, then :meth:`~ResultWriter.close`.
+Rows arrive as 8-byte cells (see :mod:`cosim.results.cells`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cosim import paths
+from cosim.errors import ResultFileError
+
+__all__ = ["FORMATS", "ResultWriter", "check_writable", "writer_for"]
+
+
+class ResultWriter:
+    """Base of the result writers: the file, the column names, the context manager.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; its folder must exist.
+    strip_component : str, optional
+        A component whose prefix the column names drop (``"spindle"``:
+        ``"spindle.speed"`` -> ``"speed"``), as for a run of a single FMU;
+        its name may hold dots and spaces.
+    """
+
+    suffix = ""
+
+    def __init__(self, path, *, strip_component: str | None = None):
+        self.path = check_writable(path)
+        self.strip_component = strip_component
+
+    def start(self, names: list[str], *, types: list[str] | None = None,
+              units: list | None = None, descriptions: list | None = None) -> None:
+        """Begin the file with the columns: ``names``, and per column its value type
+        (float64 when not given), unit and description (None where unknown)."""
+        raise NotImplementedError
+
+    def append(self, times, rows) -> None:
+        """Write rows (len(times) x columns) of 8-byte cells."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file; it stays readable with the rows written so far."""
+
+    def headers(self, names: list[str]) -> list[str]:
+        """The column names as written: ``names`` less the stripped component's prefix."""
+        if self.strip_component is None:
+            return list(names)
+        prefixes = (f"{self.strip_component}.", f"{paths.quote(self.strip_component)}.")
+        return [next((name[len(p):] for p in prefixes if name.startswith(p)), name)
+                for name in names]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def check_writable(path) -> Path:
+    """``path`` as a Path, or ResultFileError when its folder does not exist or it is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultFileError(f"result file {path} is a directory; give a file name "
+                              f"such as {path / 'result.csv'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ResultFileError(f"result file {path}: the directory {parent} does not exist; "
+                              "create it first")
+    return path
+
+
+class _Formats(dict):
+    """Extension -> writer class, importing each writer's module only when asked."""
+
+    _modules = {".csv": ("cosim.results.csv_file", "CsvWriter"),
+                ".parquet": ("cosim.results.parquet_file", "ParquetWriter"),
+                ".mat": ("cosim.results.mat_file", "MatWriter")}
+
+    def __init__(self):
+        super().__init__(dict.fromkeys(self._modules))
+
+    def __getitem__(self, suffix):
+        import importlib
+        module, name = self._modules[suffix]
+        return getattr(importlib.import_module(module), name)
+
+
+#: The result formats by file extension: ``FORMATS[".parquet"]`` is the writer class.
+FORMATS = _Formats()
+
+
+def format_of(path) -> str:
+    """The extension of ``path`` (lower case) when it names a result format, else ResultFileError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise ResultFileError(f"result file {path}: {shown} is not a result format; cosim writes "
+                              f"{', '.join(FORMATS)} (CSV, Parquet, MATLAB), chosen by the "
+                              "extension")
+    return suffix
+
+
+def writer_for(target, *, strip_component: str | None = None) -> ResultWriter:
+    """A writer for ``target``, by its extension: ``.csv`` (:class:`CsvWriter`),
+    ``.parquet`` (:class:`ParquetWriter`) or ``.mat`` (:class:`MatWriter`).
+
+    A :class:`ResultWriter` is returned as it is.
+
+    Raises
+    ------
+    ResultFileError
+        For an extension that names none of the formats, or a folder that does not exist.
+    """
+    if isinstance(target, ResultWriter):
+        return target
+    return FORMATS[format_of(target)](target, strip_component=strip_component)

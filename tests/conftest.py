@@ -1,6 +1,9 @@
 """Shared fixtures: the installed twin FMUs, test-only FMUs built from tests/fmus."""
 
+import hashlib
+import os
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,40 @@ def open_twin():
         driver.close()
 
 
+# Test FMUs built before from the same sources are reused (build/ is not in git):
+# the unit tier then starts in seconds instead of compiling some hundred FMUs.
+_CACHE = ROOT / "build" / "test-fmus"
+
+
+def _sources_digest(models) -> str:
+    digest = hashlib.sha256()
+    inputs = [ROOT / "fmus" / "build_fmus.py", *(f for m in models for f in sorted(m.rglob("*"))
+                                                  if f.is_file())]
+    inputs += sorted((ROOT / "fmus").glob("*.[ch]")) + sorted((ROOT / "fmus").glob("*/*.[ch]"))
+    for file in inputs:
+        digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _built_before(models) -> Path | None:
+    done = _CACHE / _sources_digest(models)
+    return done if (done / "complete").is_file() else None
+
+
+def _keep_build(models, out: Path) -> None:
+    """Copy a finished build into the cache; a failed copy only costs the next build."""
+    target = _CACHE / _sources_digest(models)
+    if target.exists():
+        return
+    partial = _CACHE / f".{target.name}-{os.getpid()}"
+    try:
+        shutil.copytree(out, partial)
+        (partial / "complete").touch()
+        partial.rename(target)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def test_fmus(tmp_path_factory):
     """Build the FMUs in tests/fmus (test data, compiled from C like the twins)
@@ -49,10 +86,13 @@ def test_fmus(tmp_path_factory):
     ``model_exchange`` the FMI 2.0 model exchange build of a hybrid model.
     """
     builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
-    out = tmp_path_factory.mktemp("test-fmus")
     folders = builder["FOLDERS"]
-    builder["build_all"](out, sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir()),
-                         versions=tuple(folders))
+    models = sorted(p for p in (ROOT / "tests" / "fmus").iterdir() if p.is_dir())
+    out = _built_before(models)
+    if out is None:
+        out = tmp_path_factory.mktemp("test-fmus")
+        builder["build_all"](out, models, versions=tuple(folders))
+        _keep_build(models, out)
 
     def path(name, version="2.0", *, model_exchange=False):
         if model_exchange:
@@ -60,3 +100,17 @@ def test_fmus(tmp_path_factory):
         return out / folders[version] / f"{name}.fmu"
 
     return path
+
+
+# The scenario tier: real-time runs, servers, brokers, processes, other exporters'
+# tools and whole examples.  `pytest -m "not slow"` runs the unit tier alone.
+SLOW = ("live/", "rpc/", "twins/", "test_examples.py", "test_readme.py", "test_sweep.py",
+        "test_cli.py", "test_cli_results.py", "fmi/test_exporters.py", "fmi/test_third_party.py",
+        "execution/test_pacing.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)

@@ -30,7 +30,7 @@ extensions = [
     # The master's native core, one extension per role (see cosim/master/_core.pyx).
     *[Extension(f"cosim.master.{name}", [f"cosim/master/{name}.pyx"],
                 include_dirs=INCLUDES, define_macros=MACROS)
-      for name in ("_clocks", "_loops", "_stepcontrol", "_core")],
+      for name in ("_clocks", "_loops", "_stepcontrol", "_build", "_core")],
     Extension("cosim.master._stepping", ["cosim/master/_stepping.pyx"],
               include_dirs=INCLUDES, define_macros=MACROS,
               extra_compile_args=["-fopenmp"], extra_link_args=["-fopenmp"]),

@@ -35,9 +35,9 @@ from cosim.master._types cimport (
     STAGE_GET, STAGE_SET, STAGE_STEP, TERMINATED, Buffers, ClockSet, Failure, Loop, Master, Port,
     Unit, UnitStats, fail, slot_at)
 
-from cosim.master import newton as _newton
 from cosim.master._build import _GROUP_DTYPES, _GROUP_NAMES, _GROUP_TYPES, GROUPS, HOLDS
 from cosim.master.newton import SweepFailed as _SweepFailed
+from cosim.master.newton import solve as _solve_newton
 
 STAGES = ("set", "step", "get")
 RUN_DONE, RUN_CHUNK_FULL, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED = \
@@ -406,7 +406,7 @@ cdef class Core(Builder):
         cdef Loop* loop = &self.m.loops[i]
         for j in range(loop.n_units):
             self.m.stats[loop.units[j]].newton_solves += 1
-        status, error = _newton.solve(self, i, remembered, self.jacobians)
+        status, error = _solve_newton(self, i, remembered, self.jacobians)
         if status == NEWTON_FAILED:
             self.loop_error = error
         return status

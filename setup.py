@@ -27,7 +27,11 @@ MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 extensions = [
     Extension("cosim.fmi._binding", ["cosim/fmi/_binding.pyx", "cosim/fmi/logsink.c"],
               include_dirs=INCLUDES, define_macros=MACROS, libraries=["dl"]),
-    Extension("cosim.master._core", ["cosim/master/_core.pyx"],
+    # The master's native core, one extension per role (see cosim/master/_core.pyx).
+    *[Extension(f"cosim.master.{name}", [f"cosim/master/{name}.pyx"],
+                include_dirs=INCLUDES, define_macros=MACROS)
+      for name in ("_clocks", "_loops", "_stepcontrol", "_build", "_core")],
+    Extension("cosim.master._stepping", ["cosim/master/_stepping.pyx"],
               include_dirs=INCLUDES, define_macros=MACROS,
               extra_compile_args=["-fopenmp"], extra_link_args=["-fopenmp"]),
 ]

@@ -1,7 +1,7 @@
 """A reference co-simulation master: plain Python over fmpy.
 
 It runs a :class:`cosim.System` with the semantics documented in
-``cosim/execution.py`` and ``cosim/master/_core.pyx``, but shares nothing
+``cosim/execution.py`` and the native core in ``cosim/master/``, but shares nothing
 with cosim's native binding or step loop: the FMUs are loaded and called
 through fmpy, and the loop is written out below as a specification.  It
 reads only the system's public structure (components, connections,

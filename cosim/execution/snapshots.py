@@ -49,6 +49,10 @@ class StateAccess:
         if snapshot.owner != id(self):
             raise ConfigurationError("the snapshot was taken from another simulation; "
                                      "load a saved state with load_state()")
+        fault = self._core.rewind_fault(snapshot.step_index, snapshot.time, snapshot.values,
+                                        snapshot.history)
+        if fault is not None:       # before any component is touched
+            raise ConfigurationError(f"the saved state does not fit this simulation: {fault}")
         for runtime, state in zip(self._runtimes, snapshot.states):
             runtime.set_state(state)
         self._flush()
@@ -122,12 +126,8 @@ class StateAccess:
                 raise ConfigurationError(f"the saved state of component '{name}' is of a "
                                          f"{kind} component; this one is not")
             states.append(runtime.deserialize_state(blob) if kind == "fmu" else blob)
-        try:
-            self.restore(Snapshot(saved.time, saved.step_index, saved.values, states, id(self),
-                                  saved.history, saved.inputs))
-        except ValueError as exc:       # the core's check of the loop's values
-            raise ConfigurationError(f"the saved state does not fit this simulation: {exc}") \
-                from None
+        self.restore(Snapshot(saved.time, saved.step_index, saved.values, states, id(self),
+                              saved.history, saved.inputs))
         self._observers.rewound(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()

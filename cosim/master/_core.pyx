@@ -27,7 +27,7 @@ from cosim.master._clocks cimport get_port, post
 from cosim.master._exchange cimport pull, push
 from cosim.master._loops cimport discrete_changed, discrete_value, keep_discrete, solve_loop, sweep
 from cosim.master._stepcontrol cimport (
-    history_bytes, history_size, place_outputs, restore_history, run_variable)
+    history_bytes, history_fault, history_size, place_outputs, restore_history, run_variable)
 from cosim.master._stepping cimport record, run_fixed
 from cosim.master._types cimport (
     ACT_IN, ACT_OUT, ACT_REC, CHUNK_FULL, DONE, FAILED, G_BOOL, G_F32, G_F64, G_U8, G_U16,
@@ -285,11 +285,9 @@ cdef class Core(Builder):
         every input is set again before the next step."""
         cdef Master* m = &self.m
         cdef size_t offset = 0, nbytes
-        if step_index < 0 or not m.start_time <= time <= m.end_time:
-            raise ValueError(f"step {step_index} at t={time!r} is outside this run")
-        if len(values) != sum(m.slot_counts[g] * GROUP_SIZE[g] for g in range(N_GROUPS)) or (
-                history is not None and <size_t>len(history) != history_size(m)):
-            raise ValueError("the saved values do not belong to this system")
+        fault = self.rewind_fault(step_index, time, values, history)
+        if fault is not None:
+            raise ValueError(fault)
         cdef const char* data = values
         if inputs is not None and <size_t>len(inputs) == m.inputs_bytes:
             memcpy(m.inputs_block, <const char*>inputs, m.inputs_bytes)
@@ -304,6 +302,17 @@ cdef class Core(Builder):
         restore_history(m, history)
         place_outputs(m, time)
         m.rows.filled = 0
+
+    def rewind_fault(self, long long step_index, double time, bytes values not None,
+                     bytes history=None):
+        """Why :meth:`rewind` would refuse these, or None; changes nothing."""
+        cdef Master* m = &self.m
+        if step_index < 0 or not m.start_time <= time <= m.end_time:
+            return f"step {step_index} at t={time!r} is outside this run"
+        if len(values) != sum(m.slot_counts[g] * GROUP_SIZE[g] for g in range(N_GROUPS)) or (
+                history is not None and <size_t>len(history) != history_size(m)):
+            return "the saved values do not belong to this system"
+        return history_fault(m, history) if history is not None else None
 
     def history(self):
         """What the holds and the step control carry from point to point (the

@@ -6,5 +6,6 @@ cdef double next_output(Master* m) noexcept nogil
 cdef void copy_buffers(Master* m, Buffers* to, Buffers* source) noexcept nogil
 cdef bytes history_bytes(Master* m)
 cdef void restore_history(Master* m, bytes history) except *
+cdef str history_fault(Master* m, bytes history)
 cdef size_t history_size(Master* m) noexcept
 cdef void place_outputs(Master* m, double time) noexcept nogil

@@ -232,6 +232,20 @@ cdef bytes history_bytes(Master* m):
             + bytes(<char[:sizeof(tail)]><char*>&tail))
 
 
+cdef str history_fault(Master* m, bytes history):
+    """Why ``history`` (of history_size bytes) cannot be restored, or None: a
+    saved state may come from an untrusted file, and the step control must
+    never be handed a step length that is not a finite number >= 0."""
+    cdef size_t n64 = m.slot_counts[G_F64] * sizeof(double)
+    cdef HistoryTail tail
+    memcpy(&tail, <const char*>history + 2 * n64, sizeof(tail))
+    if not (isfinite(tail.h_prev) and tail.h_prev >= 0 and isfinite(tail.h_next)
+            and tail.h_next >= 0) or tail.have_prev > 1:
+        return (f"its step history is invalid (previous step {tail.h_prev!r} s, next step "
+                f"{tail.h_next!r} s)")
+    return None
+
+
 cdef void restore_history(Master* m, bytes history) except *:
     """Take back what history_bytes gave (None: start the history afresh)."""
     cdef size_t n64 = m.slot_counts[G_F64] * sizeof(double)

@@ -1,14 +1,15 @@
 """The history a saved state carries for the holds and the variable step
-control: its layout (states saved by earlier builds must still load) and a
-run continued from it."""
+control: its layout, a run continued from it, and histories that do not fit
+or hold invalid step lengths (a saved state may come from an untrusted file)."""
 
-import pickle
+import dataclasses
 import struct
 
 import pytest
 
 import cosim
-from cosim import System
+from cosim import ConfigurationError, System
+from cosim.execution.state import decode_state, encode_state
 
 # first-order holds on a fast transient: the history (previous point, step
 # lengths) decides the holds' slopes and the next step tried
@@ -34,7 +35,7 @@ def start(path):
 def test_the_history_holds_the_previous_values_the_derivatives_and_the_step_lengths(test_fmus):
     with start(test_fmus("mass")) as sim:
         sim.run_until(1.0)
-        history = pickle.loads(sim.save_state())["history"]
+        history = decode_state(sim.save_state()).history
         times = sim.result.time
     n = len(history) - TAIL.size
     assert n > 0 and n % 16 == 0            # previous float64 values, then their derivatives
@@ -59,12 +60,29 @@ def test_a_run_loaded_from_a_saved_state_continues_like_the_run_that_saved_it(te
         assert list(sim.result["a.x"][-5:]) == list(expected[1])
 
 
-def test_a_state_whose_history_has_another_length_is_refused(test_fmus):
-    path = test_fmus("mass")
+def altered_history(path, change):
     with start(path) as sim:
         sim.run_until(1.0)
-        state = pickle.loads(sim.save_state())
-    state["history"] = state["history"][:-8]
+        state = decode_state(sim.save_state())
+    return encode_state(dataclasses.replace(state, history=change(state.history)))
+
+
+def with_tail(h_prev, h_next, have_prev=1):
+    return lambda history: history[:-TAIL.size] + TAIL.pack(h_prev, h_next, have_prev)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda history: history[:-8], "the saved values do not belong to this system"),
+    (with_tail(float("nan"), 0.01), "step history is invalid"),
+    (with_tail(0.01, -1.0), "step history is invalid"),
+    (with_tail(0.01, float("inf")), "step history is invalid"),
+    (with_tail(0.01, 0.01, 7), "step history is invalid"),
+])
+def test_a_history_that_does_not_fit_or_is_invalid_is_refused(test_fmus, change, message):
+    path = test_fmus("mass")
+    data = altered_history(path, change)
     with start(path) as sim:
-        with pytest.raises(ValueError, match="the saved values do not belong to this system"):
-            sim.load_state(pickle.dumps(state))
+        with pytest.raises(ConfigurationError, match=message):
+            sim.load_state(data)
+        sim.run_until(0.5)          # refused before anything changed: the run goes on
+        assert sim.time == pytest.approx(0.5)

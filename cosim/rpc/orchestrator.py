@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import queue
 import shutil
 import tempfile
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import grpc
 
-from cosim.errors import ConfigurationError, CosimError, FmiCallError
+from cosim.errors import ConfigurationError, CosimError, FmiCallError, SspError
 from cosim.execution import ALGORITHMS, Simulation
-from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.fmi.archive import UnpackBudget, UnpackLimitError
+from cosim.rpc.common import RequestError, call_status, from_value, problem_list, to_value
+from cosim.ssp.confine import Confinement, ReferenceRefused
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -36,6 +39,8 @@ S = pb.SystemState
 MAX_QUEUED_ROWS = 100_000
 # RunUntil reports progress (and can be cancelled) at about this many points.
 PROGRESS_POINTS = 100
+# What the SSP archive and FMUs of one system may unpack to, by default.
+MAX_UNPACKED_BYTES = 1024**3
 
 
 class _Hosted:
@@ -153,12 +158,25 @@ class _Hosted:
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
-    """Hosts systems for clients.  Server-side paths must lie under ``root``;
-    at most ``max_systems`` systems exist at once."""
+    """Hosts systems for clients.
 
-    def __init__(self, *, root=".", max_systems: int = 16):
+    Server-side paths must lie under ``root``, and so must every file a
+    system read from such a path refers to; a system sent as an ``.ssp``
+    archive may refer only to files inside it.  Its archive and FMUs may
+    unpack to at most ``max_unpacked_bytes`` together.  At most
+    ``max_systems`` systems exist at once.  Components behind gRPC endpoints
+    (which the server would call with its own token) are refused unless
+    ``allow_remote_components``.
+    """
+
+    def __init__(self, *, root=".", max_systems: int = 16,
+                 max_unpacked_bytes: int = MAX_UNPACKED_BYTES, allow_remote_components: bool = False):
+        if max_unpacked_bytes <= 0:
+            raise ConfigurationError(f"max_unpacked_bytes must be > 0, got {max_unpacked_bytes}")
         self.root = Path(root).resolve()
         self.max_systems = max_systems
+        self.max_unpacked_bytes = max_unpacked_bytes
+        self.allow_remote = allow_remote_components
         self._systems: dict[str, _Hosted] = {}
         self._creating = 0
         self._lock = threading.Lock()
@@ -199,24 +217,25 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                     self._creating -= 1
 
     def _create(self, request) -> pb.SystemInfo:
-        workdir = None
         source = request.WhichOneof("source")
-        if source == "ssp":
-            workdir = tempfile.mkdtemp(prefix="cosim-system-")
-            suffix = ".ssp" if request.ssp[:2] == b"PK" else ".ssd"
-            path = Path(workdir) / f"system{suffix}"
-            path.write_bytes(request.ssp)
-        elif source == "path":
-            path = self._server_path(request.path)
-        else:
+        if source not in ("ssp", "path"):
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
-        from cosim.ssp import load
+        budget = UnpackBudget(self.max_unpacked_bytes,
+                              hint=" (the server option --max-unpacked-bytes sets the limit)")
+        workdir = None
         try:
-            system = load(path, parameter_set=request.parameter_set or None)
-        except CosimError as exc:
+            if source == "ssp":
+                workdir = tempfile.mkdtemp(prefix="cosim-system-")
+                path, confine = self._received(request.ssp, Path(workdir), budget)
+            else:
+                path = self._server_path(request.path)
+                confine = Confinement(self.root, label="the server's root directory",
+                                      allow_remote=self.allow_remote)
+            system = _load(path, request.parameter_set or None, confine, budget, workdir)
+        except BaseException:
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+            raise
         if request.name:
             system.name = request.name
         hosted = _Hosted(uuid.uuid4().hex, system, workdir)
@@ -224,6 +243,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             self._systems[hosted.id] = hosted
         log.info("system %r created as %s", system.name, hosted.id)
         return self._info(hosted)
+
+    def _received(self, data: bytes, workdir: Path, budget: UnpackBudget):
+        """Write a system sent as bytes; (its path, where its references may lead)."""
+        budget.charge("the system sent", len(data))
+        if data[:2] == b"PK":
+            path, label = workdir / "system.ssp", "the SSP archive"
+        else:
+            path, label = workdir / "system.ssd", ("the request: an .ssd sent as bytes refers to "
+                                                   "no other file (send an .ssp archive holding them)")
+        path.write_bytes(data)
+        return path, Confinement(workdir, label=label, allow_remote=self.allow_remote)
 
     def _server_path(self, text: str) -> Path:
         path = (self.root / text).resolve()
@@ -265,9 +295,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                                        f"system {h.id} is already initialized")
                 experiment = h.system.default_experiment
                 step_size = request.step_size or experiment.get("step_size")
-                if not step_size or step_size < 0:
+                if not step_size or not 0 < step_size < math.inf:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                       f"step_size must be > 0, got {request.step_size}")
+                                       f"step_size must be a finite number > 0, got {request.step_size}")
+                _check_times(request)
                 algorithm = request.algorithm or experiment.get("algorithm") or "jacobi"
                 if algorithm not in ALGORITHMS:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
@@ -314,6 +345,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         with call_status(context):
             hosted = self._get(request.system_id)
             target = request.time
+            if not math.isfinite(target):
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"time must be a finite number of seconds, got {target}")
 
             def check(h: _Hosted):
                 sim = h.require_running()
@@ -518,6 +552,46 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
             log.info("system %s terminated", hosted.id)
             return hosted.do(terminate)
+
+
+def _load(path: Path, parameter_set, confine: Confinement, budget: UnpackBudget, workdir):
+    """The system file at ``path``, confined and bounded, or the RequestError
+    saying why not (naming files as the client knows them, not by the
+    server's temporary folder)."""
+    from cosim.ssp import load
+
+    def hidden(text: str) -> str:
+        return text.replace(f"{workdir}/", "") if workdir else text
+
+    try:
+        return load(path, parameter_set=parameter_set, confine_to=confine, max_unpacked_bytes=budget)
+    except ReferenceRefused as exc:
+        raise RequestError(grpc.StatusCode.PERMISSION_DENIED, hidden(str(exc))) from None
+    except UnpackLimitError as exc:
+        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, hidden(str(exc))) from None
+    except SspError as exc:
+        if exc.problems:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               problem_list(hidden(str(path)),
+                                            [hidden(str(p)) for p in exc.problems])) from None
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, hidden(str(exc))) from None
+    except CosimError as exc:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, hidden(str(exc))) from None
+
+
+def _check_times(request) -> None:
+    """Refuse start, stop and real-time factor values no run can have (NaN, inf)."""
+    start = request.start_time
+    if not math.isfinite(start):
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"start_time must be a finite number of seconds, got {start}")
+    if request.HasField("stop_time") and not start < request.stop_time < math.inf:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"stop_time must be a finite number of seconds after start_time "
+                           f"({start:g}), got {request.stop_time}")
+    if not math.isfinite(request.realtime_factor):
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"realtime_factor must be a finite number >= 0, got {request.realtime_factor}")
 
 
 def _live_twin(sim: Simulation, request):

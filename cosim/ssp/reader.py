@@ -12,6 +12,11 @@ connections written from the input to the output, and parameter values
 naming variables the system does not have (SSP says to ignore them).
 System connectors of kind ``parameter`` pass their value (bound to the
 system) to the parameters they are connected to.
+
+Untrusted files (a server reading what a client sent) are read with
+``confine_to``, which refuses references to files outside the archive or a
+root folder (see :mod:`cosim.ssp.confine`), and ``max_unpacked_bytes``,
+which bounds what the archive and the FMUs in it unpack to, together.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from urllib.parse import unquote, urlparse
 from lxml import etree
 
 from cosim.errors import CosimError, SspError, did_you_mean
-from cosim.fmi.archive import MAX_UNCOMPRESSED_BYTES, _check_members
+from cosim.fmi.archive import (MAX_UNCOMPRESSED_BYTES, UnpackBudget, UnpackLimitError,
+                                check_members, extract_members)
+from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.system import System
 from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
 
@@ -132,9 +139,12 @@ class _Folder:
 class _Reader:
     resources = None      # the _Folder of an unpacked .ssp, shared by every System read from it
 
-    def __init__(self, report: Report, parameter_set: str | None):
+    def __init__(self, report: Report, parameter_set: str | None, *,
+                 confine: Confinement | None = None, budget: UnpackBudget | None = None):
         self.report = report
         self.parameter_set = parameter_set
+        self.confine = confine
+        self.budget = budget
         self.set_names: set[str] = set()
         self.units: dict[str, Unit] = {}
         self.exposed: dict[System, dict[str, _Exposed]] = {}    # parameter connectors by system
@@ -172,11 +182,33 @@ class _Reader:
             self.error(file, element, str(exc))
             return False
 
+    # -- references to other files ---------------------------------------------------
+
+    def referenced(self, path, element, reference: str, base: Path) -> Path | None:
+        """The file ``reference`` names (None if it is no relative or file URI);
+        raises ReferenceRefused, naming ``element``, when confined and it leads out."""
+        if self.confine is None:
+            return _resolve_uri(reference, base)
+        try:
+            return self.confine.resolve(reference, base)
+        except ReferenceRefused as exc:
+            raise ReferenceRefused(f"{self.where(path, element)}: {exc}") from None
+
+    def remote(self, path, element, source: str) -> str:
+        if self.confine is None:
+            return source
+        try:
+            return self.confine.remote(source)
+        except ReferenceRefused as exc:
+            raise ReferenceRefused(f"{self.where(path, element)}: {exc}") from None
+
     # -- XML --------------------------------------------------------------------------
 
     def parse(self, path: Path, validate: bool = True):
+        # No entities from outside the file: they could name any file on the machine.
+        parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True)
         try:
-            tree = etree.parse(str(path), etree.XMLParser(remove_blank_text=False))
+            tree = etree.parse(str(path), parser)
         except OSError as exc:
             self.error(path, None, f"cannot read: {exc}")
             return None
@@ -322,10 +354,15 @@ class _Reader:
             self.error(path, element, "component without source")
             return
         # A remote twin (its token comes from COSIM_TOKEN, its CA from COSIM_TLS_CA).
-        fmu = source if source.startswith("grpc://") else _resolve_uri(source, base)
+        if source.startswith("grpc://"):
+            fmu = self.remote(path, element, source)
+        else:
+            fmu = self.referenced(path, element, source, base)
         if fmu is None:
-            self.error(path, element, f"source {source!r} is not a relative or file URI")
+            self.error(path, element, f"source {shown(source)} is not a relative or file URI")
             return
+        if isinstance(fmu, Path) and self.budget is not None:
+            self.budget.charge_archive(fmu)
         if not self.attempt(path, element, lambda: system.add(name, fmu)):
             return
         model = system.model(name)
@@ -362,9 +399,9 @@ class _Reader:
     def binding_values(self, path, binding, base):
         """(file, ParameterSet element) of a binding: from its source file or inline."""
         if binding.get("source"):
-            values_file = _resolve_uri(binding.get("source"), base)
+            values_file = self.referenced(path, binding, binding.get("source"), base)
             if values_file is None or not values_file.is_file():
-                self.error(path, binding, f"parameter values {binding.get('source')!r} not found")
+                self.error(path, binding, f"parameter values {shown(binding.get('source'))} not found")
                 return path, None
             return values_file, self.parse(values_file)
         inline = _child(binding, "ParameterValues")
@@ -376,9 +413,9 @@ class _Reader:
             return {}
         file = path
         if element.get("source"):
-            file = _resolve_uri(element.get("source"), base)
+            file = self.referenced(path, element, element.get("source"), base)
             if file is None or not file.is_file():
-                self.error(path, element, f"parameter mapping {element.get('source')!r} not found")
+                self.error(path, element, f"parameter mapping {shown(element.get('source'))} not found")
                 return {}
             root = self.parse(file)
         else:
@@ -610,9 +647,15 @@ def _open_archive(path: Path, report: Report, reader: _Reader):
     except zipfile.BadZipFile:
         reader.error(path, None, "not an SSP archive: it is not a zip file")
         return None
+    budget = reader.budget
     with zf:
         try:
-            _check_members(path, zf, MAX_UNCOMPRESSED_BYTES)
+            declared = check_members(path, zf, budget.limit if budget else MAX_UNCOMPRESSED_BYTES)
+        except UnpackLimitError as exc:
+            if budget is not None:
+                raise UnpackLimitError(f"{exc}{budget.hint}") from None
+            reader.error(path, None, str(exc).replace(f"{path}: ", ""))
+            return None
         except CosimError as exc:
             reader.error(path, None, str(exc).replace(f"{path}: ", ""))
             return None
@@ -622,24 +665,53 @@ def _open_archive(path: Path, report: Report, reader: _Reader):
             reader.error(path, None, "the archive has no SystemStructure.ssd"
                          + (f" (it has {', '.join(ssds)})" if ssds else ""))
             return None
+        if budget is not None:
+            budget.charge(f"SSP archive {path.name}", declared)
         folder = Path(tempfile.mkdtemp(prefix="cosim-ssp-"))
         try:
-            zf.extractall(folder)
-        except (OSError, zipfile.BadZipFile) as exc:
+            extract_members(path, zf, folder, declared)
+        except (OSError, zipfile.BadZipFile, UnpackLimitError) as exc:
             shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, UnpackLimitError) and budget is not None:
+                raise UnpackLimitError(f"{exc}{budget.hint}") from None
             reader.error(path, None, f"cannot extract: {exc}")
             return None
     return folder, folder / "SystemStructure.ssd"
 
 
-def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Report:
+def read(path, *, parameter_set: str | None = None, strict: bool = False,
+         confine_to=None, max_unpacked_bytes=None) -> Report:
     """Read an .ssp or .ssd file; the report holds the system and every problem found.
 
-    ``strict`` reports the defects cosim tolerates in other tools' files as errors.
+    Parameters
+    ----------
+    strict
+        Report the defects cosim tolerates in other tools' files as errors.
+    confine_to
+        A folder (or a :class:`~cosim.ssp.confine.Confinement`): every file the
+        system refers to must lie inside the ``.ssp`` archive, or inside this
+        folder for a bare ``.ssd`` or OSP file.  Give it for files from
+        someone else (a server does); by default any path is followed.
+    max_unpacked_bytes
+        An int (or an :class:`~cosim.fmi.archive.UnpackBudget`): the bytes the
+        archive and every FMU it refers to may unpack to, together.  By
+        default each archive may unpack to 2 GiB.
+
+    Raises
+    ------
+    ReferenceRefused
+        When confined, for the first reference that leads out.
+    UnpackLimitError
+        When the archives would unpack to more than ``max_unpacked_bytes``.
     """
     path = Path(path)
+    confine = _confinement(confine_to)
+    budget = (max_unpacked_bytes if isinstance(max_unpacked_bytes, UnpackBudget) or
+              max_unpacked_bytes is None else UnpackBudget(max_unpacked_bytes))
     report = Report(path, strict=strict)
-    reader = _Reader(report, parameter_set)
+    reader = _Reader(report, parameter_set, confine=confine, budget=budget)
+    if confine is not None:
+        confine.check(path, str(path))
     if not path.is_file():
         reader.error(path, None, "file not found")
         return report
@@ -648,7 +720,7 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Rep
         if parameter_set is not None:
             reader.error(path, None, "parameter sets apply to SSP files, not OSP system structures")
             return report
-        return read_osp(path, strict=strict)
+        return read_osp(path, strict=strict, confine_to=confine, max_unpacked_bytes=budget)
     folder = None
     ssd = path
     if path.suffix.lower() == ".ssp":
@@ -657,7 +729,15 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Rep
             return report
         folder, ssd = opened
         reader.resources = _Folder(folder)
-    system = reader.read_ssd(ssd)
+        if confine is not None:
+            reader.confine = confine.within(folder, "the SSP archive")
+    try:
+        system = reader.read_ssd(ssd)
+    except (ReferenceRefused, UnpackLimitError) as exc:
+        if folder is None:
+            raise
+        # Name the archive, not the temporary folder.
+        raise type(exc)(str(exc).replace(str(folder), f"{path}!")) from None
     if folder is not None:
         # Problems name the archive, not the temporary folder.
         for problem in report.problems:
@@ -670,6 +750,12 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Rep
     if system is not None:
         _check_structure(system, report)
     return report
+
+
+def _confinement(confine_to) -> Confinement | None:
+    if confine_to is None or isinstance(confine_to, Confinement):
+        return confine_to
+    return Confinement(confine_to)
 
 
 def _check_structure(system: System, report: Report) -> None:
@@ -702,20 +788,27 @@ def _safe(action, report):
         return None
 
 
-def load(path, *, parameter_set: str | None = None, strict: bool = False) -> System:
+def load(path, *, parameter_set: str | None = None, strict: bool = False,
+         confine_to=None, max_unpacked_bytes=None) -> System:
     """Read an SSP file (``.ssp`` or ``.ssd``) into a :class:`cosim.System`.
 
     ``parameter_set`` applies only the parameter sets with that name (plus
     unnamed ones); by default every binding applies in document order.
     ``strict`` refuses the defects of other tools' files that cosim otherwise
-    accepts with a logged warning.
+    accepts with a logged warning.  ``confine_to`` and ``max_unpacked_bytes``
+    bound what an untrusted file may refer to and unpack (see :func:`read`).
 
     Raises
     ------
     SspError
         Listing every error found, each with its file, line and element.
+    ReferenceRefused
+        When confined, for a reference that leads out (see :func:`read`).
+    UnpackLimitError
+        When the archives would unpack to more than ``max_unpacked_bytes``.
     """
-    report = read(path, parameter_set=parameter_set, strict=strict)
+    report = read(path, parameter_set=parameter_set, strict=strict, confine_to=confine_to,
+                  max_unpacked_bytes=max_unpacked_bytes)
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:

@@ -35,7 +35,7 @@ MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_MEMBERS = 100_000
 
 __all__ = ["FmuArchive", "UnpackBudget", "UnpackLimitError", "check_members", "declared_size",
-           "extract_members", "read_model"]
+           "extract_members", "is_file", "read_model"]
 
 
 class UnpackLimitError(ModelError):
@@ -76,7 +76,7 @@ class UnpackBudget:
         file.  A file that is missing or no zip is left to the reading that
         reports why."""
         path = Path(path).resolve()
-        if path in self._charged or not path.is_file():
+        if path in self._charged or not is_file(path):
             return
         try:
             size = declared_size(path, max_bytes=self.limit)
@@ -88,8 +88,21 @@ class UnpackBudget:
         self._charged.add(path)
 
 
+def is_file(path) -> bool:
+    """True if ``path`` is a file; False, not OSError, for a name the system
+    refuses (too long, say): names come from files others wrote."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the FMU file {path}: {getattr(exc, 'strerror', exc)}") from None
+    if not exists:
         raise ModelError(f"FMU file not found: {path}")
     if not path.is_file():
         raise ModelError(f"{path} is not a file")
@@ -231,9 +244,9 @@ def read_model(path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ModelInfo:
     path = Path(path)
     try:
         info = path.resolve().stat()
-    except OSError:
+    except (OSError, ValueError):
         info = None
-    if info is None or not path.is_file():
+    if info is None or not is_file(path):
         return _read_model(path, max_bytes)      # raises the specific error
     return _read_model_cached(str(path.resolve()), info.st_size, info.st_mtime_ns, max_bytes)
 

@@ -81,12 +81,13 @@ class Client:
 
     def create_system(self, ssp=None, *, path: str | None = None, parameter_set: str | None = None,
                       name: str | None = None) -> RemoteSystem:
-        """Send a local ``.ssp``/``.ssd`` file (or load ``path`` on the server) as a new system."""
+        """Send a local ``.ssp``/``.ssd`` file, or its bytes, (or load ``path`` on the
+        server) as a new system."""
         if (ssp is None) == (path is None):
             raise ValueError("give a local SSP file or a server-side path, not both")
         request = pb.CreateSystemRequest(parameter_set=parameter_set or "", name=name or "")
         if ssp is not None:
-            request.ssp = Path(ssp).read_bytes()
+            request.ssp = bytes(ssp) if isinstance(ssp, (bytes, bytearray)) else Path(ssp).read_bytes()
         else:
             request.path = path
         return RemoteSystem(self, self.call("CreateSystem", request))

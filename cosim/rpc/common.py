@@ -9,6 +9,7 @@ one at a time, or packed by type in ``Values`` for the step exchange.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = ["ClientSecurity", "Endpoint", "ServerSecurity", "bounded", "from_valu
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 TYPES = ("float64", "int32", "bool", "string")
 _INT32 = (-2**31, 2**31 - 1)
+log = logging.getLogger("cosim.rpc")
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
 # Bound on a status message as sent (percent-encoded): it travels as metadata, and
 # clients drop metadata past 8 KiB (sometimes) or 16 KiB (always), status and all.
@@ -219,6 +221,11 @@ class call_status:
             self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
         if isinstance(exc, CosimError):
             self.context.abort(grpc.StatusCode.ABORTED, bounded(str(exc)))
+        if isinstance(exc, Exception) and exc.args:       # (an abort raises a bare Exception())
+            # A defect of the server: its text may be long or name the server's files.
+            log.error("%s failed", type(exc).__name__, exc_info=exc)
+            self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); "
+                                                         "the server's log has the details")
         return False
 
 

@@ -23,9 +23,9 @@ import grpc
 
 from cosim.errors import ConfigurationError, CosimError, FmiCallError, SspError
 from cosim.execution import ALGORITHMS, Simulation
-from cosim.fmi.archive import UnpackBudget, UnpackLimitError
+from cosim.fmi.archive import UnpackBudget, UnpackLimitError, is_file
 from cosim.rpc.common import RequestError, call_status, from_value, problem_list, to_value
-from cosim.ssp.confine import Confinement, ReferenceRefused
+from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -231,7 +231,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 path = self._server_path(request.path)
                 confine = Confinement(self.root, label="the server's root directory",
                                       allow_remote=self.allow_remote)
-            system = _load(path, request.parameter_set or None, confine, budget, workdir)
+            system = _load(path, request.parameter_set or None, confine, budget,
+                           hide=workdir or self.root)
         except BaseException:
             if workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -256,12 +257,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         return path, Confinement(workdir, label=label, allow_remote=self.allow_remote)
 
     def _server_path(self, text: str) -> Path:
-        path = (self.root / text).resolve()
-        if not path.is_relative_to(self.root):
+        confine = Confinement(self.root)
+        try:
+            # An absolute path is fine when it is under the root.
+            path = (confine.inside(Path(text), text) if Path(text).is_absolute()
+                    else confine.resolve(text, self.root))
+        except (ReferenceRefused, ValueError):
             raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
-                               f"{text!r} is outside the server's root directory")
-        if not path.is_file():
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no file {text!r} under the server's root")
+                               f"{shown(text)} is outside the server's root directory") from None
+        if not is_file(path):
+            raise RequestError(grpc.StatusCode.NOT_FOUND,
+                               f"no file {shown(text)} under the server's root")
         return path
 
     def _info(self, hosted: _Hosted) -> pb.SystemInfo:
@@ -554,14 +560,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             return hosted.do(terminate)
 
 
-def _load(path: Path, parameter_set, confine: Confinement, budget: UnpackBudget, workdir):
+def _load(path: Path, parameter_set, confine: Confinement, budget: UnpackBudget, hide):
     """The system file at ``path``, confined and bounded, or the RequestError
-    saying why not (naming files as the client knows them, not by the
-    server's temporary folder)."""
+    saying why not, naming files as the client knows them: relative to
+    ``hide`` (the server's temporary folder or root)."""
     from cosim.ssp import load
 
     def hidden(text: str) -> str:
-        return text.replace(f"{workdir}/", "") if workdir else text
+        return text.replace(f"{hide}/", "")
 
     try:
         return load(path, parameter_set=parameter_set, confine_to=confine, max_unpacked_bytes=budget)

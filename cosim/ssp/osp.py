@@ -45,7 +45,7 @@ from lxml import etree
 
 from cosim.errors import CosimError, SspError, did_you_mean
 from cosim.ssp import osp_model
-from cosim.fmi.archive import UnpackBudget
+from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.ssp.reader import (Problem, Report, _check_structure, _child, _children, _confinement,
                               _local)
@@ -549,7 +549,7 @@ def is_osp(path) -> bool:
     path = Path(path)
     if path.name.lower() == FILE_NAME.lower():
         return True
-    if path.suffix.lower() != ".xml" or not path.is_file():
+    if path.suffix.lower() != ".xml" or not is_file(path):
         return False
     try:
         for _, element in etree.iterparse(str(path), events=("start",), resolve_entities=False,
@@ -574,7 +574,7 @@ def read_osp(path, *, strict: bool = False, confine_to=None, max_unpacked_bytes=
     budget = (max_unpacked_bytes if isinstance(max_unpacked_bytes, UnpackBudget) or
               max_unpacked_bytes is None else UnpackBudget(max_unpacked_bytes))
     reader = _OspReader(path, report, confine=confine, budget=budget)
-    if not path.is_file():
+    if not is_file(path):
         reader.error(None, "file not found")
         return report
     system = reader.read()

@@ -24,6 +24,7 @@ from pathlib import Path
 from lxml import etree
 
 from cosim.errors import SspError
+from cosim.fmi.archive import is_file
 
 FILE_SUFFIX = "_OspModelDescription.xml"
 
@@ -61,7 +62,7 @@ def find(fmu: Path, model_name: str, config_folder: Path, *, confine=None) -> Pa
         candidate = folder / name
         if confine is not None:
             candidate = confine.inside(Path(folder).resolve() / name, name)
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return None
 

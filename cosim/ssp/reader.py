@@ -34,7 +34,7 @@ from lxml import etree
 
 from cosim.errors import CosimError, SspError, did_you_mean
 from cosim.fmi.archive import (MAX_UNCOMPRESSED_BYTES, UnpackBudget, UnpackLimitError,
-                                check_members, extract_members)
+                                check_members, extract_members, is_file)
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.system import System
 from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
@@ -134,6 +134,10 @@ class _Folder:
     def __init__(self, path: Path):
         self.path = path
         self._cleanup = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
+
+    def remove(self) -> None:
+        """Remove the folder now (the system read from it is discarded)."""
+        self._cleanup()
 
 
 class _Reader:
@@ -400,7 +404,7 @@ class _Reader:
         """(file, ParameterSet element) of a binding: from its source file or inline."""
         if binding.get("source"):
             values_file = self.referenced(path, binding, binding.get("source"), base)
-            if values_file is None or not values_file.is_file():
+            if values_file is None or not is_file(values_file):
                 self.error(path, binding, f"parameter values {shown(binding.get('source'))} not found")
                 return path, None
             return values_file, self.parse(values_file)
@@ -414,7 +418,7 @@ class _Reader:
         file = path
         if element.get("source"):
             file = self.referenced(path, element, element.get("source"), base)
-            if file is None or not file.is_file():
+            if file is None or not is_file(file):
                 self.error(path, element, f"parameter mapping {shown(element.get('source'))} not found")
                 return {}
             root = self.parse(file)
@@ -712,7 +716,7 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False,
     reader = _Reader(report, parameter_set, confine=confine, budget=budget)
     if confine is not None:
         confine.check(path, str(path))
-    if not path.is_file():
+    if not is_file(path):
         reader.error(path, None, "file not found")
         return report
     from cosim.ssp.osp import is_osp, read_osp
@@ -733,8 +737,11 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False,
             reader.confine = confine.within(folder, "the SSP archive")
     try:
         system = reader.read_ssd(ssd)
-    except (ReferenceRefused, UnpackLimitError) as exc:
+    except BaseException as exc:
         if folder is None:
+            raise
+        reader.resources.remove()
+        if not isinstance(exc, (ReferenceRefused, UnpackLimitError)):
             raise
         # Name the archive, not the temporary folder.
         raise type(exc)(str(exc).replace(str(folder), f"{path}!")) from None
@@ -742,6 +749,7 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False,
         # Problems name the archive, not the temporary folder.
         for problem in report.problems:
             problem.location = problem.location.replace(str(folder), f"{path}!")
+            problem.message = problem.message.replace(str(folder), f"{path}!")
     if parameter_set is not None and parameter_set not in reader.set_names:
         known = ", ".join(sorted(reader.set_names)) or "none"
         report.problems.append(Problem("error", str(path), f"no parameter set named {parameter_set!r} "
@@ -812,5 +820,7 @@ def load(path, *, parameter_set: str | None = None, strict: bool = False,
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:
+        if report.system is not None and report.system._resources is not None:
+            report.system._resources.remove()      # now, not when the system is collected
         raise SspError(report)
     return report.system

@@ -252,16 +252,17 @@ def bounded(message: str, limit: int = MAX_STATUS_BYTES) -> str:
 
 
 def problem_list(what: str, problems: list[str], *, shown: int = STATUS_PROBLEMS,
-                 width: int = STATUS_PROBLEM_CHARS) -> str:
+                 width: int = STATUS_PROBLEM_CHARS, more: str = "") -> str:
     """A status message listing the first ``shown`` of ``problems`` found in
-    ``what``, each cut to ``width`` characters, and how many more there are."""
+    ``what``, each cut to ``width`` characters, how many more there are and
+    (``more``) where to see them."""
     count = len(problems)
     lines = [f"{what}: {count} error{'s' if count != 1 else ''}:"]
     for problem in problems[:shown]:
         text = problem if len(problem) <= width else f"{problem[:width]}... ({len(problem)} characters)"
         lines.append(f"  {text}")
     if count > shown:
-        lines.append(f"  ... and {count - shown} more")
+        lines.append(f"  ... and {count - shown} more{f' ({more})' if more else ''}")
     return "\n".join(lines)
 
 

@@ -13,7 +13,6 @@ import logging
 import math
 import queue
 import shutil
-import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -21,11 +20,10 @@ from pathlib import Path
 
 import grpc
 
-from cosim.errors import ConfigurationError, CosimError, FmiCallError, SspError
+from cosim.errors import ConfigurationError, CosimError, FmiCallError
 from cosim.execution import ALGORITHMS, Simulation
-from cosim.fmi.archive import UnpackBudget, UnpackLimitError, is_file
-from cosim.rpc.common import RequestError, call_status, from_value, problem_list, to_value
-from cosim.ssp.confine import Confinement, ReferenceRefused, shown
+from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.rpc.loading import Loader
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -176,7 +174,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self.root = Path(root).resolve()
         self.max_systems = max_systems
         self.max_unpacked_bytes = max_unpacked_bytes
-        self.allow_remote = allow_remote_components
+        self._loader = Loader(self.root, max_unpacked_bytes=max_unpacked_bytes,
+                              allow_remote=allow_remote_components)
         self._systems: dict[str, _Hosted] = {}
         self._creating = 0
         self._lock = threading.Lock()
@@ -217,26 +216,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                     self._creating -= 1
 
     def _create(self, request) -> pb.SystemInfo:
-        source = request.WhichOneof("source")
-        if source not in ("ssp", "path"):
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
-        budget = UnpackBudget(self.max_unpacked_bytes,
-                              hint=" (the server option --max-unpacked-bytes sets the limit)")
-        workdir = None
-        try:
-            if source == "ssp":
-                workdir = tempfile.mkdtemp(prefix="cosim-system-")
-                path, confine = self._received(request.ssp, Path(workdir), budget)
-            else:
-                path = self._server_path(request.path)
-                confine = Confinement(self.root, label="the server's root directory",
-                                      allow_remote=self.allow_remote)
-            system = _load(path, request.parameter_set or None, confine, budget,
-                           hide=workdir or self.root)
-        except BaseException:
-            if workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
-            raise
+        system, workdir = self._loader.load(request)
         if request.name:
             system.name = request.name
         hosted = _Hosted(uuid.uuid4().hex, system, workdir)
@@ -245,30 +225,21 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         log.info("system %r created as %s", system.name, hosted.id)
         return self._info(hosted)
 
-    def _received(self, data: bytes, workdir: Path, budget: UnpackBudget):
-        """Write a system sent as bytes; (its path, where its references may lead)."""
-        budget.charge("the system sent", len(data))
-        if data[:2] == b"PK":
-            path, label = workdir / "system.ssp", "the SSP archive"
-        else:
-            path, label = workdir / "system.ssd", ("the request: an .ssd sent as bytes refers to "
-                                                   "no other file (send an .ssp archive holding them)")
-        path.write_bytes(data)
-        return path, Confinement(workdir, label=label, allow_remote=self.allow_remote)
-
-    def _server_path(self, text: str) -> Path:
-        confine = Confinement(self.root)
-        try:
-            # An absolute path is fine when it is under the root.
-            path = (confine.inside(Path(text), text) if Path(text).is_absolute()
-                    else confine.resolve(text, self.root))
-        except (ReferenceRefused, ValueError):
-            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
-                               f"{shown(text)} is outside the server's root directory") from None
-        if not is_file(path):
-            raise RequestError(grpc.StatusCode.NOT_FOUND,
-                               f"no file {shown(text)} under the server's root")
-        return path
+    def CheckSystem(self, request, context):
+        with call_status(context):
+            with self._lock:            # reading takes a slot, as creating does
+                if len(self._systems) + self._creating >= self.max_systems:
+                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                       f"{self.max_systems} systems exist; terminate one first")
+                self._creating += 1
+            try:
+                problems = self._loader.check(request)
+            finally:
+                with self._lock:
+                    self._creating -= 1
+            return pb.SystemCheck(problems=[pb.Problem(severity=severity, location=location,
+                                                       message=message)
+                                            for severity, location, message in problems])
 
     def _info(self, hosted: _Hosted) -> pb.SystemInfo:
         from cosim.analysis import flatten
@@ -558,31 +529,6 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
             log.info("system %s terminated", hosted.id)
             return hosted.do(terminate)
-
-
-def _load(path: Path, parameter_set, confine: Confinement, budget: UnpackBudget, hide):
-    """The system file at ``path``, confined and bounded, or the RequestError
-    saying why not, naming files as the client knows them: relative to
-    ``hide`` (the server's temporary folder or root)."""
-    from cosim.ssp import load
-
-    def hidden(text: str) -> str:
-        return text.replace(f"{hide}/", "")
-
-    try:
-        return load(path, parameter_set=parameter_set, confine_to=confine, max_unpacked_bytes=budget)
-    except ReferenceRefused as exc:
-        raise RequestError(grpc.StatusCode.PERMISSION_DENIED, hidden(str(exc))) from None
-    except UnpackLimitError as exc:
-        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, hidden(str(exc))) from None
-    except SspError as exc:
-        if exc.problems:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               problem_list(hidden(str(path)),
-                                            [hidden(str(p)) for p in exc.problems])) from None
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, hidden(str(exc))) from None
-    except CosimError as exc:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, hidden(str(exc))) from None
 
 
 def _check_times(request) -> None:

@@ -316,9 +316,18 @@ def test_hundreds_of_problems_reach_the_client_as_a_bounded_list(serve):
         client.create_system(ssp(ssd(connections=connections)))
     assert info.value.code == "INVALID_ARGUMENT"
     details = info.value.details
-    assert "300 errors" in details and "and 280 more" in details
+    assert "300 errors" in details and "and 280 more (CheckSystem lists them all)" in details
     assert f"{long}0" not in details and "vvvv" in details      # each problem shown cut short
     assert len(details.encode()) < 8000
+    problems = client.check_system(ssp(ssd(connections=connections)))
+    errors = [p for p in problems if p.severity == "error"]
+    assert len(errors) == 300
+    assert all(f"{long}{i}" in errors[i].message for i in range(300))
+    assert all(p.location.startswith("system.ssp!/SystemStructure.ssd:") for p in errors)
+    assert client.systems() == []
+    assert client.check_system(ssp(ssd())) == []
+    # CheckSystem is confined and bounded as CreateSystem is
+    refused(client.check_system, ssp(ssd("/etc/hostname")))
 
 
 def test_a_huge_name_in_an_error_is_cut_short(serve):

@@ -47,8 +47,8 @@ from cosim.errors import CosimError, SspError, did_you_mean
 from cosim.ssp import osp_model
 from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
-from cosim.ssp.reader import (Problem, Report, _check_structure, _child, _children, _confinement,
-                              _local)
+from cosim.ssp.files import _check_structure, _confinement
+from cosim.ssp.reader import Problem, Report, _child, _children, _local
 from cosim.system import System
 
 __all__ = ["FILE_NAME", "NAMESPACE", "is_osp", "load_osp", "read_osp"]

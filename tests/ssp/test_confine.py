@@ -96,3 +96,27 @@ def test_an_archive_is_confined_to_itself_and_bounded(layout, tmp_path):
         read(root / "escape.ssp", confine_to=root)
     message = str(caught.value)
     assert "outside the SSP archive" in message and f"{root / 'escape.ssp'}!/SystemStructure.ssd" in message
+
+
+def test_any_reference_is_refused_or_resolves_inside(tmp_path):
+    """Random references built of the pieces escapes are made of: each is
+    refused or names a path inside the root, links followed."""
+    import random
+
+    root = tmp_path / "root"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "out").symlink_to(tmp_path, target_is_directory=True)
+    (root / "loop").symlink_to(root / "loop")
+    pieces = ["..", ".", "a", "b", "out", "loop", "x.fmu", "", "/", "%2e%2e", "%2F", "file:", "//",
+              "\\", "C:", "~", "\u00e9", "%00", "a/../..", "grpc:", "?q", "#f"]
+    rng = random.Random(20240611)
+    confine = Confinement(root)
+    for _ in range(3000):
+        reference = "".join(rng.choice(pieces) + rng.choice(["/", "", "\\"])
+                            for _ in range(rng.randint(1, 6)))
+        try:
+            found = confine.resolve(reference, root / "a")
+        except ReferenceRefused as exc:
+            assert "is refused" in str(exc)
+            continue
+        assert found.resolve().is_relative_to(root.resolve()), reference

@@ -8,6 +8,7 @@ broadcast to every open StreamOutputs call after each command that steps.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -203,17 +204,22 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     # -- creating -----------------------------------------------------------------
 
     def CreateSystem(self, request, context):
-        with call_status(context):
-            with self._lock:            # a slot is held while the file loads
-                if len(self._systems) + self._creating >= self.max_systems:
-                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                       f"{self.max_systems} systems exist; terminate one first")
-                self._creating += 1
-            try:
-                return self._create(request)
-            finally:
-                with self._lock:
-                    self._creating -= 1
+        with call_status(context), self._slot():        # a slot is held while the file loads
+            return self._create(request)
+
+    @contextlib.contextmanager
+    def _slot(self):
+        """Hold one of the ``max_systems`` slots while a client's file is read."""
+        with self._lock:
+            if len(self._systems) + self._creating >= self.max_systems:
+                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                   f"{self.max_systems} systems exist; terminate one first")
+            self._creating += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating -= 1
 
     def _create(self, request) -> pb.SystemInfo:
         system, workdir = self._loader.load(request)
@@ -227,16 +233,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def CheckSystem(self, request, context):
         with call_status(context):
-            with self._lock:            # reading takes a slot, as creating does
-                if len(self._systems) + self._creating >= self.max_systems:
-                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                       f"{self.max_systems} systems exist; terminate one first")
-                self._creating += 1
-            try:
+            with self._slot():          # reading takes a slot, as creating does
                 problems = self._loader.check(request)
-            finally:
-                with self._lock:
-                    self._creating -= 1
             return pb.SystemCheck(problems=[pb.Problem(severity=severity, location=location,
                                                        message=message)
                                             for severity, location, message in problems])

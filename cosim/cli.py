@@ -521,9 +521,29 @@ def _announce(what: str):
 def cmd_serve(args) -> int:
     from cosim.rpc.server import orchestrator_server
     server = orchestrator_server(root=args.root, host=args.host, port=args.port,
-                                 security=_security(args), max_systems=args.max_systems)
+                                 security=_security(args), max_systems=args.max_systems,
+                                 max_unpacked_bytes=_byte_count(args.max_unpacked_bytes,
+                                                                "--max-unpacked-bytes"),
+                                 allow_remote_components=args.allow_remote_components)
     server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
     return 0
+
+
+_BYTE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _byte_count(text: str, option: str) -> int:
+    """A byte count written as digits with an optional K, M, G or T (powers of 1024)."""
+    number, unit = text.strip().upper().removesuffix("B"), ""
+    if number[-1:] in _BYTE_UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * _BYTE_UNITS[unit])
+    except (ValueError, OverflowError):
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{option} must be a number of bytes > 0 (e.g. 1G, 500M), not {text!r}")
+    return value
 
 
 def cmd_serve_twin(args) -> int:
@@ -657,6 +677,12 @@ def build_parser() -> argparse.ArgumentParser:
     _server_options(serve)
     serve.add_argument("--root", default=".", help="directory server-side system paths are under")
     serve.add_argument("--max-systems", type=int, default=16, help="systems alive at once (default 16)")
+    serve.add_argument("--max-unpacked-bytes", default="1G", metavar="BYTES",
+                       help="what one system's SSP archive and FMUs may unpack to on disk, "
+                            "together (default 1G; K, M, G suffixes)")
+    serve.add_argument("--allow-remote-components", action="store_true",
+                       help="let systems include grpc:// components (the server connects to them "
+                            "with its own COSIM_TOKEN); refused by default")
     serve.set_defaults(func=cmd_serve)
 
     serve_twin = sub.add_parser("serve-twin", help="host one FMU as a Twin gRPC service")

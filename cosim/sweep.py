@@ -252,11 +252,12 @@ class _Shipped:
         cached = _LOADED.get(self.key)
         if cached is None:
             from cosim.ssp import load
-            folder = Path(tempfile.gettempdir()) / f"cosim-ensemble-{os.getpid()}-{self.key[:16]}"
-            folder.mkdir(exist_ok=True)
-            path = folder / "system.ssp"
-            path.write_bytes(self.ssp)
-            cached = _LOADED[self.key] = load(path)
+            # A private folder of its own, gone once the system is read (the
+            # loaded system keeps the unpacked archive it needs), failure or not.
+            with tempfile.TemporaryDirectory(prefix="cosim-ensemble-") as folder:
+                path = Path(folder) / "system.ssp"
+                path.write_bytes(self.ssp)
+                cached = _LOADED[self.key] = load(path)
         return cached
 
 

@@ -367,3 +367,32 @@ def test_names_in_nested_systems_are_checked_through_their_ports_and_paths():
                                                  "did you mean 'exit2'"):
         run_ensemble(factory, members, stop_time=5.0, step_size=0.5, serial=True,
                      metrics={"x": final("exit3")})
+
+
+def test_a_worker_reads_the_system_from_a_private_folder_it_removes(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from cosim import CosimError, sweep
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(sweep, "_LOADED", {})
+    shipped = sweep._Shipped(build_line())
+    # A link planted at a name the folder could be given is not followed.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (scratch / f"cosim-ensemble-{os.getpid()}-{shipped.key[:16]}").symlink_to(elsewhere)
+    system = shipped.load()
+    assert "spindle" in system.components
+    assert list(elsewhere.iterdir()) == []
+
+    def ensemble_folders():
+        return [p for p in scratch.iterdir() if p.name.startswith("cosim-ensemble-") and not p.is_symlink()]
+
+    assert ensemble_folders() == []
+    broken = sweep._Shipped(build_line())
+    broken.ssp, broken.key = b"PK\x03\x04 not an archive", "broken"
+    with pytest.raises(CosimError):
+        broken.load()
+    assert ensemble_folders() == []

@@ -4,7 +4,10 @@ An FMU is a zip archive.  Reading it checks that the file exists, is a zip,
 holds a usable ``modelDescription.xml`` (see :func:`cosim.fmi.model.read_model_info`
 for the defects tolerated with a warning) and a binary for this platform;
 extraction refuses paths that escape the target folder, links, and archives
-larger than a limit.  Tolerated defects are logged as warnings on the
+larger than a limit.  :func:`check_members` and :func:`extract_members` are
+the same checks for any zip archive (SSP reading uses them), and an
+:class:`UnpackBudget` bounds the bytes several archives unpack to in total
+(a server's bound on what one request may write to disk).  Tolerated defects are logged as warnings on the
 ``cosim.fmu`` logger, naming the file, once per file.
 """
 
@@ -16,6 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import weakref
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -30,11 +34,75 @@ PLATFORMS = {"1.0": "linux64", "2.0": "linux64", "3.0": "x86_64-linux"}
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_MEMBERS = 100_000
 
-__all__ = ["FmuArchive", "read_model"]
+__all__ = ["FmuArchive", "UnpackBudget", "UnpackLimitError", "check_members", "declared_size",
+           "extract_members", "is_file", "read_model"]
+
+
+class UnpackLimitError(ModelError):
+    """Archives would unpack to more bytes than a limit allows."""
+
+
+class UnpackBudget:
+    """A bound on the bytes several archives may unpack to, together.
+
+    Each archive is charged what its zip headers declare before anything
+    is written (:meth:`charge`); extraction then counts the bytes really
+    written against what was declared, so a header that understates a size
+    cannot get past the bound.  ``hint`` ends every error message (say,
+    the option that sets the limit).
+    """
+
+    def __init__(self, limit: int, *, hint: str = ""):
+        if limit <= 0:
+            raise ValueError(f"the unpack limit must be > 0 bytes, got {limit}")
+        self.limit = limit
+        self.used = 0
+        self.hint = hint
+        self._lock = threading.Lock()
+        self._charged: set[Path] = set()
+
+    def charge(self, what, nbytes: int) -> None:
+        """Take ``nbytes`` for ``what`` (named in the error), or raise
+        :class:`UnpackLimitError` and take nothing."""
+        with self._lock:
+            if self.used + nbytes > self.limit:
+                raise UnpackLimitError(
+                    f"{what} unpacks to {nbytes} bytes, which with the {self.used} bytes "
+                    f"unpacked before it exceeds the limit of {self.limit} bytes{self.hint}")
+            self.used += nbytes
+
+    def charge_archive(self, path, what: str = "FMU") -> None:
+        """Charge what the zip archive at ``path`` declares it unpacks to, once per
+        file.  A file that is missing or no zip is left to the reading that
+        reports why."""
+        path = Path(path).resolve()
+        if path in self._charged or not is_file(path):
+            return
+        try:
+            size = declared_size(path, max_bytes=self.limit)
+        except UnpackLimitError as exc:
+            raise UnpackLimitError(f"{exc}{self.hint}") from None
+        except ModelError:
+            return
+        self.charge(f"{what} {path.name}", size)
+        self._charged.add(path)
+
+
+def is_file(path) -> bool:
+    """True if ``path`` is a file; False, not OSError, for a name the system
+    refuses (too long, say): names come from files others wrote."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the FMU file {path}: {getattr(exc, 'strerror', exc)}") from None
+    if not exists:
         raise ModelError(f"FMU file not found: {path}")
     if not path.is_file():
         raise ModelError(f"{path} is not a file")
@@ -44,7 +112,17 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise ModelError(f"{path} is not an FMU: it is not a zip archive") from None
 
 
-def _check_members(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
+def check_members(path, zf: zipfile.ZipFile, max_bytes: int) -> int:
+    """Check that every entry of ``zf`` (read from ``path``) stays in the folder it
+    is extracted to, is no link, and that together they declare at most
+    ``max_bytes``; returns the bytes declared.
+
+    Raises
+    ------
+    ModelError
+        Naming ``path`` and the entry at fault (:class:`UnpackLimitError`
+        when the archive is too large).
+    """
     members = zf.infolist()
     if len(members) > MAX_MEMBERS:
         raise ModelError(f"{path}: archive has {len(members)} entries (limit {MAX_MEMBERS})")
@@ -57,7 +135,47 @@ def _check_members(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
             raise ModelError(f"{path}: archive entry {info.filename!r} is a symbolic link")
         total += info.file_size
     if total > max_bytes:
-        raise ModelError(f"{path}: archive unpacks to {total} bytes (limit {max_bytes})")
+        raise UnpackLimitError(f"{path}: archive unpacks to {total} bytes (limit {max_bytes})")
+    return total
+
+
+def extract_members(path, zf: zipfile.ZipFile, folder, max_bytes: int) -> int:
+    """Extract ``zf`` (checked by :func:`check_members`) into ``folder``, writing
+    at most ``max_bytes`` (pass what the headers declared: they are not
+    trusted); returns the bytes written.  The folder is left readable by its
+    owner only.
+
+    Raises
+    ------
+    UnpackLimitError
+        Once more than ``max_bytes`` would be written (the folder keeps what
+        was written; remove it).
+    """
+    folder = Path(folder)
+    written = 0
+    for info in zf.infolist():
+        target = folder / info.filename.replace("\\", "/")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Copy in chunks and count real bytes: a header can understate a size.
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise UnpackLimitError(f"{path}: archive unpacks to more than {max_bytes} bytes")
+                dst.write(chunk)
+    os.chmod(folder, 0o700)
+    return written
+
+
+def declared_size(path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> int:
+    """The bytes the archive at ``path`` declares it unpacks to, after
+    :func:`check_members` (raises ModelError as it does, or if ``path`` is no zip)."""
+    path = Path(path)
+    with _open_zip(path) as zf:
+        return check_members(path, zf, max_bytes)
 
 
 def _binary_name(model: ModelInfo) -> str:
@@ -126,9 +244,9 @@ def read_model(path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> ModelInfo:
     path = Path(path)
     try:
         info = path.resolve().stat()
-    except OSError:
+    except (OSError, ValueError):
         info = None
-    if info is None or not path.is_file():
+    if info is None or not is_file(path):
         return _read_model(path, max_bytes)      # raises the specific error
     return _read_model_cached(str(path.resolve()), info.st_size, info.st_mtime_ns, max_bytes)
 
@@ -140,7 +258,7 @@ def _read_model_cached(path: str, size: int, mtime_ns: int, max_bytes: int) -> M
 
 def _read_model(path: Path, max_bytes: int) -> ModelInfo:
     with _open_zip(path) as zf:
-        _check_members(path, zf, max_bytes)
+        check_members(path, zf, max_bytes)
         if "modelDescription.xml" not in zf.namelist():
             raise ModelError(f"{path} is not an FMU: it has no modelDescription.xml")
         model = read_model_info(str(path))
@@ -168,8 +286,8 @@ class FmuArchive:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
         try:
             with _open_zip(self.path) as zf:
-                _check_members(self.path, zf, max_bytes)
-                self._extract(zf, max_bytes)
+                declared = check_members(self.path, zf, max_bytes)
+                extract_members(self.path, zf, self.directory, declared)
                 member, _ = _find_binary(self.path, zf.namelist(), self.model)
         except (zipfile.BadZipFile, OSError) as exc:
             self.close()
@@ -178,23 +296,6 @@ class FmuArchive:
             self.close()
             raise
         self.binary = self.directory / member
-
-    def _extract(self, zf: zipfile.ZipFile, max_bytes: int) -> None:
-        # Copy in chunks and count real bytes: a header can understate a size.
-        written = 0
-        for info in zf.infolist():
-            target = self.directory / info.filename.replace("\\", "/")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise ModelError(f"{self.path}: archive unpacks to more than {max_bytes} bytes")
-                    dst.write(chunk)
-        os.chmod(self.directory, 0o700)
 
     @functools.cached_property
     def resources_uri(self) -> str:

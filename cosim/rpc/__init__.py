@@ -7,9 +7,9 @@
 The protocol is in ``proto/cosim/v1`` (package ``cosim.v1``).
 """
 
-from cosim.rpc.client import Client, RemoteSystem, SystemStatus
+from cosim.rpc.client import Client, Problem, RemoteSystem, SystemStatus
 from cosim.rpc.remote import RemoteTwin
 from cosim.rpc.server import Server, orchestrator_server, twin_server
 
-__all__ = ["Client", "RemoteSystem", "RemoteTwin", "Server", "SystemStatus",
+__all__ = ["Client", "Problem", "RemoteSystem", "RemoteTwin", "Server", "SystemStatus",
            "orchestrator_server", "twin_server"]

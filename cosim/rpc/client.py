@@ -23,7 +23,7 @@ from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
 
-__all__ = ["Client", "RemoteSystem", "SystemStatus"]
+__all__ = ["Client", "Problem", "RemoteSystem", "SystemStatus"]
 
 _STATES = {pb.SYSTEM_STATE_CREATED: "created", pb.SYSTEM_STATE_RUNNING: "running",
            pb.SYSTEM_STATE_FAILED: "failed", pb.SYSTEM_STATE_TERMINATED: "terminated"}
@@ -81,15 +81,18 @@ class Client:
 
     def create_system(self, ssp=None, *, path: str | None = None, parameter_set: str | None = None,
                       name: str | None = None) -> RemoteSystem:
-        """Send a local ``.ssp``/``.ssd`` file (or load ``path`` on the server) as a new system."""
-        if (ssp is None) == (path is None):
-            raise ValueError("give a local SSP file or a server-side path, not both")
-        request = pb.CreateSystemRequest(parameter_set=parameter_set or "", name=name or "")
-        if ssp is not None:
-            request.ssp = Path(ssp).read_bytes()
-        else:
-            request.path = path
+        """Send a local ``.ssp``/``.ssd`` file, or its bytes, (or load ``path`` on the
+        server) as a new system."""
+        request = _create_request(ssp, path, parameter_set, name)
         return RemoteSystem(self, self.call("CreateSystem", request))
+
+    def check_system(self, ssp=None, *, path: str | None = None,
+                     parameter_set: str | None = None) -> list[Problem]:
+        """Every problem the server finds reading a system, as :meth:`create_system`
+        would read it, without creating it (a refused create lists only the first few)."""
+        request = _create_request(ssp, path, parameter_set, None)
+        return [Problem(p.severity, p.location, p.message)
+                for p in self.call("CheckSystem", request).problems]
 
     def system(self, system_id: str) -> RemoteSystem:
         """A system created earlier (by this or another client)."""
@@ -109,6 +112,29 @@ class Client:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem a server found in a system file."""
+
+    severity: str
+    location: str
+    message: str
+
+    def __str__(self):
+        return f"{self.location}: {self.severity}: {self.message}"
+
+
+def _create_request(ssp, path, parameter_set, name) -> pb.CreateSystemRequest:
+    if (ssp is None) == (path is None):
+        raise ValueError("give a local SSP file or a server-side path, not both")
+    request = pb.CreateSystemRequest(parameter_set=parameter_set or "", name=name or "")
+    if ssp is not None:
+        request.ssp = bytes(ssp) if isinstance(ssp, (bytes, bytearray)) else Path(ssp).read_bytes()
+    else:
+        request.path = path
+    return request
 
 
 class RemoteSystem:

@@ -9,6 +9,7 @@ one at a time, or packed by type in ``Values`` for the step exchange.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,21 @@ import numpy as np
 from cosim.errors import ConfigurationError, CosimError
 from cosim.v1 import values_pb2
 
-__all__ = ["ClientSecurity", "Endpoint", "ServerSecurity", "from_value", "to_value",
-           "MAX_MESSAGE_BYTES", "TYPES"]
+__all__ = ["ClientSecurity", "Endpoint", "ServerSecurity", "bounded", "from_value", "problem_list",
+           "to_value", "MAX_MESSAGE_BYTES", "MAX_STATUS_BYTES", "TYPES"]
 
 # Bound on any message in either direction; a system file sent as bytes must fit.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 TYPES = ("float64", "int32", "bool", "string")
 _INT32 = (-2**31, 2**31 - 1)
+log = logging.getLogger("cosim.rpc")
 _HEALTH_PREFIX = "/grpc.health.v1.Health/"
+# Bound on a status message as sent (percent-encoded): it travels as metadata, and
+# clients drop metadata past 8 KiB (sometimes) or 16 KiB (always), status and all.
+MAX_STATUS_BYTES = 6000
+# Problems listed in a status message, and the characters shown of each.
+STATUS_PROBLEMS = 20
+STATUS_PROBLEM_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -208,12 +216,54 @@ class call_status:
 
     def __exit__(self, kind, exc, tb):
         if isinstance(exc, RequestError):
-            self.context.abort(exc.code, exc.message)
+            self.context.abort(exc.code, bounded(exc.message))
         if isinstance(exc, ConfigurationError):
-            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
         if isinstance(exc, CosimError):
-            self.context.abort(grpc.StatusCode.ABORTED, str(exc))
+            self.context.abort(grpc.StatusCode.ABORTED, bounded(str(exc)))
+        if isinstance(exc, Exception) and exc.args:       # (an abort raises a bare Exception())
+            # A defect of the server: its text may be long or name the server's files.
+            log.error("%s failed", type(exc).__name__, exc_info=exc)
+            self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); "
+                                                         "the server's log has the details")
         return False
+
+
+def _sent_size(char: str) -> int:
+    """Bytes ``char`` takes in a grpc-message (printable ASCII but '%' as is,
+    every other byte of its UTF-8 as %XX)."""
+    if " " <= char <= "~" and char != "%":
+        return 1
+    return 3 * len(char.encode("utf-8", "surrogatepass"))
+
+
+def bounded(message: str, limit: int = MAX_STATUS_BYTES) -> str:
+    """``message`` cut to fit ``limit`` bytes as a status message, saying how
+    much was left out: a status too long for the client's metadata limit
+    reaches it as an unreadable RESOURCE_EXHAUSTED instead."""
+    if sum(map(_sent_size, message)) <= limit:
+        return message
+    size = 0
+    for index, char in enumerate(message):
+        size += _sent_size(char)
+        if size > limit - 60:               # room for the note
+            return f"{message[:index]}... ({len(message) - index} more characters)"
+    return message
+
+
+def problem_list(what: str, problems: list[str], *, shown: int = STATUS_PROBLEMS,
+                 width: int = STATUS_PROBLEM_CHARS, more: str = "") -> str:
+    """A status message listing the first ``shown`` of ``problems`` found in
+    ``what``, each cut to ``width`` characters, how many more there are and
+    (``more``) where to see them."""
+    count = len(problems)
+    lines = [f"{what}: {count} error{'s' if count != 1 else ''}:"]
+    for problem in problems[:shown]:
+        text = problem if len(problem) <= width else f"{problem[:width]}... ({len(problem)} characters)"
+        lines.append(f"  {text}")
+    if count > shown:
+        lines.append(f"  ... and {count - shown} more{f' ({more})' if more else ''}")
+    return "\n".join(lines)
 
 
 # -- values ------------------------------------------------------------------------

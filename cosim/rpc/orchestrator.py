@@ -8,11 +8,12 @@ broadcast to every open StreamOutputs call after each command that steps.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
+import math
 import queue
 import shutil
-import tempfile
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ import grpc
 from cosim.errors import ConfigurationError, CosimError, FmiCallError
 from cosim.execution import ALGORITHMS, Simulation
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.rpc.loading import Loader
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -36,6 +38,8 @@ S = pb.SystemState
 MAX_QUEUED_ROWS = 100_000
 # RunUntil reports progress (and can be cancelled) at about this many points.
 PROGRESS_POINTS = 100
+# What the SSP archive and FMUs of one system may unpack to, by default.
+MAX_UNPACKED_BYTES = 1024**3
 
 
 class _Hosted:
@@ -153,12 +157,26 @@ class _Hosted:
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
-    """Hosts systems for clients.  Server-side paths must lie under ``root``;
-    at most ``max_systems`` systems exist at once."""
+    """Hosts systems for clients.
 
-    def __init__(self, *, root=".", max_systems: int = 16):
+    Server-side paths must lie under ``root``, and so must every file a
+    system read from such a path refers to; a system sent as an ``.ssp``
+    archive may refer only to files inside it.  Its archive and FMUs may
+    unpack to at most ``max_unpacked_bytes`` together.  At most
+    ``max_systems`` systems exist at once.  Components behind gRPC endpoints
+    (which the server would call with its own token) are refused unless
+    ``allow_remote_components``.
+    """
+
+    def __init__(self, *, root=".", max_systems: int = 16,
+                 max_unpacked_bytes: int = MAX_UNPACKED_BYTES, allow_remote_components: bool = False):
+        if max_unpacked_bytes <= 0:
+            raise ConfigurationError(f"max_unpacked_bytes must be > 0, got {max_unpacked_bytes}")
         self.root = Path(root).resolve()
         self.max_systems = max_systems
+        self.max_unpacked_bytes = max_unpacked_bytes
+        self._loader = Loader(self.root, max_unpacked_bytes=max_unpacked_bytes,
+                              allow_remote=allow_remote_components)
         self._systems: dict[str, _Hosted] = {}
         self._creating = 0
         self._lock = threading.Lock()
@@ -186,37 +204,25 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     # -- creating -----------------------------------------------------------------
 
     def CreateSystem(self, request, context):
-        with call_status(context):
-            with self._lock:            # a slot is held while the file loads
-                if len(self._systems) + self._creating >= self.max_systems:
-                    raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                       f"{self.max_systems} systems exist; terminate one first")
-                self._creating += 1
-            try:
-                return self._create(request)
-            finally:
-                with self._lock:
-                    self._creating -= 1
+        with call_status(context), self._slot():        # a slot is held while the file loads
+            return self._create(request)
+
+    @contextlib.contextmanager
+    def _slot(self):
+        """Hold one of the ``max_systems`` slots while a client's file is read."""
+        with self._lock:
+            if len(self._systems) + self._creating >= self.max_systems:
+                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                   f"{self.max_systems} systems exist; terminate one first")
+            self._creating += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating -= 1
 
     def _create(self, request) -> pb.SystemInfo:
-        workdir = None
-        source = request.WhichOneof("source")
-        if source == "ssp":
-            workdir = tempfile.mkdtemp(prefix="cosim-system-")
-            suffix = ".ssp" if request.ssp[:2] == b"PK" else ".ssd"
-            path = Path(workdir) / f"system{suffix}"
-            path.write_bytes(request.ssp)
-        elif source == "path":
-            path = self._server_path(request.path)
-        else:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
-        from cosim.ssp import load
-        try:
-            system = load(path, parameter_set=request.parameter_set or None)
-        except CosimError as exc:
-            if workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        system, workdir = self._loader.load(request)
         if request.name:
             system.name = request.name
         hosted = _Hosted(uuid.uuid4().hex, system, workdir)
@@ -225,14 +231,13 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         log.info("system %r created as %s", system.name, hosted.id)
         return self._info(hosted)
 
-    def _server_path(self, text: str) -> Path:
-        path = (self.root / text).resolve()
-        if not path.is_relative_to(self.root):
-            raise RequestError(grpc.StatusCode.PERMISSION_DENIED,
-                               f"{text!r} is outside the server's root directory")
-        if not path.is_file():
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no file {text!r} under the server's root")
-        return path
+    def CheckSystem(self, request, context):
+        with call_status(context):
+            with self._slot():          # reading takes a slot, as creating does
+                problems = self._loader.check(request)
+            return pb.SystemCheck(problems=[pb.Problem(severity=severity, location=location,
+                                                       message=message)
+                                            for severity, location, message in problems])
 
     def _info(self, hosted: _Hosted) -> pb.SystemInfo:
         from cosim.analysis import flatten
@@ -265,9 +270,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                                        f"system {h.id} is already initialized")
                 experiment = h.system.default_experiment
                 step_size = request.step_size or experiment.get("step_size")
-                if not step_size or step_size < 0:
+                if not step_size or not 0 < step_size < math.inf:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                       f"step_size must be > 0, got {request.step_size}")
+                                       f"step_size must be a finite number > 0, got {request.step_size}")
+                _check_times(request)
                 algorithm = request.algorithm or experiment.get("algorithm") or "jacobi"
                 if algorithm not in ALGORITHMS:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
@@ -314,6 +320,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         with call_status(context):
             hosted = self._get(request.system_id)
             target = request.time
+            if not math.isfinite(target):
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"time must be a finite number of seconds, got {target}")
 
             def check(h: _Hosted):
                 sim = h.require_running()
@@ -518,6 +527,21 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
             log.info("system %s terminated", hosted.id)
             return hosted.do(terminate)
+
+
+def _check_times(request) -> None:
+    """Refuse start, stop and real-time factor values no run can have (NaN, inf)."""
+    start = request.start_time
+    if not math.isfinite(start):
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"start_time must be a finite number of seconds, got {start}")
+    if request.HasField("stop_time") and not start < request.stop_time < math.inf:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"stop_time must be a finite number of seconds after start_time "
+                           f"({start:g}), got {request.stop_time}")
+    if not math.isfinite(request.realtime_factor):
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"realtime_factor must be a finite number >= 0, got {request.realtime_factor}")
 
 
 def _live_twin(sim: Simulation, request):

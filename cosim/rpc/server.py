@@ -118,11 +118,17 @@ def twin_server(fmu, *, parameters=(), host: str = "127.0.0.1", port: int = 0,
 
 
 def orchestrator_server(*, root=".", host: str = "127.0.0.1", port: int = 0,
-                        security: ServerSecurity | None = None, max_systems: int = 16) -> Server:
-    """A server running the Orchestrator service; ``root`` bounds server-side paths."""
-    from cosim.rpc.orchestrator import OrchestratorService
+                        security: ServerSecurity | None = None, max_systems: int = 16,
+                        max_unpacked_bytes: int | None = None,
+                        allow_remote_components: bool = False) -> Server:
+    """A server running the Orchestrator service; ``root`` bounds server-side
+    paths and the files they refer to, ``max_unpacked_bytes`` what one
+    system's archives unpack to (see :class:`cosim.rpc.orchestrator.OrchestratorService`)."""
+    from cosim.rpc.orchestrator import MAX_UNPACKED_BYTES, OrchestratorService
 
-    service = OrchestratorService(root=root, max_systems=max_systems)
+    service = OrchestratorService(root=root, max_systems=max_systems,
+                                  max_unpacked_bytes=max_unpacked_bytes or MAX_UNPACKED_BYTES,
+                                  allow_remote_components=allow_remote_components)
     return Server(service, orchestrator_pb2_grpc.add_OrchestratorServicer_to_server,
                   orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name,
                   host=host, port=port, security=security)

@@ -8,7 +8,8 @@ read by the same functions.
 """
 
 from cosim.ssp.osp import load_osp, read_osp
-from cosim.ssp.reader import Problem, Report, load, read
+from cosim.ssp.files import load, read
+from cosim.ssp.reader import Problem, Report
 from cosim.ssp.writer import save
 
 __all__ = ["Problem", "Report", "load", "load_osp", "read", "read_osp", "save"]

@@ -45,7 +45,10 @@ from lxml import etree
 
 from cosim.errors import CosimError, SspError, did_you_mean
 from cosim.ssp import osp_model
-from cosim.ssp.reader import Problem, Report, _check_structure, _child, _children, _local
+from cosim.fmi.archive import UnpackBudget, is_file
+from cosim.ssp.confine import Confinement, ReferenceRefused, shown
+from cosim.ssp.files import _check_structure, _confinement
+from cosim.ssp.reader import Problem, Report, _child, _children, _local
 from cosim.system import System
 
 __all__ = ["FILE_NAME", "NAMESPACE", "is_osp", "load_osp", "read_osp"]
@@ -104,9 +107,12 @@ def _parse_value(kind: str, text: str):
 
 
 class _OspReader:
-    def __init__(self, path: Path, report: Report):
+    def __init__(self, path: Path, report: Report, *, confine: Confinement | None = None,
+                 budget: UnpackBudget | None = None):
         self.path = path
         self.report = report
+        self.confine = confine
+        self.budget = budget
         self.failed: set[str] = set()       # simulators that could not be added
         self.groups: dict[str, tuple | None] = {}   # simulator -> (file, groups by name), read when used
 
@@ -271,15 +277,17 @@ class _OspReader:
             self.error(element, f"simulator {name!r} has no source")
             self.failed.add(name)
             return
-        fmu = _resolve_source(source, self.path.parent)
+        fmu = self.resolve(element, source)
         if fmu is None:
             scheme = urlparse(source).scheme
             what = ("remote FMU proxies (proxy-fmu://)" if scheme == "proxy-fmu"
                     else f"sources with the URI scheme {scheme!r}")
             self.error(element, f"simulator {name!r}: {what} are not supported; give a path "
-                                f"relative to {self.path.name} or a file: URI ({source!r})")
+                                f"relative to {self.path.name} or a file: URI ({shown(source)})")
             self.failed.add(name)
             return
+        if self.budget is not None:
+            self.budget.charge_archive(fmu)
         if not self.attempt(element, lambda: system.add(name, fmu)):
             self.failed.add(name)
             return
@@ -287,6 +295,17 @@ class _OspReader:
         initial = _child(element, "InitialValues")
         for value in _children(initial, "InitialValue") if initial is not None else []:
             self.read_initial_value(system, name, value)
+
+    def resolve(self, element, source: str) -> Path | None:
+        """The FMU ``source`` names (None for a URI scheme other than file:);
+        ReferenceRefused when confined and it leads out."""
+        scheme = urlparse(source).scheme
+        if self.confine is None or (scheme and scheme != "file" and len(scheme) != 1):
+            return _resolve_source(source, self.path.parent)
+        try:
+            return self.confine.resolve(source, self.path.parent)
+        except ReferenceRefused as exc:
+            raise ReferenceRefused(f"{self.where(element)}: {exc}") from None
 
     def check_step_size(self, element, name: str, base_step: float | None) -> None:
         text = element.get("stepSize")
@@ -456,7 +475,8 @@ class _OspReader:
         """(file, groups by name) of a simulator's OSP model description; None after
         reporting that there is none or that it cannot be read."""
         model = system.model(simulator)
-        path = osp_model.find(system.source(simulator), model.name, self.path.parent)
+        path = osp_model.find(system.source(simulator), model.name, self.path.parent,
+                              confine=self.confine)
         if path is None:
             self.error(end, f"simulator {simulator!r} has no OSP model description: there is no "
                             f"{model.name}{osp_model.FILE_SUFFIX} beside "
@@ -529,7 +549,7 @@ def is_osp(path) -> bool:
     path = Path(path)
     if path.name.lower() == FILE_NAME.lower():
         return True
-    if path.suffix.lower() != ".xml" or not path.is_file():
+    if path.suffix.lower() != ".xml" or not is_file(path):
         return False
     try:
         for _, element in etree.iterparse(str(path), events=("start",), resolve_entities=False,
@@ -540,15 +560,21 @@ def is_osp(path) -> bool:
     return False
 
 
-def read_osp(path, *, strict: bool = False) -> Report:
+def read_osp(path, *, strict: bool = False, confine_to=None, max_unpacked_bytes=None) -> Report:
     """Read an OSP system structure; the report holds the system and every problem found.
 
-    ``strict`` reports the defects cosim tolerates as errors.
+    ``strict`` reports the defects cosim tolerates as errors; ``confine_to``
+    and ``max_unpacked_bytes`` are those of :func:`cosim.ssp.read`.
     """
     path = Path(path)
     report = Report(path, strict=strict)
-    reader = _OspReader(path, report)
-    if not path.is_file():
+    confine = _confinement(confine_to)
+    if confine is not None:
+        confine.check(path, str(path))
+    budget = (max_unpacked_bytes if isinstance(max_unpacked_bytes, UnpackBudget) or
+              max_unpacked_bytes is None else UnpackBudget(max_unpacked_bytes))
+    reader = _OspReader(path, report, confine=confine, budget=budget)
+    if not is_file(path):
         reader.error(None, "file not found")
         return report
     system = reader.read()
@@ -558,7 +584,7 @@ def read_osp(path, *, strict: bool = False) -> Report:
     return report
 
 
-def load_osp(path, *, strict: bool = False) -> System:
+def load_osp(path, *, strict: bool = False, confine_to=None, max_unpacked_bytes=None) -> System:
     """Read an OSP system structure (``OspSystemStructure.xml``) into a :class:`cosim.System`.
 
     Time settings and the algorithm go to ``system.default_experiment``.
@@ -568,7 +594,8 @@ def load_osp(path, *, strict: bool = False) -> System:
     SspError
         Listing every error found, each with its file, line and element.
     """
-    report = read_osp(path, strict=strict)
+    report = read_osp(path, strict=strict, confine_to=confine_to,
+                      max_unpacked_bytes=max_unpacked_bytes)
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:

@@ -24,6 +24,7 @@ from pathlib import Path
 from lxml import etree
 
 from cosim.errors import SspError
+from cosim.fmi.archive import is_file
 
 FILE_SUFFIX = "_OspModelDescription.xml"
 
@@ -48,13 +49,21 @@ class VariableGroup:
         return f"{self.type} {self.name!r} ({self.file}:{self.line})"
 
 
-def find(fmu: Path, model_name: str, config_folder: Path) -> Path | None:
+def find(fmu: Path, model_name: str, config_folder: Path, *, confine=None) -> Path | None:
     """The OSP model description of an FMU: beside the FMU, else beside the system
-    structure (libcosim looks in the same two places); None if there is none."""
+    structure (libcosim looks in the same two places); None if there is none.
+
+    With ``confine`` (a :class:`cosim.ssp.confine.Confinement`), a name that
+    would lead out of its folder raises ReferenceRefused before any file is
+    looked at: the model name comes from the FMU.
+    """
     name = f"{model_name}{FILE_SUFFIX}"
     for folder in (Path(fmu).parent, config_folder):
-        if (folder / name).is_file():
-            return folder / name
+        candidate = folder / name
+        if confine is not None:
+            candidate = confine.inside(Path(folder).resolve() / name, name)
+        if is_file(candidate):
+            return candidate
     return None
 
 

@@ -2,7 +2,8 @@
 
 Every problem found is collected with its location (file, line, element)
 instead of stopping at the first, so that validation can report them all;
-:func:`load` raises :class:`SspError` listing the errors.
+:func:`cosim.ssp.load` raises :class:`SspError` listing the errors (the entry
+points and the unpacking of archives are in :mod:`cosim.ssp.files`).
 
 SSP 2.0 files (``version="2.0"``; SSP 2.0 keeps the SSP1 namespace URIs)
 are read as SSP 1.0 ones, with the 2.0 value types (``Float64``, ``Int32``,
@@ -12,23 +13,25 @@ connections written from the input to the output, and parameter values
 naming variables the system does not have (SSP says to ignore them).
 System connectors of kind ``parameter`` pass their value (bound to the
 system) to the parameters they are connected to.
+
+Untrusted files (a server reading what a client sent) are read with
+``confine_to``, which refuses references to files outside the archive or a
+root folder (see :mod:`cosim.ssp.confine`), and ``max_unpacked_bytes``,
+which bounds what the archive and the FMUs in it unpack to, together.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
-import weakref
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lxml import etree
 
-from cosim.errors import CosimError, SspError, did_you_mean
-from cosim.fmi.archive import MAX_UNCOMPRESSED_BYTES, _check_members
+from cosim.errors import CosimError, did_you_mean
+from cosim.fmi.archive import UnpackBudget, is_file
+from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.system import System
 from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
 
@@ -121,20 +124,15 @@ def _transformed(value, scale: float, shift: float):
     return value
 
 
-class _Folder:
-    """A temporary folder removed when no System using it is left."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._cleanup = weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)
-
-
 class _Reader:
-    resources = None      # the _Folder of an unpacked .ssp, shared by every System read from it
+    resources = None      # the unpacked .ssp's folder (cosim.ssp.files), shared by every System read from it
 
-    def __init__(self, report: Report, parameter_set: str | None):
+    def __init__(self, report: Report, parameter_set: str | None, *,
+                 confine: Confinement | None = None, budget: UnpackBudget | None = None):
         self.report = report
         self.parameter_set = parameter_set
+        self.confine = confine
+        self.budget = budget
         self.set_names: set[str] = set()
         self.units: dict[str, Unit] = {}
         self.exposed: dict[System, dict[str, _Exposed]] = {}    # parameter connectors by system
@@ -172,11 +170,33 @@ class _Reader:
             self.error(file, element, str(exc))
             return False
 
+    # -- references to other files ---------------------------------------------------
+
+    def referenced(self, path, element, reference: str, base: Path) -> Path | None:
+        """The file ``reference`` names (None if it is no relative or file URI);
+        raises ReferenceRefused, naming ``element``, when confined and it leads out."""
+        if self.confine is None:
+            return _resolve_uri(reference, base)
+        try:
+            return self.confine.resolve(reference, base)
+        except ReferenceRefused as exc:
+            raise ReferenceRefused(f"{self.where(path, element)}: {exc}") from None
+
+    def remote(self, path, element, source: str) -> str:
+        if self.confine is None:
+            return source
+        try:
+            return self.confine.remote(source)
+        except ReferenceRefused as exc:
+            raise ReferenceRefused(f"{self.where(path, element)}: {exc}") from None
+
     # -- XML --------------------------------------------------------------------------
 
     def parse(self, path: Path, validate: bool = True):
+        # No entities from outside the file: they could name any file on the machine.
+        parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True)
         try:
-            tree = etree.parse(str(path), etree.XMLParser(remove_blank_text=False))
+            tree = etree.parse(str(path), parser)
         except OSError as exc:
             self.error(path, None, f"cannot read: {exc}")
             return None
@@ -322,10 +342,15 @@ class _Reader:
             self.error(path, element, "component without source")
             return
         # A remote twin (its token comes from COSIM_TOKEN, its CA from COSIM_TLS_CA).
-        fmu = source if source.startswith("grpc://") else _resolve_uri(source, base)
+        if source.startswith("grpc://"):
+            fmu = self.remote(path, element, source)
+        else:
+            fmu = self.referenced(path, element, source, base)
         if fmu is None:
-            self.error(path, element, f"source {source!r} is not a relative or file URI")
+            self.error(path, element, f"source {shown(source)} is not a relative or file URI")
             return
+        if isinstance(fmu, Path) and self.budget is not None:
+            self.budget.charge_archive(fmu)
         if not self.attempt(path, element, lambda: system.add(name, fmu)):
             return
         model = system.model(name)
@@ -362,9 +387,9 @@ class _Reader:
     def binding_values(self, path, binding, base):
         """(file, ParameterSet element) of a binding: from its source file or inline."""
         if binding.get("source"):
-            values_file = _resolve_uri(binding.get("source"), base)
-            if values_file is None or not values_file.is_file():
-                self.error(path, binding, f"parameter values {binding.get('source')!r} not found")
+            values_file = self.referenced(path, binding, binding.get("source"), base)
+            if values_file is None or not is_file(values_file):
+                self.error(path, binding, f"parameter values {shown(binding.get('source'))} not found")
                 return path, None
             return values_file, self.parse(values_file)
         inline = _child(binding, "ParameterValues")
@@ -376,9 +401,9 @@ class _Reader:
             return {}
         file = path
         if element.get("source"):
-            file = _resolve_uri(element.get("source"), base)
-            if file is None or not file.is_file():
-                self.error(path, element, f"parameter mapping {element.get('source')!r} not found")
+            file = self.referenced(path, element, element.get("source"), base)
+            if file is None or not is_file(file):
+                self.error(path, element, f"parameter mapping {shown(element.get('source'))} not found")
                 return {}
             root = self.parse(file)
         else:
@@ -601,123 +626,3 @@ def _schema(name: str):
             log.debug("SSP schema %s unavailable: %s", name, exc)
             _SCHEMAS[name] = None
     return _SCHEMAS[name]
-
-
-def _open_archive(path: Path, report: Report, reader: _Reader):
-    """Extract an .ssp into a temporary folder; returns (folder, ssd path) or None."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        reader.error(path, None, "not an SSP archive: it is not a zip file")
-        return None
-    with zf:
-        try:
-            _check_members(path, zf, MAX_UNCOMPRESSED_BYTES)
-        except CosimError as exc:
-            reader.error(path, None, str(exc).replace(f"{path}: ", ""))
-            return None
-        names = zf.namelist()
-        if "SystemStructure.ssd" not in names:
-            ssds = [n for n in names if n.endswith(".ssd") and "/" not in n]
-            reader.error(path, None, "the archive has no SystemStructure.ssd"
-                         + (f" (it has {', '.join(ssds)})" if ssds else ""))
-            return None
-        folder = Path(tempfile.mkdtemp(prefix="cosim-ssp-"))
-        try:
-            zf.extractall(folder)
-        except (OSError, zipfile.BadZipFile) as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            reader.error(path, None, f"cannot extract: {exc}")
-            return None
-    return folder, folder / "SystemStructure.ssd"
-
-
-def read(path, *, parameter_set: str | None = None, strict: bool = False) -> Report:
-    """Read an .ssp or .ssd file; the report holds the system and every problem found.
-
-    ``strict`` reports the defects cosim tolerates in other tools' files as errors.
-    """
-    path = Path(path)
-    report = Report(path, strict=strict)
-    reader = _Reader(report, parameter_set)
-    if not path.is_file():
-        reader.error(path, None, "file not found")
-        return report
-    from cosim.ssp.osp import is_osp, read_osp
-    if is_osp(path):
-        if parameter_set is not None:
-            reader.error(path, None, "parameter sets apply to SSP files, not OSP system structures")
-            return report
-        return read_osp(path, strict=strict)
-    folder = None
-    ssd = path
-    if path.suffix.lower() == ".ssp":
-        opened = _open_archive(path, report, reader)
-        if opened is None:
-            return report
-        folder, ssd = opened
-        reader.resources = _Folder(folder)
-    system = reader.read_ssd(ssd)
-    if folder is not None:
-        # Problems name the archive, not the temporary folder.
-        for problem in report.problems:
-            problem.location = problem.location.replace(str(folder), f"{path}!")
-    if parameter_set is not None and parameter_set not in reader.set_names:
-        known = ", ".join(sorted(reader.set_names)) or "none"
-        report.problems.append(Problem("error", str(path), f"no parameter set named {parameter_set!r} "
-                                                           f"(parameter sets in the file: {known})"))
-    report.system = system
-    if system is not None:
-        _check_structure(system, report)
-    return report
-
-
-def _check_structure(system: System, report: Report) -> None:
-    """Checks of the whole system: loops, undriven ports."""
-    from cosim.analysis import algebraic_loops
-    for loop in _safe(lambda: algebraic_loops(system), report) or []:
-        report.problems.append(Problem("warning", str(report.path),
-                                       f"algebraic loop through {' -> '.join(loop)}: it is solved "
-                                       "by iteration at every communication point"))
-    _undriven_ports(system, "", report)
-
-
-def _undriven_ports(system: System, prefix: str, report: Report) -> None:
-    for name, sub in system.subsystems.items():
-        for port, var in sub.ports.items():
-            if var.causality == "input" and var.start is None and \
-                    system.source_of(system.reference(name, port)) is None:
-                report.problems.append(Problem(
-                    "warning", str(report.path),
-                    f"input port {prefix}{name}.{port} is not connected and has no start value; "
-                    "the inputs it drives keep their own start values"))
-        _undriven_ports(sub, f"{prefix}{name}.", report)
-
-
-def _safe(action, report):
-    try:
-        return action()
-    except CosimError as exc:
-        report.problems.append(Problem("error", str(report.path), str(exc)))
-        return None
-
-
-def load(path, *, parameter_set: str | None = None, strict: bool = False) -> System:
-    """Read an SSP file (``.ssp`` or ``.ssd``) into a :class:`cosim.System`.
-
-    ``parameter_set`` applies only the parameter sets with that name (plus
-    unnamed ones); by default every binding applies in document order.
-    ``strict`` refuses the defects of other tools' files that cosim otherwise
-    accepts with a logged warning.
-
-    Raises
-    ------
-    SspError
-        Listing every error found, each with its file, line and element.
-    """
-    report = read(path, parameter_set=parameter_set, strict=strict)
-    for warning in report.warnings:
-        log.warning("%s", warning)
-    if report.errors:
-        raise SspError(report)
-    return report.system

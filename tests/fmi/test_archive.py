@@ -9,7 +9,8 @@ import pytest
 
 import cosim
 from cosim import System, read_model, twins
-from cosim.fmi.archive import FmuArchive
+from cosim.fmi.archive import (FmuArchive, UnpackBudget, UnpackLimitError, check_members, declared_size,
+                                extract_members)
 
 GAIN_BINARY = "binaries/linux64/gain.so"
 
@@ -281,3 +282,37 @@ def test_archive_with_a_file_and_folder_of_one_name_raises_model_error(tmp_path)
     with pytest.raises(cosim.ModelError) as caught:
         FmuArchive(path)
     assert str(path) in str(caught.value)
+
+
+def test_extraction_counts_the_bytes_it_writes_not_the_headers(tmp_path):
+    path = twins.path("gain")
+    with zipfile.ZipFile(path) as zf:
+        declared = check_members(path, zf, 10**9)
+        assert declared == sum(info.file_size for info in zf.infolist())
+        # told less than the archive holds (as a lying header would), it stops writing
+        with pytest.raises(UnpackLimitError, match=f"more than {declared - 1} bytes"):
+            extract_members(path, zf, tmp_path / "short", declared - 1)
+        written = sum(f.stat().st_size for f in (tmp_path / "short").rglob("*") if f.is_file())
+        assert written <= declared - 1
+        assert extract_members(path, zf, tmp_path / "whole", declared) == declared
+
+
+def test_an_unpack_budget_is_shared_by_archives_and_charged_once_per_file(tmp_path):
+    path = twins.path("gain")
+    size = declared_size(path)
+    budget = UnpackBudget(2 * size + 10, hint=" (raise --limit)")
+    budget.charge_archive(path)
+    budget.charge_archive(path)                 # the same file again: already held
+    assert budget.used == size
+    copy = tmp_path / "copy.fmu"
+    copy.write_bytes(path.read_bytes())
+    budget.charge_archive(copy)
+    third = tmp_path / "third.fmu"
+    third.write_bytes(path.read_bytes())
+    with pytest.raises(UnpackLimitError) as caught:
+        budget.charge_archive(third)
+    check_message(caught.value, "third.fmu", ["FMU third.fmu", f"limit of {2 * size + 10} bytes", "--limit"])
+    assert budget.used == 2 * size
+    budget.charge_archive(tmp_path / "missing.fmu")      # left to whoever reads it
+    with pytest.raises(ValueError):
+        UnpackBudget(0)

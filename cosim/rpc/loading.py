@@ -121,7 +121,7 @@ class Loader:
             with _refusals(opened):
                 report = read(opened.path, parameter_set=request.parameter_set or None,
                               confine_to=opened.confine, max_unpacked_bytes=opened.budget)
-            resources = report.system._resources if report.system is not None else None
+            resources = report.system.resources if report.system is not None else None
             if resources is not None:
                 resources.remove()
             return [(p.severity, opened.hidden(p.location), opened.hidden(p.message))

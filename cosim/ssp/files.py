@@ -216,7 +216,7 @@ def load(path, *, parameter_set: str | None = None, strict: bool = False,
     for warning in report.warnings:
         log.warning("%s", warning)
     if report.errors:
-        if report.system is not None and report.system._resources is not None:
-            report.system._resources.remove()      # now, not when the system is collected
+        if report.system is not None and report.system.resources is not None:
+            report.system.resources.remove()      # now, not when the system is collected
         raise SspError(report)
     return report.system

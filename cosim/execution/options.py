@@ -129,14 +129,26 @@ class Recording:
     ``record`` lists the references recorded (None: every output);
     ``output_interval`` the recording interval (None: every step);
     ``output_file`` a file written as the run goes, or a writer object;
+    ``keep_rows`` / ``keep_seconds`` bound the rows the result keeps in
+    memory to the last that many rows / simulation seconds (None: all; the
+    output file gets every row);
     ``logging_on`` asks FMUs for debug logging; ``profile`` times every do step.
     """
 
     record: Any = None
     output_interval: float | None = None
     output_file: Any = None
+    keep_rows: int | None = None
+    keep_seconds: float | None = None
     logging_on: bool = False
     profile: bool = False
+
+    def __post_init__(self):
+        rows = self.keep_rows
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+            raise ConfigurationError(f"keep_rows must be a positive integer or None, got {rows!r}")
+        if self.keep_seconds is not None:
+            _positive_number("keep_seconds", self.keep_seconds)
 
 
 # Flat keyword -> (group, field) of Options; group None for Options' own fields.

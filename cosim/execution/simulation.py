@@ -91,6 +91,10 @@ class Simulation(ValueAccess, StateAccess):
         run fails), in the format its extension names: ``.csv``, ``.parquet``
         or ``.mat`` (see :func:`cosim.results.writer_for`); or a
         :class:`~cosim.results.ResultWriter` for other headers.
+    keep_rows, keep_seconds : int, float or None
+        Keep only the last that many rows, or simulation seconds of rows, in
+        :attr:`result` (a bounded window for long and open-ended runs); the
+        ``output_file`` still gets every row.
     observers : list of Observer
         Told of the run's columns, every chunk of rows, rewinds and the end
         (see :mod:`cosim.execution.observers`); also :meth:`observe`.
@@ -202,7 +206,9 @@ class Simulation(ValueAccess, StateAccess):
         self._stats = None
         self.result = Result(plan.column_names, arrays=plan.arrays,
                              types=[group for group, _ in plan.columns],
-                             units=plan.column_units, descriptions=plan.column_descriptions)
+                             units=plan.column_units, descriptions=plan.column_descriptions,
+                             keep_rows=o.recording.keep_rows,
+                             keep_seconds=o.recording.keep_seconds)
         self._observers = Observers([ResultRecorder(self.result), *observers])
         if o.recording.output_file is not None:     # a bad file name fails before instantiating
             self._observers.attach(WriterObserver(writer_for(o.recording.output_file)))

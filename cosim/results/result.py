@@ -43,11 +43,18 @@ class Result:
     A result goes to a file with :meth:`save` (CSV, Parquet or MAT by the
     extension), to a pandas DataFrame with :meth:`to_pandas` and to a plot
     with :meth:`plot`; :func:`cosim.results.read_result` reads a file back.
+
+    A long or open-ended run keeps a bounded window in memory: with
+    ``keep_rows`` only the last that many rows, with ``keep_seconds`` only the
+    rows of the last that many simulation seconds (the output file of the run
+    still gets every row).  ``total`` counts every row recorded, the ones
+    dropped from the window included; :meth:`since` takes such counts.
     """
 
     def __init__(self, names: list[str], *, arrays: dict | None = None,
                  types: list[str] | None = None, units: list | None = None,
-                 descriptions: list | None = None):
+                 descriptions: list | None = None, keep_rows: int | None = None,
+                 keep_seconds: float | None = None):
         self.names = list(names)
         self.types = list(types) if types is not None else ["float64"] * len(self.names)
         self.units = list(units) if units is not None else [None] * len(self.names)
@@ -59,6 +66,9 @@ class Result:
         self._times: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._length = 0    # rows in all chunks: len() must not join them at every step
+        self._dropped = 0   # rows recorded before the window kept in memory
+        self.keep_rows = keep_rows
+        self.keep_seconds = keep_seconds
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
         self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
@@ -74,11 +84,47 @@ class Result:
             self._rows.append(np.asarray(rows).view(np.uint64))
             self._length += len(times)
             self._cache = None
+            if self.keep_rows is not None or self.keep_seconds is not None:
+                self._drop_before(self._window_start())
+
+    @property
+    def total(self) -> int:
+        """Rows recorded so far, those dropped from the window kept in memory included."""
+        return self._dropped + self._length
+
+    def _window_start(self) -> int:
+        """How many of the rows in memory fall before the window."""
+        excess = self._length - self.keep_rows if self.keep_rows is not None else 0
+        if self.keep_seconds is not None:
+            cutoff = self._times[-1][-1] - self.keep_seconds
+            before, seen = 0, 0
+            for t in self._times:       # chunks in time order: count whole ones cheaply
+                if t[-1] < cutoff:
+                    seen += len(t)
+                    continue
+                before = seen + int(np.searchsorted(t, cutoff, side="left"))
+                break
+            excess = max(excess, before)
+        return max(excess, 0)
+
+    def _drop_before(self, count: int) -> None:
+        """Forget the first ``count`` rows in memory (whole chunks, then a slice)."""
+        while count and count >= len(self._times[0]):
+            count -= len(self._times[0])
+            self._dropped += len(self._times[0])
+            self._length -= len(self._times[0])
+            del self._times[0], self._rows[0]
+        if count:
+            self._times[0], self._rows[0] = self._times[0][count:], self._rows[0][count:]
+            self._dropped += count
+            self._length -= count
 
     def since(self, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """(times, rows) from row ``start`` on, as float64 rows, joining only the
-        chunks that hold them (a stream of rows after each step stays linear
-        in the run)."""
+        """(times, rows) from row ``start`` on (counted as :attr:`total` counts:
+        rows dropped from the window are gone), as float64 rows, joining only
+        the chunks that hold them (a stream of rows after each step stays
+        linear in the run)."""
+        start = max(start - self._dropped, 0)
         times, rows, end = [], [], self._length
         for t, r in zip(reversed(self._times), reversed(self._rows)):
             if end <= start:
@@ -101,7 +147,10 @@ class Result:
         return out
 
     def truncate(self, time: float) -> None:
-        """Drop the rows after ``time`` (a simulation restored to an earlier point)."""
+        """Drop the rows after ``time`` (a simulation restored to an earlier
+        point); ``-inf`` starts the result afresh."""
+        if time == -np.inf:
+            self._dropped = 0
         times, rows = self._arrays()
         keep = int(np.searchsorted(times, time, side="right"))
         self._times, self._rows = [times[:keep]], [rows[:keep]]

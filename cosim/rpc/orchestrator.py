@@ -108,13 +108,13 @@ class _Hosted:
 
     def broadcast(self, *, final: bool = False) -> None:
         result = self.sim.result if self.sim is not None else None
-        if result is not None and len(result) > self.rows_sent:
+        if result is not None and result.total > self.rows_sent:
             with self.lock:
                 if self.subscribers:
                     times, rows = result.since(self.rows_sent)
                     for subscriber in list(self.subscribers):
                         self._offer(subscriber, (times, rows))
-            self.rows_sent = len(result)
+            self.rows_sent = result.total
         if final:
             self.close_streams()
 
@@ -508,7 +508,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                     raise RequestError(grpc.StatusCode.NOT_FOUND,
                                        f"system {h.id} has no snapshot {request.snapshot_id!r}")
                 sim.restore(snap)
-                h.rows_sent = len(sim.result)
+                h.rows_sent = sim.result.total
                 return h.status()
 
             return hosted.do(restore)

@@ -51,6 +51,8 @@ log = logging.getLogger("cosim")
 # A real-time run hands its recorded rows to the result (and the CSV file) at
 # least this often, so a long run shows up on disk as it goes.
 REALTIME_FLUSH_NS = 250_000_000
+# Any run hands its rows to the result and the output file at least this often.
+FLUSH_INTERVAL_S = 1.0
 
 
 class Simulation(ValueAccess, StateAccess):
@@ -262,6 +264,9 @@ class Simulation(ValueAccess, StateAccess):
         core.loop_tolerance = o.coupling.loop_tolerance
         core.loop_max_iterations = o.coupling.loop_max_iterations
         core.profile = o.recording.profile
+        # A native crash (which no isolation catches in process) loses at most
+        # this much wall clock of rows: they reach the output file this often.
+        core.flush_interval = FLUSH_INTERVAL_S
         core.configure(algorithm=o.coupling.algorithm, order=[plan.index[n] for n in order],
                        grid=self._grid, columns=plan.columns)
         self.variable_step = o.step_control.variable_step and assembly.can_vary_step(

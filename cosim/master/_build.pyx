@@ -69,6 +69,7 @@ cdef class Builder:
         m.has_derivative = <uint8_t*>self._alloc(m.slot_counts[G_F64])
         m.rd = m.wr = &m.bufs[0]
         m.rows.chunk_rows = chunk_rows
+        m.rows.check_every = 1
         m.threads = 1
         for k in range(n_units):
             m.order[k] = k

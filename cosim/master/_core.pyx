@@ -118,6 +118,18 @@ cdef class Core(Builder):
         return self.m.rows.chunk_rows
 
     @property
+    def flush_interval(self):
+        """Wall seconds after which recorded rows are handed over even when the
+        chunk is not full (run and run_variable return CHUNK_FULL); 0: off."""
+        return self.m.rows.flush_ns / 1e9
+
+    @flush_interval.setter
+    def flush_interval(self, double seconds):
+        if not seconds >= 0:
+            raise ValueError(f"flush_interval must be >= 0 seconds, got {seconds!r}")
+        self.m.rows.flush_ns = <long long>(seconds * 1e9)
+
+    @property
     def rows_filled(self):
         return self.m.rows.filled
 

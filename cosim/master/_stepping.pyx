@@ -20,7 +20,7 @@ from cosim.master._exchange cimport carry, pull, push, python_call
 from cosim.master._loops cimport solve_loop
 from cosim.master._types cimport (
     ACT_OUT, ACT_REC, CHUNK_FULL, DONE, FAILED, G_F64, GAUSS_SEIDEL, KIND_FMU, KIND_PYTHON,
-    LOOP_FAILED, STAGE_STEP, TERMINATED, Master, Unit, UnitStats, cell, fail, time_at)
+    LOOP_FAILED, STAGE_STEP, TERMINATED, Master, Rows, Unit, UnitStats, cell, fail, time_at)
 
 
 cdef inline int advance(Master* m, Unit* u, double t, double h) noexcept nogil:
@@ -200,14 +200,39 @@ cdef int record(Master* m, double t) noexcept nogil:
     return 0
 
 
+cdef inline bint flush_due(Rows* r) noexcept nogil:
+    """Whether the rows recorded so far have waited flush_ns of wall clock."""
+    cdef timespec now
+    cdef long long ns, since
+    if r.flush_ns <= 0:
+        return False
+    r.since_check += 1
+    if r.since_check < r.check_every:
+        return False
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    ns = now.tv_sec * 1000000000 + now.tv_nsec
+    since = ns - r.last_check_ns
+    if since < 2000000 and r.check_every < 1048576:
+        r.check_every *= 2          # rows come fast: read the clock less often
+    elif since > 20000000 and r.check_every > 1:
+        r.check_every //= 2
+    r.since_check = 0
+    r.last_check_ns = ns
+    if ns < r.next_flush_ns:
+        return False
+    r.next_flush_ns = ns + r.flush_ns
+    return True
+
+
 cdef int record_point(Master* m, double t) noexcept nogil:
     """Record the row at an output point; FAILED, TERMINATED (a unit asked
-    to stop there) or CHUNK_FULL end the loop, DONE goes on."""
+    to stop there) or CHUNK_FULL (a full chunk, or rows due to be flushed)
+    end the loop, DONE goes on."""
     if record(m, t):
         return FAILED
     if stop_due(m):
         return TERMINATED
-    if m.rows.filled == m.rows.chunk_rows:
+    if m.rows.filled == m.rows.chunk_rows or flush_due(&m.rows):
         return CHUNK_FULL
     return DONE
 

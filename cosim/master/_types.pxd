@@ -249,6 +249,12 @@ cdef struct Rows:
     uint64_t* cells            # result cells (see cell), n_columns per row
     double* times
     int chunk_rows, filled
+    # Rows are handed to Python (and the output file) at least every flush_ns
+    # of wall clock (0: only full chunks), so a native crash loses little.
+    # The clock is read every check_every rows, adapted so that reads are
+    # some milliseconds apart whatever a step costs.
+    long long flush_ns, next_flush_ns, last_check_ns
+    int check_every, since_check
 
 # Calls back into Python (the Core that owns the Master): each takes the GIL
 # itself.  python_stage runs one stage of a Python-backed unit and answers

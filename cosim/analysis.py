@@ -208,5 +208,5 @@ def loop_components(system) -> list[list[str]]:
     system = flatten(system)
     position = {name: i for i, name in enumerate(system.components)}
     graph = dependency_graph(system)
-    return [sorted({graph.nodes[v]["component"] for v in scc}, key=position.get)
+    return [sorted({graph.nodes[v]["component"] for v in scc}, key=lambda c: position[c])
             for scc in _loops(graph)]

@@ -144,7 +144,8 @@ class PythonComponent:
     @classmethod
     def model_info(cls) -> ModelInfo:
         """The component's variables as a :class:`~cosim.fmi.model.ModelInfo`."""
-        variables = {}
+        variables: dict[str, Variable] = {}
+
         def add(name, causality, type_, start, variability):
             variables[name] = Variable(name=name, value_reference=len(variables), type=type_,
                                        causality=causality, variability=variability,

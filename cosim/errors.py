@@ -85,6 +85,8 @@ class AlgebraicLoopError(CosimError):
     its residual when the solver gave up, at simulation time ``time``.
     """
 
+    partial_result = None       # the result up to the failure, when a run was going
+
     def __init__(self, message: str, loops: list[list[str]], *,
                  residuals: dict[str, float] | None = None, time: float | None = None):
         super().__init__(message)

@@ -166,7 +166,9 @@ def _quoted_end(text_: str, start: int) -> int | None:
 
 
 def _parse(ref: str) -> list[tuple[str, str]]:
-    names, splits, quoted, i, n = [], [], None, 0, len(ref)
+    names: list[str] = []
+    splits: list[tuple[str, str]] = []
+    quoted, i, n = None, 0, len(ref)
     while i < n:
         if ref[i] in QUOTES:
             end = _quoted_end(ref, i)

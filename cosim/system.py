@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def _check_value(owner: str, var: Variable, value):
         for element in elements.reshape(-1):
             _check_value(owner, scalar, element)
         return
-    allowed = _VALUE_TYPES.get(var.type, numbers.Integral)
+    allowed: Any = _VALUE_TYPES.get(var.type, numbers.Integral)
     is_bool = isinstance(value, (bool, np.bool_))
     if (var.type != "bool" and is_bool) or not isinstance(value, allowed):
         raise SystemStructureError(
@@ -623,7 +624,7 @@ class System:
     def _collision(self) -> SystemStructureError | None:
         """The error for two components whose paths read alike, which a system
         changed after it was nested can bring (``add`` refuses the others)."""
-        taken = {}
+        taken: dict[str, tuple] = {}
         for path, names in self._component_paths():
             if path in taken:
                 return paths.collision(self.name, path, taken[path], names)
@@ -632,7 +633,7 @@ class System:
 
     def _matches(self, reads) -> list[tuple[str, str, str, str]]:
         """(element, rest, full path, variable) of each reading that names something."""
-        found = {}
+        found: dict = {}
         for path, rest in reads:
             for match in self._named(path, rest):
                 found.setdefault(match[:2], match)

@@ -11,7 +11,7 @@ import logging
 import math
 
 from cosim.analysis import algebraic_loops
-from cosim.component import PythonComponent, RuntimeSource
+from cosim.component import PythonComponent, Runtime, RuntimeSource
 from cosim.errors import ConfigurationError
 from cosim.execution.plan import LOOP_TYPES, Plan, element_names
 from cosim.fmi._binding import Instance
@@ -49,9 +49,10 @@ def lacking(runtime, model, functions: dict, capability: str) -> str:
 def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool) -> list:
     """One runtime per component, in plan order, added to ``core``; FMU binaries
     are loaded once per source and interface into ``libraries``."""
-    runtimes = []
+    runtimes: list[Runtime] = []
     for k, name in enumerate(plan.names):
         source = system.source(name)
+        runtime: Runtime
         if isinstance(source, PythonComponent):
             runtime = copy.deepcopy(source)     # the system keeps a pristine prototype
             core.add_python(k, runtime)
@@ -125,7 +126,7 @@ def add_loops(core, plan: Plan, system, order: list[str]) -> list:
     loops = algebraic_loops(system)
     for variables in loops:
         inside = set(variables)
-        members = sorted({system.split(v)[0] for v in variables}, key=position.get)
+        members = sorted({system.split(v)[0] for v in variables}, key=lambda m: position[m])
         sources = sorted({c.source for c in system.connection_details
                           if c.source in inside and c.target in inside})
         slots, discrete, discrete_names = [], [], []

@@ -102,7 +102,7 @@ def set_missing_starts(system, name: str, runtime) -> None:
 def _set_batched(runtime, variables, user: dict) -> None:
     """Set ``variables`` to their values in ``user`` or their start values,
     in one call per type."""
-    batches = defaultdict(lambda: ([], [], []))
+    batches: dict = defaultdict(lambda: ([], [], []))
     for var in variables:
         value = user.get(var.name, var.start)
         if value is None or var.type not in TYPE_CODES:

@@ -340,7 +340,7 @@ class Pacer:
             jitter_max = float(self._jitter[:n].max()) / _NS
             wall = (self._last_wall - self._first_wall) / _NS
         else:
-            late_q = jitter_q = (math.nan, math.nan)
+            late_q = jitter_q = np.array([math.nan, math.nan])
             late_max = jitter_max = math.nan
             wall = 0.0
         return RealtimeStats(

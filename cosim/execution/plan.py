@@ -11,7 +11,7 @@ in row-major order.  Everything here is plain data; the core is built from it.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -147,8 +147,12 @@ class Plan:
         """The result's columns: (group, slot), one per element of arrays; ports
         of the system show a leaf output through a transformation applied to the
         recorded rows."""
-        self.columns, self.column_names, self.column_transforms = [], [], {}
-        self.column_units, self.column_descriptions = [], []    # the models' (results metadata)
+        self.columns: list[tuple[str, int]] = []
+        self.column_names: list[str] = []
+        self.column_transforms: dict[int, tuple[float, float]] = {}
+        # the models' units and descriptions (results metadata)
+        self.column_units: list[str | None] = []
+        self.column_descriptions: list[str | None] = []
         self.arrays = {}        # recorded array name -> (shape, its column indices)
         for name in self._recorded_names(record):
             leaf, scale, shift = self.leaf_of(name)
@@ -196,9 +200,10 @@ class Plan:
     def _plan_clocks(self) -> None:
         """FMI 3 clocks: which components have them, the clock connections, and
         where clocked values live (they are set and fetched at ticks only)."""
-        self.clocks = {}          # component -> [Variable] of its input and output clocks
-        self.clock_links = []     # (source component, clock, target component, clock)
-        self.clocked = {}         # "comp.var" of a clocked input or output -> its Variable
+        self.clocks: dict[str, list] = {}      # component -> its input and output clock Variables
+        # (source component, clock, target component, clock)
+        self.clock_links: list[tuple[str, str, str, str]] = []
+        self.clocked: dict[str, Any] = {}      # "comp.var" of a clocked input or output -> Variable
         for name, model in self.system.components.items():
             clocks = [v for v in model.variables.values()
                       if v.type == "clock" and v.causality in ("input", "output")]

@@ -201,11 +201,11 @@ class Simulation(ValueAccess, StateAccess):
             threads = assembly.check_clocked(
                 plan, order, algorithm=o.coupling.algorithm, threads=threads,
                 variable_step=o.step_control.variable_step, multiples=multiples)
-        self._clock_index = {}
+        self._clock_index: dict = {}
         self._runtimes: list = []
         self._libraries: dict = {}
         self._stopped = False
-        self._stats = None
+        self._stats: dict[str, ComponentStats] = {}
         self.result = Result(plan.column_names, arrays=plan.arrays,
                              types=[group for group, _ in plan.columns],
                              units=plan.column_units, descriptions=plan.column_descriptions,
@@ -463,6 +463,7 @@ class Simulation(ValueAccess, StateAccess):
         already due in one core run, and waits on the first one that is not.
         """
         pacer, core = self._pacer, self._core
+        assert pacer is not None      # only real-time runs come here
         if self._reanchor:
             pacer.resume(self.time)
             self._reanchor = False
@@ -557,12 +558,12 @@ class Simulation(ValueAccess, StateAccess):
         if failures:
             raise self._error(failures, self._core.time)
 
-    def _error(self, failures, time: float) -> CosimError:
+    def _error(self, failures, time: float) -> FmiCallError:
         python_errors = dict(self._core.python_errors)
         self._core.python_errors.clear()
         return failure_error(failures, self._runtimes, self._plan.names, python_errors, time)
 
-    def _fail(self, error: FmiCallError) -> None:
+    def _fail(self, error: FmiCallError | AlgebraicLoopError) -> None:
         self._flush()
         error.partial_result = self.result
         self._release(reason=failure_reason(error))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any, Callable
 
 from cosim.component import PythonComponent
 from cosim.errors import ConfigurationError, ModelError
@@ -21,6 +22,24 @@ __all__ = ["StateAccess"]
 
 class StateAccess:
     """Snapshots and saved states of a simulation."""
+
+    # set by Simulation
+    system: Any
+    result: Any
+    start_time: float
+    step_size: float
+    _plan: Any
+    _runtimes: list
+    _core: Any
+    _observers: Any
+    _reanchor: bool
+    _require_running: Callable[[], None]
+    _flush: Callable[[], None]
+    _check: Callable[[Any], None]
+
+    @property
+    def time(self) -> float:
+        raise NotImplementedError      # Simulation's
 
     def snapshot(self) -> Snapshot:
         """Save the state of every component and of the loop at the current time.

@@ -8,16 +8,25 @@ estimators).  Every name is checked once, with an error naming it.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from cosim.errors import ConfigurationError
-from cosim.execution.plan import LOOP_TYPES, LOOP_TYPES_TEXT, shape_text
+from cosim.execution.plan import LOOP_TYPES, LOOP_TYPES_TEXT, Plan, shape_text
 
 __all__ = ["ValueAccess"]
 
 
 class ValueAccess:
     """Value access of a simulation; uses its plan, runtimes, core and clock index."""
+
+    # set by Simulation
+    _plan: Plan
+    _runtimes: list
+    _core: Any
+    _clock_index: dict
+    _require_running: Callable[[], None]
 
     def variable(self, name: str):
         """The :class:`~cosim.fmi.model.Variable` behind ``"component.variable"`` or a port."""

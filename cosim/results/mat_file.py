@@ -32,6 +32,7 @@ t = r.data_2(1, :); speed = r.data_2(strcmp(names, 'spindle.speed'), :);``
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class MatWriter(ResultWriter):
 
     def __init__(self, path, *, strip_component: str | None = None):
         super().__init__(path, strip_component=strip_component)
-        self._file = None
+        self._file: Any = None
         self._points = 0
 
     def start(self, names: list[str], *, types: list[str] | None = None,

@@ -7,6 +7,8 @@ declares them; ``time`` is a float64 field with unit ``s``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cosim.results.cells import decode
@@ -45,7 +47,7 @@ class ParquetWriter(ResultWriter):
 
     def __init__(self, path, *, strip_component: str | None = None):
         super().__init__(path, strip_component=strip_component)
-        self._writer = None
+        self._writer: Any = None
         self._pending: list = []
         self._pending_rows = 0
 

@@ -70,7 +70,7 @@ class Result:
         self.keep_rows = keep_rows
         self.keep_seconds = keep_seconds
         self._cache = None
-        self.stats = {}     # component -> ComponentStats, filled when the simulation stops
+        self.stats: dict = {}     # component -> ComponentStats, filled when the simulation stops
         self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
         self.end_time: float | None = None      # filled when the simulation stops
         self.end_reason: str | None = None

@@ -139,7 +139,7 @@ class Bench:
         setup: dict[str, float] = {}
         limit = {key: self.reps for key in jobs}
         done = {key: 0 for key in jobs}
-        for rep in range(self.reps):
+        for _ in range(self.reps):
             for key, cmd in jobs.items():
                 if done[key] >= limit[key]:
                     continue
@@ -294,12 +294,12 @@ class Bench:
                 cells.append("n/a" if "error" in r else fmt(r["us_per_fmu_step"]))
             print(f"  {RUNNERS[key][0] + ' ' + ALGORITHM_LABELS[key]:<38}" + "".join(f"{c:>11}" for c in cells))
         derived = {}
-        for label, a, b, invert in (("cosim/floor, jacobi", "cosim-J", "floor-J", False),
-                                    ("cosim/floor, gauss-seidel", "cosim-GS", "floor-GS", False),
-                                    ("libcosim/cosim jacobi", "libcosim", "cosim-J", False),
-                                    ("libcosim 1 CPU/cosim jacobi", "libcosim-1cpu", "cosim-J", False),
-                                    ("fmpy loop/cosim gauss-seidel", "fmpy-loop", "cosim-GS", False),
-                                    ("fmpy container/cosim jacobi", "fmpy-container", "cosim-J", False)):
+        for label, a, b in (("cosim/floor, jacobi", "cosim-J", "floor-J"),
+                            ("cosim/floor, gauss-seidel", "cosim-GS", "floor-GS"),
+                            ("libcosim/cosim jacobi", "libcosim", "cosim-J"),
+                            ("libcosim 1 CPU/cosim jacobi", "libcosim-1cpu", "cosim-J"),
+                            ("fmpy loop/cosim gauss-seidel", "fmpy-loop", "cosim-GS"),
+                            ("fmpy container/cosim jacobi", "fmpy-container", "cosim-J")):
             cells, values = [], []
             for t in tables:
                 ra, rb = t["results"][a], t["results"][b]
@@ -389,8 +389,9 @@ class Bench:
             if not same:
                 self.mismatches.append(f"MISMATCH recording {mode}: final values differ")
                 print(self.mismatches[-1])
-            print(f"      {labels[mode]:<34}{fmt(r['us_per_step']):>9} µs/step"
-                  f"{'' if mode == 'final' else '  ' + ratio(r['us_per_step'] / res['final']['us_per_step']) + ' of end-only'}")
+            versus = ("" if mode == "final" else
+                      f"  {ratio(r['us_per_step'] / res['final']['us_per_step'])} of end-only")
+            print(f"      {labels[mode]:<34}{fmt(r['us_per_step']):>9} µs/step{versus}")
         if "error" not in res["one"] and "error" not in res["all"]:
             print(f"      all outputs / one output: {ratio(res['all']['us_per_step'] / res['one']['us_per_step'])}; "
                   f"{(res['all']['us_per_step'] - res['one']['us_per_step']) / 999 * 1000:.1f} ns per extra "

@@ -238,8 +238,9 @@ class System:
         source : str, pathlib.Path, PythonComponent, RemoteTwin or System
             An FMU file; a remote twin as ``"grpc://host:port"`` (or a
             :class:`cosim.rpc.RemoteTwin` for TLS and other options); a
-            Python-backed component (instance or subclass); or a system to nest (its ports become the element's inputs and outputs;
-            one System may be nested several times).
+            Python-backed component (instance or subclass); or a system to
+            nest (its ports become the element's inputs and outputs; one
+            System may be nested several times).
         parameters : dict, keyword-only
             Values by variable name (parameters, or start values of inputs); for a
             nested system by path inside it (``{"spindle.initial_wear": 0.4}``).

@@ -61,7 +61,7 @@ def main() -> None:
     pacer = Pacer(step_size=step, factor=args.factor, overrun="skip")
     print("plant ready", flush=True)
     pacer.start(0.0)
-    for k in range(steps):
+    for _ in range(steps):
         t = sim.time
         transfer = NOMINAL_TRANSFER + (FOULED_TRANSFER - NOMINAL_TRANSFER) * t / span
         sim.set("furnace.heat_zone_transfer", transfer)

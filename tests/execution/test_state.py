@@ -100,7 +100,7 @@ def test_broken_states_are_refused_with_the_reason():
         "not bytes": ("a string", "expected bytes"),
     }
     with line().start(step_size=0.01, stop_time=2.0, record=RECORD) as sim:
-        for what, (bad, reason) in broken.items():
+        for bad, reason in broken.values():
             with pytest.raises(ConfigurationError, match=reason):
                 sim.load_state(bad)
         sim.load_state(data)        # still usable, and the good state still loads

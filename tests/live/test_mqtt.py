@@ -120,7 +120,7 @@ def test_malformed_messages_are_counted_by_reason_and_the_source_keeps_working(b
         src.start(store)
         for i, (payload, reason, what) in enumerate(bad):
             pub.publish_raw(f"bad/{i}", payload)
-            assert wait_until(lambda: sum(store.rejected.values()) == i + 1), payload
+            assert wait_until(lambda i=i: sum(store.rejected.values()) == i + 1), payload
             problem = store.problems[-1]
             assert problem.startswith(f"{reason}: MQTT topic 'bad/{i}': ") and what in problem, \
                 (payload, problem)
@@ -258,7 +258,7 @@ def test_a_burst_of_batches_arrives_completely(broker):
         for i in range(messages):
             pub.publish("burst/b", float(i), time=i * 1e-3)
             if (i + 1) % window == 0:
-                assert wait_until(lambda: src.samples >= samples + i + 1, timeout=30), \
+                assert wait_until(lambda i=i: src.samples >= samples + i + 1, timeout=30), \
                     src.samples
         elapsed = time.perf_counter() - began
         print(f"MQTT: {messages} one-sample messages: {elapsed * 1e3:.0f} ms, "

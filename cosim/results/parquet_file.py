@@ -17,8 +17,14 @@ from cosim.results.writers import ResultWriter
 __all__ = ["ParquetWriter", "field_metadata"]
 
 #: Rows gathered before a row group is written: a real-time run hands over a
-#: few rows at a time, and a row group per handful of rows bloats the file.
+#: few rows at a time, and a row group per handful of rows bloats the file;
+#: the writer also keeps each row group's metadata in memory until the footer
+#: is written, so a long run wants few of them.  A row group holds about
+#: ROW_GROUP_CELLS values (8 MB), at least ROW_GROUP_ROWS and at most
+#: ROW_GROUP_MAX_ROWS rows.
 ROW_GROUP_ROWS = 4096
+ROW_GROUP_MAX_ROWS = 1 << 18
+ROW_GROUP_CELLS = 1 << 20
 
 
 def field_metadata(unit: str | None, description: str | None) -> dict | None:
@@ -66,13 +72,15 @@ class ParquetWriter(ResultWriter):
                                    metadata=field_metadata(unit, text)))
         self._schema = pa.schema(fields, metadata={"producer": "cosim"})
         self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._group_rows = min(max(ROW_GROUP_ROWS, ROW_GROUP_CELLS // len(fields)),
+                               ROW_GROUP_MAX_ROWS)
 
     def append(self, times, rows) -> None:
         """Gather rows; write a row group once enough have arrived."""
         if len(times):
             self._pending.append((np.asarray(times), np.asarray(rows)))
             self._pending_rows += len(times)
-        if self._pending_rows >= ROW_GROUP_ROWS:
+        if self._pending_rows >= self._group_rows:
             self._write_pending()
 
     def _write_pending(self) -> None:

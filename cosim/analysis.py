@@ -47,17 +47,39 @@ def flatten(system):
     """
     if not system.is_composite:
         return system
-    from cosim.system import System
+    return _Flattening(system).flat()
 
-    flat = System(system.name)
-    flat.resources = system.resources       # files the components live in (a loaded .ssp)
-    flat.default_experiment = dict(system.default_experiment)
-    flat.units = dict(system.units)
-    drivers = {}      # endpoint -> (source endpoint, scale, shift)
-    ports = {}        # port endpoint -> Variable
-    origins = {}      # leaf path -> its names, to refuse two that read alike
 
-    def endpoint(sys, prefix, node, var):
+class _Flattening:
+    """One flattening of a composite system: walk it, then wire the leaves.
+
+    An endpoint is ("leaf", component path, variable) or ("port", prefix,
+    port name); ``drivers`` maps each endpoint to what drives it, with the
+    connection's (scale, shift).
+    """
+
+    def __init__(self, system) -> None:
+        from cosim.system import System
+
+        self.system = system
+        self.result = System(system.name)
+        self.result.resources = system.resources   # files the components live in (a loaded .ssp)
+        self.result.default_experiment = dict(system.default_experiment)
+        self.result.units = dict(system.units)
+        self.drivers: dict = {}     # endpoint -> (source endpoint, scale, shift)
+        self.ports: dict = {}       # port endpoint -> Variable
+        self.origins: dict = {}     # leaf path -> its names, to refuse two that read alike
+
+    def flat(self):
+        self._walk(self.system, "", {}, ())
+        for end in [e for e in self.drivers if e[0] == "leaf"]:
+            self._wire_leaf(end)
+        for (_, prefix, name), var in self.ports.items():
+            self._map_port(prefix, name, var)
+        return self.result
+
+    @staticmethod
+    def _endpoint(sys, prefix, node, var):
         kind = sys.graph.nodes[node]["kind"]
         if kind == "component":
             return ("leaf", prefix + node, var)
@@ -65,75 +87,81 @@ def flatten(system):
             return ("port", prefix + node + ".", var)
         return ("port", prefix, node)
 
-    def inside(sys, overrides):
+    @staticmethod
+    def _inside(sys, overrides) -> dict:
         """Values set from outside, by element of ``sys``: {element: {rest: value}}."""
-        grouped = {}
+        grouped: dict = {}
         for reference, value in overrides.items():
             element, rest = sys.split(reference)
             grouped.setdefault(element, {})[rest] = value
         return grouped
 
-    def walk(sys, prefix, overrides, names):
-        given = inside(sys, overrides)
+    def _walk(self, sys, prefix, overrides, names):
+        given = self._inside(sys, overrides)
         for name, data in sys.graph.nodes(data=True):
             if data["kind"] == "component":
-                if prefix + name in origins:
-                    raise paths.collision(system.name, prefix + name, origins[prefix + name],
-                                          (*names, name))
-                origins[prefix + name] = (*names, name)
-                parameters = {**data["parameters"], **given.get(name, {})}
-                flat.place(prefix + name, model=data["model"], source=data["source"],
-                           parameters=parameters, solver=data.get("solver"))
+                self._place(prefix + name, data, given.get(name, {}), (*names, name))
             elif data["kind"] == "system":
-                walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **given.get(name, {})},
-                     (*names, name))
+                self._walk(data["system"], f"{prefix}{name}.",
+                           {**data["parameters"], **given.get(name, {})}, (*names, name))
             else:
                 var = data["variable"]
                 if "" in given.get(name, {}):       # an input port given a value from outside
                     var = dataclasses.replace(var, start=given[name][""])
-                ports[("port", prefix, name)] = var
+                self.ports[("port", prefix, name)] = var
         for a, b, data in sys.graph.edges(data=True):
-            drivers[endpoint(sys, prefix, b, data["target"])] = (
-                endpoint(sys, prefix, a, data["source"]), data["scale"], data["shift"])
+            self.drivers[self._endpoint(sys, prefix, b, data["target"])] = (
+                self._endpoint(sys, prefix, a, data["source"]), data["scale"], data["shift"])
 
-    def trace(end):
+    def _place(self, path, data, given, names):
+        if path in self.origins:
+            raise paths.collision(self.system.name, path, self.origins[path], names)
+        self.origins[path] = names
+        self.result.place(path, model=data["model"], source=data["source"],
+                          parameters={**data["parameters"], **given}, solver=data.get("solver"))
+
+    def _trace(self, end):
         """[(endpoint, scale, shift)] from ``end`` back to its root driver, with the
         transformation from each endpoint on the way to ``end``."""
         chain, scale, shift = [(end, 1.0, 0.0)], 1.0, 0.0
-        while end in drivers:
-            end, a, b = drivers[end]
+        while end in self.drivers:
+            end, a, b = self.drivers[end]
             scale, shift = scale * a, scale * b + shift
             if any(end == e for e, _, _ in chain):
-                raise SystemStructureError(f"system '{system.name}': ports are connected in a "
-                                           f"circle through {end[1]}{end[2]}")
+                raise SystemStructureError(f"system '{self.system.name}': ports are connected "
+                                           f"in a circle through {end[1]}{end[2]}")
             chain.append((end, scale, shift))
         return chain
 
-    walk(system, "", {}, ())
-    for end in [e for e in drivers if e[0] == "leaf"]:
-        chain = trace(end)
+    def _wire_leaf(self, end):
+        """Connect a leaf input to its root driver, or give it the start value of
+        the undriven input port at the root; record the top-level input ports
+        on the way."""
+        flat = self.result
+        chain = self._trace(end)
         root, scale, shift = chain[-1]
         leaf, var = end[1], end[2]
         if root[0] == "leaf":
             flat.place_connection((root[1], root[2]), (leaf, var), scale=scale, shift=shift)
-        elif ports[root].start is not None:
-            start = ports[root].start
+        elif self.ports[root].start is not None:
+            start = self.ports[root].start
             flat.graph.nodes[leaf]["parameters"][var] = (
-                scale * start + shift if ports[root].type == "float64" else start)
+                scale * start + shift if self.ports[root].type == "float64" else start)
         for point, a, b in chain[1:]:
             if point[0] == "port" and point[1] == "":
                 entry = flat.port_map.setdefault(point[2], {"kind": "input", "targets": []})
                 entry["targets"].append((flat.reference(leaf, var), a, b))
-    for (_, prefix, name), var in ports.items():
+
+    def _map_port(self, prefix, name, var):
+        flat = self.result
         if var.causality == "output":
-            root, scale, shift = trace(("port", prefix, name))[-1]
+            root, scale, shift = self._trace(("port", prefix, name))[-1]
             if root[0] == "leaf":
                 flat.port_map[prefix + name] = {"kind": "output",
                                                 "source": flat.reference(root[1], root[2]),
                                                 "scale": scale, "shift": shift}
         elif prefix == "":
             flat.port_map.setdefault(name, {"kind": "input", "targets": []})
-    return flat
 
 
 def dependency_graph(system) -> nx.DiGraph:

@@ -70,104 +70,15 @@ class Simulation(ValueAccess, StateAccess):
     options : Options or None
         All options as data (see :class:`~cosim.execution.options.Options`);
         keyword options given beside it replace its values.
-    step_size : float
-        Communication step in seconds, any positive finite value; point n is
-        ``start_time + n*step_size`` (as in fmpy), never accumulated.  With
-        ``variable_step``, the first step tried.
-    stop_time : float or None
-        End of the run; None lets :meth:`step` go on without limit.
-    start_time : float
-    algorithm : {"jacobi", "gauss-seidel"}
-    output_interval : float or None
-        Recording interval, a multiple of ``step_size`` (default: every step).
-        With ``variable_step``, steps end on every multiple of it (default:
-        a row after every accepted step).
-    record : list or None
-        References to record (default: every output): ``"component.variable"``
-        strings, quoted ones (``'"DP Controller".y'``) or tuples
-        (``("a.b", "c")``), as :mod:`cosim.paths` describes.  The result's
-        column names are the references as :meth:`cosim.System.reference`
-        writes them.
-    output_file : path, ResultWriter or None
-        Result file written as the run goes (kept, up to the failure, when a
-        run fails), in the format its extension names: ``.csv``, ``.parquet``
-        or ``.mat`` (see :func:`cosim.results.writer_for`); or a
-        :class:`~cosim.results.ResultWriter` for other headers.
-    keep_rows, keep_seconds : int, float or None
-        Keep only the last that many rows, or simulation seconds of rows, in
-        :attr:`result` (a bounded window for long and open-ended runs); the
-        ``output_file`` still gets every row.
+    **keywords
+        The options as keywords (``step_size`` is required; ``stop_time``,
+        ``algorithm``, ``record``, ``output_file``, ``variable_step``,
+        ``realtime``, ...), each described in
+        :meth:`~cosim.execution.options.Options.from_keywords`; an unknown
+        one is named with its closest match.
     observers : list of Observer
         Told of the run's columns, every chunk of rows, rewinds and the end
         (see :mod:`cosim.execution.observers`); also :meth:`observe`.
-    logging_on : bool
-        Ask FMUs for debug logging (messages go to the ``cosim.fmu`` logger).
-    threads : int or None
-        Jacobi only: step FMUs on this many threads (1 = serial).  None
-        decides on the first steps of the run: it times serial and parallel
-        stepping and keeps parallel only if it is clearly faster, so trivial
-        FMUs stay serial.  With Python-backed components (which always step on
-        the calling thread) parallel stepping is tried only when the FMUs' do
-        steps take a good part of the step.  Results do not depend on it.
-    extrapolation : {"zoh", "foh"}
-        How a float64 input follows its source over a step: zero-order hold
-        (the value at the step's start), or first-order hold (extrapolated from
-        the source's last two points; under Gauss-Seidel, interpolated between
-        the old and new value of a source that stepped first).  Where the
-        source FMU computes output derivatives (maxOutputDerivativeOrder >= 1,
-        FMI 2 and 3), the extrapolation takes its first derivative at the step's
-        start as the slope instead of the last two points.  FMI 2 FMUs that
-        can interpolate inputs get the slope as an input derivative; others get
-        the hold's mean over the step.  FMI 3 arrays are held element by
-        element.
-    step_multiples : dict of str to int or None
-        Multi-rate: component name -> how many base steps each of its steps
-        spans.  Its inputs are held over its step and its outputs change at
-        the end of it.
-    variable_step : bool
-        Control the step size by the coupling error: after each step the
-        exchanged values are compared with what the holds assumed; a step whose
-        error exceeds ``atol + rtol*|value|`` is rolled back (FMU get/set state)
-        and taken again, shorter.  Steps stay within ``min_step`` (default
-        ``step_size/1000``) and ``max_step`` (default ``100*step_size``).  When a
-        component cannot roll back or take variable steps, a warning names it
-        and the run keeps the fixed step.
-    loop_tolerance, loop_max_iterations
-        Algebraic loops are solved at every communication point by fixed-point
-        sweeps until every float64 value changes by less than
-        ``loop_tolerance*(1+|value|)`` and every int32 and bool value repeats,
-        falling back to Newton's method (scipy) on the float64 values when the
-        sweeps diverge, stall or reach ``loop_max_iterations``.  A loop that
-        needed Newton goes straight to it at the next 50 points, then tries
-        the sweeps again.  Integer or boolean values that never repeat raise
-        AlgebraicLoopError naming them.
-    tolerance : float or None
-        Relative tolerance handed to FMUs with solvers of their own
-        (``fmi2SetupExperiment``, ``fmi3EnterInitializationMode``).  None gives
-        each co-simulation FMU the tolerance of its default experiment, or
-        none where it declares none (as fmpy does); model exchange components
-        use their solver's ``rtol``.
-    profile : bool
-        Time every do step of every component (see :attr:`stats`).
-    realtime : bool or float
-        Pace the run to the wall clock: True for real time, a number for that
-        real-time factor (simulation seconds per wall second).  :meth:`step`,
-        :meth:`run_until` and :meth:`run` then take one communication step at
-        a time and wait before going on until the point reached is due (see
-        :class:`cosim.execution.pacing.Pacer`).  The schedule is anchored at the
-        first paced step and kept across calls, so time spent between calls
-        counts; :meth:`restore`, :meth:`load_state` and a RealtimeOverrun
-        anchor it again.  Fixed step only.  Rows reach :attr:`result` and the
-        ``output_file`` at least every 0.25 s of wall clock.
-    overrun : {"skip", "slow", "stop"}
-        What a real-time run does when a point is reached more than
-        ``max_lateness`` after it was due: step the points already due in one
-        batch and go on ("skip"), shift the schedule by the lateness ("slow"),
-        or raise RealtimeOverrun, whose ``partial_result`` holds the result
-        ("stop").  The simulation stays usable after a RealtimeOverrun.
-    max_lateness : float or None
-        Real time: the wall seconds a point may be late before it is an
-        overrun (default: one step, ``step_size / factor``).
 
     Raises
     ------

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import matplotlib.image
 import pyarrow.parquet as pq
@@ -149,3 +150,17 @@ def test_the_lazy_public_api_gives_every_name():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "spindle.fmu"
+
+
+def test_every_name_type_checkers_see_is_served_lazily():
+    import ast
+
+    import cosim
+    tree = ast.parse(Path(cosim.__file__).read_text())
+    checked = next(node for node in tree.body if isinstance(node, ast.If)
+                   and getattr(node.test, "id", None) == "TYPE_CHECKING")
+    declared = {alias.asname or alias.name for node in checked.body
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert declared - {"twins"} <= set(cosim.__all__), declared - set(cosim.__all__)
+    for name in declared:
+        assert getattr(cosim, name) is not None

@@ -536,11 +536,12 @@ class Simulation(ValueAccess, StateAccess):
         self.stop()
 
 
-def simulate(system, *, stop_time: float, step_size: float, progress=None, **options) -> Result:
+def simulate(system, options: Options | None = None, *, progress=None, **keywords) -> Result:
     """Run ``system`` from its start time to ``stop_time`` and return the result.
 
-    ``options`` are the keyword options of :class:`Simulation`;
-    ``progress(time, stop_time)`` is called as the run goes.  When a component
+    ``options`` (an :class:`~cosim.execution.options.Options`) and the
+    keyword options are those of :class:`Simulation`; ``progress(time,
+    stop_time)`` is called as the run goes.  When a component
     fails, the FmiCallError names it, the function and the time, and carries
     ``partial_result`` (also on disk when ``output_file`` is given).
 
@@ -551,7 +552,7 @@ def simulate(system, *, stop_time: float, step_size: float, progress=None, **opt
     and why.  Asking during initialization, before any result exists,
     raises SimulationTerminated.
     """
-    sim = Simulation(system, stop_time=stop_time, step_size=step_size, **options)
+    sim = Simulation(system, options, **keywords)
     with sim:
         try:
             sim.run(progress=progress)

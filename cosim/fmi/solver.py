@@ -35,7 +35,7 @@ class Solver:
         Longest internal step in seconds; None for no limit (the solver still
         stops at every communication point and time event).
     event_tolerance : float, keyword-only
-        Scipy solvers: how closely (in seconds, relative to max(1, |t|)) a state
+        Scipy solvers: how closely (in seconds, relative to ``max(1, |t|)``) a state
         event's time is located.  CVode uses its own root finding.
 
     Examples

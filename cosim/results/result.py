@@ -22,7 +22,7 @@ class Result:
     array variable is recorded as one column per element, named
     ``"comp.arr[0]"``, ``"comp.arr[1]"`` ... (``"comp.arr[0,1]"`` for more
     dimensions, row-major); ``result["comp.arr"]`` gives them all, shaped
-    (rows, *array shape).
+    ``(rows, *array shape)``.
     Column names are references as :meth:`cosim.System.reference` writes
     them (``"DP Controller.y"``, ``'"a.b".c'`` where a plain one would read
     two ways); ``result[...]`` also takes the other spellings of a reference

@@ -106,7 +106,7 @@ def test_fmus(tmp_path_factory):
 # tools and whole examples.  `pytest -m "not slow"` runs the unit tier alone.
 SLOW = ("live/", "rpc/", "twins/", "test_examples.py", "test_readme.py", "test_sweep.py",
         "test_cli.py", "test_cli_results.py", "fmi/test_exporters.py", "fmi/test_third_party.py",
-        "execution/test_pacing.py")
+        "execution/test_pacing.py", "execution/test_flush.py")
 
 
 def pytest_collection_modifyitems(config, items):

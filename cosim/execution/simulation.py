@@ -17,6 +17,7 @@ initialization mode, so that every input starts at its source's value.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -141,10 +142,7 @@ class Simulation(ValueAccess, StateAccess):
     def coupling(self) -> dict:
         """How the master couples the components, as keyword options (for runs
         forked from this one)."""
-        c = self.options.coupling
-        return {"algorithm": c.algorithm, "extrapolation": c.extrapolation,
-                "step_multiples": c.step_multiples, "loop_tolerance": c.loop_tolerance,
-                "loop_max_iterations": c.loop_max_iterations, "tolerance": c.tolerance}
+        return dataclasses.asdict(self.options.coupling)
 
     def observe(self, observer) -> None:
         """Attach an :class:`~cosim.execution.observers.Observer` to the run."""

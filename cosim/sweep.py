@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -272,8 +273,9 @@ def run_member(shipped: _Shipped, index: int, member: Member, settings: dict) ->
     from cosim.execution import Simulation
 
     started = time.perf_counter()
-    row = {"member": index, "label": member.label, "values": dict(member.values),
-           "metrics": {}, "error": None}
+    metrics: dict[str, float] = {}
+    row: dict[str, Any] = {"member": index, "label": member.label, "values": dict(member.values),
+                           "metrics": metrics, "error": None}
     try:
         system = copy.deepcopy(shipped.load())
         state = settings.get("start_state")
@@ -293,9 +295,10 @@ def run_member(shipped: _Shipped, index: int, member: Member, settings: dict) ->
                 sim.set(event.name, event.value)
             result = sim.run()
         for name, metric in settings["metrics"].items():
-            row["metrics"][name] = float(metric(result))
+            metrics[name] = float(metric(result))
         if settings.get("output_dir"):
-            row["output"] = _write_parquet(result, Path(settings["output_dir"]) / f"member-{index:05d}.parquet")
+            output = Path(settings["output_dir"]) / f"member-{index:05d}.parquet"
+            row["output"] = _write_parquet(result, output)
     except (CosimError, KeyError, ValueError, ArithmeticError) as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["seconds"] = time.perf_counter() - started
@@ -393,7 +396,7 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
                 "start_state": start_state, "output_dir": str(output_dir) if output_dir else None}
     shipped = _Shipped(system)
     started = time.perf_counter()
-    rows = [None] * len(members)
+    rows: list[dict | None] = [None] * len(members)      # filled by done() as members finish
     failed = 0
 
     def done(row):
@@ -412,7 +415,9 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
             done(row)
     else:
         _run_on_dask(shipped, members, settings, client, workers, done)
-    return Ensemble(rows, list(metrics), time.perf_counter() - started)
+    finished = [row for row in rows if row is not None]
+    assert len(finished) == len(rows)     # every member is done (a result or a failure row)
+    return Ensemble(finished, list(metrics), time.perf_counter() - started)
 
 
 def _failed(index: int, member: Member, exc: BaseException) -> dict:

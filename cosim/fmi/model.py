@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 from cosim.errors import ModelError, did_you_mean
 from cosim.units import CATALOG, Unit, unit_from_definition
@@ -331,12 +332,15 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
     if version not in ENUMERATION_TYPE:
         raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
                          "(supported: 1.0 co-simulation, 2.0, 3.0)")
-    if version == "1.0" and fmi1 is None:
-        raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
-    if version == "1.0" and (md.coSimulation is None or fmi1.implementation is None):
-        raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
-                         "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) and "
-                         "FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
+    fmi1_variables: dict[str, Fmi1Variable] = {}
+    if version == "1.0":
+        if fmi1 is None:
+            raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
+        if md.coSimulation is None or fmi1.implementation is None:
+            raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
+                             "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) "
+                             "and FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
+        fmi1_variables = fmi1.variables
     details = _interface_details(md, fmi1 if version == "1.0" else None)
     if not details:
         raise ModelError(f"{path}: the FMU offers neither co-simulation nor model exchange "
@@ -353,7 +357,7 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
                              f"{'no valueReference' if v.name else 'no name'}")
         causality, variability = v.causality, v.variability
         if version == "1.0":
-            raw = fmi1.variables[v.name]
+            raw = fmi1_variables[v.name]
             # A negated alias shares its value reference with a variable of the
             # opposite sign; reading it through the reference would give the
             # wrong sign, so it is left out (its original is there).
@@ -389,8 +393,9 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
             clocks=tuple(c.name for c in (v.clocks or ()) if hasattr(c, "name")),
             interval_variability=getattr(v, "intervalVariability", None))
     inputs = tuple(v.name for v in variables.values() if v.causality == "input")
-    dependencies = {}
+    dependencies: dict[str, tuple[str, ...]] = {}
     if version == "1.0":
+        assert fmi1 is not None     # an FMI 1.0 description without it was refused above
         dependencies = _fmi1_dependencies(variables, fmi1, inputs)
     for unknown in md.outputs:
         if unknown.dependencies is None:        # not declared: depends on every input
@@ -527,7 +532,7 @@ def with_clock_timing(variables: dict[str, Variable], xml: bytes, path: str) -> 
         var = variables.get(element.get("name"))
         if var is None or var.type != "clock":
             continue
-        values = {}
+        values: dict[str, float | None] = {"interval": var.interval, "shift": var.shift}
         for attribute, key in (("intervalDecimal", "interval"), ("shiftDecimal", "shift")):
             text = element.get(attribute)
             if text is None:
@@ -537,7 +542,7 @@ def with_clock_timing(variables: dict[str, Variable], xml: bytes, path: str) -> 
             except ValueError:
                 raise ModelError(f"{path}: clock {var.name!r} has {attribute}={text!r}, "
                                  "which is not a number") from None
-        timed[var.name] = dataclasses.replace(var, **values)
+        timed[var.name] = dataclasses.replace(var, interval=values["interval"], shift=values["shift"])
     return timed
 
 
@@ -612,7 +617,9 @@ def _content_problems(md) -> list[str]:
 def _repair(md) -> list[str]:
     """Fix, in place, the defects cosim knows how to tolerate; one warning each."""
     warnings = []
-    first, kept, dropped = {}, [], set()
+    first: dict[str, Any] = {}          # fmpy's ModelVariable objects, by name
+    kept: list[Any] = []
+    dropped: set[int] = set()
     for v in md.modelVariables:
         if v.name in first:
             warnings.append(
@@ -646,6 +653,16 @@ def _repair(md) -> list[str]:
     return warnings
 
 
+class _CapabilityChanges(TypedDict, total=False):
+    """The capability fields of a ModelInfo that :func:`with_binary_functions` may lower."""
+
+    can_get_and_set_state: bool
+    can_serialize_state: bool
+    can_interpolate_inputs: bool
+    max_output_derivative_order: int
+    has_event_mode: bool
+
+
 def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[str]]:
     """``model`` with its capability flags reduced to what its binary exports.
 
@@ -654,12 +671,13 @@ def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[st
     nothing changes) and one warning per problem, naming the functions.
     """
     missing = set(missing)
-    changes, warnings = {}, []
+    changes: _CapabilityChanges = {}
+    warnings: list[str] = []
     state = [f for f in STATE_FUNCTIONS[model.fmi_version] if f in missing]
     serialize = [f for f in SERIALIZE_FUNCTIONS[model.fmi_version] if f in missing]
     flag = "canGetAndSetFMUstate" if model.fmi_version == "2.0" else "canGetAndSetFMUState"
     if model.can_get_and_set_state and state:
-        changes.update(can_get_and_set_state=False, can_serialize_state=False)
+        changes["can_get_and_set_state"] = changes["can_serialize_state"] = False
         warnings.append(f"{flag} is true but the binary does not export {', '.join(state)}; "
                         "saving and restoring its state is disabled")
     elif model.can_serialize_state and serialize:

@@ -350,8 +350,7 @@ class _ScipyIntegrator:
             t_new = t_stop if solver.status == "finished" else solver.t
             z_new = self._indicators(t_new, solver.y)
             if _changed(z_start, z_new):
-                dense = solver.dense_output()
-                t_new = self._locate(t_before, t_new, lambda tau: dense(tau), z_start)
+                t_new = self._locate(t_before, t_new, solver.dense_output(), z_start)
                 # The interpolant is only as accurate as the method's current
                 # order; integrate again for the state at the event.
                 again = self._solver(t_before, x_before, t_new)
@@ -371,7 +370,8 @@ class _ScipyIntegrator:
 
     def _solver(self, t0: float, x0: np.ndarray, t_bound: float):
         opts = self.owner.options
-        atol = opts.atol
+        # a scalar tolerance, or one per state scaled by its nominal value
+        atol: float | np.ndarray | None = opts.atol
         if atol is None:
             nominals = np.empty(self.owner.nx)
             self.owner.fmu.get_nominals(nominals)

@@ -13,11 +13,16 @@ from __future__ import annotations
 import math
 import time as _time
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from cosim.errors import ConfigurationError, CosimError
+
+if TYPE_CHECKING:
+    from cosim.execution.simulation import Simulation
+    from cosim.live.twin import LiveTwin
 
 
 class Estimator:
@@ -75,8 +80,8 @@ class Estimator:
         self.fits = self.evaluations = self.failures = 0
         self.last_error: str | None = None
         self.fit_seconds = 0.0
-        self._twin = None
-        self._shadow = None
+        self._twin: LiveTwin | None = None
+        self._shadow: Simulation | None = None
 
     def attach(self, twin) -> None:
         """Check the estimator against ``twin`` (called by the twin)."""
@@ -102,12 +107,14 @@ class Estimator:
     def at(self, t: float) -> None:
         """Called by the twin at each communication point, after inputs and
         measurements at ``t`` are recorded and before the step."""
+        twin = self._twin
+        assert twin is not None         # the twin calls at() only after attach()
         eps = 1e-9 * max(1.0, abs(t))
         if t + eps >= self._next_fit:
             self._next_fit += self.every * max(1, math.floor((t + eps - self._next_fit) / self.every) + 1)
             self._fit(t)
         if t + eps >= self._next_checkpoint:
-            self._checkpoints.append((t, self._twin.simulation.save_state()))
+            self._checkpoints.append((t, twin.simulation.save_state()))
             self._next_checkpoint = t + self.every
             while len(self._checkpoints) > 1 and self._checkpoints[1][0] <= t - self.window + eps:
                 self._checkpoints.popleft()
@@ -138,6 +145,7 @@ class Estimator:
             return
         t0, state = start
         twin = self._twin
+        assert twin is not None         # a fit runs from at(), after attach()
         times, inputs = twin.inputs.window(t0)
         _, measured = twin.measured.window(t0)
         measured = measured[:, self._columns]

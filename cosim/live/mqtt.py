@@ -286,7 +286,9 @@ class MqttSource(Source):
         # A bug in a callback must not kill paho's network thread (and with it
         # the reconnections); ours catch everything, this guards paho's own.
         client.suppress_exceptions = True
-        client.reconnect_delay_set(min_delay=reconnect_delay[0], max_delay=reconnect_delay[1])
+        # paho types the delays as int but only adds, doubles and sleeps them: fractions work
+        client.reconnect_delay_set(min_delay=reconnect_delay[0],  # type: ignore[arg-type]
+                                   max_delay=reconnect_delay[1])  # type: ignore[arg-type]
         client.connect_timeout = self.timeout
         if username is not None:
             client.username_pw_set(username, password)
@@ -458,7 +460,7 @@ class MqttSource(Source):
     def _deliver_samples(self, topic: str, message: dict) -> None:
         times, values = message["t"], message["v"]
         if not isinstance(times, list) and not isinstance(values, list):
-            t = _as_time(times, "time 't'")
+            at = _as_time(times, "time 't'")
             if isinstance(values, dict):
                 raise _Bad("malformed", "value 'v' must be a number, not a JSON object")
             v, text, nonfinite = _column([values], "value")
@@ -466,7 +468,7 @@ class MqttSource(Source):
                 raise _Bad("non-numeric", f"value 'v' {values!r} is not a number")
             if nonfinite[0]:
                 raise _Bad("non-finite", f"value 'v' is {values!r}")
-            self.store.push(self._name(topic), t, float(v[0]))
+            self.store.push(self._name(topic), at, float(v[0]))
             self.samples += 1
             return
         if not (isinstance(times, list) and isinstance(values, list)):

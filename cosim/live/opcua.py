@@ -16,12 +16,16 @@ import math
 import re
 import threading
 import time as _time
+from typing import TYPE_CHECKING
 
 from asyncua import Client, ua
 from asyncua.client.ua_client import UaClientState
 
 from cosim.errors import ConfigurationError, SourceUnavailableError
 from cosim.live.sources import Source
+
+if TYPE_CHECKING:
+    from asyncua.common.subscription import Subscription
 
 __all__ = ["OpcUaSource"]
 
@@ -135,7 +139,11 @@ class OpcUaSource(Source):
         self.reconnect = bool(reconnect)
         self._credentials = (username, password)
         self.notifications = self.samples = 0
-        self._loop = self._thread = self._client = self._subscription = None
+        # the event loop's thread, and the session and subscription it holds, while started
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: Client | None = None
+        self._subscription: Subscription | None = None
         self._by_node: dict = {}        # server NodeId -> (node key, signal name)
 
     @property
@@ -177,7 +185,7 @@ class OpcUaSource(Source):
     def stop(self) -> None:
         """Delete the subscription, close the session and end the thread (idempotent)."""
         loop, thread = self._loop, self._thread
-        if thread is None:
+        if loop is None or thread is None:      # set together by start()
             return
         try:
             asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=self.timeout + 5)
@@ -215,7 +223,8 @@ class OpcUaSource(Source):
             self._subscription = await client.create_subscription(
                 self.publishing_interval * 1000, self)
             results = await self._subscription.subscribe_data_change(
-                nodes, queuesize=self.queue_size, sampling_interval=self.sampling_interval * 1000)
+                nodes, queuesize=self.queue_size,
+                sampling_interval=ua.Double(self.sampling_interval * 1000))
         except ua.UaError as exc:
             raise SourceUnavailableError(f"OPC UA server {self.endpoint}: subscribing failed: "
                                          f"{exc}", endpoint=self.endpoint) from None

@@ -109,7 +109,7 @@ class Replay(Source):
                         for column, signal in mapping.items()}
         self.signals = tuple(self.columns)
         self.delivered = 0          # rows delivered so far
-        self._thread = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     def start(self, store) -> None:
@@ -135,13 +135,15 @@ class Replay(Source):
     def _paced(self) -> None:
         # Sleep until the next sample is due, then deliver everything due: a
         # 1 kHz recording arrives sample by sample, a faster one in small batches.
+        speed = self.speed
+        assert speed is not None        # start() runs this thread only for a paced replay
         origin = _time.perf_counter()
         first = self.times[0] if len(self.times) else 0.0
         while self.delivered < len(self.times) and not self._stop.is_set():
-            due = first + (_time.perf_counter() - origin) * self.speed
+            due = first + (_time.perf_counter() - origin) * speed
             self._deliver(int(np.searchsorted(self.times, due, side="right")))
             if self.delivered < len(self.times):
-                wait = (self.times[self.delivered] - first) / self.speed \
+                wait = (self.times[self.delivered] - first) / speed \
                     - (_time.perf_counter() - origin)
                 if wait > 0:
                     self._stop.wait(wait)

@@ -12,7 +12,9 @@ import logging
 import math
 import threading
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +22,9 @@ from cosim.errors import ConfigurationError, CosimError
 from cosim.execution.pacing import Pacer
 from cosim.live.signals import SignalStore
 from cosim.units import CATALOG, UnitError, conversion
+
+if TYPE_CHECKING:
+    from cosim.live.estimation import Estimator
 
 log = logging.getLogger("cosim.live")
 
@@ -126,7 +131,7 @@ class _Recording:
 
     names: list
     times: np.ndarray = field(default_factory=lambda: np.empty(1024))
-    values: np.ndarray = None
+    values: np.ndarray = field(init=False)      # rows as long as times, made from names
     n: int = 0
 
     def __post_init__(self):
@@ -230,7 +235,7 @@ class LiveTwin:
     # -- set-up checks -------------------------------------------------------------------
 
     def _check_bindings(self) -> None:
-        seen = {}
+        seen: dict[str, str] = {}     # target -> signal bound to it
         for b in self.bindings:
             if b.policy not in POLICIES:
                 raise ConfigurationError(f"binding {b.signal} -> {b.target}: policy must be one "
@@ -262,8 +267,20 @@ class LiveTwin:
         except UnitError as exc:
             raise ConfigurationError(f"{what}: {exc}") from None
 
-    def _alert_readers(self) -> list:
-        readers = []
+    def _alert_readers(self) -> list[Callable[[], float]]:
+        readers: list[Callable[[], float]] = []
+        self._last_residual = np.full(len(self.comparisons), np.nan)
+
+        # Each reader is made by a call so that it keeps its own index, estimator or reader.
+        def residual(i: int) -> Callable[[], float]:
+            return lambda: self._last_residual[i]
+
+        def estimate(e: Estimator, name: str) -> Callable[[], float]:
+            return lambda: e.estimate.get(name, math.nan)
+
+        def variable(read: Callable[[], np.ndarray]) -> Callable[[], float]:
+            return lambda: float(read()[0])
+
         comparison_index = {c.signal: i for i, c in enumerate(self.comparisons)}
         for alert in self.alerts:
             if alert.above is None and alert.below is None:
@@ -273,17 +290,14 @@ class LiveTwin:
                 if name not in comparison_index:
                     raise ConfigurationError(f"alert {alert.name!r}: no comparison of signal "
                                              f"{name!r}")
-                i = comparison_index[name]
-                readers.append(lambda i=i: self._last_residual[i])
+                readers.append(residual(comparison_index[name]))
             elif kind == "estimate" and name:
                 owner = next((e for e in self.estimators if name in e.parameters), None)
                 if owner is None:
                     raise ConfigurationError(f"alert {alert.name!r}: no estimator of {name!r}")
-                readers.append(lambda e=owner, name=name: e.estimate.get(name, math.nan))
+                readers.append(estimate(owner, name))
             else:
-                read = self.simulation.reader([alert.value])
-                readers.append(lambda read=read: float(read()[0]))
-        self._last_residual = np.full(len(self.comparisons), np.nan)
+                readers.append(variable(self.simulation.reader([alert.value])))
         return readers
 
     # -- running -------------------------------------------------------------------------
@@ -305,6 +319,9 @@ class LiveTwin:
     def start_pacing(self, *, keep_stats: bool = False) -> None:
         """Make the current communication point due now on the wall clock (at
         :meth:`open`; again after a pause, keeping the statistics if asked)."""
+        if self.pacer is None:
+            raise ConfigurationError("start_pacing: the twin is not paced; create it with "
+                                     "LiveTwin(..., realtime=True) or a real-time factor")
         if keep_stats:
             self.pacer.resume(self.time)
         else:

@@ -122,21 +122,22 @@ def read(path, *, parameter_set: str | None = None, strict: bool = False,
             return report
         return read_osp(path, strict=strict, confine_to=confine, max_unpacked_bytes=budget)
     folder = None
+    resources: _Folder | None = None
     ssd = path
     if path.suffix.lower() == ".ssp":
         opened = _open_archive(path, report, reader)
         if opened is None:
             return report
         folder, ssd = opened
-        reader.resources = _Folder(folder)
+        resources = reader.resources = _Folder(folder)
         if confine is not None:
             reader.confine = confine.within(folder, "the SSP archive")
     try:
         system = reader.read_ssd(ssd)
     except BaseException as exc:
-        if folder is None:
+        if resources is None:
             raise
-        reader.resources.remove()
+        resources.remove()
         if not isinstance(exc, (ReferenceRefused, UnpackLimitError)):
             raise
         # Name the archive, not the temporary folder.
@@ -219,4 +220,5 @@ def load(path, *, parameter_set: str | None = None, strict: bool = False,
         if report.system is not None and report.system.resources is not None:
             report.system.resources.remove()      # now, not when the system is collected
         raise SspError(report)
+    assert report.system is not None        # every reading that yields no system reports an error
     return report.system

@@ -462,9 +462,10 @@ class _OspReader:
             return None
         if simulator not in self.groups:
             self.groups[simulator] = self.read_groups(system, simulator, end)
-        if self.groups[simulator] is None:
+        found = self.groups[simulator]
+        if found is None:
             return None
-        file, groups = self.groups[simulator]
+        file, groups = found
         if name not in groups:
             self.error(end, f"simulator {simulator!r} has no variable group {name!r} in {file}"
                             f"{did_you_mean(name, groups)}")
@@ -600,4 +601,5 @@ def load_osp(path, *, strict: bool = False, confine_to=None, max_unpacked_bytes=
         log.warning("%s", warning)
     if report.errors:
         raise SspError(report)
+    assert report.system is not None        # every reading that yields no system reports an error
     return report.system

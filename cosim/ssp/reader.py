@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from lxml import etree
@@ -34,6 +35,9 @@ from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.system import System
 from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
+
+if TYPE_CHECKING:
+    from cosim.ssp.files import _Folder
 
 log = logging.getLogger("cosim")
 
@@ -125,7 +129,8 @@ def _transformed(value, scale: float, shift: float):
 
 
 class _Reader:
-    resources = None      # the unpacked .ssp's folder (cosim.ssp.files), shared by every System read from it
+    # the unpacked .ssp's folder, shared by every System read from it
+    resources: _Folder | None = None
 
     def __init__(self, report: Report, parameter_set: str | None, *,
                  confine: Confinement | None = None, budget: UnpackBudget | None = None):
@@ -260,7 +265,7 @@ class _Reader:
         return found
 
     def read_experiment(self, path, element) -> dict:
-        settings = {}
+        settings: dict[str, float | str] = {}
         for attribute, key in (("startTime", "start_time"), ("stopTime", "stop_time")):
             if element.get(attribute) is not None:
                 settings[key] = float(element.get(attribute))
@@ -279,7 +284,8 @@ class _Reader:
     def read_system(self, path: Path, element, base: Path) -> System | None:
         system = System(element.get("name") or "system")
         system.units = dict(self.units)
-        system.resources = self.resources
+        # System.resources is not annotated (it reads as None to mypy); it holds this folder
+        system.resources = self.resources  # type: ignore[assignment]
         for connector in self.connectors(element):
             self.read_port(path, system, connector)
         elements = _child(element, "Elements")
@@ -342,6 +348,7 @@ class _Reader:
             self.error(path, element, "component without source")
             return
         # A remote twin (its token comes from COSIM_TOKEN, its CA from COSIM_TLS_CA).
+        fmu: str | Path | None
         if source.startswith("grpc://"):
             fmu = self.remote(path, element, source)
         else:
@@ -470,11 +477,14 @@ class _Reader:
         if target in self.exposed.get(system, {}):
             exposed.value = value       # passed on once the system's connections are known
             return
-        element = self.nested_connector(system, target)[0]
+        nested = self.nested_connector(system, target)
+        assert nested is not None       # exposed_at found target as a nested system's connector
+        element = nested[0]
         # A nested system's connector: its value goes to what it is connected to inside,
         # for this instance only; values bound higher up take precedence.
         for inner_target, scale, shift in exposed.targets:
-            self.attempt(file, parameter, lambda t=inner_target, v=_transformed(value, scale, shift):
+            inner_value = _transformed(value, scale, shift)
+            self.attempt(file, parameter, lambda t=inner_target, v=inner_value:
                          system.set_parameter(system.reference(element, t), v))
 
     def unknown_name(self, system, target: str) -> str | None:

@@ -18,7 +18,7 @@ from lxml import etree
 
 from cosim.component import PythonComponent, RuntimeSource
 from cosim.errors import SspError
-from cosim.units import BASE_UNITS, CATALOG
+from cosim.units import BASE_UNITS, CATALOG, Unit
 
 from cosim.ssp.reader import MASTER_ANNOTATION, MASTER_NAMESPACE
 
@@ -51,7 +51,7 @@ class _Writer:
     def __init__(self, base: Path, fmu_names: dict[str, str] | None):
         self.base = base                  # folder the .ssd lives in
         self.fmu_names = fmu_names        # .ssp: FMU path -> name inside resources/
-        self.units: dict[str, object] = {}
+        self.units: dict[str, Unit | None] = {}     # None: a unit cosim has no definition of
 
     def source(self, path: Path) -> str:
         if self.fmu_names is not None:
@@ -101,7 +101,7 @@ class _Writer:
         self.parameter_binding(element, {**start_values, **instance_values})
         graph = system.graph
         elements = _e("ssd", "Elements", element)
-        used = {}     # component -> set of variable names in connections
+        used: dict[str, set[str]] = {}     # component -> variable names in connections
         for a, b, data in graph.edges(data=True):
             used.setdefault(a, set()).add(data["source"])
             used.setdefault(b, set()).add(data["target"])
@@ -148,7 +148,7 @@ class _Writer:
         units = _e("ssd", "Units", root)
         for name, unit in sorted(self.units.items()):
             element = _e("ssc", "Unit", units, name=name)
-            attributes = {} if unit is None else {
+            attributes: dict[str, float] = {} if unit is None else {
                 b: e for b, e in zip(BASE_UNITS, unit.exponents) if e}
             if unit is not None and unit.factor != 1.0:
                 attributes["factor"] = unit.factor
@@ -221,7 +221,7 @@ def save(system, path) -> Path:
         partial = path.with_suffix(".ssp.part")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.write(ssd, "SystemStructure.ssd")
-            for fmu, name in names.items():
-                zf.write(fmu, f"resources/{name}")
+            for fmu_path, name in names.items():
+                zf.write(fmu_path, f"resources/{name}")
         os.replace(partial, path)
     return path

@@ -231,6 +231,13 @@ def test_a_variable_step_simulation_is_refused():
             LiveTwin(sim)
 
 
+def test_pacing_a_twin_that_is_not_real_time_is_refused(open_loop):
+    twin = LiveTwin(open_loop, bindings=[command_binding()])
+    with pytest.raises(ConfigurationError, match="start_pacing: the twin is not paced"):
+        twin.start_pacing()
+    assert twin.pacer is None and twin.time == 0.0
+
+
 # -- bad data while running -------------------------------------------------------------------
 
 

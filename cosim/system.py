@@ -127,7 +127,7 @@ class System:
         self.units: dict = {}                  # unit definitions for ports (name -> cosim.units.Unit)
         self.port_map: dict = {}               # set by flatten: what each top-level port reaches
         # The files a loaded SSP's components live in, kept alive with the system.
-        self.resources = None
+        self.resources: Any = None
 
     # -- inspection -------------------------------------------------------------
 

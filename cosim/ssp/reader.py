@@ -285,7 +285,7 @@ class _Reader:
         system = System(element.get("name") or "system")
         system.units = dict(self.units)
         # System.resources is not annotated (it reads as None to mypy); it holds this folder
-        system.resources = self.resources  # type: ignore[assignment]
+        system.resources = self.resources
         for connector in self.connectors(element):
             self.read_port(path, system, connector)
         elements = _child(element, "Elements")

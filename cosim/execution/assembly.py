@@ -16,7 +16,8 @@ from cosim.errors import ConfigurationError
 from cosim.execution.plan import LOOP_TYPES, Plan, element_names
 from cosim.fmi._binding import Instance
 from cosim.fmi.loader import load_fmu
-from cosim.fmi.model import MODEL_EXCHANGE, STATE_FUNCTIONS
+from cosim.fmi.capabilities import STATE_FUNCTIONS
+from cosim.fmi.model import MODEL_EXCHANGE
 from cosim.fmi.model_exchange import ModelExchangeInstance
 
 __all__ = ["FMU_RUNTIMES", "add_loops", "build_ports", "can_vary_step", "check_clocked",

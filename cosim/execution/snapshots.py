@@ -15,7 +15,7 @@ from cosim.component import PythonComponent
 from cosim.errors import ConfigurationError, ModelError
 from cosim.execution.assembly import FMU_RUNTIMES, lacking, model_of
 from cosim.execution.state import SavedState, Snapshot, decode_state, encode_state
-from cosim.fmi.model import SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
+from cosim.fmi.capabilities import SERIALIZE_FUNCTIONS, STATE_FUNCTIONS
 
 __all__ = ["StateAccess"]
 

@@ -16,7 +16,8 @@ import logging
 from cosim.errors import ModelError
 from cosim.fmi._binding import Library
 from cosim.fmi.archive import FmuArchive
-from cosim.fmi.model import ModelInfo, with_binary_functions
+from cosim.fmi.capabilities import with_binary_functions
+from cosim.fmi.model import ModelInfo
 
 __all__ = ["load_fmu"]
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import dataclasses
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from cosim.errors import ModelError, did_you_mean
+from cosim.fmi.fmi1 import (Fmi1Details, Fmi1Variable, fmi1_dependencies,
+                            fmi1_roles, read_fmi1_details)
 from cosim.units import CATALOG, Unit, unit_from_definition
 
 # FMI type names mapped onto one canonical name per value representation;
@@ -36,7 +38,6 @@ CANONICAL_TYPES = {
 }
 # Enumerations travel as Integer in FMI 1 and 2 and as Int64 in FMI 3.
 ENUMERATION_TYPE = {"1.0": "int32", "2.0": "int32", "3.0": "int64"}
-FMI1_COSIMULATION = ("CoSimulation_StandAlone", "CoSimulation_Tool")
 CAUSALITIES = ("parameter", "calculatedParameter", "structuralParameter", "input", "output",
                "local", "independent")
 VARIABILITIES = ("constant", "fixed", "tunable", "discrete", "continuous")
@@ -214,71 +215,6 @@ def parse_start(type_: str, text):
     return int(text)
 
 
-@dataclass(frozen=True)
-class Fmi1Variable:
-    """What an FMI 1.0 ScalarVariable says that fmpy does not keep or reshapes."""
-
-    causality: str                        # input, output, internal, none
-    variability: str                      # constant, parameter, discrete, continuous
-    alias: str                            # noAlias, alias, negatedAlias
-    direct_dependency: tuple[str, ...] | None   # None: no DirectDependency element
-
-
-@dataclass(frozen=True)
-class Fmi1Details:
-    """The parts of an FMI 1.0 model description that fmpy does not read."""
-
-    implementation: str | None            # CoSimulation_StandAlone, CoSimulation_Tool, None
-    can_handle_variable_step: bool
-    variables: dict[str, Fmi1Variable]
-
-
-def read_fmi1_details(xml: bytes, path: str) -> Fmi1Details:
-    """Capabilities, raw causality/variability, aliases and direct dependencies
-    from the text of an FMI 1.0 ``modelDescription.xml``."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(xml, parser=parser)
-    except etree.XMLSyntaxError as exc:
-        raise ModelError(f"{path}: invalid modelDescription.xml: {exc}") from None
-    implementation, variable_step = None, False
-    for kind in FMI1_COSIMULATION:
-        element = root.find(f"Implementation/{kind}")
-        if element is not None:
-            implementation = kind
-            capabilities = element.find("Capabilities")
-            if capabilities is not None:
-                variable_step = capabilities.get(
-                    "canHandleVariableCommunicationStepSize", "false").strip() in ("true", "1")
-    variables = {}
-    for sv in root.iterfind("ModelVariables/ScalarVariable"):
-        if sv.get("name") in variables:
-            continue        # a duplicate name: the first declaration counts, as in fmpy's reading
-        dependency = sv.find("DirectDependency")
-        variables[sv.get("name")] = Fmi1Variable(
-            causality=sv.get("causality", "internal"),
-            variability=sv.get("variability", "continuous"),
-            alias=sv.get("alias", "noAlias"),
-            direct_dependency=None if dependency is None else tuple(
-                (n.text or "").strip() for n in dependency.iterfind("Name")))
-    return Fmi1Details(implementation, variable_step, variables)
-
-
-def _fmi1_roles(raw: Fmi1Variable) -> tuple[str, str]:
-    """cosim's (causality, variability) of an FMI 1.0 variable.
-
-    FMI 1.0 parameters (variability "parameter") may be set only before
-    fmiInitializeSlave: they are fixed parameters.  An output of variability
-    "parameter" stays an output, computed once.
-    """
-    if raw.variability == "parameter":
-        return ("output" if raw.causality == "output" else "parameter"), "fixed"
-    causality = raw.causality if raw.causality in ("input", "output") else "local"
-    return causality, raw.variability
-
-
 def _check_supported(path: str, version: str, interface: str) -> None:
     if interface == MODEL_EXCHANGE and version != "2.0":
         raise ModelError(f"{path}: FMI {version} model exchange is not supported "
@@ -326,21 +262,9 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
 
     It describes co-simulation if the FMU offers it, else model exchange.  An
     FMI 1.0 description also needs ``fmi1``, read from the same file with
-    :func:`read_fmi1_details`.
+    :func:`cosim.fmi.fmi1.read_fmi1_details`.
     """
-    version = "3.0" if md.fmiVersion.startswith("3.") else md.fmiVersion
-    if version not in ENUMERATION_TYPE:
-        raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
-                         "(supported: 1.0 co-simulation, 2.0, 3.0)")
-    fmi1_variables: dict[str, Fmi1Variable] = {}
-    if version == "1.0":
-        if fmi1 is None:
-            raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
-        if md.coSimulation is None or fmi1.implementation is None:
-            raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
-                             "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) "
-                             "and FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
-        fmi1_variables = fmi1.variables
+    version = _version(md, path, fmi1)
     details = _interface_details(md, fmi1 if version == "1.0" else None)
     if not details:
         raise ModelError(f"{path}: the FMU offers neither co-simulation nor model exchange "
@@ -350,53 +274,102 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
     identifier, can_get_and_set, can_serialize, variable_step, interpolate, derivative_order = \
         details[interface]
     _check_identifier(path, interface, identifier)
+    fmi1_variables = fmi1.variables if version == "1.0" and fmi1 is not None else {}
     variables = {}
     for position, v in enumerate(md.modelVariables, start=1):
-        if not v.name or v.valueReference is None:
-            raise ModelError(f"{path}: model variable #{position} ({v.name or 'no name'}) has "
-                             f"{'no valueReference' if v.name else 'no name'}")
-        causality, variability = v.causality, v.variability
-        if version == "1.0":
-            raw = fmi1_variables[v.name]
-            # A negated alias shares its value reference with a variable of the
-            # opposite sign; reading it through the reference would give the
-            # wrong sign, so it is left out (its original is there).
-            if raw.alias == "negatedAlias":
-                continue
-            # fmpy reads the variability as FMI 1.0 means it (and carries the
-            # lenient reader's repairs); the causality needs FMI 1.0's rules.
-            causality = _fmi1_roles(raw)[0]
-        type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
-        if type_ is None:
-            raise ModelError(f"{path}: variable {v.name!r} has unknown type {v.type!r}")
-        for attribute, value, allowed in (("causality", causality, CAUSALITIES),
-                                          ("variability", variability, VARIABILITIES),
-                                          ("initial", v.initial, INITIALS)):
-            if value not in allowed:
-                # cosim cannot guess what an unknown role means for setting or stepping.
-                raise ModelError(f"{path}: invalid modelDescription.xml: variable {v.name!r} has "
-                                 f"{attribute}={value!r}; expected one of "
-                                 f"{', '.join(a for a in allowed if a)}")
-        try:
-            start = parse_start(type_, v.start)
-        except (TypeError, ValueError):
-            raise ModelError(f"{path}: variable {v.name!r} has start value {v.start!r}, "
-                             f"which is not a {v.type} value") from None
-        unit = v.unit or (v.declaredType.unit if v.declaredType is not None else None)
-        variables[v.name] = Variable(
-            name=v.name, value_reference=int(v.valueReference), type=type_,
-            causality=causality, variability=variability, initial=v.initial,
-            start=start, unit=unit, description=v.description,
-            shape=tuple(v.shape or ()),
-            dimension_parameters=tuple(d.variable.name if d.start is None and d.variable is not None
-                                       else None for d in (v.dimensions or ())),
-            clocks=tuple(c.name for c in (v.clocks or ()) if hasattr(c, "name")),
-            interval_variability=getattr(v, "intervalVariability", None))
+        variable = _variable(v, position, path, version, fmi1_variables)
+        if variable is not None:
+            variables[v.name] = variable
+    cs = md.coSimulation if version == "3.0" and interface == CO_SIMULATION else None
+    return ModelInfo(
+        path=path, name=md.modelName, fmi_version=version, token=_token(md, path, version),
+        model_identifier=identifier, description=md.description or "",
+        variables=variables, dependencies=_dependencies(md, variables, version, fmi1),
+        default_experiment=_default_experiment(md.defaultExperiment),
+        can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
+        can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate,
+        max_output_derivative_order=derivative_order,
+        # FMI 1.0 has only display units, no SI definitions.
+        units={} if version == "1.0" else {
+            u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions},
+        has_event_mode=bool(getattr(cs, "hasEventMode", False)),
+        might_return_early=bool(getattr(cs, "mightReturnEarlyFromDoStep", False)),
+        interface=interface, number_of_states=len(md.derivatives or ()),
+        states=tuple(d.variable.derivative.name for d in md.derivatives or ()
+                     if d.variable.derivative is not None),
+        number_of_event_indicators=int(md.numberOfEventIndicators or 0),
+        interface_details=details)
+
+
+def _version(md, path: str, fmi1: Fmi1Details | None) -> str:
+    """The FMI version ("1.0", "2.0", "3.0"), refusing what cosim cannot run."""
+    version = "3.0" if md.fmiVersion.startswith("3.") else md.fmiVersion
+    if version not in ENUMERATION_TYPE:
+        raise ModelError(f"{path}: FMI version {md.fmiVersion} is not supported "
+                         "(supported: 1.0 co-simulation, 2.0, 3.0)")
+    if version == "1.0":
+        if fmi1 is None:
+            raise TypeError("an FMI 1.0 description needs fmi1=read_fmi1_details(...)")
+        if md.coSimulation is None or fmi1.implementation is None:
+            raise ModelError(f"{path}: FMI 1.0 model exchange is not supported; cosim runs FMI 1.0 "
+                             "co-simulation FMUs (with <Implementation><CoSimulation_StandAlone>) "
+                             "and FMI 2.0/3.0 co-simulation FMUs. Export the model for co-simulation")
+    return version
+
+
+def _variable(v, position: int, path: str, version: str,
+              fmi1_variables: dict[str, Fmi1Variable]) -> Variable | None:
+    """One model variable, checked; None for one cosim leaves out."""
+    if not v.name or v.valueReference is None:
+        raise ModelError(f"{path}: model variable #{position} ({v.name or 'no name'}) has "
+                         f"{'no valueReference' if v.name else 'no name'}")
+    causality, variability = v.causality, v.variability
+    if version == "1.0":
+        raw = fmi1_variables[v.name]
+        # A negated alias shares its value reference with a variable of the
+        # opposite sign; reading it through the reference would give the
+        # wrong sign, so it is left out (its original is there).
+        if raw.alias == "negatedAlias":
+            return None
+        # fmpy reads the variability as FMI 1.0 means it (and carries the
+        # lenient reader's repairs); the causality needs FMI 1.0's rules.
+        causality = fmi1_roles(raw)[0]
+    type_ = ENUMERATION_TYPE[version] if v.type == "Enumeration" else CANONICAL_TYPES.get(v.type)
+    if type_ is None:
+        raise ModelError(f"{path}: variable {v.name!r} has unknown type {v.type!r}")
+    for attribute, value, allowed in (("causality", causality, CAUSALITIES),
+                                      ("variability", variability, VARIABILITIES),
+                                      ("initial", v.initial, INITIALS)):
+        if value not in allowed:
+            # cosim cannot guess what an unknown role means for setting or stepping.
+            raise ModelError(f"{path}: invalid modelDescription.xml: variable {v.name!r} has "
+                             f"{attribute}={value!r}; expected one of "
+                             f"{', '.join(a for a in allowed if a)}")
+    try:
+        start = parse_start(type_, v.start)
+    except (TypeError, ValueError):
+        raise ModelError(f"{path}: variable {v.name!r} has start value {v.start!r}, "
+                         f"which is not a {v.type} value") from None
+    unit = v.unit or (v.declaredType.unit if v.declaredType is not None else None)
+    return Variable(
+        name=v.name, value_reference=int(v.valueReference), type=type_,
+        causality=causality, variability=variability, initial=v.initial,
+        start=start, unit=unit, description=v.description,
+        shape=tuple(v.shape or ()),
+        dimension_parameters=tuple(d.variable.name if d.start is None and d.variable is not None
+                                   else None for d in (v.dimensions or ())),
+        clocks=tuple(c.name for c in (v.clocks or ()) if hasattr(c, "name")),
+        interval_variability=getattr(v, "intervalVariability", None))
+
+
+def _dependencies(md, variables: dict[str, Variable], version: str,
+                  fmi1: Fmi1Details | None) -> dict[str, tuple[str, ...]]:
+    """Output -> the inputs it depends on directly (all of them where undeclared)."""
     inputs = tuple(v.name for v in variables.values() if v.causality == "input")
     dependencies: dict[str, tuple[str, ...]] = {}
     if version == "1.0":
-        assert fmi1 is not None     # an FMI 1.0 description without it was refused above
-        dependencies = _fmi1_dependencies(variables, fmi1, inputs)
+        assert fmi1 is not None     # an FMI 1.0 description without it was refused by _version
+        dependencies = fmi1_dependencies(variables, fmi1, inputs)
     for unknown in md.outputs:
         if unknown.dependencies is None:        # not declared: depends on every input
             dependencies[unknown.variable.name] = inputs
@@ -406,79 +379,32 @@ def model_info_from_description(md, path: str, *, fmi1: Fmi1Details | None = Non
     for v in variables.values():               # outputs missing from ModelStructure
         if v.causality == "output" and v.name not in dependencies:
             dependencies[v.name] = inputs
-    exp = md.defaultExperiment
-    default = DefaultExperiment()
-    if exp is not None:
-        as_float = lambda x: float(x) if x is not None else None
-        default = DefaultExperiment(as_float(exp.startTime), as_float(exp.stopTime),
-                                    as_float(exp.stepSize), as_float(exp.tolerance))
-    # FMI 1.0 has only display units, no SI definitions.
-    units = {} if version == "1.0" else {
-        u.name: unit_from_definition(u.name, u.baseUnit) for u in md.unitDefinitions}
+    return dependencies
+
+
+def _default_experiment(exp) -> DefaultExperiment:
+    if exp is None:
+        return DefaultExperiment()
+
+    def as_float(x):
+        return float(x) if x is not None else None
+
+    return DefaultExperiment(as_float(exp.startTime), as_float(exp.stopTime),
+                             as_float(exp.stepSize), as_float(exp.tolerance))
+
+
+def _token(md, path: str, version: str) -> str:
     token = md.guid if version in ("1.0", "2.0") else (md.instantiationToken or md.guid)
     if not token:
         raise ModelError(f"{path}: modelDescription.xml has no "
                          f"{'instantiationToken' if version == '3.0' else 'guid'}, which the FMU "
                          "needs to be instantiated")
-    cs = md.coSimulation if version == "3.0" and interface == CO_SIMULATION else None
-    return ModelInfo(
-        path=path, name=md.modelName, fmi_version=version, token=token,
-        model_identifier=identifier, description=md.description or "",
-        variables=variables, dependencies=dependencies, default_experiment=default,
-        can_get_and_set_state=can_get_and_set, can_serialize_state=can_serialize,
-        can_handle_variable_step=variable_step, can_interpolate_inputs=interpolate,
-        max_output_derivative_order=derivative_order, units=units,
-        has_event_mode=bool(getattr(cs, "hasEventMode", False)),
-        might_return_early=bool(getattr(cs, "mightReturnEarlyFromDoStep", False)),
-        interface=interface, number_of_states=len(md.derivatives or ()),
-        states=tuple(d.variable.derivative.name for d in md.derivatives or ()
-                     if d.variable.derivative is not None),
-        number_of_event_indicators=int(md.numberOfEventIndicators or 0),
-        interface_details=details)
-
-def _fmi1_dependencies(variables: dict[str, Variable], fmi1: Fmi1Details,
-                       inputs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """Direct feedthrough of FMI 1.0 outputs.
-
-    An output's DirectDependency element lists the inputs it feeds through
-    from.  Without the element cosim assumes no feedthrough, where the FMI 1.0
-    text (written for model exchange) would assume every input: co-simulation
-    slaves exported from FMI 1.0 tools rarely declare it and update their
-    outputs in fmiDoStep, and assuming every input would turn every feedback
-    loop between such slaves into an algebraic loop, iterated at every
-    communication point for nothing.
-    """
-    dependencies = {}
-    for v in variables.values():
-        if v.causality == "output":
-            declared = fmi1.variables[v.name].direct_dependency or ()
-            dependencies[v.name] = tuple(name for name in declared if name in inputs)
-    return dependencies
+    return token
 
 
 # -- tolerated defects ---------------------------------------------------------------
 
 FLOAT_TYPES = ("Real", "Float64", "Float32")
-# Functions needed to save and restore a state, and to serialize one, per FMI version.
-STATE_FUNCTIONS = {
-    "1.0": (),          # FMI 1.0 has no FMU state
-    "2.0": ("fmi2GetFMUstate", "fmi2SetFMUstate", "fmi2FreeFMUstate"),
-    "3.0": ("fmi3GetFMUState", "fmi3SetFMUState", "fmi3FreeFMUState"),
-}
-SERIALIZE_FUNCTIONS = {
-    "1.0": (),
-    "2.0": ("fmi2SerializedFMUstateSize", "fmi2SerializeFMUstate", "fmi2DeSerializeFMUstate"),
-    "3.0": ("fmi3SerializedFMUStateSize", "fmi3SerializeFMUState", "fmi3DeserializeFMUState"),
-}
-# Behind hasEventMode (FMI 3 co-simulation).
-EVENT_MODE_FUNCTIONS = ("fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
-# Behind canInterpolateInputs (cosim sets input derivatives of FMI 2.0 co-simulation units only).
-INPUT_DERIVATIVES_FUNCTION = "fmi2SetRealInputDerivatives"
-# Behind maxOutputDerivativeOrder >= 1, per FMI version.
-OUTPUT_DERIVATIVES_FUNCTIONS = {"2.0": "fmi2GetRealOutputDerivatives",
-                                "3.0": "fmi3GetOutputDerivatives"}
-
-
 def read_model_info(path: str) -> ModelInfo:
     """Read the model description of the FMU at ``path``, tolerating common defects.
 
@@ -651,72 +577,3 @@ def _repair(md) -> list[str]:
                             f"({v.start}); the start value is ignored")
             v.start = None
     return warnings
-
-
-class _CapabilityChanges(TypedDict, total=False):
-    """The capability fields of a ModelInfo that :func:`with_binary_functions` may lower."""
-
-    can_get_and_set_state: bool
-    can_serialize_state: bool
-    can_interpolate_inputs: bool
-    max_output_derivative_order: int
-    has_event_mode: bool
-
-
-def with_binary_functions(model: ModelInfo, missing) -> tuple[ModelInfo, list[str]]:
-    """``model`` with its capability flags reduced to what its binary exports.
-
-    ``missing`` holds the FMI function names the binary lacks (see
-    ``Library.missing``).  Returns the corrected model (``model`` itself if
-    nothing changes) and one warning per problem, naming the functions.
-    """
-    missing = set(missing)
-    changes: _CapabilityChanges = {}
-    warnings: list[str] = []
-    state = [f for f in STATE_FUNCTIONS[model.fmi_version] if f in missing]
-    serialize = [f for f in SERIALIZE_FUNCTIONS[model.fmi_version] if f in missing]
-    flag = "canGetAndSetFMUstate" if model.fmi_version == "2.0" else "canGetAndSetFMUState"
-    if model.can_get_and_set_state and state:
-        changes["can_get_and_set_state"] = changes["can_serialize_state"] = False
-        warnings.append(f"{flag} is true but the binary does not export {', '.join(state)}; "
-                        "saving and restoring its state is disabled")
-    elif model.can_serialize_state and serialize:
-        changes["can_serialize_state"] = False
-        warnings.append(f"{flag.replace('GetAndSet', 'Serialize')} is true but the binary does "
-                        f"not export {', '.join(serialize)}; serializing its state is disabled")
-    if model.can_interpolate_inputs and INPUT_DERIVATIVES_FUNCTION in missing:
-        changes["can_interpolate_inputs"] = False
-        warnings.append(f"canInterpolateInputs is true but the binary does not export "
-                        f"{INPUT_DERIVATIVES_FUNCTION}; first-order holds set extrapolated "
-                        "input values instead")
-    output_derivatives = OUTPUT_DERIVATIVES_FUNCTIONS.get(model.fmi_version)
-    if model.max_output_derivative_order >= 1 and output_derivatives in missing:
-        changes["max_output_derivative_order"] = 0
-        warnings.append(f"maxOutputDerivativeOrder is {model.max_output_derivative_order} but "
-                        f"the binary does not export {output_derivatives}; first-order holds "
-                        "take the slope from the last two communication points instead")
-    events = [f for f in EVENT_MODE_FUNCTIONS if f in missing]
-    if model.has_event_mode and events:
-        changes["has_event_mode"] = False
-        warnings.append(f"hasEventMode is true but the binary does not export "
-                        f"{', '.join(events)}; it runs without event mode")
-    used = {v.type for v in model.variables.values()}
-    other = sorted(f for f in missing
-                   if f not in STATE_FUNCTIONS[model.fmi_version]
-                   and f not in SERIALIZE_FUNCTIONS[model.fmi_version]
-                   and f != INPUT_DERIVATIVES_FUNCTION      # only used where the flag allows
-                   and f != output_derivatives
-                   and f not in EVENT_MODE_FUNCTIONS     # only used with hasEventMode
-                   and (_accessor_type(f) is None or _accessor_type(f) in used))
-    if other:
-        warnings.append(f"the binary does not export {', '.join(other)}; "
-                        "calls that need them raise ModelError")
-    return (dataclasses.replace(model, **changes) if changes else model), warnings
-
-
-def _accessor_type(function: str) -> str | None:
-    """The canonical value type of an FMI get/set function ("fmi3GetInt8" -> "int8"), else None."""
-    for prefix in ("fmiGet", "fmiSet", "fmi2Get", "fmi2Set", "fmi3Get", "fmi3Set"):
-        if function.startswith(prefix):
-            return CANONICAL_TYPES.get(function[len(prefix):])
-    return None

@@ -29,7 +29,7 @@ from cosim import ConfigurationError, FmiCallError, SimulationTerminated, System
 from cosim.cli import main
 from cosim.fmi.archive import read_model
 from cosim.fmi.loader import load_fmu
-from cosim.fmi.model import with_binary_functions
+from cosim.fmi.capabilities import with_binary_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 G, D = 9.81, 0.1          # the ball's defaults

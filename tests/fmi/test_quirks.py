@@ -19,7 +19,7 @@ from cosim import System, read_model, simulate, twins
 from cosim.cli import main
 from cosim.fmi._binding import Instance
 from cosim.fmi.loader import load_fmu
-from cosim.fmi.model import with_binary_functions
+from cosim.fmi.capabilities import with_binary_functions
 
 PLATFORM = {"2.0": "linux64", "3.0": "x86_64-linux"}
 

@@ -48,7 +48,6 @@ from cosim.live.sources import Source
 __all__ = ["MqttPublisher", "MqttSource", "encode_batch", "encode_sample", "encode_values"]
 
 PAYLOADS = ("auto", "json", "number")
-_NUMBER = (int, float)
 _NAME_CACHE = 10_000        # topics remembered; a flood of distinct topics restarts the cache
 
 

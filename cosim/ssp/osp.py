@@ -48,7 +48,7 @@ from cosim.ssp import osp_model
 from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.ssp.files import _check_structure, _confinement
-from cosim.ssp.reader import Problem, Report, _child, _children, _local
+from cosim.ssp.report import Problem, Report, xml_child, xml_children, xml_local
 from cosim.system import System
 
 __all__ = ["FILE_NAME", "NAMESPACE", "is_osp", "load_osp", "read_osp"]
@@ -123,7 +123,7 @@ class _OspReader:
             return str(self.path)
         shown = " ".join(f"{key}={element.get(key)!r}" for key in ("simulator", "name", "variable")
                          if element.get(key) is not None)
-        return f"{self.path}:{element.sourceline} <{_local(element)}{' ' + shown if shown else ''}>"
+        return f"{self.path}:{element.sourceline} <{xml_local(element)}{' ' + shown if shown else ''}>"
 
     def error(self, element, message: str) -> None:
         self.report.problems.append(Problem("error", self.where(element), message))
@@ -164,9 +164,9 @@ class _OspReader:
         root = self.parse()
         if root is None:
             return None
-        if _local(root) != ROOT:
+        if xml_local(root) != ROOT:
             self.error(root, f"not an OSP system structure: the root element must be {ROOT}, "
-                             f"not {_local(root)}")
+                             f"not {xml_local(root)}")
             return None
         version = root.get("version")
         if version != VERSION:
@@ -184,8 +184,8 @@ class _OspReader:
             self.read_simulators(system, simulators, system.default_experiment.get("step_size"))
         functions = sections.get("Functions")
         if functions is not None:
-            found = ", ".join(f"{_local(f)} {f.get('name')!r}" if f.get("name") else _local(f)
-                              for f in functions if _local(f))
+            found = ", ".join(f"{xml_local(f)} {f.get('name')!r}" if f.get("name") else xml_local(f)
+                              for f in functions if xml_local(f))
             self.error(functions, "Functions is not supported: cosim has no OSP function blocks"
                                   + (f" (found {found})" if found else ""))
         connections = sections.get("Connections")
@@ -197,7 +197,7 @@ class _OspReader:
         """The top-level elements by local name; duplicates and unknown names are reported."""
         found: dict = {}
         for element in root:
-            name = _local(element)
+            name = xml_local(element)
             if not name:
                 continue                      # comments, processing instructions
             if name not in _TOP_LEVEL:
@@ -217,10 +217,10 @@ class _OspReader:
         try:
             value = float(text)
         except ValueError:
-            self.error(element, f"{_local(element)} must be a number, not {text!r}")
+            self.error(element, f"{xml_local(element)} must be a number, not {text!r}")
             return None
         if not math.isfinite(value):
-            self.error(element, f"{_local(element)} must be finite, not {text!r}")
+            self.error(element, f"{xml_local(element)} must be finite, not {text!r}")
             return None
         return value
 
@@ -260,7 +260,7 @@ class _OspReader:
 
     def read_simulators(self, system: System, simulators, base_step: float | None) -> None:
         for element in simulators:
-            kind = _local(element)
+            kind = xml_local(element)
             if not kind:
                 continue
             if kind != "Simulator":
@@ -292,8 +292,8 @@ class _OspReader:
             self.failed.add(name)
             return
         self.check_step_size(element, name, base_step)
-        initial = _child(element, "InitialValues")
-        for value in _children(initial, "InitialValue") if initial is not None else []:
+        initial = xml_child(element, "InitialValues")
+        for value in xml_children(initial, "InitialValue") if initial is not None else []:
             self.read_initial_value(system, name, value)
 
     def resolve(self, element, source: str) -> Path | None:
@@ -328,12 +328,12 @@ class _OspReader:
         if not variable:
             self.error(element, f"InitialValue of simulator {simulator!r} without a variable")
             return
-        values = [c for c in element if _local(c)]
-        if len(values) != 1 or _local(values[0]) not in _VALUE_KINDS:
+        values = [c for c in element if xml_local(c)]
+        if len(values) != 1 or xml_local(values[0]) not in _VALUE_KINDS:
             self.error(element, f"InitialValue of {simulator}.{variable} must hold exactly one "
                                 "Real, Integer, Boolean or String element")
             return
-        kind = _local(values[0])
+        kind = xml_local(values[0])
         text = values[0].get("value")
         if text is None:
             self.error(element, f"the <{kind}> of {simulator}.{variable} has no value attribute")
@@ -358,7 +358,7 @@ class _OspReader:
 
     def read_connections(self, system: System, connections) -> None:
         for element in connections:
-            kind = _local(element)
+            kind = xml_local(element)
             if not kind:
                 continue
             if kind == "VariableConnection":
@@ -390,7 +390,7 @@ class _OspReader:
             return None
 
     def read_variable_connection(self, system: System, element) -> None:
-        ends = _children(element, "Variable")
+        ends = xml_children(element, "Variable")
         if len(ends) != 2:
             self.error(element, f"a VariableConnection needs two Variable elements, not {len(ends)}")
             return
@@ -401,7 +401,7 @@ class _OspReader:
         if first_var.causality == "input" and second_var.causality == "output":
             (first, first_var), (second, second_var) = (second, second_var), (first, first_var)
         factor = offset = None
-        transform = _child(element, "LinearTransformation")
+        transform = xml_child(element, "LinearTransformation")
         if transform is not None:
             try:
                 factor = _optional_float(transform.get("factor"))
@@ -426,7 +426,7 @@ class _OspReader:
     # -- variable groups ----------------------------------------------------------------------
 
     def read_group_connection(self, system: System, element) -> None:
-        ends = _children(element, "VariableGroup")
+        ends = xml_children(element, "VariableGroup")
         if len(ends) != 2:
             self.error(element, f"a VariableGroupConnection needs two VariableGroup elements, "
                                 f"not {len(ends)}")
@@ -555,7 +555,7 @@ def is_osp(path) -> bool:
     try:
         for _, element in etree.iterparse(str(path), events=("start",), resolve_entities=False,
                                           no_network=True):
-            return _local(element) == ROOT
+            return xml_local(element) == ROOT
     except (OSError, etree.XMLSyntaxError):
         return False
     return False

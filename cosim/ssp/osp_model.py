@@ -24,13 +24,10 @@ from pathlib import Path
 from lxml import etree
 
 from cosim.errors import SspError
+from cosim.ssp.report import xml_local
 from cosim.fmi.archive import is_file
 
 FILE_SUFFIX = "_OspModelDescription.xml"
-
-
-def _local(element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 @dataclass
@@ -83,13 +80,13 @@ def read_groups(path: Path) -> dict[str, VariableGroup]:
         raise SspError(f"{path}: cannot read: {exc}") from None
     except etree.XMLSyntaxError as exc:
         raise SspError(f"{path}:{exc.lineno}: malformed XML: {exc.msg}") from None
-    if _local(root) != "OspModelDescription":
+    if xml_local(root) != "OspModelDescription":
         raise SspError(f"{path}:{root.sourceline}: not an OSP model description: the root "
-                       f"element must be OspModelDescription, not {_local(root)}")
+                       f"element must be OspModelDescription, not {xml_local(root)}")
     found: dict[str, VariableGroup] = {}
-    for container in (c for c in root if _local(c) == "VariableGroups"):
+    for container in (c for c in root if xml_local(c) == "VariableGroups"):
         for element in container:
-            if _local(element):
+            if xml_local(element):
                 _read_group(path, element, found)
     return found
 
@@ -97,14 +94,14 @@ def read_groups(path: Path) -> dict[str, VariableGroup]:
 def _read_group(path: Path, element, found: dict) -> VariableGroup:
     name = element.get("name")
     if not name:
-        raise SspError(f"{path}:{element.sourceline}: variable group <{_local(element)}> has no name")
+        raise SspError(f"{path}:{element.sourceline}: variable group <{xml_local(element)}> has no name")
     if name in found:
         raise SspError(f"{path}:{element.sourceline}: a second variable group named {name!r} "
                        f"(the first is {found[name]}); group names must be unique")
-    group = VariableGroup(name, _local(element), path, element.sourceline)
+    group = VariableGroup(name, xml_local(element), path, element.sourceline)
     found[name] = group
     for child in element:
-        kind = _local(child)
+        kind = xml_local(child)
         if kind == "Variable":
             if not child.get("ref"):
                 raise SspError(f"{path}:{child.sourceline}: a Variable of {group} has no ref")

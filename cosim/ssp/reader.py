@@ -33,6 +33,7 @@ from lxml import etree
 from cosim.errors import CosimError, did_you_mean
 from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
+from cosim.ssp.report import Problem, Report, xml_child, xml_children, xml_local
 from cosim.system import System
 from cosim.units import BASE_UNITS, CATALOG, Unit, UnitError, conversion
 
@@ -52,49 +53,6 @@ _TYPES = {"Real": "float64", "Float64": "float64", "Float32": "float32",
 # Ports carry float64, int32 or bool; a string connector reads as a float one, as it always did.
 _PORT_TYPES = {"float64": "float64", "float32": "float64", "bool": "bool", "string": "float64"}
 _PARAMETER_KINDS = ("parameter", "calculatedParameter")
-
-
-@dataclass
-class Problem:
-    """One finding: severity "error" or "warning", where, and what."""
-
-    severity: str
-    location: str
-    message: str
-
-    def __str__(self):
-        return f"{self.location}: {self.severity}: {self.message}"
-
-
-@dataclass
-class Report:
-    """Everything found while reading a file."""
-
-    path: Path
-    problems: list[Problem] = field(default_factory=list)
-    system: System | None = None
-    strict: bool = False        # tolerated defects of the file are errors
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
-def _local(element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
-
-
-def _children(element, name: str):
-    return [c for c in element if _local(c) == name]
-
-
-def _child(element, name: str):
-    found = _children(element, name)
-    return found[0] if found else None
 
 
 def _float(text, default=None):
@@ -150,7 +108,7 @@ class _Reader:
         if element is None:
             return str(file)
         name = element.get("name")
-        what = f"<{_local(element)}{f' name={name!r}' if name else ''}>"
+        what = f"<{xml_local(element)}{f' name={name!r}' if name else ''}>"
         return f"{file}:{element.sourceline} {what}"
 
     def error(self, file, element, message):
@@ -218,7 +176,7 @@ class _Reader:
         root = tree.getroot()
         schema_file = {"SystemStructureDescription": "SystemStructureDescription.xsd",
                        "ParameterSet": "SystemStructureParameterValues.xsd",
-                       "ParameterMapping": "SystemStructureParameterMapping.xsd"}.get(_local(root))
+                       "ParameterMapping": "SystemStructureParameterMapping.xsd"}.get(xml_local(root))
         version = str(root.get("version", "1.0"))
         if schema_file is not None and not version.startswith(("1.", "2.")):
             self.tolerate(path, root, f"SSP version {version!r}: cosim reads SSP 1.0 and 2.0; "
@@ -238,24 +196,24 @@ class _Reader:
         root = self.parse(path)
         if root is None:
             return None
-        if _local(root) != "SystemStructureDescription":
+        if xml_local(root) != "SystemStructureDescription":
             self.error(path, root, "not an SSD file: the root element must be SystemStructureDescription")
             return None
-        self.units = self.read_units(path, _child(root, "Units"))
-        top = _child(root, "System")
+        self.units = self.read_units(path, xml_child(root, "Units"))
+        top = xml_child(root, "System")
         if top is None:
             self.error(path, root, "the description has no System")
             return None
         system = self.read_system(path, top, path.parent)
-        experiment = _child(root, "DefaultExperiment")
+        experiment = xml_child(root, "DefaultExperiment")
         if experiment is not None and system is not None:
             system.default_experiment.update(self.read_experiment(path, experiment))
         return system
 
     def read_units(self, path, units) -> dict[str, Unit]:
         found = {}
-        for unit in _children(units, "Unit") if units is not None else []:
-            base = _child(unit, "BaseUnit")
+        for unit in xml_children(units, "Unit") if units is not None else []:
+            base = xml_child(unit, "BaseUnit")
             if base is None:
                 self.error(path, unit, "unit without BaseUnit")
                 continue
@@ -270,7 +228,7 @@ class _Reader:
             if element.get(attribute) is not None:
                 settings[key] = float(element.get(attribute))
         for annotation in _annotations(element, MASTER_ANNOTATION):
-            master = _child(annotation, "Master")
+            master = xml_child(annotation, "Master")
             if master is None:
                 self.warning(path, annotation, "cosim master annotation without a Master element")
                 continue
@@ -288,9 +246,9 @@ class _Reader:
         system.resources = self.resources
         for connector in self.connectors(element):
             self.read_port(path, system, connector)
-        elements = _child(element, "Elements")
+        elements = xml_child(element, "Elements")
         for child in list(elements) if elements is not None else []:
-            kind = _local(child)
+            kind = xml_local(child)
             if kind == "Component":
                 self.read_component(path, system, child, base)
                 if child.get("name") not in system:
@@ -302,8 +260,8 @@ class _Reader:
             elif kind == "SignalDictionaryReference":
                 self.error(path, child, "signal dictionaries are not supported")
         self.read_bindings(path, system, element, base, owner=None)
-        connections = _child(element, "Connections")
-        for connection in _children(connections, "Connection") if connections is not None else []:
+        connections = xml_child(element, "Connections")
+        for connection in xml_children(connections, "Connection") if connections is not None else []:
             self.read_connection(path, system, connection)
         self.propagate(path, system)
         return system
@@ -319,12 +277,12 @@ class _Reader:
                 self.attempt(path, exposed.element, lambda t=target, v=value: system.set_parameter(t, v))
 
     def connectors(self, element):
-        connectors = _child(element, "Connectors")
-        return _children(connectors, "Connector") if connectors is not None else []
+        connectors = xml_child(element, "Connectors")
+        return xml_children(connectors, "Connector") if connectors is not None else []
 
     def read_port(self, path, system, connector):
         kind = connector.get("kind")
-        type_element = next((c for c in connector if _local(c) in _TYPES), None)
+        type_element = next((c for c in connector if xml_local(c) in _TYPES), None)
         unit = type_element.get("unit") if type_element is not None else None
         if kind in _PARAMETER_KINDS:
             self.exposed.setdefault(system, {})[connector.get("name")] = _Exposed(connector, unit)
@@ -333,7 +291,7 @@ class _Reader:
             self.error(path, connector, f"system connectors of kind {kind!r} are not supported "
                                         "(only input, output, parameter and calculatedParameter)")
             return
-        type_ = _TYPES.get(_local(type_element), "float64") if type_element is not None else "float64"
+        type_ = _TYPES.get(xml_local(type_element), "float64") if type_element is not None else "float64"
         self.attempt(path, connector, lambda: system.add_port(
             connector.get("name"), kind, type=_PORT_TYPES.get(type_, "int32"),
             unit=unit, description=connector.get("description")))
@@ -375,9 +333,9 @@ class _Reader:
         """Apply the element's parameter bindings in order.  The sets bound to one
         element are alternatives when one of them has the selected name: then
         only sets of that name apply there."""
-        bindings = _child(element, "ParameterBindings")
+        bindings = xml_child(element, "ParameterBindings")
         loaded = []
-        for binding in _children(bindings, "ParameterBinding") if bindings is not None else []:
+        for binding in xml_children(bindings, "ParameterBinding") if bindings is not None else []:
             values_file, values = self.binding_values(path, binding, base)
             if values is not None:
                 self.set_names.add(values.get("name"))
@@ -386,8 +344,8 @@ class _Reader:
             loaded = [entry for entry in loaded if entry[2].get("name") == self.parameter_set]
         for binding, values_file, values in loaded:
             mapping = self.read_mapping(path, binding, base)
-            parameters = _child(values, "Parameters")
-            for parameter in _children(parameters, "Parameter") if parameters is not None else []:
+            parameters = xml_child(values, "Parameters")
+            for parameter in xml_children(parameters, "Parameter") if parameters is not None else []:
                 self.read_parameter(values_file, system, parameter, binding.get("prefix", ""),
                                     mapping, owner)
 
@@ -399,11 +357,11 @@ class _Reader:
                 self.error(path, binding, f"parameter values {shown(binding.get('source'))} not found")
                 return path, None
             return values_file, self.parse(values_file)
-        inline = _child(binding, "ParameterValues")
-        return path, _child(inline, "ParameterSet") if inline is not None else None
+        inline = xml_child(binding, "ParameterValues")
+        return path, xml_child(inline, "ParameterSet") if inline is not None else None
 
     def read_mapping(self, path, binding, base) -> dict:
-        element = _child(binding, "ParameterMapping")
+        element = xml_child(binding, "ParameterMapping")
         if element is None:
             return {}
         file = path
@@ -414,10 +372,10 @@ class _Reader:
                 return {}
             root = self.parse(file)
         else:
-            root = _child(element, "ParameterMapping")
+            root = xml_child(element, "ParameterMapping")
         mapping = {}
-        for entry in _children(root, "MappingEntry") if root is not None else []:
-            transform = _child(entry, "LinearTransformation")
+        for entry in xml_children(root, "MappingEntry") if root is not None else []:
+            transform = xml_child(entry, "LinearTransformation")
             factor = _float(transform.get("factor"), 1.0) if transform is not None else 1.0
             offset = _float(transform.get("offset"), 0.0) if transform is not None else 0.0
             mapping[entry.get("source")] = (entry.get("target"), factor, offset)
@@ -425,11 +383,11 @@ class _Reader:
 
     def read_parameter(self, file, system, parameter, prefix, mapping, owner):
         name = prefix + (parameter.get("name") or "")
-        value_element = next((c for c in parameter if _local(c) in _TYPES), None)
+        value_element = next((c for c in parameter if xml_local(c) in _TYPES), None)
         if value_element is None:
             self.error(file, parameter, "parameter without a value element (Real, Integer, ...)")
             return
-        kind, text = _local(value_element), value_element.get("value")
+        kind, text = xml_local(value_element), value_element.get("value")
         try:
             value = _parse_value(kind, text)
         except (TypeError, ValueError):
@@ -508,10 +466,10 @@ class _Reader:
             return      # its component's error says what is wrong
         start = _ref(system, element.get("startElement"), element.get("startConnector"))
         end = _ref(system, element.get("endElement"), element.get("endConnector"))
-        transform = _child(element, "LinearTransformation")
+        transform = xml_child(element, "LinearTransformation")
         for other in ("BooleanMappingTransformation", "IntegerMappingTransformation",
                       "EnumerationMappingTransformation"):
-            if _child(element, other) is not None:
+            if xml_child(element, other) is not None:
                 self.error(path, element, f"{other} is not supported")
                 return
         factor = _float(transform.get("factor")) if transform is not None else None
@@ -608,8 +566,8 @@ def _role(system, reference: str, *, own: bool) -> str | None:
 
 
 def _annotations(element, type_: str):
-    annotations = _child(element, "Annotations")
-    return [a for a in (_children(annotations, "Annotation") if annotations is not None else [])
+    annotations = xml_child(element, "Annotations")
+    return [a for a in (xml_children(annotations, "Annotation") if annotations is not None else [])
             if a.get("type") == type_]
 
 

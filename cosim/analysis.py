@@ -83,7 +83,8 @@ def flatten(system):
                 origins[prefix + name] = (*names, name)
                 parameters = {**data["parameters"], **given.get(name, {})}
                 flat.place(prefix + name, model=data["model"], source=data["source"],
-                           parameters=parameters, solver=data.get("solver"))
+                           parameters=parameters, solver=data.get("solver"),
+                           isolate=data.get("isolate", False))
             elif data["kind"] == "system":
                 walk(data["system"], f"{prefix}{name}.", {**data["parameters"], **given.get(name, {})},
                      (*names, name))

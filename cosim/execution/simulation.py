@@ -162,6 +162,15 @@ class Simulation(ValueAccess, StateAccess):
     max_lateness : float or None
         Real time: the wall seconds a point may be late before it is an
         overrun (default: one step, ``step_size / factor``).
+    isolate : bool
+        Run every co-simulation FMU in a worker process of its own (see
+        :mod:`cosim.isolation`); components added with ``isolate=True`` are
+        isolated either way.  A worker that crashes ends the run with a
+        ComponentCrashedError (``partial_result`` holds what was computed),
+        not the Python process.
+    call_timeout : float or None
+        Seconds any call of an isolated component may take; one that takes
+        longer has its worker killed and raises ComponentCrashedError.
 
     Raises
     ------
@@ -244,7 +253,8 @@ class Simulation(ValueAccess, StateAccess):
         """Instantiate every component and give the core its ports, loops and grid."""
         o, plan, core = self.options, self._plan, self._core
         self._runtimes = assembly.instantiate(self.system, plan, core, self._libraries,
-                                              logging_on=o.recording.logging_on)
+                                              logging_on=o.recording.logging_on,
+                                              isolation=o.isolation)
         self._models = [assembly.model_of(self.system, name, runtime)
                         for name, runtime in zip(plan.names, self._runtimes)]
         position = {plan.index[n]: j for j, n in enumerate(order)}

@@ -85,6 +85,7 @@ typedef struct {
 } Failure;
 
 static __thread Config config;
+static _Atomic uint64_t round_trips;     /* requests sent by every instance, for measurements */
 static __thread Failure failed;     /* the last instantiate that failed on this thread */
 
 static void *grow(void *p, size_t *capacity, size_t need, size_t unit) {
@@ -221,6 +222,7 @@ static int transact(Proxy *p, const char *call) {
     p->req_len = 0;
     p->npending = 0;
     p->seq++;
+    atomic_fetch_add_explicit(&round_trips, 1, memory_order_relaxed);
     ch_post(&p->ch->req, p->seq, &p->ch->worker_sleeps);
     uint64_t deadline = p->timeout > 0 ? ch_now_ns() + (uint64_t)(p->timeout * 1e9) : 0;
     while (ch_wait(&p->ch->rep, p->seq, &p->ch->proxy_sleeps, p->ch->spin_ns, 10000000ull)) {
@@ -457,7 +459,9 @@ static Proxy *spawn(void) {
     }
     atomic_store(&p->ch->size, CH_INITIAL_SIZE);
     const char *spin = getenv("COSIM_ISOLATION_SPIN_US");
-    p->ch->spin_ns = spin ? (uint32_t)(atof(spin) * 1000) : 50000;
+    /* Short: on a machine with few cores, a process that spins long keeps
+     * the one it waits for from running. */
+    p->ch->spin_ns = spin ? (uint32_t)(atof(spin) * 1000) : 5000;
     char fd_text[16], parent[24];
     snprintf(fd_text, sizeof fd_text, "%d", CHILD_FD);
     snprintf(parent, sizeof parent, "%ld", (long)getpid());
@@ -562,6 +566,9 @@ EXPORT int cosim_proxy_fate(void *c, int *code, char *call_name, size_t call_siz
 EXPORT void cosim_proxy_discard(void *c) {
     if (c) release(c);
 }
+
+/* Requests sent to workers by every instance of this process so far. */
+EXPORT uint64_t cosim_proxy_round_trips(void) { return atomic_load(&round_trips); }
 
 /* The process id of an instance's worker (0 once it is gone). */
 EXPORT long cosim_proxy_pid(void *c) { return c ? (long)((Proxy *)c)->pid : 0; }

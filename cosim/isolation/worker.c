@@ -93,7 +93,28 @@ static void *sym(const char *name) {
     return lib ? dlsym(lib, full) : NULL;
 }
 
+/* Functions looked up once: a step calls a few of them, and dlsym costs
+ * more than the rest of a round trip. */
+#define CACHE_SLOTS 256
+static struct { char name[64]; void *f; } cache[CACHE_SLOTS];
+
 static void *need(const char *name) {
+    unsigned h = 2166136261u;
+    for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    for (unsigned k = 0; k < CACHE_SLOTS; k++) {
+        unsigned slot = (h + k) % CACHE_SLOTS;
+        if (!cache[slot].name[0]) {
+            void *f = sym(name);
+            if (f && strlen(name) < sizeof cache[slot].name) {
+                strcpy(cache[slot].name, name);
+                cache[slot].f = f;
+            }
+            if (f) return f;
+            break;
+        }
+        if (strcmp(cache[slot].name, name) == 0)
+            return cache[slot].f;
+    }
     void *f = sym(name);
     if (!f) {
         char text[600];
@@ -110,15 +131,18 @@ static const char *const TYPES3[VT_COUNT] = {
     "UInt64", "Boolean", "String", "Binary"};
 
 static void *value_function(const char *action, uint32_t vt) {
+    static void *found[2][VT_COUNT];
     char name[64];
     if (vt >= VT_COUNT) return NULL;
+    void **slot = &found[action[0] == 'S'][vt];
+    if (*slot) return *slot;
     if (version == 3)
         snprintf(name, sizeof name, "fmi3%s%s", action, TYPES3[vt]);
     else if (TYPES2[vt])
         snprintf(name, sizeof name, version == 2 ? "fmi2%s%s" : "fmi%s%s", action, TYPES2[vt]);
     else
         return NULL;
-    return need(name);
+    return *slot = need(name);
 }
 
 static const char *fname(const char *fmi1, const char *fmi2, const char *fmi3) {
@@ -220,8 +244,10 @@ static int do_values(Rd *r, int get) {
 static int do_step(Rd *r) {
     double t = rd_f64(r), h = rd_f64(r);
     uint32_t flag = rd_u32(r);
+    static void *found;
+    if (!found) found = need(fname("fmiDoStep", "fmi2DoStep", "fmi3DoStep"));
     if (version == 3) {
-        int (*f)(void *, double, double, bool, bool *, bool *, bool *, double *) = need("fmi3DoStep");
+        int (*f)(void *, double, double, bool, bool *, bool *, bool *, double *) = found;
         bool event = false, terminate = false, early = false;
         double last = t + h;
         int status = f ? f(comp, t, h, flag, &event, &terminate, &early, &last) : 3;
@@ -231,10 +257,10 @@ static int do_step(Rd *r) {
         return status;
     }
     if (version == 2) {
-        int (*f)(void *, double, double, int) = need("fmi2DoStep");
+        int (*f)(void *, double, double, int) = found;
         return f ? f(comp, t, h, (int)flag) : 3;
     }
-    int (*f)(void *, double, double, char) = need("fmiDoStep");
+    int (*f)(void *, double, double, char) = found;
     return f ? f(comp, t, h, (char)flag) : 3;
 }
 

@@ -222,3 +222,18 @@ def test_the_isolate_option_must_be_a_bool():
 def test_crash_error_is_an_fmi_call_error():
     from cosim.errors import FmiCallError
     assert issubclass(ComponentCrashedError, FmiCallError)
+
+
+def test_one_round_trip_per_component_and_step():
+    import ctypes
+
+    from cosim.isolation import PROXY
+
+    trips = ctypes.CDLL(str(PROXY)).cosim_proxy_round_trips
+    trips.restype = ctypes.c_uint64
+    system = factory_line("2.0", True)
+    with system.start(step_size=0.01, stop_time=10.0) as sim:
+        sim.step(5)                 # past start-up: instantiate, initialize, first gets
+        before = trips()
+        sim.step(200)
+        assert trips() - before == 3 * 200

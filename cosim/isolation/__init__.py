@@ -82,7 +82,7 @@ def probe(binary, fmi_version: str, prefix: str = "", *, timeout: float | None =
     _built()
     command = [str(WORKER), "--probe", str(binary), prefix, *_names(fmi_version)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True,
+        done = subprocess.run(command, check=False, capture_output=True, text=True,
                               timeout=timeout or PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise ModelError(f"cannot load FMU binary {binary} in a worker process: loading it "

@@ -6,10 +6,16 @@ import logging
 
 import numpy as np
 import pytest
-
-from cosim import ComponentCrashedError, ConfigurationError, PythonComponent, System, twins
-from cosim.errors import ModelError, SystemStructureError
 from cosim.fmi._binding import Instance
+
+from cosim import (
+    ComponentCrashedError,
+    ConfigurationError,
+    PythonComponent,
+    System,
+    twins,
+)
+from cosim.errors import ModelError, SystemStructureError
 from cosim.fmi.loader import load_fmu
 
 
@@ -46,7 +52,8 @@ def test_twins_give_the_same_bits_isolated(version, algorithm):
 
 
 def test_the_run_option_isolates_every_fmu_and_variable_steps_roll_back_alike():
-    options = dict(stop_time=3.0, step_size=0.05, variable_step=True, rtol=1e-6, atol=1e-9)
+    options = {"stop_time": 3.0, "step_size": 0.05, "variable_step": True, "rtol": 1e-6,
+               "atol": 1e-9}
     plain = factory_line("2.0", False).simulate(**options)
     isolated = factory_line("2.0", False).simulate(isolate=True, **options)
     same_results(plain, isolated)

@@ -43,7 +43,7 @@ typedef struct {
     uint32_t *vrs;
     unsigned char *data;
     size_t length, capacity;
-    int status, valid;
+    int status, valid, failed;
     uint64_t used;                  /* the step it was last asked at */
 } Watch;
 
@@ -65,6 +65,7 @@ typedef struct {
     size_t npending, pending_cap;
     Watch watch[MAX_WATCH];
     int nwatch, cached;
+    int after_step;                 /* nothing but gets since a step that succeeded */
     uint64_t steps;
     /* what get string/binary answers point into, until the next call */
     unsigned char *hold;
@@ -257,6 +258,7 @@ static void watch_answers(Proxy *p, const unsigned char *at, const unsigned char
 static int call(Proxy *p, const char *name, Answer *a, int step) {
     size_t npending = p->npending;
     p->cached = 0;
+    p->after_step = 0;
     if (step) watch_records(p);
     int status = transact(p, name);
     if (status) return status;
@@ -282,6 +284,7 @@ static int call(Proxy *p, const char *name, Answer *a, int step) {
     if (step && status <= 1) {
         p->steps++;
         watch_answers(p, at, stop);
+        p->after_step = 1;
     }
     return status;
 }
@@ -346,6 +349,9 @@ static void decode(Proxy *p, uint32_t vt, const unsigned char *data, size_t leng
     }
 }
 
+/* The watched get of these values; a new one only for gets right after a
+ * step (what the master reads every step), not those of initialization or
+ * event mode, which may not be allowed in step mode. */
 static Watch *find_watch(Proxy *p, uint32_t vt, const uint32_t *vrs, size_t nvr, size_t nvalues) {
     for (int i = 0; i < p->nwatch; i++) {
         Watch *w = &p->watch[i];
@@ -353,7 +359,7 @@ static Watch *find_watch(Proxy *p, uint32_t vt, const uint32_t *vrs, size_t nvr,
                 memcmp(w->vrs, vrs, 4 * nvr) == 0)
             return w;
     }
-    if (p->nwatch == MAX_WATCH || vt == VT_BINARY) return NULL;
+    if (!p->after_step || p->nwatch == MAX_WATCH || vt == VT_BINARY) return NULL;
     Watch *w = &p->watch[p->nwatch++];
     memset(w, 0, sizeof *w);
     w->vt = vt; w->nvr = (uint32_t)nvr; w->nvalues = nvalues;
@@ -376,7 +382,11 @@ static void watch_records(Proxy *p) {
     for (int i = 0; i < p->nwatch; i++) {
         Watch *w = &p->watch[i];
         w->valid = 0;
-        if (p->steps - w->used > WATCH_IDLE_STEPS) { free(w->vrs); free(w->data); continue; }
+        if (w->failed || p->steps - w->used > WATCH_IDLE_STEPS) {
+            free(w->vrs);
+            free(w->data);
+            continue;
+        }
         p->watch[kept++] = *w;
     }
     p->nwatch = kept;
@@ -395,6 +405,7 @@ static void watch_answers(Proxy *p, const unsigned char *at, const unsigned char
         w->length = reply.length;
         w->status = reply.status;
         w->valid = reply.status <= 1;
+        w->failed = !w->valid;          /* not asked again */
         at += ch_pad8(reply.length);
     }
     p->cached = 1;
@@ -423,6 +434,7 @@ static int set_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, con
     Proxy *p = c;
     if (p->fate != FATE_ALIVE) return FATAL;
     p->cached = 0;
+    p->after_step = 0;
     size_t at = begin(p, OP_SET);
     put_u32(p, vt);
     put_u32(p, (uint32_t)nvr);
@@ -711,6 +723,7 @@ EXPORT int fmi2SetRealInputDerivatives(void *c, const uint32_t *vr, size_t n, co
     Proxy *p = c;
     if (p->fate != FATE_ALIVE) return FATAL;
     p->cached = 0;
+    p->after_step = 0;
     size_t at = begin(p, OP_INPUT_DERIVATIVES);
     put_u32(p, (uint32_t)n);
     put_u64(p, n);

@@ -244,3 +244,22 @@ def test_one_round_trip_per_component_and_step():
         before = trips()
         sim.step(200)
         assert trips() - before == 3 * 200
+
+
+def test_fmi3_clocks_tick_alike_isolated(test_fmus, caplog):
+    def system(isolate):
+        s = System("clocks")
+        s.add("ramp", twins.path("source", "3.0"), isolate=isolate,
+              parameters={"waveform": 2, "amplitude": 100.0, "duration": 100.0})
+        s.add("smp", test_fmus("clock_sampler", "3.0"), isolate=isolate)
+        s.add("thr", test_fmus("clock_threshold", "3.0"), isolate=isolate)
+        s.add("cnt", test_fmus("clock_sampler", "3.0"), isolate=isolate)
+        s.connect("ramp.y", "smp.u")
+        s.connect("thr.crossed", "cnt.trigger")
+        return s
+
+    with caplog.at_level(logging.WARNING, logger="cosim.fmu"):
+        plain, isolated = (system(i).simulate(stop_time=2.0, step_size=0.1) for i in (False, True))
+    same_results(plain, isolated)
+    assert isolated.stats["smp"].events == plain.stats["smp"].events == 7
+    assert [r.getMessage() for r in caplog.records] == []     # no get the proxy made fails

@@ -411,6 +411,7 @@ cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n
 ctypedef int (*proxy_configure_t)(const char*, const char*, const char*, const char*, double) noexcept nogil
 ctypedef int (*proxy_fate_t)(void*, int*, char*, size_t, char*, size_t) noexcept nogil
 ctypedef void (*proxy_discard_t)(void*) noexcept nogil
+ctypedef int (*proxy_deferred_t)(void*, char*, size_t) noexcept nogil
 
 
 cdef class Library:
@@ -433,6 +434,7 @@ cdef class Library:
     cdef proxy_configure_t proxy_configure
     cdef proxy_fate_t proxy_fate
     cdef proxy_discard_t proxy_discard
+    cdef proxy_deferred_t proxy_deferred
     cdef void* _lookup(self, str name)
     cdef void* _need(self, str name) except NULL
     cdef void* _want(self, str name, list missing)

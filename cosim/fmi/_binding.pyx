@@ -203,6 +203,7 @@ cdef class Library:
             self.proxy_configure = <proxy_configure_t>_resolve(self.handle, "cosim_proxy_configure")
             self.proxy_fate = <proxy_fate_t>_resolve(self.handle, "cosim_proxy_fate")
             self.proxy_discard = <proxy_discard_t>_resolve(self.handle, "cosim_proxy_discard")
+            self.proxy_deferred = <proxy_deferred_t>_resolve(self.handle, "cosim_proxy_deferred")
         missing = []
         try:
             if self.fn.version == 1:
@@ -519,11 +520,15 @@ cdef class Instance:
         failed call of an FMU, in Python or in the native loop, becomes an
         error here; an isolated FMU whose worker died or timed out gives a
         ComponentCrashedError."""
+        cdef char deferred[96]
         if self.library.isolated and self.alive:
             crash = self._crash(function, time)
             if crash is not None:
                 self.abandon()
                 return crash
+            if self.library.proxy_deferred(self.slave.component, deferred, sizeof(deferred)):
+                # a set kept by the proxy failed when sent with this call
+                function = f"{deferred.decode()} (sent with {function})"
         if status == STATUS_FATAL:
             self.abandon()
         return FmiCallError(function, self.name, status, time, self._take_error())

@@ -66,6 +66,7 @@ typedef struct {
     Watch watch[MAX_WATCH];
     int nwatch, cached;
     int after_step;                 /* nothing but gets since a step that succeeded */
+    char deferred[96];              /* the kept set that failed the last call, as "fmi2SetReal" */
     uint64_t steps;
     /* what get string/binary answers point into, until the next call */
     unsigned char *hold;
@@ -259,6 +260,7 @@ static int call(Proxy *p, const char *name, Answer *a, int step) {
     size_t npending = p->npending;
     p->cached = 0;
     p->after_step = 0;
+    p->deferred[0] = 0;
     if (step) watch_records(p);
     int status = transact(p, name);
     if (status) return status;
@@ -273,6 +275,7 @@ static int call(Proxy *p, const char *name, Answer *a, int step) {
             snprintf(text, sizeof text, "%s, sent with %s, returned status %d",
                      p->pending[k], name, reply.status);
             emit(p, reply.status, "cosim", text);
+            snprintf(p->deferred, sizeof p->deferred, "%s", p->pending[k]);
             return reply.status;
         }
         if (k == npending) {
@@ -572,6 +575,15 @@ EXPORT int cosim_proxy_fate(void *c, int *code, char *call_name, size_t call_siz
     snprintf(call_name, call_size, "%s", p->fate_call);
     last_lines(p, lines, lines_size, 5);
     return p->fate;
+}
+
+/* The set function whose failure the last call of an instance returned
+ * (sets are sent with the next other call); 0 if that call failed itself. */
+EXPORT int cosim_proxy_deferred(void *c, char *out, size_t size) {
+    Proxy *p = c;
+    if (!p || !p->deferred[0]) return 0;
+    snprintf(out, size, "%s", p->deferred);
+    return 1;
 }
 
 /* Drop an instance without calling the FMU again: its worker is killed. */

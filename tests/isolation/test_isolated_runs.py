@@ -263,3 +263,19 @@ def test_fmi3_clocks_tick_alike_isolated(test_fmus, caplog):
     same_results(plain, isolated)
     assert isolated.stats["smp"].events == plain.stats["smp"].events == 7
     assert [r.getMessage() for r in caplog.records] == []     # no get the proxy made fails
+
+
+def test_a_failed_set_is_named_with_the_call_it_was_sent_with():
+    from cosim.errors import FmiCallError
+
+    archive, library = load_fmu(twins.path("gain", "2.0"), isolate=True)
+    instance = Instance(archive, library, "g")
+    instance.setup_experiment(0.0)
+    instance.enter_initialization_mode()
+    instance.exit_initialization_mode()
+    instance.set("float64", [1], np.array([5.0]))     # k is fixed: refused after initialization
+    with pytest.raises(FmiCallError) as caught:
+        instance.do_step(0.0, 0.1)
+    assert caught.value.function == "fmi2SetReal (sent with fmi2DoStep)"
+    instance.free()
+    archive.close()

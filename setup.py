@@ -76,7 +76,7 @@ def build_isolation(target: Path) -> list[str]:
     cc = shlex.split(os.environ.get("CC", "gcc"))
     common = ["-std=gnu11", "-O2", "-Wall", "-g" if DEBUG else "-DNDEBUG"]
     built = {out / "libcosimproxy.so": [*common, "-fPIC", "-shared", "-fvisibility=hidden",
-                                        str(source / "proxy.c")],
+                                        str(source / "proxy.c"), str(source / "proxy_fmi.c")],
              out / "cosim-worker": [*common, str(source / "worker.c"), "-ldl"]}
     for path, args in built.items():
         subprocess.run([*cc, *args, "-o", str(path)], check=True)

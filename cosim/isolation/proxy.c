@@ -16,64 +16,19 @@
  * A worker that dies makes the call return fatal; with a call timeout, a
  * call that does not return in time has its worker killed and returns fatal
  * too.  cosim_proxy_fate tells which, so that cosim can say why. */
-#include "channel.h"
+#include "proxy.h"
 
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#define EXPORT __attribute__((visibility("default")))
-#define FATAL 4
-#define ERROR 3
-#define MAX_WATCH 64
-#define WATCH_IDLE_STEPS 1000      /* steps a watched get may go unasked before it is dropped */
 #define CHILD_FD 3
 
 extern char **environ;
 
-enum { FATE_ALIVE, FATE_SIGNAL, FATE_EXIT, FATE_TIMEOUT, FATE_CHANNEL };
-
-typedef struct {
-    uint32_t vt, nvr;
-    uint64_t nvalues;
-    uint32_t *vrs;
-    unsigned char *data;
-    size_t length, capacity;
-    int status, valid, failed;
-    uint64_t used;                  /* the step it was last asked at */
-} Watch;
-
-typedef struct {
-    int version, fd;
-    pid_t pid;
-    ChHeader *ch;
-    uint64_t mapped;
-    uint32_t seq, log_seen;
-    double timeout;
-    char name[128];
-    void *logger, *log_env;
-    int fate, fate_code;
-    char fate_call[64];
-    /* the request being built: kept sets first, then one call */
-    unsigned char *req;
-    size_t req_len, req_cap;
-    const char **pending;           /* names of the kept set calls */
-    size_t npending, pending_cap;
-    Watch watch[MAX_WATCH];
-    int nwatch, cached;
-    int after_step;                 /* nothing but gets since a step that succeeded */
-    char deferred[96];              /* the kept set that failed the last call, as "fmi2SetReal" */
-    uint64_t steps;
-    /* what get string/binary answers point into, until the next call */
-    unsigned char *hold;
-    size_t hold_cap;
-    void **pointers;
-    size_t pointers_cap;
-} Proxy;
 
 typedef struct {
     char worker[4096], binary[4096], version[8], model_identifier[256];
@@ -90,7 +45,7 @@ static __thread Config config;
 static _Atomic uint64_t round_trips;     /* requests sent by every instance, for measurements */
 static __thread Failure failed;     /* the last instantiate that failed on this thread */
 
-static void *grow(void *p, size_t *capacity, size_t need, size_t unit) {
+void *grow(void *p, size_t *capacity, size_t need, size_t unit) {
     if (need <= *capacity) return p;
     size_t cap = *capacity ? *capacity : 256;
     while (cap < need) cap *= 2;
@@ -102,7 +57,7 @@ static void *grow(void *p, size_t *capacity, size_t need, size_t unit) {
 
 /* -- building requests ----------------------------------------------------- */
 
-static void *put(Proxy *p, size_t n) {
+void *put(Proxy *p, size_t n) {
     n = ch_pad8(n);
     p->req = grow(p->req, &p->req_cap, p->req_len + n, 1);
     void *at = p->req + p->req_len;
@@ -110,23 +65,23 @@ static void *put(Proxy *p, size_t n) {
     p->req_len += n;
     return at;
 }
-static void put_u32(Proxy *p, uint32_t v) { memcpy(put(p, 4), &v, 4); }
-static void put_u64(Proxy *p, uint64_t v) { memcpy(put(p, 8), &v, 8); }
-static void put_f64(Proxy *p, double v) { memcpy(put(p, 8), &v, 8); }
-static void put_bytes(Proxy *p, const void *data, size_t n) { if (n) memcpy(put(p, n), data, n); }
-static void put_str(Proxy *p, const char *s) {
+void put_u32(Proxy *p, uint32_t v) { memcpy(put(p, 4), &v, 4); }
+void put_u64(Proxy *p, uint64_t v) { memcpy(put(p, 8), &v, 8); }
+void put_f64(Proxy *p, double v) { memcpy(put(p, 8), &v, 8); }
+void put_bytes(Proxy *p, const void *data, size_t n) { if (n) memcpy(put(p, n), data, n); }
+void put_str(Proxy *p, const char *s) {
     uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0;
     put_u32(p, n);
     put_bytes(p, s, n);
 }
 
-static size_t begin(Proxy *p, uint32_t op) {
+size_t begin(Proxy *p, uint32_t op) {
     size_t at = p->req_len;
     ChRecord *r = put(p, sizeof(ChRecord));
     r->op = op;
     return at;
 }
-static void end(Proxy *p, size_t at) {
+void end(Proxy *p, size_t at) {
     ((ChRecord *)(p->req + at))->length = (uint32_t)(p->req_len - at - sizeof(ChRecord));
 }
 
@@ -249,14 +204,12 @@ static int transact(Proxy *p, const char *call) {
     return 0;
 }
 
-typedef struct { const unsigned char *data; uint32_t length; } Answer;
-
 static void watch_records(Proxy *p);
 static void watch_answers(Proxy *p, const unsigned char *at, const unsigned char *end);
 
 /* Send the kept sets and the call just built; the call's status, its payload
  * in *a.  A kept set that fails stops there: its status is the answer. */
-static int call(Proxy *p, const char *name, Answer *a, int step) {
+int call(Proxy *p, const char *name, Answer *a, int step) {
     size_t npending = p->npending;
     p->cached = 0;
     p->after_step = 0;
@@ -292,7 +245,7 @@ static int call(Proxy *p, const char *name, Answer *a, int step) {
     return status;
 }
 
-static int simple(void *c, uint32_t op, const char *name) {
+int simple(void *c, uint32_t op, const char *name) {
     Proxy *p = c;
     end(p, begin(p, op));
     return call(p, name, NULL, 0);
@@ -414,7 +367,7 @@ static void watch_answers(Proxy *p, const unsigned char *at, const unsigned char
     p->cached = 1;
 }
 
-static int get_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, void *values,
+int get_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, void *values,
                       size_t nvalues, size_t *sizes) {
     Proxy *p = c;
     Watch *w = find_watch(p, vt, vrs, nvr, nvalues);
@@ -432,7 +385,7 @@ static int get_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, voi
 
 /* Kept until the next other call: FMI lets a set fail only on bad input, and
  * a failure then shows as that call's status, named in the log. */
-static int set_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, const void *values,
+int set_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, const void *values,
                       size_t nvalues, const size_t *sizes) {
     Proxy *p = c;
     if (p->fate != FATE_ALIVE) return FATAL;
@@ -492,7 +445,7 @@ static Proxy *spawn(void) {
 }
 
 /* Start the worker and instantiate in it; NULL (the reason in `failed`) if either fails. */
-static void *instantiate(const char *name, void *logger, void *log_env, const char *token,
+void *instantiate(const char *name, void *logger, void *log_env, const char *token,
                          const char *resources, const uint32_t flags[4], double timeout,
                          const char *mime) {
     memset(&failed, 0, sizeof failed);
@@ -525,7 +478,7 @@ static void *instantiate(const char *name, void *logger, void *log_env, const ch
     return NULL;
 }
 
-static void free_instance(void *c, const char *name) {
+void free_instance(void *c, const char *name) {
     Proxy *p = c;
     if (!p) return;
     if (p->fate == FATE_ALIVE) {
@@ -597,358 +550,3 @@ EXPORT uint64_t cosim_proxy_round_trips(void) { return atomic_load(&round_trips)
 /* The process id of an instance's worker (0 once it is gone). */
 EXPORT long cosim_proxy_pid(void *c) { return c ? (long)((Proxy *)c)->pid : 0; }
 
-/* -- FMI 2 ------------------------------------------------------------------------ */
-
-typedef struct { void *logger, *allocate, *free, *step_finished, *env; } Callbacks2;
-
-EXPORT void *fmi2Instantiate(const char *name, int type, const char *token, const char *resources,
-                             const Callbacks2 *callbacks, int visible, int logging_on) {
-    uint32_t flags[4] = {(uint32_t)type, (uint32_t)visible, (uint32_t)logging_on, 0};
-    return instantiate(name, callbacks ? callbacks->logger : NULL, callbacks ? callbacks->env : NULL,
-                       token, resources, flags, 0, NULL);
-}
-EXPORT void fmi2FreeInstance(void *c) { free_instance(c, "fmi2FreeInstance"); }
-
-static int times(void *c, uint32_t op, int tolerance_defined, double tolerance, double start,
-                 int stop_defined, double stop, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, op);
-    put_u32(p, (uint32_t)tolerance_defined);
-    put_u32(p, (uint32_t)stop_defined);
-    put_f64(p, tolerance);
-    put_f64(p, start);
-    put_f64(p, stop);
-    end(p, at);
-    return call(p, name, NULL, 0);
-}
-
-EXPORT int fmi2SetupExperiment(void *c, int tolerance_defined, double tolerance, double start,
-                               int stop_defined, double stop) {
-    return times(c, OP_SETUP_EXPERIMENT, tolerance_defined, tolerance, start, stop_defined, stop,
-                 "fmi2SetupExperiment");
-}
-EXPORT int fmi2EnterInitializationMode(void *c) { return simple(c, OP_ENTER_INIT, "fmi2EnterInitializationMode"); }
-EXPORT int fmi2ExitInitializationMode(void *c) { return simple(c, OP_EXIT_INIT, "fmi2ExitInitializationMode"); }
-EXPORT int fmi2Terminate(void *c) { return simple(c, OP_TERMINATE, "fmi2Terminate"); }
-EXPORT int fmi2Reset(void *c) { return simple(c, OP_RESET, "fmi2Reset"); }
-
-static int step(void *c, double t, double h, uint32_t flag, const char *name, Answer *a) {
-    Proxy *p = c;
-    size_t at = begin(p, OP_DO_STEP);
-    put_f64(p, t);
-    put_f64(p, h);
-    put_u32(p, flag);
-    end(p, at);
-    return call(p, name, a, 1);
-}
-
-EXPORT int fmi2DoStep(void *c, double t, double h, int no_set_prior) {
-    return step(c, t, h, (uint32_t)no_set_prior, "fmi2DoStep", NULL);
-}
-
-#define VALUES2(Type, vt, ctype)                                                              \
-    EXPORT int fmi2Get##Type(void *c, const uint32_t *vr, size_t n, ctype *v) {                \
-        return get_values(c, vt, vr, n, (void *)v, n, NULL);                                   \
-    }                                                                                          \
-    EXPORT int fmi2Set##Type(void *c, const uint32_t *vr, size_t n, const ctype *v) {          \
-        return set_values(c, vt, vr, n, (const void *)v, n, NULL);                             \
-    }
-VALUES2(Real, VT_FLOAT64, double)
-VALUES2(Integer, VT_INT32, int)
-VALUES2(Boolean, VT_BOOL, int)
-VALUES2(String, VT_STRING, const char *)
-
-static int state_call(void *c, uint32_t op, void **state, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, op);
-    put_u64(p, (uint64_t)(uintptr_t)*state);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1 && op != OP_SET_STATE && a.length >= 8) {
-        uint64_t v;
-        memcpy(&v, a.data, 8);
-        *state = (void *)(uintptr_t)v;
-    }
-    return status;
-}
-
-static int state_size(void *c, void *state, size_t *size, const char *name) {
-    void *s = state;
-    Proxy *p = c;
-    size_t at = begin(p, OP_STATE_SIZE);
-    put_u64(p, (uint64_t)(uintptr_t)s);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1) { uint64_t v; memcpy(&v, a.data, 8); *size = v; }
-    return status;
-}
-
-static int serialize(void *c, void *state, char *data, size_t size, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, OP_SERIALIZE);
-    put_u64(p, (uint64_t)(uintptr_t)state);
-    put_u64(p, size);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1) memcpy(data, a.data, size < a.length ? size : a.length);
-    return status;
-}
-
-static int deserialize(void *c, const char *data, size_t size, void **state, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, OP_DESERIALIZE);
-    put_u64(p, size);
-    put_bytes(p, data, size);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1) { uint64_t v; memcpy(&v, a.data, 8); *state = (void *)(uintptr_t)v; }
-    return status;
-}
-
-EXPORT int fmi2GetFMUstate(void *c, void **s) { return state_call(c, OP_GET_STATE, s, "fmi2GetFMUstate"); }
-EXPORT int fmi2SetFMUstate(void *c, void *s) { return state_call(c, OP_SET_STATE, &s, "fmi2SetFMUstate"); }
-EXPORT int fmi2FreeFMUstate(void *c, void **s) { return state_call(c, OP_FREE_STATE, s, "fmi2FreeFMUstate"); }
-EXPORT int fmi2SerializedFMUstateSize(void *c, void *s, size_t *n) { return state_size(c, s, n, "fmi2SerializedFMUstateSize"); }
-EXPORT int fmi2SerializeFMUstate(void *c, void *s, char *d, size_t n) { return serialize(c, s, d, n, "fmi2SerializeFMUstate"); }
-EXPORT int fmi2DeSerializeFMUstate(void *c, const char *d, size_t n, void **s) { return deserialize(c, d, n, s, "fmi2DeSerializeFMUstate"); }
-
-static int debug_logging(void *c, int on, size_t n, const char *const *categories, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, OP_DEBUG_LOGGING);
-    put_u32(p, (uint32_t)on);
-    put_u32(p, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) put_str(p, categories[i]);
-    end(p, at);
-    return call(p, name, NULL, 0);
-}
-
-EXPORT int fmi2SetDebugLogging(void *c, int on, size_t n, const char *const *categories) {
-    return debug_logging(c, on, n, categories, "fmi2SetDebugLogging");
-}
-
-EXPORT int fmi2SetRealInputDerivatives(void *c, const uint32_t *vr, size_t n, const int *order,
-                                       const double *v) {
-    Proxy *p = c;
-    if (p->fate != FATE_ALIVE) return FATAL;
-    p->cached = 0;
-    p->after_step = 0;
-    size_t at = begin(p, OP_INPUT_DERIVATIVES);
-    put_u32(p, (uint32_t)n);
-    put_u64(p, n);
-    put_bytes(p, vr, 4 * n);
-    put_bytes(p, order, 4 * n);
-    put_bytes(p, v, 8 * n);
-    end(p, at);
-    p->pending = grow(p->pending, &p->pending_cap, p->npending + 1, sizeof *p->pending);
-    p->pending[p->npending++] = "fmi2SetRealInputDerivatives";
-    return 0;
-}
-
-static int output_derivatives(void *c, const uint32_t *vr, size_t n, const int *order, double *v,
-                              size_t nvalues, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, OP_OUTPUT_DERIVATIVES);
-    put_u32(p, (uint32_t)n);
-    put_u64(p, nvalues);
-    put_bytes(p, vr, 4 * n);
-    put_bytes(p, order, 4 * n);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1) memcpy(v, a.data, 8 * nvalues);
-    return status;
-}
-
-EXPORT int fmi2GetRealOutputDerivatives(void *c, const uint32_t *vr, size_t n, const int *order,
-                                        double *v) {
-    return output_derivatives(c, vr, n, order, v, n, "fmi2GetRealOutputDerivatives");
-}
-
-static int status_query(void *c, uint32_t op, int kind, void *value, size_t size, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, op);
-    put_u32(p, (uint32_t)kind);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1) memcpy(value, a.data, size);
-    return status;
-}
-
-EXPORT int fmi2GetRealStatus(void *c, int kind, double *v) {
-    return status_query(c, OP_REAL_STATUS, kind, v, 8, "fmi2GetRealStatus");
-}
-EXPORT int fmi2GetBooleanStatus(void *c, int kind, int *v) {
-    return status_query(c, OP_BOOLEAN_STATUS, kind, v, 4, "fmi2GetBooleanStatus");
-}
-
-/* -- FMI 3 ------------------------------------------------------------------------ */
-
-EXPORT void *fmi3InstantiateCoSimulation(const char *name, const char *token, const char *resources,
-                                         bool visible, bool logging_on, bool event_mode,
-                                         bool early_return, const uint32_t *required,
-                                         size_t nrequired, void *env, void *log_message,
-                                         void *intermediate_update) {
-    (void)required; (void)nrequired; (void)intermediate_update;   /* cosim asks for neither */
-    uint32_t flags[4] = {visible, logging_on, event_mode, early_return};
-    return instantiate(name, log_message, env, token, resources, flags, 0, NULL);
-}
-EXPORT void fmi3FreeInstance(void *c) { free_instance(c, "fmi3FreeInstance"); }
-EXPORT int fmi3EnterInitializationMode(void *c, bool tolerance_defined, double tolerance,
-                                       double start, bool stop_defined, double stop) {
-    return times(c, OP_ENTER_INIT, tolerance_defined, tolerance, start, stop_defined, stop,
-                 "fmi3EnterInitializationMode");
-}
-EXPORT int fmi3ExitInitializationMode(void *c) { return simple(c, OP_EXIT_INIT, "fmi3ExitInitializationMode"); }
-EXPORT int fmi3Terminate(void *c) { return simple(c, OP_TERMINATE, "fmi3Terminate"); }
-EXPORT int fmi3Reset(void *c) { return simple(c, OP_RESET, "fmi3Reset"); }
-EXPORT int fmi3EnterEventMode(void *c) { return simple(c, OP_ENTER_EVENT_MODE, "fmi3EnterEventMode"); }
-EXPORT int fmi3EnterStepMode(void *c) { return simple(c, OP_ENTER_STEP_MODE, "fmi3EnterStepMode"); }
-EXPORT int fmi3EnterConfigurationMode(void *c) { return simple(c, OP_ENTER_CONFIGURATION, "fmi3EnterConfigurationMode"); }
-EXPORT int fmi3ExitConfigurationMode(void *c) { return simple(c, OP_EXIT_CONFIGURATION, "fmi3ExitConfigurationMode"); }
-
-EXPORT int fmi3DoStep(void *c, double t, double h, bool no_set_prior, bool *event, bool *terminate,
-                      bool *early, double *last) {
-    Answer a = {NULL, 0};
-    int status = step(c, t, h, no_set_prior, "fmi3DoStep", &a);
-    if (a.length >= 24) {          /* the worker answers these even when the step failed */
-        uint32_t flags[4];
-        memcpy(flags, a.data, 16);
-        *event = flags[0]; *terminate = flags[1]; *early = flags[2];
-        memcpy(last, a.data + 16, 8);
-    }
-    return status;
-}
-
-#define VALUES3(Type, vt, ctype)                                                                   \
-    EXPORT int fmi3Get##Type(void *c, const uint32_t *vr, size_t n, ctype *v, size_t nv) {          \
-        return get_values(c, vt, vr, n, (void *)v, nv, NULL);                                       \
-    }                                                                                               \
-    EXPORT int fmi3Set##Type(void *c, const uint32_t *vr, size_t n, const ctype *v, size_t nv) {    \
-        return set_values(c, vt, vr, n, (const void *)v, nv, NULL);                                 \
-    }
-VALUES3(Float64, VT_FLOAT64, double)
-VALUES3(Float32, VT_FLOAT32, float)
-VALUES3(Int8, VT_INT8, int8_t)
-VALUES3(UInt8, VT_UINT8, uint8_t)
-VALUES3(Int16, VT_INT16, int16_t)
-VALUES3(UInt16, VT_UINT16, uint16_t)
-VALUES3(Int32, VT_INT32, int32_t)
-VALUES3(UInt32, VT_UINT32, uint32_t)
-VALUES3(Int64, VT_INT64, int64_t)
-VALUES3(UInt64, VT_UINT64, uint64_t)
-VALUES3(Boolean, VT_BOOL, bool)
-VALUES3(String, VT_STRING, const char *)
-
-EXPORT int fmi3GetBinary(void *c, const uint32_t *vr, size_t n, size_t *sizes,
-                         const unsigned char **v, size_t nv) {
-    return get_values(c, VT_BINARY, vr, n, (void *)v, nv, sizes);
-}
-EXPORT int fmi3SetBinary(void *c, const uint32_t *vr, size_t n, const size_t *sizes,
-                         const unsigned char *const *v, size_t nv) {
-    return set_values(c, VT_BINARY, vr, n, (const void *)v, nv, sizes);
-}
-
-EXPORT int fmi3GetFMUState(void *c, void **s) { return state_call(c, OP_GET_STATE, s, "fmi3GetFMUState"); }
-EXPORT int fmi3SetFMUState(void *c, void *s) { return state_call(c, OP_SET_STATE, &s, "fmi3SetFMUState"); }
-EXPORT int fmi3FreeFMUState(void *c, void **s) { return state_call(c, OP_FREE_STATE, s, "fmi3FreeFMUState"); }
-EXPORT int fmi3SerializedFMUStateSize(void *c, void *s, size_t *n) { return state_size(c, s, n, "fmi3SerializedFMUStateSize"); }
-EXPORT int fmi3SerializeFMUState(void *c, void *s, char *d, size_t n) { return serialize(c, s, d, n, "fmi3SerializeFMUState"); }
-EXPORT int fmi3DeserializeFMUState(void *c, const char *d, size_t n, void **s) { return deserialize(c, d, n, s, "fmi3DeserializeFMUState"); }
-
-EXPORT int fmi3SetDebugLogging(void *c, bool on, size_t n, const char *const *categories) {
-    return debug_logging(c, on, n, categories, "fmi3SetDebugLogging");
-}
-
-EXPORT int fmi3GetOutputDerivatives(void *c, const uint32_t *vr, size_t n, const int *order,
-                                    double *v, size_t nv) {
-    return output_derivatives(c, vr, n, order, v, nv, "fmi3GetOutputDerivatives");
-}
-
-EXPORT int fmi3UpdateDiscreteStates(void *c, bool *update, bool *terminate, bool *nominals,
-                                    bool *values, bool *next_defined, double *next) {
-    Proxy *p = c;
-    end(p, begin(p, OP_UPDATE_DISCRETE_STATES));
-    Answer a;
-    int status = call(p, "fmi3UpdateDiscreteStates", &a, 0);
-    if (status <= 1) {
-        uint32_t flags[6];
-        memcpy(flags, a.data, 24);
-        *update = flags[0]; *terminate = flags[1]; *nominals = flags[2];
-        *values = flags[3]; *next_defined = flags[4];
-        memcpy(next, a.data + 24, 8);
-    }
-    return status;
-}
-
-static int clocks(void *c, uint32_t op, const uint32_t *vr, size_t n, const void *in,
-                  void *out, size_t out_size, void *out2, const char *name) {
-    Proxy *p = c;
-    size_t at = begin(p, op);
-    put_u32(p, (uint32_t)n);
-    put_bytes(p, vr, 4 * n);
-    if (in) put_bytes(p, in, n);
-    end(p, at);
-    Answer a;
-    int status = call(p, name, &a, 0);
-    if (status <= 1 && out) {
-        memcpy(out, a.data, n * out_size);
-        if (out2) memcpy(out2, a.data + ch_pad8(n * out_size), 4 * n);
-    }
-    return status;
-}
-
-EXPORT int fmi3GetClock(void *c, const uint32_t *vr, size_t n, bool *v) {
-    return clocks(c, OP_GET_CLOCK, vr, n, NULL, v, 1, NULL, "fmi3GetClock");
-}
-EXPORT int fmi3SetClock(void *c, const uint32_t *vr, size_t n, const bool *v) {
-    return clocks(c, OP_SET_CLOCK, vr, n, v, NULL, 0, NULL, "fmi3SetClock");
-}
-EXPORT int fmi3GetIntervalDecimal(void *c, const uint32_t *vr, size_t n, double *v, int *q) {
-    return clocks(c, OP_GET_INTERVAL, vr, n, NULL, v, 8, q, "fmi3GetIntervalDecimal");
-}
-EXPORT int fmi3GetShiftDecimal(void *c, const uint32_t *vr, size_t n, double *v) {
-    return clocks(c, OP_GET_SHIFT, vr, n, NULL, v, 8, NULL, "fmi3GetShiftDecimal");
-}
-
-/* -- FMI 1 (names prefixed, as FMI 1 binaries prefix theirs) -------------------------- */
-
-typedef struct { void *logger, *allocate, *free, *step_finished; } Callbacks1;
-
-EXPORT void *cosimProxy_fmiInstantiateSlave(const char *name, const char *guid, const char *location,
-                                            const char *mime, double timeout, char visible,
-                                            char interactive, Callbacks1 callbacks, char logging_on) {
-    uint32_t flags[4] = {(uint32_t)visible, (uint32_t)interactive, (uint32_t)logging_on, 0};
-    return instantiate(name, callbacks.logger, NULL, guid, location, flags, timeout, mime);
-}
-EXPORT void cosimProxy_fmiFreeSlaveInstance(void *c) { free_instance(c, "fmiFreeSlaveInstance"); }
-EXPORT int cosimProxy_fmiInitializeSlave(void *c, double start, char stop_defined, double stop) {
-    return times(c, OP_INITIALIZE, 0, 0.0, start, stop_defined, stop, "fmiInitializeSlave");
-}
-EXPORT int cosimProxy_fmiTerminateSlave(void *c) { return simple(c, OP_TERMINATE, "fmiTerminateSlave"); }
-EXPORT int cosimProxy_fmiResetSlave(void *c) { return simple(c, OP_RESET, "fmiResetSlave"); }
-EXPORT int cosimProxy_fmiDoStep(void *c, double t, double h, char new_step) {
-    return step(c, t, h, (uint32_t)new_step, "fmiDoStep", NULL);
-}
-EXPORT int cosimProxy_fmiSetDebugLogging(void *c, char on) {
-    return debug_logging(c, on, 0, NULL, "fmiSetDebugLogging");
-}
-EXPORT int cosimProxy_fmiGetRealStatus(void *c, int kind, double *v) {
-    return status_query(c, OP_REAL_STATUS, kind, v, 8, "fmiGetRealStatus");
-}
-
-#define VALUES1(Type, vt, ctype)                                                              \
-    EXPORT int cosimProxy_fmiGet##Type(void *c, const uint32_t *vr, size_t n, ctype *v) {      \
-        return get_values(c, vt, vr, n, (void *)v, n, NULL);                                   \
-    }                                                                                          \
-    EXPORT int cosimProxy_fmiSet##Type(void *c, const uint32_t *vr, size_t n, const ctype *v) { \
-        return set_values(c, vt, vr, n, (const void *)v, n, NULL);                             \
-    }
-VALUES1(Real, VT_FLOAT64, double)
-VALUES1(Integer, VT_INT32, int)
-VALUES1(Boolean, VT_BOOL, char)
-VALUES1(String, VT_STRING, const char *)

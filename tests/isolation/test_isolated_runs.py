@@ -279,3 +279,17 @@ def test_a_failed_set_is_named_with_the_call_it_was_sent_with():
     assert caught.value.function == "fmi2SetReal (sent with fmi2DoStep)"
     instance.free()
     archive.close()
+
+
+def test_isolation_is_kept_in_nested_systems():
+    from cosim import flatten
+
+    inner = System("inner")
+    inner.add("g", twins.path("gain"), isolate=True)
+    inner.add("h", twins.path("gain"))
+    top = System("top")
+    top.add("cell", inner)
+    flat = flatten(top)
+    assert flat.isolated("cell.g") and not flat.isolated("cell.h")
+    result = top.simulate(stop_time=0.1, step_size=0.01, call_timeout=10.0)
+    assert len(result) == 11

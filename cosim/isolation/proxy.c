@@ -438,7 +438,14 @@ static Proxy *spawn(void) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, p->fd, CHILD_FD);
-    int error = posix_spawn(&p->pid, config.worker, &actions, NULL, argv, environ);
+    /* A process group of its own: Ctrl-C at the terminal is for the
+     * simulating process to handle, not a crash of every worker. */
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    int error = posix_spawn(&p->pid, config.worker, &actions, &attributes, argv, environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     if (error) { p->pid = 0; p->fate = FATE_CHANNEL; p->fate_code = error; }
     return p;

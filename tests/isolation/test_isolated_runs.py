@@ -293,3 +293,20 @@ def test_isolation_is_kept_in_nested_systems():
     assert flat.isolated("cell.g") and not flat.isolated("cell.h")
     result = top.simulate(stop_time=0.1, step_size=0.01, call_timeout=10.0)
     assert len(result) == 11
+
+
+def test_a_missing_worker_executable_is_named(monkeypatch, tmp_path):
+    import cosim.isolation
+
+    monkeypatch.setattr(cosim.isolation, "WORKER", tmp_path / "cosim-worker")
+    with pytest.raises(ModelError, match=r"isolated components need .*cosim-worker, which is built"):
+        load_fmu(twins.path("gain"), isolate=True)
+
+
+def test_a_binary_that_cannot_load_is_named(tmp_path):
+    from cosim.isolation import probe
+
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(b"not a shared library")
+    with pytest.raises(ModelError, match=r"cannot load FMU binary .*broken.so: .*broken.so"):
+        probe(broken, "2.0")

@@ -8,7 +8,9 @@ assertions turned back on.
 import importlib.util
 import os
 import runpy
+import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,9 +67,26 @@ def generate_stubs(target: Path) -> list[str]:
     return [str(p) for p in package.iterdir() if p.suffix in (".py", ".pyi")]
 
 
+def build_isolation(target: Path) -> list[str]:
+    """Compile the proxy library and worker executable of isolated components
+    (cosim/isolation) into ``target``/cosim/isolation; returns the files written."""
+    source = ROOT / "cosim" / "isolation"
+    out = target / "cosim" / "isolation"
+    out.mkdir(parents=True, exist_ok=True)
+    cc = shlex.split(os.environ.get("CC", "gcc"))
+    common = ["-std=gnu11", "-O2", "-Wall", "-g" if DEBUG else "-DNDEBUG"]
+    built = {out / "libcosimproxy.so": [*common, "-fPIC", "-shared", "-fvisibility=hidden",
+                                        str(source / "proxy.c"), str(source / "proxy_fmi.c")],
+             out / "cosim-worker": [*common, str(source / "worker.c"), "-ldl"]}
+    for path, args in built.items():
+        subprocess.run([*cc, *args, "-o", str(path)], check=True)
+    return [str(p) for p in built]
+
+
 class BuildCompiled(build_ext):
-    """Build the extensions, the twin FMUs into cosim/twins/fmi2 and fmi3, and
-    the gRPC stubs into cosim/v1.
+    """Build the extensions, the twin FMUs into cosim/twins/fmi2 and fmi3, the
+    proxy and worker of isolated components into cosim/isolation, and the
+    gRPC stubs into cosim/v1.
 
     In an editable install (``pip install -e .``) the outputs go into the
     source tree, otherwise into the build folder that becomes the wheel.
@@ -78,6 +97,7 @@ class BuildCompiled(build_ext):
         builder = runpy.run_path(str(ROOT / "fmus" / "build_fmus.py"))
         target = ROOT if self.inplace else Path(self.build_lib)
         self._generated = [str(p) for p in builder["build_all"](target / "cosim" / "twins")]
+        self._generated += build_isolation(target)
         self._generated += generate_stubs(target)
 
     def get_outputs(self):

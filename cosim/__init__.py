@@ -50,7 +50,8 @@ sources.register_action("save", _save)
 
 # public name -> the module that defines it
 _SOURCES = {
-    **dict.fromkeys(("AlgebraicLoopError", "AmbiguousReferenceError", "ConfigurationError",
+    **dict.fromkeys(("AlgebraicLoopError", "AmbiguousReferenceError", "ComponentCrashedError",
+                     "ConfigurationError",
                      "CosimError", "FmiCallError", "InvalidConnectionError",
                      "MissingExtraError", "ModelError", "RealtimeOverrun", "RemoteTwinError",
                      "ResultFileError", "ServiceError", "SimulationTerminated",
@@ -99,6 +100,7 @@ if TYPE_CHECKING:       # what type checkers and editors see
     from cosim.errors import (
         AlgebraicLoopError,
         AmbiguousReferenceError,
+        ComponentCrashedError,
         ConfigurationError,
         CosimError,
         FmiCallError,

@@ -118,7 +118,8 @@ class _Flattening:
             raise paths.collision(self.system.name, path, self.origins[path], names)
         self.origins[path] = names
         self.result.place(path, model=data["model"], source=data["source"],
-                          parameters={**data["parameters"], **given}, solver=data.get("solver"))
+                          parameters={**data["parameters"], **given}, solver=data.get("solver"),
+                          isolate=data.get("isolate", False))
 
     def _trace(self, end):
         """[(endpoint, scale, shift)] from ``end`` back to its root driver, with the

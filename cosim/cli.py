@@ -275,7 +275,7 @@ def cmd_run(args) -> int:
                      record=record, output_file=writer, logging_on=args.verbose > 1,
                      extrapolation=args.extrapolation, variable_step=args.variable_step,
                      rtol=args.rtol, profile=args.profile, tolerance=tolerance,
-                     **realtime, **options)
+                     isolate=args.isolate, call_timeout=args.call_timeout, **realtime, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
     try:
@@ -629,6 +629,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-lateness", type=float, metavar="SECONDS",
                      help="--realtime: lateness beyond which a point is an overrun "
                           "(default: one step of wall clock)")
+    run.add_argument("--isolate", action="store_true",
+                     help="run every FMU in a worker process of its own: a crash or hang of "
+                          "one ends the run with an error naming it, not this process")
+    run.add_argument("--call-timeout", type=float, metavar="SECONDS",
+                     help="with --isolate: the longest any FMU call may take before its "
+                          "worker is killed")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 

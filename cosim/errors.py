@@ -11,6 +11,7 @@ import difflib
 
 __all__ = [
     "AlgebraicLoopError",
+    "ComponentCrashedError",
     "ConfigurationError",
     "CosimError",
     "FmiCallError",
@@ -174,6 +175,36 @@ class RemoteTwinError(FmiCallError):
         when = f" at t={self.time:g} s" if self.time is not None else ""
         return (f"remote twin '{self.instance}' ({self.endpoint}): {self.function} failed{when}: "
                 f"{self.message}")
+
+
+class ComponentCrashedError(FmiCallError):
+    """An isolated component's worker process died, or was killed because a
+    call outlived ``call_timeout``; the simulating process goes on.
+
+    Besides the attributes of :class:`FmiCallError`: ``fmu`` the FMU file,
+    ``reason`` what happened ("crashed", "exited", "timed out", "unreachable"),
+    ``signal`` the name of the signal that killed it ("SIGSEGV") or None,
+    ``exit_code`` its exit status or None, ``log_lines`` the last lines the
+    FMU logged.
+    """
+
+    def __init__(self, function: str, instance: str, time: float | None, *, fmu: str,
+                 reason: str, detail: str, signal: str | None = None,
+                 exit_code: int | None = None, log_lines: tuple[str, ...] = ()):
+        self.fmu = fmu
+        self.reason = reason
+        self.detail = detail
+        self.signal = signal
+        self.exit_code = exit_code
+        self.log_lines = tuple(log_lines)
+        super().__init__(function, instance, 4, time, detail)
+
+    def _one_line(self) -> str:
+        when = f" at t={self.time:g} s" if self.time is not None else ""
+        text = f"component '{self.instance}' ({self.fmu}): {self.function}{when}: {self.detail}"
+        if self.log_lines:
+            text += "; last log lines: " + " | ".join(self.log_lines)
+        return text
 
 
 class RealtimeOverrun(CosimError):

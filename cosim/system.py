@@ -198,6 +198,10 @@ class System:
         """What a component was created from: an FMU path or a Python component."""
         return self._element(component)["source"]
 
+    def isolated(self, component: str) -> bool:
+        """Whether a component was added with ``isolate=True`` (runs in a worker process)."""
+        return bool(self._element(component).get("isolate", False))
+
     def solver(self, component: str) -> Solver | None:
         """How a model exchange component is integrated; None for other components."""
         return self._element(component).get("solver")
@@ -226,7 +230,8 @@ class System:
             raise SystemStructureError(f"system '{self.name}' already has an element named {name!r}")
 
     def add(self, name: str, source, *, parameters: dict | None = None,
-            token: str | None = None, interface: str | None = None, solver=None) -> None:
+            token: str | None = None, interface: str | None = None, solver=None,
+            isolate: bool = False) -> None:
         """Add a component or a nested system.
 
         Parameters
@@ -256,6 +261,12 @@ class System:
             :class:`cosim.Solver`, a method name ("cvode", "bdf", "lsoda",
             "radau", "rk45", ...) or a dict of Solver options; None for the
             defaults (CVode, rtol 1e-6).
+        isolate : bool, keyword-only
+            Co-simulation FMU sources: run each instance in a worker process
+            of its own, so that a crash or a hang of the FMU ends in a
+            :class:`~cosim.errors.ComponentCrashedError` instead of taking
+            the simulating process down (see ``call_timeout`` of
+            :func:`cosim.simulate`).
 
         Raises
         ------
@@ -271,9 +282,12 @@ class System:
         """
         self._check_new_name(name)
         is_fmu = isinstance(source, (str, Path)) and not str(source).startswith("grpc://")
-        if (interface is not None or solver is not None) and not is_fmu:
-            raise SystemStructureError(f"component {name!r}: interface= and solver= apply to "
-                                       "FMU files only")
+        if (interface is not None or solver is not None or isolate) and not is_fmu:
+            raise SystemStructureError(f"component {name!r}: interface=, solver= and isolate= "
+                                       "apply to FMU files only")
+        if not isinstance(isolate, bool):
+            raise SystemStructureError(f"component {name!r}: isolate must be True or False, "
+                                       f"got {isolate!r}")
         if isinstance(source, System):
             if source is self or self in source._all_subsystems():
                 raise SystemStructureError(f"system '{source.name}' cannot be nested in itself")
@@ -309,6 +323,10 @@ class System:
                 raise SystemStructureError(
                     f"component {name!r}: solver= is for model exchange components; {source} runs "
                     "as co-simulation (add interface='model-exchange' if it offers that)")
+            if isolate and model.interface == MODEL_EXCHANGE:
+                raise SystemStructureError(
+                    f"component {name!r}: only co-simulation FMUs can be isolated; {source} runs "
+                    "as model exchange")
         else:
             raise SystemStructureError(
                 f"component {name!r}: source must be an FMU path, a grpc:// URL, a RemoteTwin, "
@@ -319,7 +337,7 @@ class System:
             self._check_parameter(name, model, var_name, value)
         self._refuse_collision(name, [("", ())])
         self._graph.add_node(name, kind="component", model=model, source=source, parameters=values,
-                             solver=solver)
+                             solver=solver, isolate=isolate)
 
     def add_port(self, name: str, kind: str, *, type: str = "float64", unit: str | None = None,
                  start=None, description: str | None = None) -> None:
@@ -341,12 +359,12 @@ class System:
         self._graph.add_node(name, kind="port", variable=variable)
 
     def place(self, path: str, *, model: ModelInfo, source, parameters: dict,
-              solver: Solver | None = None) -> None:
+              solver: Solver | None = None, isolate: bool = False) -> None:
         """Put a component that was already read and checked at ``path``, as it is:
         no model is read and nothing is validated.  For systems derived from a
         checked one (:func:`cosim.analysis.flatten`); use :meth:`add` otherwise."""
         self._graph.add_node(path, kind="component", model=model, source=source,
-                             parameters=parameters, solver=solver)
+                             parameters=parameters, solver=solver, isolate=isolate)
 
     def place_connection(self, source: tuple[str, str], target: tuple[str, str], *,
                          scale: float = 1.0, shift: float = 0.0) -> None:

@@ -47,9 +47,18 @@ def lacking(runtime, model, functions: dict, capability: str) -> str:
     return f"can{capability}{state} is false"
 
 
-def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool) -> list:
+def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool,
+                isolation=None) -> list:
     """One runtime per component, in plan order, added to ``core``; FMU binaries
-    are loaded once per source and interface into ``libraries``."""
+    are loaded once per source, interface and isolation into ``libraries``.
+    ``isolation`` (:class:`~cosim.execution.options.Isolation`) says whether
+    every co-simulation FMU runs in a worker process, and the call timeout."""
+    isolate_all = isolation is not None and isolation.isolate
+    timeout = isolation.call_timeout if isolation is not None else None
+    if timeout is not None and not isolate_all and not any(map(system.isolated, plan.names)):
+        raise ConfigurationError("call_timeout bounds the calls of isolated components, and "
+                                 "none is isolated: add isolate=True (to the run or to "
+                                 "System.add)")
     runtimes: list[Runtime] = []
     for k, name in enumerate(plan.names):
         source = system.source(name)
@@ -62,9 +71,11 @@ def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool) 
             core.add_python(k, runtime)
         else:
             model = system.model(name)
-            key = (str(source), model.interface)
+            isolate = model.interface != MODEL_EXCHANGE and (isolate_all or system.isolated(name))
+            key = (str(source), model.interface, isolate)
             if key not in libraries:
-                libraries[key] = load_fmu(source, model=model)
+                libraries[key] = load_fmu(source, model=model, isolate=isolate,
+                                          call_timeout=timeout if isolate else None)
             archive, library = libraries[key]
             if model.interface == MODEL_EXCHANGE:
                 # Integrated by a solver in Python between communication points.

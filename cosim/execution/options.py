@@ -30,8 +30,8 @@ from cosim.errors import ConfigurationError
 from cosim.execution.pacing import check_factor, check_policy, positive_seconds
 from cosim.timegrid import TimeGrid, time_grid
 
-__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "Coupling", "Options", "Realtime", "Recording",
-           "StepControl"]
+__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "Coupling", "Isolation", "Options", "Realtime",
+           "Recording", "StepControl"]
 
 ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
@@ -151,18 +151,40 @@ class Recording:
             _positive_number("keep_seconds", self.keep_seconds)
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """Components in worker processes of their own.
+
+    ``isolate`` runs every co-simulation FMU of the run in a worker process
+    (components added with ``isolate=True`` are isolated either way);
+    ``call_timeout`` (seconds, None for no limit) bounds every call of an
+    isolated component: a call that takes longer has its worker killed and
+    ends the run with a :class:`~cosim.errors.ComponentCrashedError`.
+    """
+
+    isolate: bool = False
+    call_timeout: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.isolate, bool):
+            raise ConfigurationError(f"isolate must be True or False, got {self.isolate!r}")
+        if self.call_timeout is not None:
+            _positive_number("call_timeout", self.call_timeout)
+
+
 # Flat keyword -> (group, field) of Options; group None for Options' own fields.
 _KEYWORDS = {
     **{name: (None, name) for name in ("step_size", "stop_time", "start_time", "threads")},
     **{f.name: ("coupling", f.name) for f in dataclasses.fields(Coupling)},
     **{f.name: ("step_control", f.name) for f in dataclasses.fields(StepControl)},
     **{f.name: ("recording", f.name) for f in dataclasses.fields(Recording)},
+    **{f.name: ("isolation", f.name) for f in dataclasses.fields(Isolation)},
     "realtime": ("realtime", "factor"),
     "overrun": ("realtime", "overrun"),
     "max_lateness": ("realtime", "max_lateness"),
 }
 _GROUPS = {"coupling": Coupling, "step_control": StepControl, "realtime": Realtime,
-           "recording": Recording}
+           "recording": Recording, "isolation": Isolation}
 
 
 def _realtime_factor(realtime) -> float | None:
@@ -191,6 +213,7 @@ class Options:
     step_control: StepControl = field(default_factory=StepControl)
     realtime: Realtime = field(default_factory=Realtime)
     recording: Recording = field(default_factory=Recording)
+    isolation: Isolation = field(default_factory=Isolation)
 
     def __post_init__(self):
         self.grid()         # checks the times
@@ -319,6 +342,15 @@ class Options:
         max_lateness : float or None
             Real time: the wall seconds a point may be late before it is an
             overrun (default: one step, ``step_size / factor``).
+        isolate : bool
+            Run every co-simulation FMU in a worker process of its own (see
+            :mod:`cosim.isolation`); components added with ``isolate=True`` are
+            isolated either way.  A worker that crashes ends the run with a
+            ComponentCrashedError (``partial_result`` holds what was computed),
+            not the Python process.
+        call_timeout : float or None
+            Seconds any call of an isolated component may take; one that takes
+            longer has its worker killed and raises ComponentCrashedError.
         """
         if "step_size" not in keywords:
             raise ConfigurationError("step_size is required")

@@ -161,7 +161,8 @@ class Simulation(ValueAccess, StateAccess):
         """Instantiate every component and give the core its ports, loops and grid."""
         o, plan, core = self.options, self._plan, self._core
         self._runtimes = assembly.instantiate(self.system, plan, core, self._libraries,
-                                              logging_on=o.recording.logging_on)
+                                              logging_on=o.recording.logging_on,
+                                              isolation=o.isolation)
         self._models = [assembly.model_of(self.system, name, runtime)
                         for name, runtime in zip(plan.names, self._runtimes)]
         position = {plan.index[n]: j for j, n in enumerate(order)}

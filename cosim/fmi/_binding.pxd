@@ -407,6 +407,13 @@ cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n
     return (<f3_set_t>s.fn.set[value_type])(s.component, vr, n, values, nvalues)
 
 
+# The proxy of isolated FMUs (cosim/isolation/proxy.c): its own entry points.
+ctypedef int (*proxy_configure_t)(const char*, const char*, const char*, const char*, double) noexcept nogil
+ctypedef int (*proxy_fate_t)(void*, int*, char*, size_t, char*, size_t) noexcept nogil
+ctypedef void (*proxy_discard_t)(void*) noexcept nogil
+ctypedef int (*proxy_deferred_t)(void*, char*, size_t) noexcept nogil
+
+
 cdef class Library:
     cdef void* handle
     cdef FmiFunctions fn
@@ -417,6 +424,18 @@ cdef class Library:
     cdef readonly frozenset missing
     cdef readonly str prefix
     cdef readonly bint corrupted
+    # Isolated: the handle is the proxy library's (cosim/isolation), and
+    # ``exports`` lists the functions the real binary has.
+    cdef readonly bint isolated
+    cdef readonly frozenset exports
+    cdef readonly str model_identifier
+    cdef readonly str worker
+    cdef public double call_timeout
+    cdef proxy_configure_t proxy_configure
+    cdef proxy_fate_t proxy_fate
+    cdef proxy_discard_t proxy_discard
+    cdef proxy_deferred_t proxy_deferred
+    cdef void* _lookup(self, str name)
     cdef void* _need(self, str name) except NULL
     cdef void* _want(self, str name, list missing)
     cdef _resolve_fmi1(self, list missing)
@@ -452,6 +471,7 @@ cdef class Instance:
     cdef _set_binary(self, const uint32_t* vr, size_t n, values)
     cpdef int check(self, int status, str function) except -1
     cdef int _check_events(self, int status) except -1
+    cdef object _crash(self, str function, object time)
 
 
 cdef class MEInstance(Instance):

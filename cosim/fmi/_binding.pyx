@@ -162,10 +162,16 @@ cdef class Library:
 
     ``interface`` is "co-simulation" or "model-exchange" (FMI 2.0 only): the
     functions of that interface are the required ones.
+
+    ``isolation`` (co-simulation only) is a tuple (proxy library, worker
+    executable, the names the binary exports): the proxy is loaded in place
+    of the binary and each instance then lives in a worker process of its
+    own (see :mod:`cosim.isolation`); ``call_timeout`` (seconds, 0 for none)
+    bounds each call of such an instance.
     """
 
     def __cinit__(self, path, str fmi_version, *, str model_identifier=None,
-                  str interface="co-simulation"):
+                  str interface="co-simulation", tuple isolation=None, double call_timeout=0.0):
         self.path = str(path)
         self.fmi_version = fmi_version
         self.interface = interface
@@ -182,9 +188,22 @@ cdef class Library:
         if model_identifier is None:
             model_identifier = os.path.splitext(os.path.basename(self.path))[0]
         self.prefix = f"{model_identifier}_" if self.fn.version == 1 else ""
-        self.handle = dlopen(self.path.encode(), RTLD_NOW | RTLD_LOCAL)
+        self.model_identifier = model_identifier
+        self.call_timeout = call_timeout
+        loaded = self.path
+        if isolation is not None:
+            if interface != "co-simulation":
+                raise ModelError(f"FMU binary {self.path}: only co-simulation FMUs can be isolated")
+            loaded, self.worker, self.exports = str(isolation[0]), str(isolation[1]), frozenset(isolation[2])
+            self.isolated = True
+        self.handle = dlopen(loaded.encode(), RTLD_NOW | RTLD_LOCAL)
         if self.handle == NULL:
-            raise ModelError(f"cannot load FMU binary {self.path}: {dlerror().decode(errors='replace')}")
+            raise ModelError(f"cannot load FMU binary {loaded}: {dlerror().decode(errors='replace')}")
+        if self.isolated:
+            self.proxy_configure = <proxy_configure_t>_resolve(self.handle, "cosim_proxy_configure")
+            self.proxy_fate = <proxy_fate_t>_resolve(self.handle, "cosim_proxy_fate")
+            self.proxy_discard = <proxy_discard_t>_resolve(self.handle, "cosim_proxy_discard")
+            self.proxy_deferred = <proxy_deferred_t>_resolve(self.handle, "cosim_proxy_deferred")
         missing = []
         try:
             if self.fn.version == 1:
@@ -201,15 +220,23 @@ cdef class Library:
             raise
         self.missing = frozenset(missing)
 
+    cdef void* _lookup(self, str name):
+        """The function ``name`` (an FMI name without prefix), NULL if not exported."""
+        if not self.isolated:
+            return _resolve(self.handle, self.prefix + name)
+        if name not in self.exports:
+            return NULL
+        return _resolve(self.handle, ("cosimProxy_" if self.fn.version == 1 else "") + name)
+
     cdef void* _need(self, str name) except NULL:
-        cdef void* f = _resolve(self.handle, self.prefix + name)
+        cdef void* f = self._lookup(name)
         if f == NULL:
             raise ModelError(f"FMU binary {self.path} does not export the required function "
                              f"{self.prefix}{name}")
         return f
 
     cdef void* _want(self, str name, list missing):
-        cdef void* f = _resolve(self.handle, self.prefix + name)
+        cdef void* f = self._lookup(name)
         if f == NULL:
             missing.append(name)
         return f
@@ -301,7 +328,7 @@ cdef class Library:
 
     def has(self, str function):
         """Whether the binary exports ``function`` (an FMI name such as "fmi2GetFMUstate")."""
-        return function not in self.missing and _resolve(self.handle, self.prefix + function) != NULL
+        return function not in self.missing and self._lookup(function) != NULL
 
     def __dealloc__(self):
         # a binary that returned fatal stays loaded: unloading runs its code too
@@ -368,6 +395,10 @@ cdef class Instance:
         cdef bytes token = self.model.token.encode()
         cdef bytes resources
         cdef Fmi1Callbacks callbacks1
+        if library.isolated:
+            library.proxy_configure(library.worker.encode(), library.path.encode(),
+                                    library.fmi_version.encode(), library.model_identifier.encode(),
+                                    library.call_timeout)
         # fmi2Type: 0 model exchange, 1 co-simulation
         cdef int fmu_type = 0 if library.interface == "model-exchange" else 1
         if fmu_type == 0 and not isinstance(self, MEInstance):
@@ -410,6 +441,9 @@ cdef class Instance:
                 self.sink, <void*>cosim_log_fmi3, NULL)
             function = "fmi3InstantiateCoSimulation"
         if self.slave.component == NULL:
+            crash = self._crash(function, None) if library.isolated else None
+            if crash is not None:
+                raise crash
             raise FmiCallError(function, name, STATUS_ERROR, None, self._take_error())
         self.alive = True
         self.time = 0.0
@@ -484,10 +518,36 @@ cdef class Instance:
         warning) at simulation ``time``, with the last error the FMU logged.
         After fatal, the instance is abandoned (see :meth:`abandon`).  Every
         failed call of an FMU, in Python or in the native loop, becomes an
-        error here."""
+        error here; an isolated FMU whose worker died or timed out gives a
+        ComponentCrashedError."""
+        cdef char deferred[96]
+        if self.library.isolated and self.alive:
+            crash = self._crash(function, time)
+            if crash is not None:
+                self.abandon()
+                return crash
+            if self.library.proxy_deferred(self.slave.component, deferred, sizeof(deferred)):
+                # a set kept by the proxy failed when sent with this call
+                function = f"{deferred.decode()} (sent with {function})"
         if status == STATUS_FATAL:
             self.abandon()
         return FmiCallError(function, self.name, status, time, self._take_error())
+
+    cdef object _crash(self, str function, object time):
+        """The ComponentCrashedError of an isolated instance that can no longer
+        be called (of the last failed instantiate if not alive), else None."""
+        cdef int code = 0
+        cdef char call[64]
+        cdef char lines[2048]
+        cdef void* component = self.slave.component if self.alive else NULL
+        kind = self.library.proxy_fate(component, &code, call, sizeof(call), lines, sizeof(lines))
+        if kind == 0:
+            return None
+        from cosim.isolation import crash_error
+        self.drain_log(errors_raised=True)
+        return crash_error(kind, code, call.decode(errors="replace") or function, self.name,
+                           self.archive.path, self.library.call_timeout, time,
+                           lines.decode(errors="replace"))
 
     def abandon(self):
         """Never call the FMU again: call after any of its functions returned fatal.
@@ -497,7 +557,15 @@ cdef class Instance:
         error path may free the same memory twice), so this instance and every
         other instance of the same binary are dropped without being freed, and
         the binary stays loaded.  Later calls raise ModelError.
+
+        An isolated instance is alone in its worker process: that process is
+        killed, and the other instances of the binary go on.
         """
+        if self.library.isolated:
+            if self.alive:
+                self.alive = False
+                self.library.proxy_discard(self.slave.component)
+            return
         self.alive = False
         self.library.corrupted = True
 
@@ -650,7 +718,7 @@ cdef class Instance:
             raise ModelError(f"component '{self.name}' ({self.model.name}): the FMU binary does "
                              f"not export {function}")
         # Resolved here, not at load: only FMUs with structural parameters use them.
-        cdef f_instance_t call = <f_instance_t>_resolve(self.library.handle, function)
+        cdef f_instance_t call = <f_instance_t>self.library._lookup(function)
         self.check(call(self.slave.component), function)
 
     def free(self):

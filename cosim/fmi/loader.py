@@ -18,14 +18,21 @@ from cosim.fmi._binding import Library
 from cosim.fmi.archive import FmuArchive
 from cosim.fmi.capabilities import with_binary_functions
 from cosim.fmi.model import ModelInfo
+from cosim.isolation import isolation_of
 
 __all__ = ["load_fmu"]
 
 log = logging.getLogger("cosim.fmu")
 
 
-def load_fmu(path, *, model: ModelInfo | None = None) -> tuple[FmuArchive, Library]:
+def load_fmu(path, *, model: ModelInfo | None = None, isolate: bool = False,
+             call_timeout: float | None = None) -> tuple[FmuArchive, Library]:
     """Extract the FMU at ``path`` and load its binary.
+
+    With ``isolate`` (co-simulation FMUs), the binary is only loaded in
+    worker processes, one per instance (see :mod:`cosim.isolation`), and each
+    call of an instance may last at most ``call_timeout`` seconds (None: no
+    limit).
 
     Returns the archive, whose ``model`` has its capability flags corrected
     to the functions the binary exports, and the loaded library.  Close the
@@ -39,7 +46,7 @@ def load_fmu(path, *, model: ModelInfo | None = None) -> tuple[FmuArchive, Libra
     """
     archive = FmuArchive(path, model=model)
     try:
-        library = _open_library(archive)
+        library = _open_library(archive, isolate, call_timeout)
     except BaseException:
         archive.close()
         raise
@@ -52,19 +59,33 @@ def load_fmu(path, *, model: ModelInfo | None = None) -> tuple[FmuArchive, Libra
     return archive, library
 
 
-def _open_library(archive: FmuArchive) -> Library:
-    if archive.model.fmi_version != "1.0":
-        return Library(archive.binary, archive.model.fmi_version,
-                       interface=archive.model.interface)
+def _open_library(archive: FmuArchive, isolate: bool = False,
+                  call_timeout: float | None = None) -> Library:
+    model = archive.model
+    if isolate and model.interface != "co-simulation":
+        raise ModelError(f"{archive.path}: only co-simulation FMUs can be isolated; "
+                         f"{model.name} runs as model exchange")
+
+    def library(identifier=None):
+        isolation = None
+        if isolate:
+            prefix = f"{identifier}_" if identifier else ""
+            isolation = isolation_of(archive.binary, model.fmi_version, prefix, timeout=call_timeout)
+        return Library(archive.binary, model.fmi_version, model_identifier=identifier,
+                       interface=model.interface, isolation=isolation,
+                       call_timeout=call_timeout or 0.0)
+
+    if model.fmi_version != "1.0":
+        return library()
     # FMI 1.0 functions carry the model identifier as a prefix.  A binary
     # renamed after the FMU file (see _find_binary) may have been built under
     # either name, so its file name is tried when the identifier's is not there.
     try:
-        return Library(archive.binary, "1.0", model_identifier=archive.model.model_identifier)
+        return library(model.model_identifier)
     except ModelError as standard:
         if archive.binary.stem == archive.model.model_identifier:
             raise
         try:
-            return Library(archive.binary, "1.0", model_identifier=archive.binary.stem)
+            return library(archive.binary.stem)
         except ModelError:
             raise standard from None

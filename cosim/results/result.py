@@ -40,6 +40,10 @@ class Result:
     from the model descriptions (None where a model declares none); see
     :meth:`unit`.
 
+    Setting ``max_rows`` bounds the rows kept in memory: the oldest rows are
+    dropped as new ones come (``dropped`` counts them, and ``len`` and the
+    columns cover only the rows kept).  None (the default) keeps every row.
+
     A result goes to a file with :meth:`save` (CSV, Parquet or MAT by the
     extension), to a pandas DataFrame with :meth:`to_pandas` and to a plot
     with :meth:`plot`; :func:`cosim.results.read_result` reads a file back.
@@ -59,6 +63,8 @@ class Result:
         self._times: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._length = 0    # rows in all chunks: len() must not join them at every step
+        self.max_rows: int | None = None
+        self.dropped = 0    # rows dropped to keep within max_rows
         self._cache = None
         self.stats = {}     # component -> ComponentStats, filled when the simulation stops
         self.realtime = None    # RealtimeStats of a real-time run, filled when it stops
@@ -74,6 +80,19 @@ class Result:
             self._rows.append(np.asarray(rows).view(np.uint64))
             self._length += len(times)
             self._cache = None
+            if self.max_rows is not None and self._length > self.max_rows:
+                self._drop(self._length - self.max_rows)
+
+    def _drop(self, count: int) -> None:
+        """Drop the ``count`` oldest rows."""
+        self.dropped += count
+        self._length -= count
+        while count >= len(self._times[0]):
+            count -= len(self._times.pop(0))
+            self._rows.pop(0)
+        if count:
+            # copies: a view would keep the whole chunk in memory
+            self._times[0], self._rows[0] = self._times[0][count:].copy(), self._rows[0][count:].copy()
 
     def since(self, start: int) -> tuple[np.ndarray, np.ndarray]:
         """(times, rows) from row ``start`` on, as float64 rows, joining only the

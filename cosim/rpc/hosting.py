@@ -56,12 +56,17 @@ class _Subscriber:
         self.lock = threading.Lock()
 
 
-def _gone(context) -> bool:
-    """Whether the client of ``context`` has cancelled or passed its deadline."""
+def _gone(context) -> RequestError | None:
+    """Why the client of ``context`` is no longer waiting (its deadline passed,
+    or it cancelled), or None."""
     if context is None:
-        return False
+        return None
     remaining = context.time_remaining()
-    return not context.is_active() or (remaining is not None and remaining <= 0)
+    if remaining is not None and remaining <= 0:
+        return RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed")
+    if not context.is_active():
+        return RequestError(grpc.StatusCode.CANCELLED, "the client has gone")
+    return None
 
 
 class HostedSystem:
@@ -117,8 +122,9 @@ class HostedSystem:
             self._pending += 1
             self._cv.notify()
         while not call.done.wait(WAIT_POLL):
-            if context is not None and _gone(context):
-                raise RequestError(grpc.StatusCode.CANCELLED, "the client has gone")
+            gone = _gone(context)
+            if gone is not None:
+                raise gone
         if call.error is not None:
             raise call.error
         return call.result
@@ -147,10 +153,10 @@ class HostedSystem:
                 if call.final:
                     with self.step_lock:
                         call.result = call.command(self)
-                elif _gone(call.context):
+                elif (gone := _gone(call.context)) is not None:
                     self.dropped_calls += 1
-                    log.info("system %s: a call was dropped unrun (its client has gone)", self.id)
-                    call.error = RequestError(grpc.StatusCode.CANCELLED, "the client has gone")
+                    log.info("system %s: a call was dropped unrun (%s)", self.id, gone.message)
+                    call.error = gone
                 else:
                     call.result = self.now(call.command)
             except BaseException as exc:  # noqa: BLE001 (raised in the caller's thread)
@@ -217,14 +223,15 @@ class HostedSystem:
                 if self.closing.is_set():
                     raise RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated "
                                        f"while stepping, at t={self.sim.time:g} s")
-                if _gone(context):
+                if _gone(context) is not None:
                     return
                 began = time.perf_counter()
                 done = step_some(self.chunk)
                 took = time.perf_counter() - began
                 self.broadcast()
                 if took < SLICE_SECONDS / 4:
-                    self.chunk = min(2 * self.chunk, 1 << 30)
+                    # a slice records fewer rows than are kept: streams miss none
+                    self.chunk = min(2 * self.chunk, max(1, self.quotas.max_rows // 2))
                 elif took > SLICE_SECONDS:
                     self.chunk = max(1, self.chunk // 2)
                 if done:

@@ -45,8 +45,10 @@ __all__ = ["OrchestratorService"]
 log = logging.getLogger("cosim.rpc")
 
 S = pb.SystemState
-# RunUntil reports progress (and can be cancelled) at about this many points.
+# RunUntil reports progress (and can be cancelled) at about this many points,
+# and at least this often (seconds).
 PROGRESS_POINTS = 100
+PROGRESS_SECONDS = 0.5
 # What the SSP archive and FMUs of one system may unpack to, by default.
 MAX_UNPACKED_BYTES = Quotas.max_unpacked_bytes
 # Steps one Step call may ask for.
@@ -446,16 +448,19 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
 
 def _run_until(h: HostedSystem, goal: float, context) -> float:
-    """Step ``h`` to the communication point at or after ``goal``, in slices."""
+    """Step ``h`` toward the communication point at or after ``goal``, in slices,
+    for at most PROGRESS_SECONDS (the client hears of progress, and the other
+    clients' calls run, at least that often)."""
     sim = h.require_running()
     step = sim.step_size
+    until = time.monotonic() + PROGRESS_SECONDS
 
     def some(k: int) -> bool:
         if sim.time + k * step >= goal:
             sim.run_until(goal)
             return True
         sim.run_until(sim.time + k * step)
-        return False
+        return time.monotonic() > until
 
     h.advance(some, context)
     return sim.time

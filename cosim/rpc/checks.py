@@ -60,8 +60,11 @@ def named(items, field: str) -> None:
     """Refuse NamedValues without a name or a value."""
     check_names([item.name for item in items], field, ".name")
     for index, item in enumerate(items):
-        if item.value.WhichOneof("kind") is None:
+        kind = item.value.WhichOneof("kind")
+        if kind is None:
             raise invalid(f"{field}[{index}] ({item.name}): no value given")
+        if kind == "real" and not math.isfinite(item.value.real):
+            raise invalid(f"{field}[{index}] ({item.name}): {item.value.real} is not a finite number")
 
 
 def check_times(request) -> None:

@@ -171,7 +171,6 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def Initialize(self, request, context):
         with call_status(context):
-            hosted = self._get(request.system_id)
             if request.step_size:
                 finite(request.step_size, "step_size", positive=True)
             check_times(request)
@@ -182,6 +181,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             check_names(request.record, "record")
             named(request.parameters, "parameters")
             check_live_inputs(request.live_inputs)
+            hosted = self._get(request.system_id)
             return hosted.do(lambda h: self._initialize(h, request), context)
 
     def _initialize(self, h: HostedSystem, request) -> pb.SystemStatus:

@@ -28,7 +28,7 @@ from cosim.v1 import orchestrator_pb2 as opb
 from cosim.v1 import orchestrator_pb2_grpc, twin_pb2, twin_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "line_twin"))
-from line_twin import build_line  # noqa: E402
+from line_twin import build_line
 
 # Statuses no request may get: a defect of the server, not an answer.
 BROKEN = (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNIMPLEMENTED)
@@ -158,7 +158,7 @@ def orchestrator(tmp_path_factory):
                          ORCHESTRATOR, ids=[m[0] for m in ORCHESTRATOR])
 def test_random_requests_to_the_orchestrator(orchestrator, method, request_class,
                                              request_stream, response_stream):
-    server, channel, stub, known = orchestrator
+    _server, channel, stub, known = orchestrator
     if method == "Terminate":       # keep the systems the other examples use
         known = {**known, "system_id": []}
     requests = messages(request_class, known)
@@ -204,7 +204,7 @@ def twin():
                          TWIN, ids=[m[0] for m in TWIN])
 def test_random_requests_to_the_twin_service(twin, method, request_class, request_stream,
                                              response_stream):
-    server, channel, stub, known = twin
+    _server, channel, stub, known = twin
     if method == "Terminate":
         known = {**known, "session": []}
     requests = messages(request_class, known)
@@ -226,6 +226,5 @@ def test_random_requests_to_the_twin_service(twin, method, request_class, reques
 
 
 def _bounded_step(request):
-    if request.step_size > 10.0:
-        request.step_size = 10.0
+    request.step_size = min(request.step_size, 10.0)
     return request

@@ -19,7 +19,7 @@ from cosim.v1 import orchestrator_pb2_grpc, twin_pb2, twin_pb2_grpc, values_pb2
 from cosim.v1.values_pb2 import NamedValue, Value
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "line_twin"))
-from line_twin import build_line  # noqa: E402
+from line_twin import build_line
 
 NAN, INF = math.nan, math.inf
 SETPOINT = "spindle.speed_setpoint"
@@ -55,27 +55,27 @@ def value(name, real):
 
 
 INITIALIZE = [
-    (dict(step_size=NAN), "step_size must be a finite number"),
-    (dict(step_size=-1.0), "step_size must be > 0"),
-    (dict(step_size=INF), "step_size must be a finite number"),
-    (dict(start_time=NAN), "start_time must be a finite number"),
-    (dict(start_time=-5.0), "start_time must be >= 0"),
-    (dict(stop_time=INF), "stop_time must be a finite number"),
-    (dict(start_time=10.0, stop_time=5.0), "stop_time must be a finite number of seconds after"),
-    (dict(realtime_factor=-1.0), "realtime_factor must be >= 0"),
-    (dict(realtime_factor=NAN), "realtime_factor must be a finite number"),
-    (dict(overrun="sometimes"), "overrun must be one of skip, slow, stop"),
-    (dict(algorithm="magic"), "algorithm must be one of"),
-    (dict(record=["spindle.speed", ""]), "record[1] is empty"),
-    (dict(parameters=[NamedValue(name="", value=Value(real=1.0))]), "parameters[0].name is empty"),
-    (dict(parameters=[NamedValue(name="spindle.wear_rate")]), "parameters[0] (spindle.wear_rate): "
-                                                              "no value given"),
-    (dict(parameters=[value("spindle.wear_rate", NAN)]), "parameters[0] (spindle.wear_rate): nan "
-                                                         "is not a finite number"),
-    (dict(live_inputs=[pb.LiveInput(name="")]), "live_inputs[0].name is empty"),
-    (dict(live_inputs=[pb.LiveInput(name=SETPOINT, policy="guess")]),
+    ({"step_size": NAN}, "step_size must be a finite number"),
+    ({"step_size": -1.0}, "step_size must be > 0"),
+    ({"step_size": INF}, "step_size must be a finite number"),
+    ({"start_time": NAN}, "start_time must be a finite number"),
+    ({"start_time": -5.0}, "start_time must be >= 0"),
+    ({"stop_time": INF}, "stop_time must be a finite number"),
+    ({"start_time": 10.0, "stop_time": 5.0}, "stop_time must be a finite number of seconds after"),
+    ({"realtime_factor": -1.0}, "realtime_factor must be >= 0"),
+    ({"realtime_factor": NAN}, "realtime_factor must be a finite number"),
+    ({"overrun": "sometimes"}, "overrun must be one of skip, slow, stop"),
+    ({"algorithm": "magic"}, "algorithm must be one of"),
+    ({"record": ["spindle.speed", ""]}, "record[1] is empty"),
+    ({"parameters": [NamedValue(name="", value=Value(real=1.0))]}, "parameters[0].name is empty"),
+    ({"parameters": [NamedValue(name="spindle.wear_rate")]}, ("parameters[0] (spindle.wear_rate): "
+                                                              "no value given")),
+    ({"parameters": [value("spindle.wear_rate", NAN)]}, ("parameters[0] (spindle.wear_rate): nan "
+                                                         "is not a finite number")),
+    ({"live_inputs": [pb.LiveInput(name="")]}, "live_inputs[0].name is empty"),
+    ({"live_inputs": [pb.LiveInput(name=SETPOINT, policy="guess")]},
      "live_inputs[0].policy must be one of hold, interpolate"),
-    (dict(live_inputs=[pb.LiveInput(name=SETPOINT, max_age=-1.0)]),
+    ({"live_inputs": [pb.LiveInput(name=SETPOINT, max_age=-1.0)]},
      "live_inputs[0].max_age must be >= 0"),
 ]
 
@@ -85,8 +85,8 @@ def test_initialize_fields(orchestrator, fields, message):
     stub, created, _ = orchestrator
     details = refused(stub.Initialize, pb.InitializeSystemRequest(system_id=created, **fields))
     assert message in details
-    status = [s for s in stub.ListSystems(pb.ListSystemsRequest(), timeout=10).systems
-              if s.system_id == created][0]
+    status = next(s for s in stub.ListSystems(pb.ListSystemsRequest(), timeout=10).systems
+              if s.system_id == created)
     assert status.state == pb.SYSTEM_STATE_CREATED
 
 
@@ -180,9 +180,9 @@ def test_twin_fields(twin):
         session=session, inputs=values_pb2.Values(real_refs=[ref], reals=[NAN])))
     assert f"value reference {ref} ({name}): the value is not a finite number" in details
     fresh = stub.Instantiate(twin_pb2.InstantiateRequest(), timeout=30).session
-    for fields, message in [(dict(start_time=NAN), "start_time must be a finite number"),
-                            (dict(start_time=-1.0), "start_time must be >= 0"),
-                            (dict(stop_time=-1.0), "stop_time must be a finite number of seconds")]:
+    for fields, message in [({"start_time": NAN}, "start_time must be a finite number"),
+                            ({"start_time": -1.0}, "start_time must be >= 0"),
+                            ({"stop_time": -1.0}, "stop_time must be a finite number of seconds")]:
         assert message in refused(stub.Initialize, twin_pb2.InitializeRequest(session=fresh,
                                                                               **fields))
     assert "session is empty" in refused(stub.Step, twin_pb2.StepRequest(step_size=0.01))

@@ -10,14 +10,14 @@ import sys
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from rpc_servers import self_signed
 
 from cosim import twins
-from rpc_servers import self_signed
 
 
 def refused(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "cosim", *map(str, args), "--port", "0"],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def serving(url: str, *, credentials=None) -> bool:

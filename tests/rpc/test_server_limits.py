@@ -23,7 +23,7 @@ from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue, Value
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "line_twin"))
-from line_twin import build_line  # noqa: E402
+from line_twin import build_line
 
 SETPOINT = "spindle.speed_setpoint"
 FOREVER = 100_000_000            # steps: far longer than any test runs
@@ -311,11 +311,11 @@ def test_quota_flags_are_checked(start_server, tmp_path):
     import subprocess
     for flag in ("--max-queued-calls", "--max-rows", "--max-stream-backlog", "--max-calls"):
         done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
-                               "--port", "0", flag, "0"], capture_output=True, text=True,
+                               "--port", "0", flag, "0"], capture_output=True, text=True, check=False,
                               timeout=60)
         assert done.returncode == 1
         assert f"{flag} must be a whole number > 0" in done.stderr
     done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--port", "0",
-                           "--max-total-unpacked-bytes", "lots"], capture_output=True, text=True,
+                           "--max-total-unpacked-bytes", "lots"], capture_output=True, text=True, check=False,
                           timeout=60)
     assert done.returncode == 1 and "--max-total-unpacked-bytes" in done.stderr

@@ -41,7 +41,8 @@ class _Call:
     def __init__(self, command, context, *, final: bool = False):
         self.command, self.context, self.final = command, context, final
         self.done = threading.Event()
-        self.result = self.error = None
+        self.result: object = None
+        self.error: BaseException | None = None
 
 
 class _Subscriber:

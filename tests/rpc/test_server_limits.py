@@ -225,6 +225,32 @@ def test_sigterm_stops_a_server_stepping_a_long_run_until_within_5_s(start_serve
     channel.close()
 
 
+def test_calls_in_progress_are_bounded_server_wide_but_server_calls_are_not(host, line_bytes):
+    h = host(max_calls=2)
+    system_id = h.running_line(line_bytes)
+    streams = [h.subscribed(system_id) for _ in range(2)]      # two calls held open
+    while len(h.service._systems[system_id].subscribers) < 2:
+        time.sleep(0.02)
+    began = time.monotonic()
+    with pytest.raises(grpc.RpcError) as refused:
+        get_setpoint(h, system_id, timeout=10)
+    assert time.monotonic() - began < 0.5
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "--max-calls" in refused.value.details() and "the limit is 2" in refused.value.details()
+    assert len(h.stub.ListSystems(pb.ListSystemsRequest(), timeout=2).systems) == 1
+    for stream in streams:
+        stream.cancel()
+    deadline = time.monotonic() + 10
+    while True:                 # the slots come back as the streams end
+        try:
+            assert get_setpoint(h, system_id, timeout=10).values[0].value.real == 9000.0
+            break
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
 # -- quotas ------------------------------------------------------------------------------
 
 def test_max_systems_names_the_limit_and_the_flag(host, line_bytes):

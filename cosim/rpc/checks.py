@@ -39,9 +39,9 @@ def finite(value: float, field: str, *, minimum: float | None = None,
     if not math.isfinite(value):
         raise invalid(f"{field} must be a finite number, got {value}")
     if positive and not value > 0:
-        raise invalid(f"{field} must be > 0, got {value:g}")
+        raise invalid(f"{field} must be > 0, got {value}")
     if minimum is not None and value < minimum:
-        raise invalid(f"{field} must be >= {minimum:g}, got {value:g}")
+        raise invalid(f"{field} must be >= {minimum:g}, got {value}")
     return value
 
 

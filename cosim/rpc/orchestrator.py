@@ -357,12 +357,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             samples = values = 0
             for sample in request_iterator:
                 hosted = self._get(sample.system_id)
-                if sample.HasField("time"):
-                    finite(sample.time, "time")
-                named(sample.values, "values")
                 if sample.HasField("time") or sample.batches:
+                    # the live store counts bad samples (NaN, unknown names) and goes on
                     values += self._push_live(hosted, sample)
                 else:
+                    named(sample.values, "values")
                     values += hosted.do(lambda h, items=sample.values: self._set(h, items), context)
                 samples += 1
             return pb.StreamInputsReply(samples=samples, values=values)
@@ -387,7 +386,6 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
                                "an input sample with batches and untimed values mixes live and "
                                "immediate inputs; send them in separate samples")
-        check_names([batch.name for batch in sample.batches], "batches", ".name")
         for batch in sample.batches:
             # A batch whose lengths differ is counted as malformed by the store.
             twin.store.push_many(batch.name, list(batch.times), list(batch.values))

@@ -131,8 +131,9 @@ def test_running_fields(orchestrator):
         system_id=running, names=[" "]))
     assert "names: not recorded: no.such" in refused(stub.StreamOutputs, pb.StreamOutputsRequest(
         system_id=running, names=["no.such"]))
-    samples = [pb.InputSample(system_id=running, time=NAN, values=[value(SETPOINT, 1.0)])]
-    assert "time must be a finite number" in refused(stub.StreamInputs, iter(samples))
+    samples = [pb.InputSample(system_id=running, values=[value(SETPOINT, NAN)])]
+    assert "values[0] (spindle.speed_setpoint): nan is not a finite number" in refused(
+        stub.StreamInputs, iter(samples))
     # none of that moved or changed the system
     reply = stub.GetValues(pb.GetValuesRequest(system_id=running, names=[SETPOINT]), timeout=10)
     assert reply.time == 0.0 and reply.values[0].value.real == 9000.0

@@ -518,12 +518,38 @@ def _announce(what: str):
     return ready
 
 
+def _guarded_security(args):
+    """The server's security, or None (after saying why on one line) when it
+    would let anyone on the network in without --insecure."""
+    from cosim.rpc.server import exposure, is_loopback
+    security = _security(args)
+    problem = exposure(args.host, security)
+    if problem is not None and not args.insecure:
+        print(f"cosim {args.command}: {problem}", file=sys.stderr)
+        return None
+    if not security.token and not security.client_ca:
+        where = ("any local user or process can call it" if is_loopback(args.host)
+                 else "anyone who can reach it can call it (--insecure)")
+        print(f"cosim: warning: no token is required: {where}; pass --token or --token-file "
+              "to require one", file=sys.stderr, flush=True)
+    return security
+
+
 def cmd_serve(args) -> int:
+    from cosim.rpc.quotas import Quotas
     from cosim.rpc.server import orchestrator_server
+    quotas = Quotas(max_systems=args.max_systems,
+                    max_unpacked_bytes=_byte_count(args.max_unpacked_bytes, "--max-unpacked-bytes"),
+                    max_total_unpacked_bytes=_byte_count(args.max_total_unpacked_bytes,
+                                                         "--max-total-unpacked-bytes"),
+                    max_queued_calls=args.max_queued_calls,
+                    max_stream_backlog=args.max_stream_backlog, max_rows=args.max_rows,
+                    max_calls=args.max_calls)
+    security = _guarded_security(args)
+    if security is None:
+        return 2
     server = orchestrator_server(root=args.root, host=args.host, port=args.port,
-                                 security=_security(args), max_systems=args.max_systems,
-                                 max_unpacked_bytes=_byte_count(args.max_unpacked_bytes,
-                                                                "--max-unpacked-bytes"),
+                                 security=security, quotas=quotas,
                                  allow_remote_components=args.allow_remote_components)
     server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
     return 0
@@ -548,9 +574,14 @@ def _byte_count(text: str, option: str) -> int:
 
 def cmd_serve_twin(args) -> int:
     from cosim.rpc.server import twin_server
+    if args.max_calls <= 0:
+        raise ConfigurationError(f"--max-calls must be a whole number > 0, got {args.max_calls}")
+    security = _guarded_security(args)
+    if security is None:
+        return 2
     server = twin_server(args.fmu, parameters=args.parameter, host=args.host, port=args.port,
-                         security=_security(args), max_sessions=args.max_sessions,
-                         idle_timeout=args.idle_timeout)
+                         security=security, max_sessions=args.max_sessions,
+                         idle_timeout=args.idle_timeout, max_calls=args.max_calls)
     exposed = ", ".join(args.parameter) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
@@ -565,6 +596,12 @@ def _server_options(parser) -> None:
     parser.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="private key of --tls-cert (PEM)")
     parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve on a non-loopback address without a token or client "
+                             "certificates (refused otherwise)")
+    parser.add_argument("--max-calls", type=int, default=256, metavar="N",
+                        help="calls in progress at once, server-wide; more are refused at once "
+                             "(default 256; ListSystems, Terminate and health checks are exempt)")
 
 
 # -- entry point ----------------------------------------------------------------------
@@ -686,6 +723,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-unpacked-bytes", default="1G", metavar="BYTES",
                        help="what one system's SSP archive and FMUs may unpack to on disk, "
                             "together (default 1G; K, M, G suffixes)")
+    serve.add_argument("--max-total-unpacked-bytes", default="4G", metavar="BYTES",
+                       help="what all systems' archives and FMUs may unpack to, together "
+                            "(default 4G)")
+    serve.add_argument("--max-queued-calls", type=int, default=16, metavar="N",
+                       help="calls waiting for or running on one system; more are refused at once "
+                            "(default 16)")
+    serve.add_argument("--max-stream-backlog", type=int, default=100_000, metavar="ROWS",
+                       help="rows an output stream may fall behind by before it is ended "
+                            "(default 100000)")
+    serve.add_argument("--max-rows", type=int, default=1_000_000, metavar="ROWS",
+                       help="recorded rows each system keeps in memory; older rows are dropped "
+                            "(default 1000000)")
     serve.add_argument("--allow-remote-components", action="store_true",
                        help="let systems include grpc:// components (the server connects to them "
                             "with its own COSIM_TOKEN); refused by default")

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidConnectionError",
     "MissingExtraError",
     "ModelError",
+    "QuotaError",
     "RealtimeOverrun",
     "RemoteTwinError",
     "ResultFileError",
@@ -282,6 +283,18 @@ class ServiceError(CosimError):
         what = ("authentication failed (check the token: COSIM_TOKEN or token=)"
                 if code == "UNAUTHENTICATED" else code)
         super().__init__(f"{endpoint}: {method}: {what}: {details}")
+
+
+class QuotaError(CosimError):
+    """A server refused a request because one of its limits is reached.
+
+    ``limit`` is the limit's value and ``option`` the server option that sets
+    it (``--max-systems``, ``--max-queued-calls`` ...); the message names both.
+    """
+
+    def __init__(self, message: str, *, limit: int, option: str):
+        super().__init__(f"{message} (the limit is {limit}, set by the server option {option})")
+        self.limit, self.option = limit, option
 
 
 def did_you_mean(name: str, candidates) -> str:

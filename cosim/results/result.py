@@ -47,8 +47,9 @@ class Result:
     A long or open-ended run keeps a bounded window in memory: with
     ``keep_rows`` only the last that many rows, with ``keep_seconds`` only the
     rows of the last that many simulation seconds (the output file of the run
-    still gets every row).  ``total`` counts every row recorded, the ones
-    dropped from the window included; :meth:`since` takes such counts.
+    still gets every row).  ``len`` and the columns cover the rows kept;
+    ``total`` counts every row recorded, the ones dropped from the window
+    included, and :meth:`since` takes such counts.
     """
 
     def __init__(self, names: list[str], *, arrays: dict | None = None,
@@ -115,7 +116,8 @@ class Result:
             self._length -= len(self._times[0])
             del self._times[0], self._rows[0]
         if count:
-            self._times[0], self._rows[0] = self._times[0][count:], self._rows[0][count:]
+            # copies: a view would keep the whole chunk in memory
+            self._times[0], self._rows[0] = self._times[0][count:].copy(), self._rows[0][count:].copy()
             self._dropped += count
             self._length -= count
 

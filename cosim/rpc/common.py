@@ -18,11 +18,21 @@ from urllib.parse import urlsplit
 import grpc
 import numpy as np
 
-from cosim.errors import ConfigurationError, CosimError
+from cosim.errors import ConfigurationError, CosimError, QuotaError
 from cosim.v1 import values_pb2
 
-__all__ = ["ClientSecurity", "Endpoint", "ServerSecurity", "bounded", "from_value", "problem_list",
-           "to_value", "MAX_MESSAGE_BYTES", "MAX_STATUS_BYTES", "TYPES"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_STATUS_BYTES",
+    "TYPES",
+    "ClientSecurity",
+    "Endpoint",
+    "ServerSecurity",
+    "bounded",
+    "from_value",
+    "problem_list",
+    "to_value",
+]
 
 # Bound on any message in either direction; a system file sent as bytes must fit.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -142,6 +152,7 @@ class ServerSecurity:
     def __init__(self, *, token=None, token_file=None, tls_cert=None, tls_key=None,
                  client_ca=None):
         self.token = read_token(token, token_file)
+        self.client_ca = client_ca
         if (tls_cert is None) != (tls_key is None):
             raise ConfigurationError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
         if client_ca is not None and tls_cert is None:
@@ -217,6 +228,8 @@ class call_status:
     def __exit__(self, kind, exc, tb):
         if isinstance(exc, RequestError):
             self.context.abort(exc.code, bounded(exc.message))
+        if isinstance(exc, QuotaError):
+            self.context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, bounded(str(exc)))
         if isinstance(exc, ConfigurationError):
             self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
         if isinstance(exc, CosimError):

@@ -19,8 +19,9 @@ from pathlib import Path
 import grpc
 
 from cosim.errors import CosimError, SspError
-from cosim.fmi.archive import UnpackBudget, UnpackLimitError, is_file
+from cosim.fmi.archive import UnpackLimitError, is_file
 from cosim.rpc.common import RequestError, problem_list
+from cosim.rpc.quotas import SharedBudget, SystemBudget
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 
 __all__ = ["Loader", "Opened"]
@@ -35,7 +36,7 @@ class Opened:
 
     path: Path
     confine: Confinement
-    budget: UnpackBudget
+    budget: SystemBudget
     workdir: Path | None
     shown_as: Path          # the folder messages name files relative to
 
@@ -43,6 +44,7 @@ class Opened:
         return text.replace(f"{self.shown_as}/", "")
 
     def remove(self) -> None:
+        self.budget.release()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -50,9 +52,12 @@ class Opened:
 class Loader:
     """Opens, loads and checks the system files of CreateSystem requests."""
 
-    def __init__(self, root: Path, *, max_unpacked_bytes: int, allow_remote: bool):
+    def __init__(self, root: Path, *, max_unpacked_bytes: int, allow_remote: bool,
+                 total: SharedBudget | None = None):
         self.root = root
         self.max_unpacked_bytes = max_unpacked_bytes
+        # what every system unpacks to, together (unbounded when not given)
+        self.total = total or SharedBudget(2**63)
         self.allow_remote = allow_remote
 
     def open(self, request) -> Opened:
@@ -60,8 +65,13 @@ class Loader:
         checked to lie under the root."""
         source = request.WhichOneof("source")
         if source not in ("ssp", "path"):
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give ssp bytes or a path")
-        budget = UnpackBudget(self.max_unpacked_bytes, hint=LIMIT_HINT)
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "source: give the system as ssp (bytes) or path")
+        if source == "ssp" and not request.ssp:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "ssp: the system file sent is empty")
+        if source == "path" and not request.path.strip():
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "path: the path is empty")
+        budget = SystemBudget(self.max_unpacked_bytes, self.total, hint=LIMIT_HINT)
         if source == "path":
             confine = Confinement(self.root, label="the server's root directory",
                                   allow_remote=self.allow_remote)
@@ -78,6 +88,7 @@ class Loader:
             path.write_bytes(request.ssp)
         except BaseException as exc:
             shutil.rmtree(workdir, ignore_errors=True)
+            budget.release()
             if isinstance(exc, UnpackLimitError):
                 raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)) from None
             raise
@@ -99,8 +110,9 @@ class Loader:
         return path
 
     def load(self, request):
-        """(System, private folder or None) of a CreateSystem request; the folder
-        holds the system's files until the system is terminated."""
+        """(System, private folder or None, budget) of a CreateSystem request; the
+        folder holds the system's files and the budget its share of the server's
+        total until the system is terminated."""
         opened = self.open(request)
         from cosim.ssp import load
         try:
@@ -110,7 +122,7 @@ class Loader:
         except BaseException:
             opened.remove()
             raise
-        return system, opened.workdir
+        return system, opened.workdir, opened.budget
 
     def check(self, request) -> list:
         """Every problem (errors and warnings) found reading the request's file,

@@ -2,8 +2,10 @@
 
 Every hosted system has its own thread: commands from any client are queued
 to it and run one at a time, so systems run side by side without sharing
-state, and a system is only ever touched by one thread.  Outputs are
-broadcast to every open StreamOutputs call after each command that steps.
+state, and a system is only ever touched by one thread (see
+:mod:`cosim.rpc.hosting`).  Outputs are broadcast to every open
+StreamOutputs call as the system steps.  Everything a client can make the
+server hold is bounded (see :mod:`cosim.rpc.quotas`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,27 @@ import copy
 import logging
 import math
 import queue
-import shutil
 import threading
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 
-from cosim.errors import ConfigurationError, CosimError, FmiCallError
+from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, Simulation
+from cosim.rpc.checks import (
+    check_live_inputs,
+    check_names,
+    check_times,
+    finite,
+    named,
+    require_id,
+)
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.rpc.hosting import HostedSystem
 from cosim.rpc.loading import Loader
+from cosim.rpc.quotas import Quotas, SharedBudget, exceeded
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -34,126 +45,18 @@ __all__ = ["OrchestratorService"]
 log = logging.getLogger("cosim.rpc")
 
 S = pb.SystemState
-# Rows a StreamOutputs client may fall behind by before its stream is ended.
-MAX_QUEUED_ROWS = 100_000
-# RunUntil reports progress (and can be cancelled) at about this many points.
+# RunUntil reports progress (and can be cancelled) at about this many points,
+# and at least this often (seconds).
 PROGRESS_POINTS = 100
+PROGRESS_SECONDS = 0.5
 # What the SSP archive and FMUs of one system may unpack to, by default.
-MAX_UNPACKED_BYTES = 1024**3
-
-
-class _Hosted:
-    """A system on the server: its System, its Simulation once initialized,
-    its command thread, its output subscribers and its snapshots."""
-
-    def __init__(self, system_id: str, system, workdir: str | None):
-        self.id = system_id
-        self.system = system
-        self.name = system.name
-        self.sim: Simulation | None = None
-        self.twin = None                  # a LiveTwin when live or real time
-        self.state = S.SYSTEM_STATE_CREATED
-        self.error = ""
-        self.workdir = workdir
-        self.snapshots: dict = {}
-        self.subscribers: list = []       # [(queue, column indices)]
-        self.rows_sent = 0
-        self.lock = threading.Lock()      # guards subscribers
-        self.step_lock = threading.RLock()  # one command or live point at a time
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cosim-{system_id[:8]}")
-
-    def do(self, command):
-        """Run ``command(self)`` on the system's thread and return its result."""
-        return self._thread.submit(self.now, command).result()
-
-    def now(self, command):
-        """Run ``command(self)`` in the calling thread, one command at a time.
-
-        A live system's points and reads run this way, off the system's
-        thread, to spare a thread hand-over per communication point; the
-        lock keeps them and the queued commands from overlapping.
-        """
-        with self.step_lock:
-            return command(self)
-
-    def status(self) -> pb.SystemStatus:
-        sim = self.sim
-        return pb.SystemStatus(system_id=self.id, name=self.name, state=self.state,
-                               time=sim.time if sim is not None else 0.0,
-                               steps=sim.step_index if sim is not None else 0, error=self.error)
-
-    # -- on the system's thread ---------------------------------------------------
-
-    def require_running(self) -> Simulation:
-        if self.state == S.SYSTEM_STATE_CREATED:
-            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                               f"system {self.id} is not initialized (call Initialize)")
-        if self.state == S.SYSTEM_STATE_FAILED:
-            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                               f"system {self.id} has failed: {self.error}")
-        if self.state == S.SYSTEM_STATE_TERMINATED:
-            raise RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated")
-        return self.sim
-
-    def advance(self, step) -> None:
-        """Run ``step()`` on the simulation; record a failure; broadcast new rows."""
-        self.require_running()
-        try:
-            step()
-        except FmiCallError as exc:
-            self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
-            self.broadcast(final=True)
-            raise
-        self.broadcast()
-
-    def broadcast(self, *, final: bool = False) -> None:
-        result = self.sim.result if self.sim is not None else None
-        if result is not None and result.total > self.rows_sent:
-            with self.lock:
-                if self.subscribers:
-                    times, rows = result.since(self.rows_sent)
-                    for subscriber in list(self.subscribers):
-                        self._offer(subscriber, (times, rows))
-            self.rows_sent = result.total
-        if final:
-            self.close_streams()
-
-    def _offer(self, subscriber, item) -> None:
-        q, _ = subscriber
-        try:
-            q.put_nowait(item)
-        except queue.Full:
-            self.subscribers.remove(subscriber)
-            q.queue.clear()
-            q.put_nowait(RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                      "outputs were produced faster than this stream read them"))
-
-    def close_streams(self) -> None:
-        with self.lock:
-            for q, _ in self.subscribers:
-                q.put(None)
-            self.subscribers.clear()
-
-    def step(self, n: int) -> None:
-        """``n`` communication steps, through the live twin when there is one."""
-        sim = self.sim
-        if self.twin is None:
-            sim.step(n)
-            return
-        if sim.stop_time is not None and sim.time + (n - 0.5) * sim.step_size > sim.stop_time:
-            raise ConfigurationError(f"{n} steps from t={sim.time:g} s would pass the stop time "
-                                     f"{sim.stop_time:g} s")
-        for _ in range(n):
-            self.twin.step(wait=False)
-
-    def shutdown(self) -> None:
-        if self.twin is not None:
-            self.twin.close()
-        if self.sim is not None:
-            self.sim.stop()
-        self.close_streams()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+MAX_UNPACKED_BYTES = Quotas.max_unpacked_bytes
+# Steps one Step call may ask for.
+MAX_STEPS = 1_000_000_000
+# A Terminate waits this long for a busy system to stop, then answers anyway.
+TERMINATE_WAIT = 1.5
+# A stopping server waits this long, for all systems together.
+CLOSE_WAIT = 2.0
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
@@ -161,44 +64,49 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     Server-side paths must lie under ``root``, and so must every file a
     system read from such a path refers to; a system sent as an ``.ssp``
-    archive may refer only to files inside it.  Its archive and FMUs may
-    unpack to at most ``max_unpacked_bytes`` together.  At most
-    ``max_systems`` systems exist at once.  Components behind gRPC endpoints
-    (which the server would call with its own token) are refused unless
-    ``allow_remote_components``.
+    archive may refer only to files inside it.  ``quotas`` bounds what
+    clients can make the server hold (systems, bytes unpacked, queued
+    calls, stream backlogs, rows in memory; see :class:`Quotas`).
+    Components behind gRPC endpoints (which the server would call with its
+    own token) are refused unless ``allow_remote_components``.
     """
 
-    def __init__(self, *, root=".", max_systems: int = 16,
-                 max_unpacked_bytes: int = MAX_UNPACKED_BYTES, allow_remote_components: bool = False):
-        if max_unpacked_bytes <= 0:
-            raise ConfigurationError(f"max_unpacked_bytes must be > 0, got {max_unpacked_bytes}")
+    def __init__(self, *, root=".", quotas: Quotas | None = None,
+                 allow_remote_components: bool = False, **limits):
+        self.quotas = quotas = quotas or Quotas(**limits)
         self.root = Path(root).resolve()
-        self.max_systems = max_systems
-        self.max_unpacked_bytes = max_unpacked_bytes
-        self._loader = Loader(self.root, max_unpacked_bytes=max_unpacked_bytes,
-                              allow_remote=allow_remote_components)
-        self._systems: dict[str, _Hosted] = {}
+        self.max_systems = quotas.max_systems
+        self.max_unpacked_bytes = quotas.max_unpacked_bytes
+        self.unpacked = SharedBudget(quotas.max_total_unpacked_bytes)
+        self._loader = Loader(self.root, max_unpacked_bytes=quotas.max_unpacked_bytes,
+                              allow_remote=allow_remote_components, total=self.unpacked)
+        self._systems: dict[str, HostedSystem] = {}
         self._creating = 0
         self._lock = threading.Lock()
 
     def end_streams(self) -> None:
-        """End every StreamOutputs call (the server is stopping)."""
+        """Stop every system at its next slice and end every StreamOutputs call
+        (the server is stopping)."""
         with self._lock:
             hosted = list(self._systems.values())
         for h in hosted:
+            h.closing.set()
             h.close_streams()
 
     def close(self) -> None:
+        """Stop and free every system, waiting at most CLOSE_WAIT seconds in all."""
         with self._lock:
             hosted, self._systems = list(self._systems.values()), {}
+        deadline = time.monotonic() + CLOSE_WAIT
         for h in hosted:
-            h.do(_Hosted.shutdown)
+            h.close(max(0.0, deadline - time.monotonic()))
 
-    def _get(self, system_id: str) -> _Hosted:
+    def _get(self, system_id: str) -> HostedSystem:
+        require_id(system_id, "system_id")
         with self._lock:
             hosted = self._systems.get(system_id)
         if hosted is None:
-            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no system {system_id!r}")
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"system_id: no system {system_id!r}")
         return hosted
 
     # -- creating -----------------------------------------------------------------
@@ -212,8 +120,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         """Hold one of the ``max_systems`` slots while a client's file is read."""
         with self._lock:
             if len(self._systems) + self._creating >= self.max_systems:
-                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                   f"{self.max_systems} systems exist; terminate one first")
+                raise exceeded(self.quotas, "max_systems",
+                               f"{len(self._systems) + self._creating} systems exist or are being "
+                               "read; terminate one first")
             self._creating += 1
         try:
             yield
@@ -222,10 +131,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 self._creating -= 1
 
     def _create(self, request) -> pb.SystemInfo:
-        system, workdir = self._loader.load(request)
+        system, workdir, budget = self._loader.load(request)
         if request.name:
             system.name = request.name
-        hosted = _Hosted(uuid.uuid4().hex, system, workdir)
+        hosted = HostedSystem(uuid.uuid4().hex, system, workdir, budget, self.quotas)
         with self._lock:
             self._systems[hosted.id] = hosted
         log.info("system %r created as %s", system.name, hosted.id)
@@ -239,7 +148,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                                                        message=message)
                                             for severity, location, message in problems])
 
-    def _info(self, hosted: _Hosted) -> pb.SystemInfo:
+    def _info(self, hosted: HostedSystem) -> pb.SystemInfo:
         from cosim.analysis import flatten
         flat = flatten(hosted.system)
         components = []
@@ -262,69 +171,80 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def Initialize(self, request, context):
         with call_status(context):
+            if request.step_size:
+                finite(request.step_size, "step_size", positive=True)
+            check_times(request)
+            if request.algorithm and request.algorithm not in ALGORITHMS:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"algorithm must be one of {', '.join(ALGORITHMS)}, "
+                                   f"got {request.algorithm!r}")
+            check_names(request.record, "record")
+            named(request.parameters, "parameters")
+            check_live_inputs(request.live_inputs)
             hosted = self._get(request.system_id)
+            return hosted.do(lambda h: self._initialize(h, request), context)
 
-            def initialize(h: _Hosted):
-                if h.state != S.SYSTEM_STATE_CREATED:
-                    raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                                       f"system {h.id} is already initialized")
-                experiment = h.system.default_experiment
-                step_size = request.step_size or experiment.get("step_size")
-                if not step_size or not 0 < step_size < math.inf:
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                       f"step_size must be a finite number > 0, got {request.step_size}")
-                _check_times(request)
-                algorithm = request.algorithm or experiment.get("algorithm") or "jacobi"
-                if algorithm not in ALGORITHMS:
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                       f"algorithm must be one of {', '.join(ALGORITHMS)}, "
-                                       f"got {algorithm!r}")
-                system = h.system
-                if request.parameters:          # on a copy: a refused request changes nothing
-                    system = copy.deepcopy(h.system)
-                for item in request.parameters:
-                    try:
-                        system.set_parameter(item.name, _plain(item.value, item.name))
-                    except CosimError as exc:
-                        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-                stop = request.stop_time if request.HasField("stop_time") else None
-                h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
-                                   stop_time=stop, algorithm=algorithm,
-                                   record=list(request.record) or None)
-                try:
-                    h.twin = _live_twin(h.sim, request)
-                except CosimError as exc:
-                    h.sim.stop()
-                    h.sim = None
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
-                h.state = S.SYSTEM_STATE_RUNNING
-                h.broadcast()
-                return h.status()
-
-            return hosted.do(initialize)
+    def _initialize(self, h: HostedSystem, request) -> pb.SystemStatus:
+        if h.state != S.SYSTEM_STATE_CREATED:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {h.id} is already initialized")
+        experiment = h.system.default_experiment
+        step_size = request.step_size or experiment.get("step_size")
+        if not step_size or not 0 < step_size < math.inf:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "step_size: the system has no default step size; give one")
+        algorithm = request.algorithm or experiment.get("algorithm") or "jacobi"
+        system = h.system
+        if request.parameters:          # on a copy: a refused request changes nothing
+            system = copy.deepcopy(h.system)
+        for item in request.parameters:
+            try:
+                system.set_parameter(item.name, _plain(item.value, item.name))
+            except CosimError as exc:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        stop = request.stop_time if request.HasField("stop_time") else None
+        h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
+                           stop_time=stop, algorithm=algorithm, record=list(request.record) or None)
+        h.sim.result.keep_rows = self.quotas.max_rows
+        try:
+            h.twin = _live_twin(h.sim, request)
+        except CosimError as exc:
+            h.sim.stop()
+            h.sim = None
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        h.state = S.SYSTEM_STATE_RUNNING
+        h.broadcast()
+        return h.status()
 
     def Step(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
-            if request.steps <= 0:
+            if not 0 < request.steps <= MAX_STEPS:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                   f"steps must be > 0, got {request.steps}")
+                                   f"steps must be 1 to {MAX_STEPS} per call, got {request.steps}")
 
-            def step(h: _Hosted):
-                h.advance(lambda: h.step(request.steps))
+            def step(h: HostedSystem):
+                h.require_running()
+                h.check_steps(request.steps)      # refused whole, before any step
+                left = [request.steps]
+
+                def some(k: int) -> bool:
+                    n = min(k, left[0])
+                    h.step(n)
+                    left[0] -= n
+                    return left[0] == 0
+
+                h.advance(some, context)
                 return h.status()
 
-            return hosted.do(step)
+            return hosted.do(step, context)
 
     def RunUntil(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
-            target = request.time
-            if not math.isfinite(target):
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                   f"time must be a finite number of seconds, got {target}")
+            target = finite(request.time, "time", minimum=0.0)
 
-            def check(h: _Hosted):
+            def check(h: HostedSystem):
                 sim = h.require_running()
                 if target < sim.time:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
@@ -334,7 +254,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                                        f"time {target:g} s is after the stop time {sim.stop_time:g} s")
                 return sim.time
 
-            start = hosted.do(check)
+            start = hosted.do(check, context)
             if hosted.twin is not None:
                 yield from self._run_live(hosted, start, target, context)
                 return
@@ -344,13 +264,13 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 if not context.is_active():
                     return                    # the client cancelled: stop where we are
                 goal = min(target, now + slice_)
-                now = hosted.do(lambda h: (h.advance(lambda: h.sim.run_until(goal)), h.sim.time)[1])
+                now = hosted.do(lambda h, g=goal: _run_until(h, g, context), context)
                 yield pb.Progress(time=now, target_time=target, done=now >= target)
             if now >= target and start >= target:
                 yield pb.Progress(time=now, target_time=target, done=True)
 
     @staticmethod
-    def _run_live(hosted: _Hosted, start: float, target: float, context):
+    def _run_live(hosted: HostedSystem, start: float, target: float, context):
         """Step a live system one communication point per command, so that
         other requests are served between points; the real-time wait happens
         here, off the system's thread."""
@@ -358,7 +278,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         pacer = twin.pacer
         if pacer is not None:
             # The wall clock restarts here; the statistics go on.
-            hosted.do(lambda h: h.twin.start_pacing(keep_stats=True))
+            hosted.do(lambda h: h.twin.start_pacing(keep_stats=True), context)
         step = hosted.sim.step_size
         half = 0.5 * step
         every = max(1, round((target - start) / step / PROGRESS_POINTS))
@@ -369,7 +289,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             batch = 1
             if pacer is not None and pacer.overrun == "skip":   # behind: overdue points in one go
                 batch += min(pacer.overdue(), int((target - now + half) // step) - 1)
-            now = hosted.now(lambda h, n=batch: (h.advance(lambda: h.step(n)), h.sim.time)[1])
+            now = hosted.now(lambda h, n=batch: (h.advance(lambda k: (h.step(n), True)[1]),
+                                                 h.sim.time)[1])
             if pacer is not None:
                 twin.pace()                 # outside the lock: requests are served meanwhile
             points += batch
@@ -381,9 +302,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def SetValues(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
-            return hosted.do(lambda h: (self._set(h, request.values), h.status())[1])
+            named(request.values, "values")
+            return hosted.do(lambda h: (self._set(h, request.values), h.status())[1], context)
 
-    def _set(self, h: _Hosted, items) -> int:
+    def _set(self, h: HostedSystem, items) -> int:
         sim = h.require_running()
         for item in items:
             try:
@@ -397,48 +319,38 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def GetValues(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
+            check_names(request.names, "names")
 
-            def get(h: _Hosted):
+            def get(h: HostedSystem):
                 sim = h.require_running()
                 values = [NamedValue(name=name, value=to_value(sim.get(name), sim.variable(name).type))
                           for name in request.names]
                 return pb.GetValuesReply(time=sim.time, values=values)
 
             # A live system answers at once between two points; others in turn.
-            return hosted.now(get) if hosted.twin is not None else hosted.do(get)
+            return hosted.now(get) if hosted.twin is not None else hosted.do(get, context)
 
     def StreamOutputs(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
+            check_names(request.names, "names")
 
-            def subscribe(h: _Hosted):
+            def subscribe(h: HostedSystem):
                 sim = h.require_running()
                 names = list(request.names) or sim.result.names
                 missing = [n for n in names if n not in sim.result]
                 if missing:
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                       f"not recorded: {', '.join(missing)} (record them at Initialize)")
+                                       f"names: not recorded: {', '.join(missing)} "
+                                       "(record them at Initialize)")
                 columns = [sim.result.names.index(sim.result.column(n)) for n in names]
-                q = queue.Queue(maxsize=MAX_QUEUED_ROWS)
-                with h.lock:
-                    h.subscribers.append((q, columns))
-                return q, columns, names
+                return h.subscribe(columns, context), names
 
-            q, columns, names = hosted.do(subscribe)
-            context.add_callback(lambda: q.put(None))      # the client went away
-            first = True
-            while True:
-                item = q.get()
-                if item is None or not context.is_active():
-                    break
-                if isinstance(item, RequestError):
-                    raise item
-                times, rows = item
-                for t, row in zip(times.tolist(), rows[:, columns].tolist()):
-                    yield pb.OutputRow(names=names if first else (), time=t, values=row)
-                    first = False
-            with hosted.lock:
-                hosted.subscribers[:] = [s for s in hosted.subscribers if s[0] is not q]
+            subscriber, names = hosted.do(subscribe, context)
+            try:
+                yield from _stream(subscriber, names, context)
+            finally:
+                hosted.unsubscribe(subscriber)
 
     def StreamInputs(self, request_iterator, context):
         with call_status(context):
@@ -446,14 +358,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             for sample in request_iterator:
                 hosted = self._get(sample.system_id)
                 if sample.HasField("time") or sample.batches:
+                    # the live store counts bad samples (NaN, unknown names) and goes on
                     values += self._push_live(hosted, sample)
                 else:
-                    values += hosted.do(lambda h, items=sample.values: self._set(h, items))
+                    named(sample.values, "values")
+                    values += hosted.do(lambda h, items=sample.values: self._set(h, items), context)
                 samples += 1
             return pb.StreamInputsReply(samples=samples, values=values)
 
     @staticmethod
-    def _push_live(hosted: _Hosted, sample) -> int:
+    def _push_live(hosted: HostedSystem, sample) -> int:
         """Queue timestamped values for the live inputs (no wait for the system's
         thread; bad values are counted by the twin's store, not raised)."""
         twin = hosted.twin
@@ -481,7 +395,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def GetLiveReport(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
-            return hosted.do(_live_report)
+            return hosted.do(_live_report, context)
 
     # -- state ----------------------------------------------------------------------
 
@@ -489,59 +403,90 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         with call_status(context):
             hosted = self._get(request.system_id)
 
-            def snapshot(h: _Hosted):
+            def snapshot(h: HostedSystem):
                 snap = h.require_running().snapshot()
                 snapshot_id = uuid.uuid4().hex
                 h.snapshots[snapshot_id] = snap
                 return pb.SnapshotReply(snapshot_id=snapshot_id, time=snap.time)
 
-            return hosted.do(snapshot)
+            return hosted.do(snapshot, context)
 
     def Restore(self, request, context):
         with call_status(context):
             hosted = self._get(request.system_id)
+            require_id(request.snapshot_id, "snapshot_id")
 
-            def restore(h: _Hosted):
+            def restore(h: HostedSystem):
                 sim = h.require_running()
                 snap = h.snapshots.get(request.snapshot_id)
                 if snap is None:
-                    raise RequestError(grpc.StatusCode.NOT_FOUND,
-                                       f"system {h.id} has no snapshot {request.snapshot_id!r}")
+                    raise RequestError(grpc.StatusCode.NOT_FOUND, f"snapshot_id: system {h.id} "
+                                       f"has no snapshot {request.snapshot_id!r}")
                 sim.restore(snap)
                 h.rows_sent = sim.result.total
                 return h.status()
 
-            return hosted.do(restore)
+            return hosted.do(restore, context)
 
     def Terminate(self, request, context):
+        """Stop and forget a system; a busy one is answered within about
+        TERMINATE_WAIT seconds (its step in progress ends at the next slice)."""
         with call_status(context):
+            require_id(request.system_id, "system_id")
             with self._lock:
                 hosted = self._systems.pop(request.system_id, None)
             if hosted is None:
-                raise RequestError(grpc.StatusCode.NOT_FOUND, f"no system {request.system_id!r}")
-
-            def terminate(h: _Hosted):
-                h.shutdown()
-                h.state = S.SYSTEM_STATE_TERMINATED
-                return h.status()
-
+                raise RequestError(grpc.StatusCode.NOT_FOUND,
+                                   f"system_id: no system {request.system_id!r}")
+            hosted.close(TERMINATE_WAIT)
             log.info("system %s terminated", hosted.id)
-            return hosted.do(terminate)
+            status = hosted.status()
+            status.state = S.SYSTEM_STATE_TERMINATED
+            return status
 
 
-def _check_times(request) -> None:
-    """Refuse start, stop and real-time factor values no run can have (NaN, inf)."""
-    start = request.start_time
-    if not math.isfinite(start):
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"start_time must be a finite number of seconds, got {start}")
-    if request.HasField("stop_time") and not start < request.stop_time < math.inf:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"stop_time must be a finite number of seconds after start_time "
-                           f"({start:g}), got {request.stop_time}")
-    if not math.isfinite(request.realtime_factor):
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"realtime_factor must be a finite number >= 0, got {request.realtime_factor}")
+def _run_until(h: HostedSystem, goal: float, context) -> float:
+    """Step ``h`` toward the communication point at or after ``goal``, in slices,
+    for at most PROGRESS_SECONDS (the client hears of progress, and the other
+    clients' calls run, at least that often)."""
+    sim = h.require_running()
+    step = sim.step_size
+    until = time.monotonic() + PROGRESS_SECONDS
+
+    def some(k: int) -> bool:
+        if sim.time + k * step >= goal:
+            sim.run_until(goal)
+            return True
+        sim.run_until(sim.time + k * step)
+        return time.monotonic() > until
+
+    h.advance(some, context)
+    return sim.time
+
+
+def _stream(subscriber, names: list[str], context):
+    """The rows offered to ``subscriber``, one OutputRow each, until the system
+    ends its streams or the client goes."""
+    context.add_callback(lambda: subscriber.queue.put(None))      # the client went away
+    first = True
+    while context.is_active():
+        try:
+            item = subscriber.queue.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if item is None:
+            return
+        if isinstance(item, Exception):
+            raise item
+        times, rows = item
+        with subscriber.lock:
+            subscriber.backlog -= len(times)
+            subscriber.sending = True
+        for t, row in zip(times.tolist(), rows[:, subscriber.columns].tolist()):
+            yield pb.OutputRow(names=names if first else (), time=t, values=row)
+            first = False
+        with subscriber.lock:
+            subscriber.sending = False
 
 
 def _live_twin(sim: Simulation, request):
@@ -558,7 +503,7 @@ def _live_twin(sim: Simulation, request):
                     overrun=request.overrun or "skip", max_lead=None)
 
 
-def _live_report(h: _Hosted) -> pb.LiveReport:
+def _live_report(h: HostedSystem) -> pb.LiveReport:
     h.require_running()
     twin = h.twin
     if twin is None:

@@ -24,6 +24,7 @@ from cosim.errors import ConfigurationError, CosimError, did_you_mean
 from cosim.fmi._binding import Instance
 from cosim.fmi.archive import read_model
 from cosim.fmi.loader import load_fmu
+from cosim.rpc.checks import MAX_NAME_CHARS, finite, named, require_id
 from cosim.rpc.common import (TYPES, RequestError, call_status, from_value, pack, to_value,
                               unpack)
 from cosim.v1 import twin_pb2, twin_pb2_grpc
@@ -142,6 +143,11 @@ class TwinService(twin_pb2_grpc.TwinServicer):
                 if len(self._sessions) >= self.max_sessions:
                     raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                  f"{self.max_sessions} instances are open; terminate one first")
+            if len(request.instance_name) > MAX_NAME_CHARS:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"instance_name is {len(request.instance_name)} characters long; "
+                                   f"names are at most {MAX_NAME_CHARS}")
+            named(request.parameters, "parameters")
             name = request.instance_name or self.model.name
             values = {}
             for item in request.parameters:
@@ -165,13 +171,19 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             return twin_pb2.InstantiateReply(session=session_id)
 
     def Initialize(self, request, context):
-        with call_status(context), self._session(request.session) as session:
-            instance = session.instance
-            stop = request.stop_time if request.HasField("stop_time") else None
-            instance.setup_experiment(request.start_time, stop)
-            self._set(instance, request.values)
-            instance.enter_initialization_mode()
-            return self._reply(instance, request.start_time)
+        with call_status(context):
+            start = finite(request.start_time, "start_time", minimum=0.0)
+            if request.HasField("stop_time") and not start < request.stop_time < float("inf"):
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"stop_time must be a finite number of seconds after "
+                                   f"start_time ({start:g}), got {request.stop_time}")
+            with self._session(request.session) as session:
+                instance = session.instance
+                stop = request.stop_time if request.HasField("stop_time") else None
+                instance.setup_experiment(start, stop)
+                self._set(instance, request.values)
+                instance.enter_initialization_mode()
+                return self._reply(instance, start)
 
     def FinishInitialization(self, request, context):
         with call_status(context), self._session(request.session) as session:
@@ -217,7 +229,11 @@ class TwinService(twin_pb2_grpc.TwinServicer):
                                                             "in this session")
                 state, time = session.states[request.state_id]
             elif request.WhichOneof("state") == "data":
-                state, time = instance.deserialize_state(request.data), instance.time
+                try:
+                    state, time = instance.deserialize_state(request.data), instance.time
+                except CosimError as exc:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                       f"data: not a state of {self.model.name}: {exc}") from None
             else:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "give a state_id or state data")
             instance.set_state(state)
@@ -226,6 +242,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
 
     def Terminate(self, request, context):
         with call_status(context):
+            require_id(request.session, "session")
             with self._lock:
                 session = self._sessions.pop(request.session, None)
             if session is None:
@@ -254,6 +271,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
     # -- helpers ----------------------------------------------------------------
 
     def _session(self, session_id: str):
+        require_id(session_id, "session")
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
@@ -272,9 +290,8 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         if not session.initialized:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                          "the instance is not initialized (Initialize, FinishInitialization)")
-        if not request.step_size > 0:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                         f"step_size must be > 0, got {request.step_size}")
+        finite(request.time, "time", minimum=0.0)
+        finite(request.step_size, "step_size", positive=True)
         instance = session.instance
         self._set(instance, request.inputs)
         instance.do_step(request.time, request.step_size)
@@ -296,6 +313,11 @@ class TwinService(twin_pb2_grpc.TwinServicer):
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, self._why_not_settable(ref, type_))
             if type_ == "int32" and any(not -2**31 <= v < 2**31 for v in data):
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "an int32 value is out of range")
+            if type_ == "float64" and not np.isfinite(data).all():
+                ref = int(refs[np.argmin(np.isfinite(data))])
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"value reference {ref} ({self.exposed[ref].name}): "
+                                   "the value is not a finite number")
             instance.set(type_, vrs, data)
 
     def _why_not_settable(self, ref: int, type_: str) -> str:

@@ -1,0 +1,323 @@
+"""A system hosted by the Orchestrator: its own thread, a bounded queue of
+the calls waiting for it, and the output streams of its subscribers.
+
+Calls are refused at once when the queue is full, dropped unrun when their
+client has gone, and stepping runs in short slices so that a terminated
+system (or a stopping server) ends a long Step or RunUntil within a slice.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import shutil
+import threading
+import time
+
+import grpc
+
+from cosim.errors import ConfigurationError, FmiCallError
+from cosim.execution import Simulation
+from cosim.rpc.common import RequestError
+from cosim.rpc.quotas import Quotas, SystemBudget, exceeded
+from cosim.v1 import orchestrator_pb2 as pb
+
+__all__ = ["HostedSystem"]
+
+log = logging.getLogger("cosim.rpc")
+
+S = pb.SystemState
+# A slice of stepping takes about this long: the delay before a Terminate or
+# a stopping server is noticed, and the granularity of output broadcasts.
+SLICE_SECONDS = 0.05
+# How often a waiting call looks whether its client is still there.
+WAIT_POLL = 0.1
+
+
+class _Call:
+    __slots__ = ("command", "context", "done", "error", "final", "result")
+
+    def __init__(self, command, context, *, final: bool = False):
+        self.command, self.context, self.final = command, context, final
+        self.done = threading.Event()
+        self.result: object = None
+        self.error: BaseException | None = None
+
+
+class _Subscriber:
+    """One StreamOutputs call: its rows waiting to be sent, counted."""
+
+    def __init__(self, columns: list[int], context):
+        self.queue: queue.Queue = queue.Queue()
+        self.columns = columns
+        self.context = context
+        self.backlog = 0            # rows queued, not yet handed to the transport
+        self.sending = False        # rows handed over and not yet taken by the client
+        self.lock = threading.Lock()
+
+
+def _gone(context) -> RequestError | None:
+    """Why the client of ``context`` is no longer waiting (its deadline passed,
+    or it cancelled), or None."""
+    if context is None:
+        return None
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        return RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed")
+    if not context.is_active():
+        return RequestError(grpc.StatusCode.CANCELLED, "the client has gone")
+    return None
+
+
+class HostedSystem:
+    """A system on the server: its System, its Simulation once initialized,
+    its command thread and queue, its output subscribers and its snapshots."""
+
+    def __init__(self, system_id: str, system, workdir: str | None,
+                 budget: SystemBudget | None, quotas: Quotas):
+        self.id = system_id
+        self.system = system
+        self.name = system.name
+        self.sim: Simulation | None = None
+        self.twin = None                  # a LiveTwin when live or real time
+        self.state = S.SYSTEM_STATE_CREATED
+        self.error = ""
+        self.workdir = workdir
+        self.budget = budget
+        self.quotas = quotas
+        self.snapshots: dict = {}
+        self.subscribers: list[_Subscriber] = []
+        self.rows_sent = 0                # rows ever recorded that were offered to subscribers
+        self.dropped_calls = 0
+        self.lock = threading.Lock()      # guards subscribers
+        self.step_lock = threading.RLock()  # one command or live point at a time
+        self.closing = threading.Event()
+        self.chunk = 1                    # steps per slice, adapted to SLICE_SECONDS
+        self._queue: collections.deque[_Call] = collections.deque()
+        self._pending = 0                 # calls queued or running
+        self._cv = threading.Condition()
+        # A daemon: a component stuck in a step must not keep the server from exiting.
+        self._thread = threading.Thread(target=self._serve, daemon=True,
+                                        name=f"cosim-{system_id[:8]}")
+        self._thread.start()
+
+    # -- calls ----------------------------------------------------------------------
+
+    def do(self, command, context=None):
+        """Run ``command(self)`` on the system's thread and return its result.
+
+        Raises RESOURCE_EXHAUSTED at once when ``max_queued_calls`` calls are
+        already queued or running; a call whose client goes away (``context``
+        cancelled or past its deadline) before it runs is dropped.
+        """
+        with self._cv:
+            if self.closing.is_set():
+                raise self.terminated()
+            if self._pending >= self.quotas.max_queued_calls:
+                raise exceeded(self.quotas, "max_queued_calls",
+                               f"system {self.id} has {self._pending} calls queued or running; "
+                               "wait for them to finish")
+            call = _Call(command, context)
+            self._queue.append(call)
+            self._pending += 1
+            self._cv.notify()
+        while not call.done.wait(WAIT_POLL):
+            gone = _gone(context)
+            if gone is not None:
+                raise gone
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def now(self, command):
+        """Run ``command(self)`` in the calling thread, one command at a time.
+
+        A live system's points and reads run this way, off the system's
+        thread, to spare a thread hand-over per communication point; the
+        lock keeps them and the queued commands from overlapping.
+        """
+        with self.step_lock:
+            if self.closing.is_set():
+                raise self.terminated()
+            return command(self)
+
+    def _serve(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue:
+                    self._cv.wait()
+                call = self._queue.popleft()
+            if call.command is None:
+                return
+            try:
+                if call.final:
+                    with self.step_lock:
+                        call.result = call.command(self)
+                elif (gone := _gone(call.context)) is not None:
+                    self.dropped_calls += 1
+                    log.info("system %s: a call was dropped unrun (%s)", self.id, gone.message)
+                    call.error = gone
+                else:
+                    call.result = self.now(call.command)
+            except BaseException as exc:  # noqa: BLE001 (raised in the caller's thread)
+                call.error = exc
+            finally:
+                with self._cv:
+                    self._pending -= 1
+                call.done.set()
+
+    def close(self, timeout: float) -> bool:
+        """Stop the system: refuse further calls, end the running one at its next
+        slice, drop the queued ones, then stop the simulation and free its files.
+        Returns whether that finished within ``timeout`` seconds (if not, it
+        finishes when the component's step in progress returns)."""
+        with self._cv:
+            if self.closing.is_set():
+                return True
+            self.closing.set()
+            for call in self._queue:
+                call.error = self.terminated()
+                self._pending -= 1
+                call.done.set()
+            self._queue.clear()
+            final = _Call(HostedSystem.shutdown, None, final=True)
+            self._queue.extend((final, _Call(None, None)))
+            self._pending += 1
+            self._cv.notify()
+        if not final.done.wait(timeout):
+            log.warning("system %s is still in a step; it is freed when the step returns", self.id)
+            return False
+        return True
+
+    def terminated(self) -> RequestError:
+        return RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated")
+
+    def status(self) -> pb.SystemStatus:
+        sim = self.sim
+        return pb.SystemStatus(system_id=self.id, name=self.name, state=self.state,
+                               time=sim.time if sim is not None else 0.0,
+                               steps=sim.step_index if sim is not None else 0, error=self.error)
+
+    # -- on the system's thread ---------------------------------------------------
+
+    def require_running(self) -> Simulation:
+        if self.closing.is_set() or self.state == S.SYSTEM_STATE_TERMINATED:
+            raise self.terminated()
+        if self.state == S.SYSTEM_STATE_CREATED:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {self.id} is not initialized (call Initialize)")
+        if self.state == S.SYSTEM_STATE_FAILED:
+            raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                               f"system {self.id} has failed: {self.error}")
+        return self.sim
+
+    def advance(self, step_some, context=None) -> None:
+        """Call ``step_some(k)`` (take at most ``k`` steps, return True when done)
+        until done, with ``k`` adapted so that a slice takes about
+        SLICE_SECONDS; between slices, broadcast new rows and stop if the system
+        is being terminated or (``context``) the client has gone.  A failure
+        marks the system failed."""
+        self.require_running()
+        try:
+            while True:
+                if self.closing.is_set():
+                    raise RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated "
+                                       f"while stepping, at t={self.sim.time:g} s")
+                if _gone(context) is not None:
+                    return
+                began = time.perf_counter()
+                done = step_some(self.chunk)
+                took = time.perf_counter() - began
+                self.broadcast()
+                if took < SLICE_SECONDS / 4:
+                    # a slice records fewer rows than are kept: streams miss none
+                    self.chunk = min(2 * self.chunk, max(1, self.quotas.max_rows // 2))
+                elif took > SLICE_SECONDS:
+                    self.chunk = max(1, self.chunk // 2)
+                if done:
+                    return
+        except FmiCallError as exc:
+            self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
+            self.broadcast(final=True)
+            raise
+
+    def check_steps(self, n: int) -> None:
+        """Refuse ``n`` steps that would pass the stop time."""
+        sim = self.sim
+        if sim.stop_time is not None and sim.time + (n - 0.5) * sim.step_size > sim.stop_time:
+            raise ConfigurationError(f"steps: {n} steps from t={sim.time:g} s would pass the "
+                                     f"stop time {sim.stop_time:g} s")
+
+    def step(self, n: int) -> None:
+        """``n`` communication steps, through the live twin when there is one."""
+        self.check_steps(n)
+        sim = self.sim
+        if self.twin is None:
+            sim.step(n)
+            return
+        for _ in range(n):
+            self.twin.step(wait=False)
+
+    def shutdown(self) -> None:
+        if self.twin is not None:
+            self.twin.close()
+        if self.sim is not None:
+            self.sim.stop()
+        self.state = S.SYSTEM_STATE_TERMINATED
+        self.close_streams()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.budget is not None:
+            self.budget.release()
+
+    # -- output streams -------------------------------------------------------------
+
+    def subscribe(self, columns: list[int], context) -> _Subscriber:
+        subscriber = _Subscriber(columns, context)
+        with self.lock:
+            self.subscribers.append(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: _Subscriber) -> None:
+        with self.lock:
+            if subscriber in self.subscribers:
+                self.subscribers.remove(subscriber)
+
+    def broadcast(self, *, final: bool = False) -> None:
+        """Offer the rows recorded since the last broadcast to every subscriber."""
+        result = self.sim.result if self.sim is not None else None
+        if result is not None:
+            total = result.total            # rows dropped from the window kept in memory included
+            if total > self.rows_sent:
+                with self.lock:
+                    if self.subscribers:
+                        times, rows = result.since(self.rows_sent)
+                        for subscriber in list(self.subscribers):
+                            self._offer(subscriber, times, rows)
+                self.rows_sent = total
+        if final:
+            self.close_streams()
+
+    def _offer(self, subscriber: _Subscriber, times, rows) -> None:
+        limit = self.quotas.max_stream_backlog
+        with subscriber.lock:
+            if subscriber.backlog + len(times) <= limit:
+                subscriber.backlog += len(times)
+                subscriber.queue.put((times, rows))
+                return
+            self.subscribers.remove(subscriber)
+            subscriber.queue.queue.clear()
+            subscriber.queue.put(exceeded(
+                self.quotas, "max_stream_backlog",
+                f"the output stream of system {self.id} fell more than {limit} rows behind "
+                "(read faster, or ask for fewer names)"))
+            if subscriber.sending:
+                # Its call is stuck handing rows to a client that does not read.
+                subscriber.context.cancel()
+
+    def close_streams(self) -> None:
+        with self.lock:
+            for subscriber in self.subscribers:
+                subscriber.queue.put(None)
+            self.subscribers.clear()

@@ -23,6 +23,7 @@ import logging
 import runpy
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 from cosim import __version__, paths
@@ -136,9 +137,10 @@ def _load_target(target: str, parameters: dict, parameter_set: str | None = None
         if not path.is_file():
             raise ConfigurationError(f"{path} not found")
         namespace = runpy.run_path(str(path), run_name="cosim_run")
-        system = namespace.get("system")
-        if not isinstance(system, System):
+        found: Any = namespace.get("system")
+        if not isinstance(found, System):
             raise ConfigurationError(f"{path} must define a variable 'system' holding a cosim.System")
+        system = found
         for name, value in parameters.items():
             system.set_parameter(name, value)
         defaults = {k: namespace.get(k)
@@ -156,7 +158,7 @@ FMPY_TYPE_ORDER = ("float32", "float64", "int8", "uint8", "int16", "uint16", "in
                    "int64", "uint64", "bool")
 
 
-def _recorded(names: list[str] | None, system, bare: bool) -> list[str] | None:
+def _recorded(names: list[str] | None, system, bare: bool) -> list | None:
     """The ``record`` list of ``cosim run --record NAMES``: the names given (of the
     FMU's variables for a single FMU), every variable for ``all``, and None (the
     outputs) by default; for a single FMU, what fmpy records (its outputs in
@@ -196,7 +198,8 @@ def _every_variable(system) -> list[str]:
     records; the others are named in a warning."""
     from cosim.analysis import flatten
     from cosim.execution import LOOP_TYPES, LOOP_TYPES_TEXT
-    names, skipped = [], []
+    names: list[str] = []
+    skipped: list[str] = []
     flat = flatten(system)
     for component, model in flat.components.items():
         for var in model.variables.values():

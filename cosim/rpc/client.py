@@ -192,6 +192,9 @@ class RemoteSystem:
                     progress(message.time, message.target_time)
         except grpc.RpcError as exc:
             raise self.client.error("RunUntil", exc) from None
+        if now is None:
+            raise ServiceError(str(self.client.endpoint), "RunUntil", "UNKNOWN",
+                               "the server ended the call without reporting progress")
         return now
 
     def set(self, values: dict | str, value=None) -> None:

@@ -14,6 +14,7 @@ import queue
 import shutil
 import threading
 import time
+from typing import Any
 
 import grpc
 
@@ -80,7 +81,7 @@ class HostedSystem:
         self.system = system
         self.name = system.name
         self.sim: Simulation | None = None
-        self.twin = None                  # a LiveTwin when live or real time
+        self.twin: Any = None             # a LiveTwin when live or real time
         self.state = S.SYSTEM_STATE_CREATED
         self.error = ""
         self.workdir = workdir
@@ -210,6 +211,7 @@ class HostedSystem:
         if self.state == S.SYSTEM_STATE_FAILED:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"system {self.id} has failed: {self.error}")
+        assert self.sim is not None     # initialized, running or stopped: it has one
         return self.sim
 
     def advance(self, step_some, context=None) -> None:
@@ -218,12 +220,12 @@ class HostedSystem:
         SLICE_SECONDS; between slices, broadcast new rows and stop if the system
         is being terminated or (``context``) the client has gone.  A failure
         marks the system failed."""
-        self.require_running()
+        sim = self.require_running()
         try:
             while True:
                 if self.closing.is_set():
                     raise RequestError(grpc.StatusCode.ABORTED, f"system {self.id} was terminated "
-                                       f"while stepping, at t={self.sim.time:g} s")
+                                       f"while stepping, at t={sim.time:g} s")
                 if _gone(context) is not None:
                     return
                 began = time.perf_counter()
@@ -244,7 +246,7 @@ class HostedSystem:
 
     def check_steps(self, n: int) -> None:
         """Refuse ``n`` steps that would pass the stop time."""
-        sim = self.sim
+        sim = self.require_running()
         if sim.stop_time is not None and sim.time + (n - 0.5) * sim.step_size > sim.stop_time:
             raise ConfigurationError(f"steps: {n} steps from t={sim.time:g} s would pass the "
                                      f"stop time {sim.stop_time:g} s")
@@ -252,7 +254,7 @@ class HostedSystem:
     def step(self, n: int) -> None:
         """``n`` communication steps, through the live twin when there is one."""
         self.check_steps(n)
-        sim = self.sim
+        sim = self.require_running()
         if self.twin is None:
             sim.step(n)
             return

@@ -275,11 +275,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         other requests are served between points; the real-time wait happens
         here, off the system's thread."""
         twin = hosted.twin
+        assert twin is not None         # only live systems come here
         pacer = twin.pacer
         if pacer is not None:
             # The wall clock restarts here; the statistics go on.
             hosted.do(lambda h: h.twin.start_pacing(keep_stats=True), context)
-        step = hosted.sim.step_size
+        step = hosted.require_running().step_size
         half = 0.5 * step
         every = max(1, round((target - start) / step / PROGRESS_POINTS))
         now, points = start, 0

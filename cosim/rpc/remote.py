@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 import time as _time
+from typing import Any
 
 import grpc
 import numpy as np
@@ -151,12 +152,12 @@ class RemoteSession:
         self._timeout = twin.timeout
         self._pending = values_pb2.Values()
         self._dirty = False
-        self._stream = None
-        self._awaiting = None        # the step in flight: a future or the stream
+        self._stream: _Stream | None = None
+        self._awaiting: Any = None   # the step in flight: a future or the stream
         self._step_end = 0.0
         self._closed = False
         size = max((v.value_reference for v in self.model.variables.values()), default=-1) + 1
-        self._cache = {t: np.zeros(size, dtype=d) for t, d in _DTYPES.items()}
+        self._cache: dict[str, np.ndarray] = {t: np.zeros(size, dtype=d) for t, d in _DTYPES.items()}
         for var in self.model.variables.values():
             if var.start is not None:
                 self._cache[var.type][var.value_reference] = var.start
@@ -317,7 +318,7 @@ class _Stream:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._call = stub.StepStream(iter(self._requests.get, None), metadata=metadata)
         self._timeout = timeout
-        self._waiting_since = None
+        self._waiting_since: float | None = None
         self.timed_out = False
         self._done = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, daemon=True,

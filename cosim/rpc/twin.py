@@ -68,10 +68,11 @@ class TwinService(twin_pb2_grpc.TwinServicer):
             if var.causality in ("input", "output") and var.type in TYPES and not var.shape:
                 exposed.append(var)
         for name in parameters:
-            var = self.model.variables.get(name)
-            if var is None:
+            found = self.model.variables.get(name)
+            if found is None:
                 raise ConfigurationError(f"{self.model.name} has no variable {name!r} to expose"
                                          f"{did_you_mean(name, self.model.variables)}")
+            var = found
             if var.causality != "parameter" or var.type not in TYPES or var.shape:
                 raise ConfigurationError(f"{self.model.name}.{name} is a {var.causality} of type "
                                          f"{var.type}; only scalar parameters can be exposed")
@@ -81,7 +82,7 @@ class TwinService(twin_pb2_grpc.TwinServicer):
         # wire ref -> model value reference, per type; -1 where the ref is not
         # a settable variable of that type
         self._settable = {t: np.full(len(exposed), -1, dtype=np.int64) for t in TYPES}
-        self._outputs = {}
+        self._outputs: dict = {}
         for ref, var in enumerate(exposed):
             if var.causality == "output":
                 refs, vrs = self._outputs.setdefault(var.type, ([], []))

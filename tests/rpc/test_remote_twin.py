@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 LINE_TWIN = Path(__file__).resolve().parents[2] / "examples" / "line_twin"
 if str(LINE_TWIN) not in sys.path:
     sys.path.insert(0, str(LINE_TWIN))
-from line_twin import build_line
+from line_twin import build_line  # noqa: E402 - the example folder is put on the path above
 
 
 SPINDLE = twins.path("spindle")

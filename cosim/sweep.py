@@ -442,8 +442,10 @@ def _run_on_dask(shipped, members, settings, client, workers, done) -> None:
         # Once per worker.  Unique keys: a key derived from the data would be
         # shared with an earlier call's futures, whose release may still be on
         # its way to the scheduler and would drop the new copy.
+        # A dict would be scattered value by value under its own keys ("stop_time",
+        # ...), the same in every call: a list of one scatters it whole.
         shipped_future = client.scatter(shipped, broadcast=True, hash=False)
-        settings_future = client.scatter(settings, broadcast=True, hash=False)
+        [settings_future] = client.scatter([settings], broadcast=True, hash=False)
         futures = {client.submit(run_member, shipped_future, index, member, settings_future,
                                  pure=False): (index, member)
                    for index, member in enumerate(members)}

@@ -289,13 +289,7 @@ class System:
             raise SystemStructureError(f"component {name!r}: isolate must be True or False, "
                                        f"got {isolate!r}")
         if isinstance(source, System):
-            if source is self or self in source._all_subsystems():
-                raise SystemStructureError(f"system '{source.name}' cannot be nested in itself")
-            values = dict(parameters or {})
-            for path, value in values.items():
-                source._check_parameter_path(f"{name}.{path}", path, value)
-            self._refuse_collision(name, source._component_paths())
-            self._graph.add_node(name, kind="system", system=source, parameters=values)
+            self._nest(name, source, parameters)
             return
         opener = sources.opener_for(source)
         if token is not None and opener is None:
@@ -311,22 +305,7 @@ class System:
             model = source.model            # Python-backed or remote
         elif isinstance(source, (str, Path)):
             source = Path(source)
-            model = read_model(source)
-            if interface is not None:
-                model = model.for_interface(interface)
-            if model.interface == MODEL_EXCHANGE:
-                try:
-                    solver = Solver.coerce(solver)
-                except ConfigurationError as exc:
-                    raise ConfigurationError(f"component {name!r}: {exc}") from None
-            elif solver is not None:
-                raise SystemStructureError(
-                    f"component {name!r}: solver= is for model exchange components; {source} runs "
-                    "as co-simulation (add interface='model-exchange' if it offers that)")
-            if isolate and model.interface == MODEL_EXCHANGE:
-                raise SystemStructureError(
-                    f"component {name!r}: only co-simulation FMUs can be isolated; {source} runs "
-                    "as model exchange")
+            model, solver = self._fmu_model(name, source, interface, solver, isolate)
         else:
             raise SystemStructureError(
                 f"component {name!r}: source must be an FMU path, a grpc:// URL, a RemoteTwin, "
@@ -338,6 +317,37 @@ class System:
         self._refuse_collision(name, [("", ())])
         self._graph.add_node(name, kind="component", model=model, source=source, parameters=values,
                              solver=solver, isolate=isolate)
+
+    def _nest(self, name: str, system: System, parameters: dict | None) -> None:
+        """Add ``system`` as the element ``name``, with values set inside it."""
+        if system is self or self in system._all_subsystems():
+            raise SystemStructureError(f"system '{system.name}' cannot be nested in itself")
+        values = dict(parameters or {})
+        for path, value in values.items():
+            system._check_parameter_path(f"{name}.{path}", path, value)
+        self._refuse_collision(name, system._component_paths())
+        self._graph.add_node(name, kind="system", system=system, parameters=values)
+
+    @staticmethod
+    def _fmu_model(name: str, source: Path, interface, solver, isolate: bool):
+        """(model, solver) of an FMU file for the component ``name``, checked."""
+        model = read_model(source)
+        if interface is not None:
+            model = model.for_interface(interface)
+        if model.interface == MODEL_EXCHANGE:
+            try:
+                solver = Solver.coerce(solver)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"component {name!r}: {exc}") from None
+        elif solver is not None:
+            raise SystemStructureError(
+                f"component {name!r}: solver= is for model exchange components; {source} runs "
+                "as co-simulation (add interface='model-exchange' if it offers that)")
+        if isolate and model.interface == MODEL_EXCHANGE:
+            raise SystemStructureError(
+                f"component {name!r}: only co-simulation FMUs can be isolated; {source} runs "
+                "as model exchange")
+        return model, solver
 
     def add_port(self, name: str, kind: str, *, type: str = "float64", unit: str | None = None,
                  start=None, description: str | None = None) -> None:

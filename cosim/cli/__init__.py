@@ -1,0 +1,21 @@
+"""The ``cosim`` command line.
+
+``cosim info FILE.fmu`` describes an FMU; ``cosim validate FILE`` lists every
+problem of an FMU, SSP or OSP file (the defects that cosim tolerates as
+warnings, unless ``--strict``); ``cosim run TARGET`` runs one FMU, an SSP file
+or a Python file that defines ``system`` and writes the results as CSV,
+Parquet or MAT (by the extension of ``-o``); with ``--realtime [FACTOR]`` it
+paces the run to the wall clock and prints the lateness and jitter it
+achieved.  ``cosim plot RESULT`` draws a result file, one panel per unit.
+``cosim sweep TARGET`` runs an ensemble of variations on Dask.
+``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
+FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.
+Errors end the command with a one-line message and a non-zero exit status.
+
+Each command imports what it needs when it runs, so that ``cosim --help``
+and ``import cosim.cli`` stay fast (no scipy, networkx, Dask or gRPC).
+"""
+
+from cosim.cli.parser import ALGORITHMS, EXTRAPOLATIONS, OVERRUN_POLICIES, build_parser, main
+
+__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "OVERRUN_POLICIES", "build_parser", "main"]

@@ -1,0 +1,110 @@
+"""``cosim serve`` and ``cosim serve-twin``: the gRPC services, with their security and quotas."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from cosim.errors import ConfigurationError
+
+log = logging.getLogger("cosim")
+
+
+def _security(args):
+    from cosim.rpc.common import ServerSecurity
+    return ServerSecurity(token=args.token, token_file=args.token_file, tls_cert=args.tls_cert,
+                          tls_key=args.tls_key, client_ca=args.tls_client_ca)
+
+
+def _announce(what: str):
+    def ready(server):
+        print(f"cosim: {what} on {server.url}{' (TLS)' if server.security.credentials else ''}"
+              f"{', token required' if server.security.token else ''}", flush=True)
+    return ready
+
+
+def _guarded_security(args):
+    """The server's security, or None (after saying why on one line) when it
+    would let anyone on the network in without --insecure."""
+    from cosim.rpc.server import exposure, is_loopback
+    security = _security(args)
+    problem = exposure(args.host, security)
+    if problem is not None and not args.insecure:
+        print(f"cosim {args.command}: {problem}", file=sys.stderr)
+        return None
+    if not security.token and not security.client_ca:
+        where = ("any local user or process can call it" if is_loopback(args.host)
+                 else "anyone who can reach it can call it (--insecure)")
+        print(f"cosim: warning: no token is required: {where}; pass --token or --token-file "
+              "to require one", file=sys.stderr, flush=True)
+    return security
+
+
+def cmd_serve(args) -> int:
+    from cosim.rpc.quotas import Quotas
+    from cosim.rpc.server import orchestrator_server
+    quotas = Quotas(max_systems=args.max_systems,
+                    max_unpacked_bytes=_byte_count(args.max_unpacked_bytes, "--max-unpacked-bytes"),
+                    max_total_unpacked_bytes=_byte_count(args.max_total_unpacked_bytes,
+                                                         "--max-total-unpacked-bytes"),
+                    max_queued_calls=args.max_queued_calls,
+                    max_stream_backlog=args.max_stream_backlog, max_rows=args.max_rows,
+                    max_calls=args.max_calls)
+    security = _guarded_security(args)
+    if security is None:
+        return 2
+    server = orchestrator_server(root=args.root, host=args.host, port=args.port,
+                                 security=security, quotas=quotas,
+                                 allow_remote_components=args.allow_remote_components)
+    server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
+    return 0
+
+
+_BYTE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _byte_count(text: str, option: str) -> int:
+    """A byte count written as digits with an optional K, M, G or T (powers of 1024)."""
+    number, unit = text.strip().upper().removesuffix("B"), ""
+    if number[-1:] in _BYTE_UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * _BYTE_UNITS[unit])
+    except (ValueError, OverflowError):
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{option} must be a number of bytes > 0 (e.g. 1G, 500M), not {text!r}")
+    return value
+
+
+def cmd_serve_twin(args) -> int:
+    from cosim.rpc.server import twin_server
+    if args.max_calls <= 0:
+        raise ConfigurationError(f"--max-calls must be a whole number > 0, got {args.max_calls}")
+    security = _guarded_security(args)
+    if security is None:
+        return 2
+    server = twin_server(args.fmu, parameters=args.parameter, host=args.host, port=args.port,
+                         security=security, max_sessions=args.max_sessions,
+                         idle_timeout=args.idle_timeout, max_calls=args.max_calls)
+    exposed = ", ".join(args.parameter) or "none"
+    server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
+    return 0
+
+
+def add_server_options(parser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    parser.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 picks a free one)")
+    parser.add_argument("--token", help="require this bearer token on every call")
+    parser.add_argument("--token-file", help="read the token from this file (first line)")
+    parser.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="private key of --tls-cert (PEM)")
+    parser.add_argument("--tls-client-ca", help="require client certificates signed by this CA (mutual TLS)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve on a non-loopback address without a token or client "
+                             "certificates (refused otherwise)")
+    parser.add_argument("--max-calls", type=int, default=256, metavar="N",
+                        help="calls in progress at once, server-wide; more are refused at once "
+                             "(default 256; ListSystems, Terminate and health checks are exempt)")

@@ -39,6 +39,7 @@ RULES = [
     ("analysis.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live")),
     ("component.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
     ("sources.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
+    ("references.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
     ("execution", ("cosim.live", "cosim.rpc", "cosim.ssp", "cosim.cli")),
     ("master", ("cosim.execution", "cosim.live", "cosim.rpc", "cosim.ssp", "cosim.system")),
     ("fmi", ("cosim.execution", "cosim.system", "cosim.ssp", "cosim.rpc", "cosim.live")),

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from cosim import System
+from cosim import PythonComponent, System
 from cosim.errors import InvalidConnectionError
 from cosim.results import read_result
 from fmpy_driver import Driver
@@ -227,3 +227,32 @@ def test_a_loop_of_strings_settles_like_other_discrete_values(test_fmus, fmi_ver
                                  record=["a.echo", "b.echo", "a.length"])
         assert list(result["a.echo"]) == list(result["b.echo"]) == [""] * 4
         assert list(result["a.length"]) == [0] * 4
+
+
+class Shout(PythonComponent):
+    """Upper-cases a string input and counts its steps into another string."""
+
+    inputs = {"text": ""}
+    outputs = {"loud": ("text",), "count": ()}
+    output_types = {"loud": "string", "count": "string"}
+
+    def update_outputs(self):
+        self["loud"] = self["text"].upper()
+
+    def do_step(self, t, h):
+        self.steps = getattr(self, "steps", 0) + 1
+        self["count"] = f"py-{self.steps}"
+        self.update_outputs()
+
+
+def test_python_components_exchange_strings_with_fmus(test_fmus):
+    system = System("mixed")
+    system.add("src", test_fmus("text_source", "2.0"))
+    system.add("py", Shout)
+    system.add("sink", test_fmus("text_sink", "2.0"))
+    system.connect("src.phase", "py.text")
+    system.connect("py.count", "sink.s")
+    result = system.simulate(stop_time=0.5, step_size=0.1, algorithm="gauss-seidel",
+                             record=["py.loud", "sink.echo"])
+    assert list(result["py.loud"]) == ["PHASE-0"] * 3 + ["PHASE-1"] * 3
+    assert list(result["sink.echo"])[1:] == [f"py-{n}" for n in range(1, 6)]

@@ -58,7 +58,7 @@ _VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool,
 _PORT_KINDS = ("input", "output")
 # Value types the master's loop carries over connections.
 EXCHANGED_TYPES = ("float64", "int32", "bool", "float32", "int8", "uint8", "int16", "uint16",
-                   "uint32", "int64", "uint64")
+                   "uint32", "int64", "uint64", "string", "binary")
 
 
 def _a(word: str) -> str:
@@ -476,11 +476,13 @@ class System(ReferenceResolution):
                 f"{dst_var.interval_variability} clock, which ticks on its own schedule; "
                 "only triggered input clocks take their ticks from a connection")
         if src_var.type not in EXCHANGED_TYPES and src_var.type != "clock":
-            # binary values cannot be set from Python either
-            hint = "" if src_var.type == "binary" else f"; set {target} with Simulation.set instead"
             raise InvalidConnectionError(
                 f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): the "
-                f"master exchanges numbers and booleans only{hint}")
+                "master exchanges numbers, booleans, strings and binaries only")
+        if src_var.type in ("string", "binary") and src_var.shape:
+            raise InvalidConnectionError(
+                f"cannot connect {source} {list(src_var.shape)} -> {target}: {src_var.type} "
+                "arrays are not exchanged (scalars only)")
         if src_var.shape != dst_var.shape:
             raise InvalidConnectionError(
                 f"cannot connect {source} {list(src_var.shape)} -> {target} {list(dst_var.shape)}: "

@@ -86,6 +86,11 @@ class Driver:
             getter = self.fmu.getReal if self.version == "2.0" else self.fmu.getFloat64
         elif var.type in ("Integer", "Int32"):
             getter = self.fmu.getInteger if self.version == "2.0" else self.fmu.getInt32
+        elif var.type == "String":
+            value = self._call("get", self.fmu.getString, vr)[0]
+            return value.decode() if isinstance(value, bytes) else value
+        elif var.type == "Binary":
+            return self._call("get", self.fmu.getBinary, vr)[0]
         else:
             getter = self.fmu.getBoolean
         return self._call("get", getter, vr)[0]

@@ -79,19 +79,25 @@ def test_record_all_records_every_variable_of_the_fmu(test_fmus, tmp_path, caplo
     out = tmp_path / "out.csv"
     assert main(["run", str(path), "--output", str(out), "--quiet", "--step-size", "0.1",
                  "--record", "all"]) == 0
-    ours = np.genfromtxt(out, delimiter=",", names=True)
-    assert ours.dtype.names == ("time", "gain", "level", "count", "on", "spare")
+    ours = np.genfromtxt(out, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    assert ours.dtype.names == ("time", "label", "gain", "level", "count", "on", "spare")
     np.testing.assert_allclose(ours["level"], 2.0 * ours["time"], atol=1e-12)
     np.testing.assert_array_equal(ours["count"], np.arange(11))
     np.testing.assert_allclose(ours["spare"], ours["time"], atol=1e-12)
-    [warning] = [r.getMessage() for r in caplog.records if "--record all" in r.getMessage()]
-    assert warning == ("--record all: silent.label not recorded (the master records number "
-                       "and bool (float64, float32, int8 to uint64, bool) values)")
-    # fmpy records every variable it asked for too, types it can hold
+    # the String parameter is recorded too, as text
+    label = read_model_description_start(path, "label")
+    assert list(ours["label"]) == [label] * 11
+    assert not [r for r in caplog.records if "--record all" in r.getMessage()]
+    # fmpy records every variable it asked for too, types it can hold (not strings)
     names = [v.name for v in fmpy.read_model_description(str(path)).modelVariables
              if v.type != "String" and v.name != "time"]
     theirs = fmpy.simulate_fmu(str(path), output=names, output_interval=0.1)
-    assert set(theirs.dtype.names) == set(ours.dtype.names)
+    assert set(theirs.dtype.names) == set(ours.dtype.names) - {"label"}
+
+
+def read_model_description_start(path, name):
+    [var] = [v for v in fmpy.read_model_description(str(path)).modelVariables if v.name == name]
+    return var.start
 
 
 def test_record_all_stands_alone(test_fmus, capsys):

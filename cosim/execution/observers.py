@@ -65,8 +65,10 @@ class WriterObserver(Observer):
         self.writer = writer
 
     def started(self, result):
+        # texts only where there are any: writers written before them take none
+        extra = {"texts": result.texts} if result.texts else {}
         self.writer.start(result.names, types=result.types, units=result.units,
-                          descriptions=result.descriptions)
+                          descriptions=result.descriptions, **extra)
 
     def rows(self, times, rows):
         self.writer.append(times, rows)

@@ -19,12 +19,18 @@ from cosim import paths
 from cosim.errors import ConfigurationError, CosimError
 from cosim.master._core import GROUPS
 
-__all__ = ["CLOCK_KINDS", "LOOP_TYPES", "LOOP_TYPES_TEXT", "InputLink", "OutputLink",
+__all__ = ["CLOCK_KINDS", "LOOP_TYPES", "LOOP_TYPES_TEXT", "NUMBER_TYPES", "NUMBER_TYPES_TEXT",
+           "TEXT_TYPES", "InputLink", "OutputLink",
            "ClockedLink", "Plan", "element_names", "shape_text"]
 
 # The value types the master's loop exchanges and records, in the core's group order.
 LOOP_TYPES = tuple(GROUPS)
-LOOP_TYPES_TEXT = "number and bool (float64, float32, int8 to uint64, bool)"
+LOOP_TYPES_TEXT = "number, bool, string and binary (float64, float32, int8 to uint64, bool, " \
+    "string, binary)"
+# Strings and binaries are exchanged as they are, scalars only, held over each step.
+TEXT_TYPES = ("string", "binary")
+NUMBER_TYPES = tuple(t for t in LOOP_TYPES if t not in TEXT_TYPES)
+NUMBER_TYPES_TEXT = "number and bool (float64, float32, int8 to uint64, bool)"
 # intervalVariability of the FMI 3 input clocks the master ticks
 CLOCK_KINDS = ("constant", "fixed", "tunable", "changing", "triggered")
 
@@ -67,6 +73,23 @@ def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
 
 def shape_text(var) -> str:
     return f"[{', '.join(map(str, var.shape))}]" if var.shape else "scalar"
+
+
+def _check_text(c, src, clocked) -> None:
+    """A string or binary connection: the value as it is (held over the step),
+    a scalar, not clocked."""
+    if (c.scale, c.shift) != (1.0, 0.0):
+        raise ConfigurationError(
+            f"connection {c.source} -> {c.target}: {src.type} values take no linear "
+            f"transformation (scale {c.scale}, shift {c.shift}); connect them without one")
+    if src.shape:
+        raise ConfigurationError(
+            f"connection {c.source} -> {c.target}: {c.source} is a {src.type} array of shape "
+            f"{shape_text(src)}; cosim exchanges {src.type} scalars only")
+    for end in (c.source, c.target):
+        if end in clocked:
+            raise ConfigurationError(f"connection {c.source} -> {c.target}: {end} is a clocked "
+                                     f"{src.type}; clocked {src.type} values are not exchanged")
 
 
 class Plan:
@@ -112,6 +135,8 @@ class Plan:
             raise ConfigurationError(
                 f"connection {c.source} -> {c.target}: {group} values cannot be exchanged by "
                 f"the master yet (it exchanges {LOOP_TYPES_TEXT} values)")
+        if group in TEXT_TYPES:
+            _check_text(c, src, self.clocked)
         if src.shape != dst.shape:
             raise ConfigurationError(
                 f"connection {c.source} -> {c.target}: {c.source} has shape "
@@ -157,6 +182,13 @@ class Plan:
         for name in self._recorded_names(record):
             leaf, scale, shift = self.leaf_of(name)
             comp, var = self.variable(leaf)
+            if var.type in TEXT_TYPES and var.shape:
+                raise ConfigurationError(f"record: {name} is a {var.type} array; cosim records "
+                                         f"{var.type} scalars only")
+            if var.type in TEXT_TYPES and (scale, shift) != (1.0, 0.0):
+                raise ConfigurationError(f"record: output port {name} shows the {var.type} "
+                                         f"{leaf} through scale {scale} and shift {shift}; "
+                                         f"{var.type} values take no transformation")
             if leaf in self.source_slot:
                 group, slots = self.source_slot[leaf]
             elif leaf in self.clocked:
@@ -227,7 +259,7 @@ class Plan:
                     if not set(var.clocks) & ticking:
                         continue
                     reference = self.system.reference(name, var.name)
-                    if var.type not in LOOP_TYPES:
+                    if var.type not in NUMBER_TYPES:
                         raise ConfigurationError(f"{reference}: clocked {var.type} values are "
                                                  "not supported")
                     self.clocked[reference] = var

@@ -34,7 +34,7 @@ from cosim.execution.initialize import (holds_its_starts, set_missing_starts, se
 from cosim.execution.observers import Observers, ResultRecorder, WriterObserver
 from cosim.execution.options import Options
 from cosim.execution.pacing import Pacer
-from cosim.execution.plan import LOOP_TYPES, Plan
+from cosim.execution.plan import LOOP_TYPES, TEXT_TYPES, Plan
 from cosim.execution.snapshots import StateAccess
 from cosim.execution.stats import ComponentStats
 from cosim.execution.threads import calibrate
@@ -118,11 +118,19 @@ class Simulation(ValueAccess, StateAccess):
         self._libraries: dict = {}
         self._stopped = False
         self._stats: dict[str, ComponentStats] = {}
+        # string and binary columns: one table of values per buffer slot, shared
+        # by the columns that show it, extended from the core's stores
+        self._text_tables: dict = {}
+        for column, (group, slot) in enumerate(plan.columns):
+            if group in TEXT_TYPES:
+                self._text_tables.setdefault((group, slot), ([], []))[1].append(column)
         self.result = Result(plan.column_names, arrays=plan.arrays,
                              types=[group for group, _ in plan.columns],
                              units=plan.column_units, descriptions=plan.column_descriptions,
                              keep_rows=o.recording.keep_rows,
-                             keep_seconds=o.recording.keep_seconds)
+                             keep_seconds=o.recording.keep_seconds,
+                             texts={c: table for table, columns in self._text_tables.values()
+                                    for c in columns})
         self._observers = Observers([ResultRecorder(self.result), *observers])
         if o.recording.output_file is not None:     # a bad file name fails before instantiating
             self._observers.attach(WriterObserver(writer_for(o.recording.output_file)))
@@ -458,6 +466,8 @@ class Simulation(ValueAccess, StateAccess):
         floats = rows.view(np.float64)      # transformed columns are float64 ones
         for column, (scale, shift) in self._plan.column_transforms.items():
             floats[:, column] = scale * floats[:, column] + shift
+        for (group, slot), (table, _) in self._text_tables.items():
+            table.extend(self._core.text_values(group, slot, len(table)))
         self._observers.rows(times, rows)
         for runtime in self._runtimes:
             runtime.drain_log()

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cosim.errors import ConfigurationError
-from cosim.execution.plan import LOOP_TYPES, LOOP_TYPES_TEXT, Plan, shape_text
+from cosim.execution.plan import NUMBER_TYPES, NUMBER_TYPES_TEXT, Plan, shape_text
 
 __all__ = ["ValueAccess"]
 
@@ -197,9 +197,9 @@ class ValueAccess:
         """Group (index, name, runtime, Variable, scale, shift) by component and type."""
         groups: dict = {}
         for i, name, runtime, var, scale, shift in items:
-            if var.type not in LOOP_TYPES:
+            if var.type not in NUMBER_TYPES:
                 raise ConfigurationError(f"{name} is {var.type}; only "
-                                         f"{LOOP_TYPES_TEXT} values can be {verb}")
+                                         f"{NUMBER_TYPES_TEXT} values can be {verb} in a batch")
             if var.shape:
                 raise ConfigurationError(f"{name} is an array of shape {shape_text(var)}; "
                                          f"only scalars can be {verb} in a batch (use get/set)")

@@ -12,25 +12,28 @@ from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from cosim.fmi._binding cimport (
-    T_BOOL, T_FLOAT32, T_FLOAT64, T_INT8, T_INT16, T_INT32, T_INT64, T_UINT8, T_UINT16, T_UINT32,
-    T_UINT64, Instance)
+    T_BINARY, T_BOOL, T_FLOAT32, T_FLOAT64, T_INT8, T_INT16, T_INT32, T_INT64, T_STRING, T_UINT8,
+    T_UINT16, T_UINT32, T_UINT64, Instance)
 from cosim.master._clocks cimport tick_time
+from cosim.master._text cimport text_free, text_index
 from cosim.master._types cimport (
     ACT_IN, ACT_OUT, ACT_REC, CLOCK_OUTPUT, CLOCK_TIMED, CLOCK_TRIGGERED, G_BOOL, G_F32, G_F64,
-    G_I32, GAUSS_SEIDEL, GROUP_SIZE, HOLD_EXTRAPOLATE, HOLD_INTERPOLATE, HOLD_ZERO, JACOBI,
+    G_I32, G_STR, GAUSS_SEIDEL, GROUP_SIZE, HOLD_EXTRAPOLATE, HOLD_INTERPOLATE, HOLD_ZERO, JACOBI,
     KIND_FMU, KIND_PYTHON, N_GROUPS, NO_TICK, Buffers, Clock, ClockSet, Failure, Loop, Master,
-    Port, StepControl, Unit, UnitStats)
+    Port, StepControl, TextStore, Unit, UnitStats)
 
 cnp.import_array()
 
 _GROUP_NAMES = ("float64", "int32", "bool", "float32", "int8", "uint8", "int16", "uint16",
-                "uint32", "int64", "uint64")
+                "uint32", "int64", "uint64", "string", "binary")
 GROUPS = {name: g for g, name in enumerate(_GROUP_NAMES)}
 _GROUP_TYPES = (T_FLOAT64, T_INT32, T_BOOL, T_FLOAT32, T_INT8, T_UINT8, T_INT16, T_UINT16,
-                T_UINT32, T_INT64, T_UINT64)
-# numpy dtype of each group's buffer
+                T_UINT32, T_INT64, T_UINT64, T_STRING, T_BINARY)
+# the groups whose slots hold indices into their TextStore
+TEXT_GROUPS = ("string", "binary")
+# numpy dtype of each group's buffer (text groups: store indices)
 _GROUP_DTYPES = (np.float64, np.int32, np.int32, np.float32, np.int8, np.uint8, np.int16,
-                 np.uint16, np.uint32, np.int64, np.uint64)
+                 np.uint16, np.uint32, np.int64, np.uint64, np.int64, np.int64)
 for _g, _dtype in enumerate(_GROUP_DTYPES):
     if GROUP_SIZE[_g] != np.dtype(_dtype).itemsize:
         raise ImportError(f"cosim.master: GROUP_SIZE of {_GROUP_NAMES[_g]} is {GROUP_SIZE[_g]}, "
@@ -68,6 +71,11 @@ cdef class Builder:
         m.holds.at_prev = <double*>self._alloc(m.slot_counts[G_F64] * sizeof(double))
         m.has_derivative = <uint8_t*>self._alloc(m.slot_counts[G_F64])
         m.rd = m.wr = &m.bufs[0]
+        for t in range(2):
+            m.text[t] = <TextStore*>self._alloc(m.slot_counts[G_STR + t] * sizeof(TextStore))
+            for s in range(m.slot_counts[G_STR + t]):
+                if text_index(&m.text[t][s], "", 0) != 0:     # index 0: the empty value
+                    raise MemoryError()
         m.rows.chunk_rows = chunk_rows
         m.rows.check_every = 1
         m.threads = 1
@@ -83,6 +91,12 @@ cdef class Builder:
         b.boolean = <int32_t*>self._alloc(self.m.slot_counts[G_BOOL] * sizeof(int32_t))
         for g in range(G_F32, N_GROUPS):
             b.raw[g] = <char*>self._alloc(self.m.slot_counts[g] * GROUP_SIZE[g])
+
+    def __dealloc__(self):
+        for t in range(2):
+            if self.m.text[t] != NULL:
+                for s in range(self.m.slot_counts[G_STR + t]):
+                    text_free(&self.m.text[t][s])
 
     def free_states(self):
         """Free the FMU states kept for rollbacks; call before the instances are freed."""
@@ -157,8 +171,16 @@ cdef class Builder:
             size = sizeof(uint8_t)          # fmi3Boolean, fmi1Boolean
         else:
             size = GROUP_SIZE[group]        # fmi2Boolean is an int32 too
+        if group >= G_STR:
+            if port.nv != port.n:
+                raise ValueError(f"{_GROUP_NAMES[group]} arrays are not exchanged")
+            size = sizeof(long long)       # `last` holds store indices; scratch, pointers
+            port.lengths = <size_t*>self._alloc(max(port.n, 1) * sizeof(size_t))
         port.size = size
         port.scratch = self._alloc(max(port.nv, 1) * size)
+        if group >= G_STR:
+            port.direct = -1
+            return
         contiguous = port.n > 0 and list(slots) == list(range(slots[0], slots[0] + port.nv))
         # fmi3Boolean and fmi1Boolean are one byte, unlike the buffer's int32: they need the copy.
         same_layout = group != G_BOOL or version == 2

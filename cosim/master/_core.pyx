@@ -29,10 +29,11 @@ from cosim.master._loops cimport discrete_changed, discrete_value, keep_discrete
 from cosim.master._stepcontrol cimport (
     history_bytes, history_fault, history_size, place_outputs, restore_history, run_variable)
 from cosim.master._stepping cimport record, run_fixed
+from cosim.master._text cimport store_of, text_entry, text_index
 from cosim.master._types cimport (
-    ACT_IN, ACT_OUT, ACT_REC, CHUNK_FULL, DONE, FAILED, G_BOOL, G_F32, G_F64, G_U8, G_U16,
-    G_U32, G_U64, GROUP_SIZE, KIND_FMU, LOOP_FAILED, MAX_PENDING, N_GROUPS, NEWTON_FAILED,
-    STAGE_GET, STAGE_SET, STAGE_STEP, TERMINATED, Buffers, ClockSet, Failure, Loop, Master, Port,
+    ACT_IN, ACT_OUT, ACT_REC, CHUNK_FULL, DONE, FAILED, G_BIN, G_BOOL, G_F32, G_F64, G_STR, G_U8,
+    G_U16, G_U32, G_U64, GROUP_SIZE, KIND_FMU, LOOP_FAILED, MAX_PENDING, N_GROUPS, NEWTON_FAILED,
+    STAGE_GET, STAGE_SET, STAGE_STEP, TERMINATED, Buffers, TextEntry, ClockSet, Failure, Loop, Master, Port,
     Unit, UnitStats, fail, slot_at)
 
 from cosim.master._build import _GROUP_DTYPES, _GROUP_NAMES, _GROUP_TYPES, GROUPS, HOLDS
@@ -301,14 +302,17 @@ cdef class Core(Builder):
         if fault is not None:
             raise ValueError(fault)
         cdef const char* data = values
+        for g in range(G_STR):
+            nbytes = m.slot_counts[g] * GROUP_SIZE[g]
+            memcpy(slot_at(m.rd, g, 0), data + offset, nbytes)
+            offset += nbytes
+        for (g, slot), text in zip(self._text_slots(), self._text_tail(values, offset)):
+            (<long long*>slot_at(m.rd, g, slot))[0] = self._intern(g, slot, text)
+        # after the text tail: store indices of values not seen yet change the inputs block
         if inputs is not None and <size_t>len(inputs) == m.inputs_bytes:
             memcpy(m.inputs_block, <const char*>inputs, m.inputs_bytes)
         else:
             self.forget_inputs()
-        for g in range(N_GROUPS):
-            nbytes = m.slot_counts[g] * GROUP_SIZE[g]
-            memcpy(slot_at(m.rd, g, 0), data + offset, nbytes)
-            offset += nbytes
         m.step_index = step_index
         m.time = time
         restore_history(m, history)
@@ -321,8 +325,12 @@ cdef class Core(Builder):
         cdef Master* m = &self.m
         if step_index < 0 or not m.start_time <= time <= m.end_time:
             return f"step {step_index} at t={time!r} is outside this run"
-        if len(values) != sum(m.slot_counts[g] * GROUP_SIZE[g] for g in range(N_GROUPS)) or (
-                history is not None and <size_t>len(history) != history_size(m)):
+        numbers = sum(m.slot_counts[g] * GROUP_SIZE[g] for g in range(G_STR))
+        try:
+            self._text_tail(values, numbers)
+        except ValueError:
+            return "the saved values do not belong to this system"
+        if history is not None and <size_t>len(history) != history_size(m):
             return "the saved values do not belong to this system"
         return history_fault(m, history) if history is not None else None
 
@@ -348,8 +356,11 @@ cdef class Core(Builder):
                     u.active[ACT_IN][j].known[0] = 0
 
     def value(self, str group, slots):
-        """The values in buffer ``slots`` of ``group``, as a numpy array."""
+        """The values in buffer ``slots`` of ``group``, as a numpy array (of
+        objects, str or bytes, for strings and binaries)."""
         g = GROUPS[group]
+        if g >= G_STR:
+            return self._texts(self.m.rd, g, slots)
         values = self._buffer(self.m.rd, g)[np.asarray(slots, dtype=np.intp)]
         return values != 0 if g == G_BOOL else values
 
@@ -361,10 +372,73 @@ cdef class Core(Builder):
 
     def buffers(self):
         """A copy of every exchanged value, as bytes (to detect change): the
-        float64 values first, then each other group in turn."""
-        return b"".join(
+        float64 values first, then each other number group in turn, then each
+        string and binary value as its 8-byte length and its bytes."""
+        numbers = b"".join(
             bytes(<char[:self.m.slot_counts[g] * GROUP_SIZE[g]]><char*>slot_at(self.m.rd, g, 0))
-            for g in range(N_GROUPS))
+            for g in range(G_STR))
+        texts = []
+        for g, slot in self._text_slots():
+            data = self._text(g, slot, (<long long*>slot_at(self.m.rd, g, slot))[0], False)
+            texts += [len(data).to_bytes(8, "little"), data]
+        return numbers + b"".join(texts)
+
+    # -- strings and binaries -------------------------------------------------------
+
+    def text_count(self, str group, int slot):
+        """How many distinct values the store of text ``slot`` of ``group`` holds."""
+        g = GROUPS[group]
+        self._text_slot(g, slot)
+        return store_of(&self.m, g, slot).n
+
+    def text_values(self, str group, int slot, long long start=0):
+        """The distinct values text ``slot`` of ``group`` has held, from index
+        ``start`` on (str for strings, bytes for binaries): a recorded cell of
+        the slot holds the index of its value here."""
+        g = GROUPS[group]
+        self._text_slot(g, slot)
+        return [self._text(g, slot, i, True) for i in range(start, store_of(&self.m, g, slot).n)]
+
+    def _text_slots(self):
+        return [(g, s) for g in (G_STR, G_BIN) for s in range(self.m.slot_counts[g])]
+
+    cdef void _text_slot(self, int g, int slot) except *:
+        if g < G_STR or not 0 <= slot < self.m.slot_counts[g]:
+            raise ValueError(f"no {_GROUP_NAMES[g]} text slot {slot}")
+
+    cdef object _text(self, int g, int slot, long long index, bint decoded):
+        cdef TextEntry* e = text_entry(store_of(&self.m, g, slot), index)
+        data = e.data[:e.size]
+        return data.decode("utf-8", "replace") if decoded and g == G_STR else data
+
+    cdef long long _intern(self, int g, int slot, value) except -1:
+        """The store index of ``value`` (str or bytes) in text ``slot`` of ``g``."""
+        cdef bytes data = value.encode() if isinstance(value, str) else bytes(value)
+        if g == G_STR and b"\0" in data:
+            raise ValueError(f"string {value!r} holds a NUL character, which FMI strings cannot")
+        cdef long long index = text_index(store_of(&self.m, g, slot), data, len(data))
+        if index < 0:
+            raise MemoryError()
+        return index
+
+    cdef object _texts(self, Buffers* b, int g, slots):
+        return np.array([self._text(g, s, (<long long*>slot_at(b, g, s))[0], True)
+                         for s in slots] + [None], dtype=object)[:-1]
+
+    def _text_tail(self, bytes values, size_t offset):
+        """The text values at ``offset`` of :meth:`buffers`' bytes, one per text slot."""
+        out = []
+        for _ in self._text_slots():
+            if offset + 8 > <size_t>len(values):
+                raise ValueError("short")
+            size = int.from_bytes(values[offset:offset + 8], "little")
+            if offset + 8 + size > <size_t>len(values):
+                raise ValueError("short")
+            out.append(values[offset + 8:offset + 8 + size])
+            offset += 8 + size
+        if offset != <size_t>len(values):
+            raise ValueError("long")
+        return out
 
     # -- Python-backed units ------------------------------------------------------
 
@@ -395,12 +469,22 @@ cdef class Core(Builder):
 
     cdef object _read_slots(self, int g, Port* p):
         slots = np.asarray(<int[:p.nv]>p.slot)
+        if g >= G_STR:
+            return self._texts(self.m.rd, g, slots)
         values = self._buffer(self.m.rd, g)[slots]
         if g == G_F64 and p.scale != NULL:
             return np.asarray(<double[:p.nv]>p.scale) * values + np.asarray(<double[:p.nv]>p.shift)
         return values != 0 if g == G_BOOL else values
 
     cdef void _write_slots(self, int g, Port* p, values) except *:
+        if g >= G_STR:      # a list: numpy would drop a binary's trailing NUL bytes
+            values = list(values)
+            if len(values) != p.nv:
+                raise ValueError(f"get returned {len(values)} values for {p.nv} variables")
+            for i in range(p.nv):
+                (<long long*>slot_at(self.m.wr, g, p.slot[i]))[0] = self._intern(
+                    g, p.slot[i], values[i])
+            return
         values = np.asarray(values)
         if values.shape != (p.nv,):
             raise ValueError(f"get returned {values.shape} values for {p.nv} variables")

@@ -9,8 +9,9 @@ from libc.string cimport memcmp, memcpy
 from cosim.fmi._binding cimport (
     STATUS_WARNING, slave_get, slave_get_output_derivatives, slave_set,
     slave_set_input_derivatives)
+from cosim.master._text cimport pull_text, push_text
 from cosim.master._types cimport (
-    ACT_IN, ACT_OUT, ACT_REC, G_BOOL, G_F64, G_I32, GROUP_SIZE, HOLD_INTERPOLATE, HOLD_ZERO,
+    ACT_IN, ACT_OUT, ACT_REC, G_BOOL, G_F64, G_I32, G_STR, GROUP_SIZE, HOLD_INTERPOLATE, HOLD_ZERO,
     KIND_PYTHON, STAGE_GET, STAGE_RECORD, STAGE_SET, Buffers, Master, Port, Unit, copy_slot,
     fail, slot_at)
 
@@ -30,6 +31,12 @@ cdef inline int push(Master* m, Unit* u, double h) noexcept nogil:
     for j in range(u.n_active[ACT_IN]):
         p = u.active[ACT_IN][j]
         g = p.group
+        if g >= G_STR:
+            status = push_text(m, u, p)
+            if status > STATUS_WARNING:
+                fail(m, u, STAGE_SET, g, status)
+                return status
+            continue
         if p.direct >= 0:
             status = set_changed(m, u, p, <char*>slot_at(m.rd, g, p.direct))
             if status > STATUS_WARNING:
@@ -178,6 +185,12 @@ cdef inline int pull(Master* m, Unit* u, int which) noexcept nogil:
     for j in range(u.n_active[which]):
         p = u.active[which][j]
         g = p.group
+        if g >= G_STR:
+            status = pull_text(m, u, p)
+            if status > STATUS_WARNING:
+                fail(m, u, STAGE_GET, g, status)
+                return status
+            continue
         status = slave_get(&u.slave, p.type, p.vr, p.n,
                            slot_at(m.wr, g, p.direct) if p.direct >= 0 else p.scratch, p.nv)
         if status > STATUS_WARNING:

@@ -16,7 +16,9 @@ from cosim.fmi._binding cimport Slave, StepEvents
 # Value groups the loop moves between components.  From G_F32 on, the FMI 3
 # only types: their buffers hold the values as the FMI calls take them, and
 # the loop copies them as raw bytes of the group's size (no unit conversion,
-# no holds, no loops to solve: those are float64 matters).
+# no holds, no loops to solve: those are float64 matters).  G_STR and G_BIN
+# (strings, FMI 3 binaries) are text groups: a slot holds an int64 index into
+# the slot's TextStore, so they copy, compare and record like the numbers.
 cdef enum:
     G_F64 = 0
     G_I32 = 1
@@ -29,15 +31,40 @@ cdef enum:
     G_U32 = 8
     G_I64 = 9
     G_U64 = 10
-    N_GROUPS = 11
+    G_STR = 11
+    G_BIN = 12
+    N_GROUPS = 13
 
 # Bytes per value in each group's buffer (the numpy dtypes of _core's
 # _GROUP_DTYPES, checked against them when _core is imported).
 cdef extern from *:
     """
-    static const int cosim_group_size[11] = {8, 4, 4, 4, 1, 1, 2, 2, 4, 8, 8};
+    static const int cosim_group_size[13] = {8, 4, 4, 4, 1, 1, 2, 2, 4, 8, 8, 8, 8};
     """
     const int* GROUP_SIZE "cosim_group_size"
+
+# The distinct values one string or binary slot has held, each kept once:
+# equal values have equal indices, so the buffers hold indices (copied,
+# compared and recorded as 8-byte integers) and Python reads the values
+# behind recorded indices later.  Index 0 is the empty value.  Entries and
+# their bytes never move once written (blocks are added, never reallocated),
+# so a thread may read an entry while the slot's owner adds others; memory
+# grows only with values not seen before in the slot.
+cdef enum:
+    TEXT_BLOCKS = 48           # entry block b holds 16 << b entries
+
+cdef struct TextEntry:
+    const char* data           # the bytes, followed by a NUL (a C string for strings)
+    size_t size                # bytes, without the NUL
+    uint64_t hash
+
+cdef struct TextStore:
+    long long n                # entries
+    TextEntry* blocks[TEXT_BLOCKS]
+    char* bytes                # the byte block being filled; each block starts with
+    size_t used, capacity      # a pointer to the one before (freed in a chain)
+    long long* table           # open addressing over entry indices (-1: free)
+    size_t table_size          # a power of two, at least twice n
 
 cdef enum:
     KIND_FMU = 0
@@ -101,6 +128,8 @@ cdef struct Port:                # hot fields first
     uint8_t* known     # 1: `last` is what the FMU holds; 0: set every value next time
     uint32_t* changed_vr   # scratch: the value references to set, and their values
     void* changed
+    size_t* lengths    # text groups: value sizes of the FMI call (binaries); scratch holds
+                       # the value pointers, `last` the store indices last set
 
 # FMI 3 clocks of one unit.  Input clocks tick on a schedule (time-based) or
 # when asked (triggered: by a connected output clock or the user); output
@@ -310,6 +339,7 @@ cdef struct Master:
     char* inputs_block
     size_t inputs_bytes
     bint set_all_inputs        # set every input before every step (for measurements)
+    TextStore* text[2]         # per slot of G_STR, G_BIN: the values its indices stand for
     void* owner                # the Core, passed to the callbacks
     python_stage_fn python_stage
     newton_fn newton

@@ -31,12 +31,13 @@ t = r.data_2(1, :); speed = r.data_2(strcmp(names, 'spindle.speed'), :);``
 
 from __future__ import annotations
 
+import logging
 import struct
 from typing import Any
 
 import numpy as np
 
-from cosim.results.cells import decode
+from cosim.results.cells import TEXT_TYPES, decode
 from cosim.results.writers import ResultWriter
 
 __all__ = ["MatWriter", "describe"]
@@ -90,19 +91,32 @@ class MatWriter(ResultWriter):
         self._points = 0
 
     def start(self, names: list[str], *, types: list[str] | None = None,
-              units: list | None = None, descriptions: list | None = None) -> None:
-        """Write every matrix but the time points of ``data_2``."""
+              units: list | None = None, descriptions: list | None = None,
+              texts: dict | None = None) -> None:
+        """Write every matrix but the time points of ``data_2``.  String and
+        binary columns are left out, with a warning: the layout holds numbers only."""
+        types = list(types or ["float64"] * len(names))
+        units = list(units or [None] * len(names))
+        descriptions = list(descriptions or [None] * len(names))
+        self._kept = [i for i, t in enumerate(types) if t not in TEXT_TYPES]
+        left_out = [name for name, t in zip(names, types) if t in TEXT_TYPES]
+        if left_out:
+            logging.getLogger("cosim").warning(
+                "result file %s: the MAT layout holds numbers only; the string and binary "
+                "columns %s are left out (write CSV or Parquet to keep them)",
+                self.path, ", ".join(left_out))
+        names = [names[i] for i in self._kept]
+        units = [units[i] for i in self._kept]
+        descriptions = [descriptions[i] for i in self._kept]
         count = len(names)
-        self._types = list(types or ["float64"] * count)
-        units = list(units or [None] * count)
-        descriptions = list(descriptions or [None] * count)
-        texts = [describe("simulation time", "s")] + [
+        self._types = [types[i] for i in self._kept]
+        described = [describe("simulation time", "s")] + [
             describe(d, u) for d, u in zip(descriptions, units)]
         info = np.array([[0, 1, 0, -1]] + [[2, k + 2, 0, -1] for k in range(count)], np.int32)
         self._file = open(self.path, "wb")
         head = (_text_matrix("Aclass", _ACLASS, transposed=False)
                 + _text_matrix("name", ["time", *self.headers(names)], transposed=True)
-                + _text_matrix("description", texts, transposed=True)
+                + _text_matrix("description", described, transposed=True)
                 + _header(_INT32, 4, count + 1, "dataInfo") + info.tobytes())
         head += _header(_DOUBLE, 1, 2, "data_1")
         self._data_1 = len(head)            # offset of the start and end time
@@ -117,7 +131,7 @@ class MatWriter(ResultWriter):
         times = np.asarray(times, dtype=np.float64)
         if not len(times):
             return
-        rows = np.asarray(rows).view(np.uint64)
+        rows = np.asarray(rows).view(np.uint64)[:, self._kept]
         table = np.empty((len(times), len(self._types) + 1))
         table[:, 0] = times
         for i, type_ in enumerate(self._types):

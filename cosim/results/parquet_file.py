@@ -1,7 +1,7 @@
 """Parquet result files: typed columns with units and descriptions in the schema.
 
 Each column is a field of its value type (float64, float32, int8 ... uint64,
-bool) whose field metadata holds ``unit`` and ``description`` where the model
+bool, string, binary) whose field metadata holds ``unit`` and ``description`` where the model
 declares them; ``time`` is a float64 field with unit ``s``.
 """
 
@@ -34,7 +34,8 @@ def field_metadata(unit: str | None, description: str | None) -> dict | None:
 
 
 def _arrow_type(pa, type_: str):
-    return pa.bool_() if type_ == "bool" else pa.from_numpy_dtype(np.dtype(type_))
+    special = {"bool": pa.bool_(), "string": pa.string(), "binary": pa.binary()}
+    return special.get(type_) or pa.from_numpy_dtype(np.dtype(type_))
 
 
 class ParquetWriter(ResultWriter):
@@ -58,12 +59,14 @@ class ParquetWriter(ResultWriter):
         self._pending_rows = 0
 
     def start(self, names: list[str], *, types: list[str] | None = None,
-              units: list | None = None, descriptions: list | None = None) -> None:
+              units: list | None = None, descriptions: list | None = None,
+              texts: dict | None = None) -> None:
         """Open the file with its schema: the columns, their types, units and descriptions."""
         import pyarrow as pa
         import pyarrow.parquet as pq
         count = len(names)
         self._types = list(types or ["float64"] * count)
+        self._texts = self._tables(self._types, texts)
         units = list(units or [None] * count)
         descriptions = list(descriptions or [None] * count)
         fields = [pa.field("time", pa.float64(), metadata=field_metadata("s", "simulation time"))]
@@ -90,7 +93,8 @@ class ParquetWriter(ResultWriter):
         times = np.concatenate([t for t, _ in self._pending])
         rows = np.concatenate([r for _, r in self._pending]).view(np.uint64)
         columns = [pa.array(times, pa.float64())]
-        columns += [pa.array(decode(rows[:, i], type_), self._schema.field(i + 1).type)
+        columns += [pa.array(decode(rows[:, i], type_, self._texts.get(i)),
+                             self._schema.field(i + 1).type)
                     for i, type_ in enumerate(self._types)]
         self._writer.write_table(pa.Table.from_arrays(columns, schema=self._schema))
         self._pending, self._pending_rows = [], 0

@@ -1,9 +1,10 @@
 """Reading result files back: CSV, Parquet and MAT files as cosim writes them.
 
 Parquet and MAT files give back each column's unit and description; a CSV
-file has only names and values (integers read as int64, other values as
-float64).  MAT files in the Modelica result layout from Dymola or
-OpenModelica read too (their parameters become constant columns).
+file has only names and values (integers read as int64, other numbers as
+float64, text as strings: binaries come back as their hexadecimal text).
+MAT files in the Modelica result layout from Dymola or OpenModelica read
+too (their parameters become constant columns).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import ResultFileError
-from cosim.results.cells import encode
+from cosim.results.cells import TEXT_TYPES, encode, encode_text
 from cosim.results.result import Result
 from cosim.results.writers import format_of
 
@@ -60,12 +61,17 @@ def read_result(path) -> Result:
 
 def _result(columns: list[tuple], times) -> Result:
     """A Result of (name, values, type, unit, description) columns."""
-    result = Result([c[0] for c in columns], types=[c[2] for c in columns],
-                    units=[c[3] for c in columns], descriptions=[c[4] for c in columns])
     times = np.asarray(times, dtype=np.float64)
     rows = np.empty((len(times), len(columns)), dtype=np.uint64)
+    texts = {}
     for i, (_, values, type_, _, _) in enumerate(columns):
-        rows[:, i] = encode(values, type_)
+        if type_ in TEXT_TYPES:
+            rows[:, i], texts[i] = encode_text(values)
+        else:
+            rows[:, i] = encode(values, type_)
+    result = Result([c[0] for c in columns], types=[c[2] for c in columns],
+                    units=[c[3] for c in columns], descriptions=[c[4] for c in columns],
+                    texts=texts)
     result.append(times, rows)
     return result
 
@@ -77,11 +83,17 @@ def _time_first(path, names) -> None:
 
 
 def _read_csv(path: Path):
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     table = pacsv.read_csv(path)
     _time_first(path, table.column_names)
     columns = []
     for name, column in zip(table.column_names[1:], table.columns[1:]):
+        if pa.types.is_string(column.type) or pa.types.is_null(column.type):
+            # text, or a column of empty strings (no value to type it by)
+            values = ["" if v is None else v for v in column.to_pylist()]
+            columns.append((name, values, "string", None, None))
+            continue
         values = column.to_numpy()
         if values.dtype.kind not in "iufb":
             raise ResultFileError(f"result file {path}: column {name!r} holds values that "
@@ -92,12 +104,18 @@ def _read_csv(path: Path):
 
 
 def _read_parquet(path: Path):
+    import pyarrow as pa
     import pyarrow.parquet as pq
     table = pq.read_table(path)
     _time_first(path, table.column_names)
     columns = []
     for field, column in zip(list(table.schema)[1:], table.columns[1:]):
         meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
+        if pa.types.is_string(field.type) or pa.types.is_binary(field.type):
+            type_ = "string" if pa.types.is_string(field.type) else "binary"
+            columns.append((field.name, column.to_pylist(), type_, meta.get("unit"),
+                            meta.get("description")))
+            continue
         values = column.to_numpy()
         type_ = "bool" if values.dtype.kind == "b" else values.dtype.name
         columns.append((field.name, values, type_, meta.get("unit"), meta.get("description")))

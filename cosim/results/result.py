@@ -6,7 +6,7 @@ import numpy as np
 
 from cosim import paths
 from cosim.errors import CosimError, MissingExtraError, did_you_mean
-from cosim.results.cells import cell_dtype
+from cosim.results.cells import TEXT_TYPES, cell_dtype
 from cosim.results.cells import decode as _decode
 
 __all__ = ["Result"]
@@ -18,7 +18,8 @@ class Result:
     ``result.time`` is the time of each row; ``result["comp.var"]`` the
     values of one variable, as a numpy array of the variable's type
     (float64, float32, int8 ... uint64, bool; ``types`` names them per
-    column, float64 when not given).  An FMI 3
+    column, float64 when not given); a string or binary column gives an
+    object array of str or bytes.  An FMI 3
     array variable is recorded as one column per element, named
     ``"comp.arr[0]"``, ``"comp.arr[1]"`` ... (``"comp.arr[0,1]"`` for more
     dimensions, row-major); ``result["comp.arr"]`` gives them all, shaped
@@ -38,7 +39,9 @@ class Result:
     (empty when none did).
     ``units`` and ``descriptions`` give each column's unit and description
     from the model descriptions (None where a model declares none); see
-    :meth:`unit`.
+    :meth:`unit`.  ``texts`` maps each string or binary column to its table
+    of distinct values, which that column's cells index (the simulation
+    extends the tables as values appear; columns may share one).
 
     A result goes to a file with :meth:`save` (CSV, Parquet or MAT by the
     extension), to a pandas DataFrame with :meth:`to_pandas` and to a plot
@@ -55,13 +58,15 @@ class Result:
     def __init__(self, names: list[str], *, arrays: dict | None = None,
                  types: list[str] | None = None, units: list | None = None,
                  descriptions: list | None = None, keep_rows: int | None = None,
-                 keep_seconds: float | None = None):
+                 keep_seconds: float | None = None, texts: dict | None = None):
         self.names = list(names)
         self.types = list(types) if types is not None else ["float64"] * len(self.names)
         self.units = list(units) if units is not None else [None] * len(self.names)
         self.descriptions = (list(descriptions) if descriptions is not None
                              else [None] * len(self.names))
         self._index = {name: i for i, name in enumerate(self.names)}
+        self.texts: dict[int, list] = {i: [] for i, t in enumerate(self.types) if t in TEXT_TYPES}
+        self.texts.update(texts or {})
         # array name -> (shape, indices of its element columns)
         self.arrays = dict(arrays or {})
         self._times: list[np.ndarray] = []
@@ -140,12 +145,12 @@ class Result:
         return np.concatenate(times[::-1]), self._floats(np.concatenate(rows[::-1]))
 
     def _floats(self, cells: np.ndarray) -> np.ndarray:
-        """Rows of cells as float64 values (booleans as 0/1)."""
+        """Rows of cells as float64 values (booleans as 0/1, strings and binaries NaN)."""
         if all(t == "float64" for t in self.types):
             return cells.view(np.float64)
         out = np.empty(cells.shape)
         for i, type_ in enumerate(self.types):
-            out[:, i] = cells[:, i].view(cell_dtype(type_))
+            out[:, i] = np.nan if type_ in TEXT_TYPES else cells[:, i].view(cell_dtype(type_))
         return out
 
     def truncate(self, time: float) -> None:
@@ -201,7 +206,7 @@ class Result:
             shape, columns = self.arrays[name]
             return _decode(rows[:, columns], self.types[columns[0]]).reshape(len(rows), *shape)
         i = self._index[name]
-        return _decode(rows[:, i], self.types[i])
+        return _decode(rows[:, i], self.types[i], self.texts.get(i))
 
     def __contains__(self, name) -> bool:
         try:
@@ -243,7 +248,7 @@ class Result:
         from cosim.results.writers import writer_for
         with writer_for(path, strip_component=strip_component) as writer:
             writer.start(self.names, types=self.types, units=self.units,
-                         descriptions=self.descriptions)
+                         descriptions=self.descriptions, texts=self.texts)
             writer.append(*self._arrays())
 
     def to_csv(self, path, *, strip_component: str | None = None) -> None:
@@ -265,7 +270,7 @@ class Result:
         from cosim.results.writers import FORMATS
         with FORMATS[suffix](path, strip_component=strip_component) as writer:
             writer.start(self.names, types=self.types, units=self.units,
-                         descriptions=self.descriptions)
+                         descriptions=self.descriptions, texts=self.texts)
             writer.append(*self._arrays())
 
     def to_pandas(self):
@@ -284,7 +289,7 @@ class Result:
             raise MissingExtraError("Result.to_pandas needs pandas; install it with "
                                     "pip install 'cosim[pandas]'") from exc
         times, rows = self._arrays()
-        frame = pd.DataFrame({name: _decode(rows[:, i], self.types[i])
+        frame = pd.DataFrame({name: _decode(rows[:, i], self.types[i], self.texts.get(i))
                               for i, name in enumerate(self.names)},
                              index=pd.Index(times, name="time"))
         frame.attrs["units"] = dict(zip(self.names, self.units))

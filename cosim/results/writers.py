@@ -35,14 +35,28 @@ class ResultWriter:
         self.strip_component = strip_component
 
     def start(self, names: list[str], *, types: list[str] | None = None,
-              units: list | None = None, descriptions: list | None = None) -> None:
+              units: list | None = None, descriptions: list | None = None,
+              texts: dict | None = None) -> None:
         """Begin the file with the columns: ``names``, and per column its value type
-        (float64 when not given), unit and description (None where unknown)."""
+        (float64 when not given), unit and description (None where unknown);
+        ``texts`` maps string and binary columns to the tables of values their
+        cells index (see :attr:`cosim.results.Result.texts`; they may grow
+        between chunks)."""
         raise NotImplementedError
 
     def append(self, times, rows) -> None:
         """Write rows (len(times) x columns) of 8-byte cells."""
         raise NotImplementedError
+
+    def _tables(self, types: list[str], texts: dict | None) -> dict:
+        """The value table of every string and binary column."""
+        from cosim.results.cells import TEXT_TYPES
+        texts = texts or {}
+        missing = [i for i, t in enumerate(types) if t in TEXT_TYPES and i not in texts]
+        if missing:
+            raise ValueError(f"{self.path}: no table of values for the string or binary "
+                             f"columns {missing}")
+        return texts
 
     def close(self) -> None:
         """Finish the file; it stays readable with the rows written so far."""

@@ -203,12 +203,17 @@ def test_corrupt_or_foreign_files_are_reported_by_name(tmp_path, suffix):
         read_result(tmp_path / f"missing{suffix}")
 
 
-def test_a_csv_without_time_or_with_text_is_refused(tmp_path):
+def test_a_csv_without_time_is_refused_and_text_reads_as_strings(tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("x,y\n1,2\n")
     with pytest.raises(ResultFileError, match="no 'time' first column"):
         read_result(path)
-    path.write_text("time,y\n0,abc\n")
+    path.write_text('time,y,z\n0,abc,\n1,"a,b",\n')
+    result = read_result(path)
+    assert result.types == ["string", "string"]
+    assert list(result["y"]) == ["abc", "a,b"]
+    assert list(result["z"]) == ["", ""]
+    path.write_text("time,y\n0,2000-01-01\n")
     with pytest.raises(ResultFileError, match="'y' holds values that are not numbers"):
         read_result(path)
 

@@ -1,0 +1,4 @@
+typedef struct {
+    int32_t steps;
+    int32_t sets;
+} ModelState;

@@ -1,0 +1,3 @@
+typedef struct {
+    int32_t steps;
+} ModelState;

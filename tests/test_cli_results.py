@@ -66,7 +66,7 @@ def test_plot_command_draws_a_result_file(tmp_path, capsys, suffix):
     image = tmp_path / "chosen.png"
     assert main(["plot", str(out), "speed", "motor_power", "-o", str(image)]) == 0
     assert capsys.readouterr().out.strip() == (
-        f"plotted 2 variables in {1 if suffix == '.csv' else 2} panels to {image}")
+        f"plotted 2 variables in {'1 panel' if suffix == '.csv' else '2 panels'} to {image}")
     assert matplotlib.image.imread(image).ndim == 3
     assert main(["plot", str(out)]) == 0            # every variable, next to the file
     assert out.with_suffix(".png").stat().st_size > 0

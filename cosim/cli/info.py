@@ -102,5 +102,7 @@ def cmd_plot(args) -> int:
     except KeyError as exc:     # a variable not in the file, with close matches
         raise ConfigurationError(f"{args.result}: {exc.args[0]}") from None
     lines = sum(len(ax.get_lines()) for ax in figure.axes)
-    print(f"plotted {lines} variables in {len(figure.axes)} panels to {output}")
+    panels = len(figure.axes)
+    print(f"plotted {lines} variable{'s' * (lines != 1)} in {panels} panel{'s' * (panels != 1)} "
+          f"to {output}")
     return 0

@@ -184,7 +184,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cosim: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -216,7 +216,8 @@ def cmd_run(args) -> int:
     if args.plot is not None:
         sim.result.plot(path=args.plot)
         if not args.quiet:
-            print(f"plotted {len(sim.result.names)} variables to {args.plot}", file=sys.stderr)
+            count = len(sim.result.names)
+            print(f"plotted {count} variable{'s' * (count != 1)} to {args.plot}", file=sys.stderr)
     if args.profile:
         print(_profile_table(sim.result.stats, elapsed))
     return 0

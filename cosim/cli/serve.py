@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
@@ -41,9 +42,23 @@ def _guarded_security(args):
     return security
 
 
+def _port(text: str) -> int:
+    """A TCP port number from the command line (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {port}")
+    return port
+
+
 def cmd_serve(args) -> int:
     from cosim.rpc.quotas import Quotas
     from cosim.rpc.server import orchestrator_server
+    if not Path(args.root).is_dir():
+        raise ConfigurationError(f"--root {args.root}: no such directory (the folder server-side "
+                                 "system paths are read from)")
     quotas = Quotas(max_systems=args.max_systems,
                     max_unpacked_bytes=_byte_count(args.max_unpacked_bytes, "--max-unpacked-bytes"),
                     max_total_unpacked_bytes=_byte_count(args.max_total_unpacked_bytes,
@@ -96,7 +111,7 @@ def cmd_serve_twin(args) -> int:
 def add_server_options(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=int, default=50051, help="port (default 50051; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=50051, help="port (default 50051; 0 picks a free one)")
     parser.add_argument("--token", help="require this bearer token on every call")
     parser.add_argument("--token-file", help="read the token from this file (first line)")
     parser.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")

@@ -37,10 +37,29 @@ ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
 
 
-def _positive_number(name: str, value) -> None:
+def _positive_number(name: str, value, *, most: float = math.inf) -> None:
     if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0
                                        and math.isfinite(value)):
         raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+    if value > most:
+        raise ConfigurationError(f"{name} must be at most {most:g}, got {value!r}")
+
+
+def _whole(name: str, value, *, most: int) -> None:
+    """``value`` must be an integer from 1 to ``most``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {most}, got {value!r}")
+
+
+def _flag(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+
+
+# Bounds that keep a value within what the native loop and the OS take.
+MAX_THREADS = 256
+MAX_COUNT = 2**31 - 1
+MAX_TIMEOUT_S = 1e6
 
 
 @dataclass(frozen=True)
@@ -78,10 +97,15 @@ class Coupling:
                 not isinstance(self.loop_max_iterations, int) or self.loop_max_iterations < 1:
             raise ConfigurationError(f"loop_max_iterations must be a positive integer, "
                                      f"got {self.loop_max_iterations!r}")
+        _whole("loop_max_iterations", self.loop_max_iterations, most=MAX_COUNT)
+        if self.step_multiples is not None and not isinstance(self.step_multiples, dict):
+            raise ConfigurationError(f"step_multiples must be a dict of component name -> "
+                                     f"whole number of base steps, got {self.step_multiples!r}")
         for name, multiple in (self.step_multiples or {}).items():
             if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
                 raise ConfigurationError(f"step_multiples: {name} must step every whole number "
                                          f">= 1 of base steps, got {multiple!r}")
+            _whole(f"step_multiples: {name}", multiple, most=MAX_COUNT)
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,7 @@ class StepControl:
     atol: float = 1e-6
 
     def __post_init__(self):
+        _flag("variable_step", self.variable_step)
         _positive_number("rtol", self.rtol)
         _positive_number("atol", self.atol)
 
@@ -149,6 +174,12 @@ class Recording:
             raise ConfigurationError(f"keep_rows must be a positive integer or None, got {rows!r}")
         if self.keep_seconds is not None:
             _positive_number("keep_seconds", self.keep_seconds)
+        record = self.record
+        if record is not None and not isinstance(record, (str, tuple, list)):
+            raise ConfigurationError(f"record must be a reference or a list of references, "
+                                     f"got {record!r}")
+        _flag("logging_on", self.logging_on)
+        _flag("profile", self.profile)
 
 
 @dataclass(frozen=True)
@@ -169,7 +200,7 @@ class Isolation:
         if not isinstance(self.isolate, bool):
             raise ConfigurationError(f"isolate must be True or False, got {self.isolate!r}")
         if self.call_timeout is not None:
-            _positive_number("call_timeout", self.call_timeout)
+            _positive_number("call_timeout", self.call_timeout, most=MAX_TIMEOUT_S)
 
 
 # Flat keyword -> (group, field) of Options; group None for Options' own fields.
@@ -221,6 +252,8 @@ class Options:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
+        if threads is not None and threads > MAX_THREADS:
+            raise ConfigurationError(f"threads must be at most {MAX_THREADS}, got {threads}")
         if threads is not None and threads > 1 and self.coupling.algorithm != "jacobi":
             raise ConfigurationError("parallel stepping (threads > 1) needs algorithm='jacobi'")
         variable = self.step_control.variable_step

@@ -18,12 +18,15 @@ in it is executed or imported (no pickle).  It is::
 The header holds the component ``names``, ``start_time``, ``step_size``,
 ``time``, ``step_index``, the ``record``-ed column names, ``blobs`` (the
 length of each blob: 0 values, 1 history, 2 inputs, then one per
-component; -1 for None) and ``kinds`` (per component: "fmu" for an FMI
-serialized state, "python" for a Python component's state as JSON).
+component; -1 for None), ``kinds`` (per component: "fmu" for an FMI
+serialized state, "python" for a Python component's state as JSON) and
+``sha256``, the SHA-256 of the blobs: data altered after it was saved is
+refused before anything in it is used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import struct
@@ -34,7 +37,7 @@ from cosim.errors import ConfigurationError
 __all__ = ["STATE_VERSION", "SavedState", "Snapshot", "decode_state", "encode_state"]
 
 MAGIC = b"cosim-state\n"
-STATE_VERSION = 6
+STATE_VERSION = 7
 _PREFIX = struct.Struct("<IQ")
 # A header larger than this is not one cosim wrote (names and record lists included).
 _MAX_HEADER = 64 << 20
@@ -79,14 +82,15 @@ def encode_state(saved: SavedState) -> bytes:
         kinds.append(kind)
         blobs.append(state if kind == "fmu" else
                      json.dumps(state, allow_nan=True).encode())
+    body = b"".join(blob for blob in blobs if blob is not None)
     header = json.dumps({
         "names": list(saved.names), "start_time": saved.start_time,
         "step_size": saved.step_size, "time": saved.time, "step_index": saved.step_index,
         "record": list(saved.record), "kinds": kinds,
         "blobs": [-1 if blob is None else len(blob) for blob in blobs],
+        "sha256": hashlib.sha256(body).hexdigest(),
     }).encode()
-    return b"".join([MAGIC, _PREFIX.pack(STATE_VERSION, len(header)), header,
-                     *(blob for blob in blobs if blob is not None)])
+    return b"".join([MAGIC, _PREFIX.pack(STATE_VERSION, len(header)), header, body])
 
 
 def _not_a_state(reason: str) -> ConfigurationError:
@@ -140,6 +144,9 @@ def decode_state(data: bytes) -> SavedState:
         at += max(length, 0)
     if at != len(data) or blobs[0] is None:
         raise _not_a_state("its length does not match its header")
+    if hashlib.sha256(data[len(data) - sum(max(n, 0) for n in lengths):]).hexdigest() != \
+            header.get("sha256"):
+        raise _not_a_state("its contents were altered after it was saved (checksum mismatch)")
     states = []
     for name, kind, blob in zip(names, kinds, blobs[3:]):
         if blob is None:
@@ -156,6 +163,6 @@ def decode_state(data: bytes) -> SavedState:
         start_time=float(_field(header, "start_time", (int, float), finite)),
         step_size=float(_field(header, "step_size", (int, float), lambda v: finite(v) and v > 0)),
         time=float(_field(header, "time", (int, float), finite)),
-        step_index=_field(header, "step_index", int, lambda v: v >= 0),
+        step_index=_field(header, "step_index", int, lambda v: 0 <= v < 2**62),
         record=_field(header, "record", list, _strings),
         values=blobs[0], history=blobs[1], inputs=blobs[2], states=states)

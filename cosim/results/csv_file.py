@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from typing import Any
 
 import numpy as np
 
 from cosim.results.cells import TEXT_TYPES, cell_dtype, decode
-from cosim.results.writers import ResultWriter
+from cosim.results.writers import ResultWriter, open_for_writing
 
 __all__ = ["CsvWriter"]
 
@@ -29,8 +30,7 @@ class CsvWriter(ResultWriter):
 
     def __init__(self, path, *, strip_component: str | None = None):
         super().__init__(path, strip_component=strip_component)
-        self._file = open(self.path, "w", newline="")
-        self._csv = csv.writer(self._file)
+        self._file: Any = None  # opened by start: a run refused before it leaves the file alone
 
     def start(self, names: list[str], *, types: list[str] | None = None,
               units: list | None = None, descriptions: list | None = None,
@@ -43,6 +43,8 @@ class CsvWriter(ResultWriter):
         self._dtypes = [cell_dtype(t) for t in self._types]
         self._texts = self._tables(self._types, texts)
         self._plain = all(t in (None, "float64") for t in (types or []))
+        self._file = open_for_writing(self.path, "w", newline="")
+        self._csv = csv.writer(self._file)
         self._csv.writerow(["time", *self.headers(names)])
         self._file.flush()
 
@@ -69,5 +71,5 @@ class CsvWriter(ResultWriter):
 
     def close(self) -> None:
         """Close the file."""
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()

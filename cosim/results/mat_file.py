@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from cosim.results.cells import TEXT_TYPES, decode
-from cosim.results.writers import ResultWriter
+from cosim.results.writers import ResultWriter, open_for_writing
 
 __all__ = ["MatWriter", "describe"]
 
@@ -113,7 +113,7 @@ class MatWriter(ResultWriter):
         described = [describe("simulation time", "s")] + [
             describe(d, u) for d, u in zip(descriptions, units)]
         info = np.array([[0, 1, 0, -1]] + [[2, k + 2, 0, -1] for k in range(count)], np.int32)
-        self._file = open(self.path, "wb")
+        self._file = open_for_writing(self.path, "wb")
         head = (_text_matrix("Aclass", _ACLASS, transposed=False)
                 + _text_matrix("name", ["time", *self.headers(names)], transposed=True)
                 + _text_matrix("description", described, transposed=True)

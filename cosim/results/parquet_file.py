@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cosim.results.cells import decode
+from cosim.errors import ResultFileError
 from cosim.results.writers import ResultWriter
 
 __all__ = ["ParquetWriter", "field_metadata"]
@@ -74,7 +75,10 @@ class ParquetWriter(ResultWriter):
             fields.append(pa.field(name, _arrow_type(pa, type_),
                                    metadata=field_metadata(unit, text)))
         self._schema = pa.schema(fields, metadata={"producer": "cosim"})
-        self._writer = pq.ParquetWriter(self.path, self._schema)
+        try:
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        except OSError as exc:
+            raise ResultFileError(f"result file {self.path} cannot be written: {exc}") from None
         self._group_rows = min(max(ROW_GROUP_ROWS, ROW_GROUP_CELLS // len(fields)),
                                ROW_GROUP_MAX_ROWS)
 

@@ -83,4 +83,8 @@ def check_plot_file(path) -> Path:
 
 
 def _save(figure, path) -> None:
-    figure.savefig(check_plot_file(path), dpi=100)
+    path = check_plot_file(path)
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as exc:
+        raise ResultFileError(f"image {path} cannot be written: {exc.strerror or exc}") from None

@@ -78,15 +78,27 @@ class ResultWriter:
 
 def check_writable(path) -> Path:
     """``path`` as a Path, or ResultFileError when its folder does not exist or it is a folder."""
+    if not isinstance(path, (str, Path)):
+        raise ResultFileError(f"a result file is a path or a ResultWriter, not "
+                              f"{type(path).__name__} {path!r}")
     path = Path(path)
     if path.is_dir():
         raise ResultFileError(f"result file {path} is a directory; give a file name "
-                              f"such as {path / 'result.csv'}")
+                              f"such as {path / ('result' + (path.suffix or '.csv'))}")
     parent = path.parent
     if not parent.is_dir():
         raise ResultFileError(f"result file {path}: the directory {parent} does not exist; "
                               "create it first")
     return path
+
+
+def open_for_writing(path: Path, mode: str, **options):
+    """``open(path, mode)``, with ResultFileError naming the file when it cannot be written."""
+    try:
+        return open(path, mode, **options)
+    except OSError as exc:
+        raise ResultFileError(f"result file {path} cannot be written: {exc.strerror or exc}") \
+            from None
 
 
 class _Formats(dict):
@@ -133,4 +145,5 @@ def writer_for(target, *, strip_component: str | None = None) -> ResultWriter:
     """
     if isinstance(target, ResultWriter):
         return target
+    check_writable(target)
     return FORMATS[format_of(target)](target, strip_component=strip_component)

@@ -63,6 +63,13 @@ def test_an_unknown_option_is_named_with_the_closest_one():
     ({"step_multiples": {"g2": 0}}, "step_multiples: g2 must step every whole number"),
     ({"step_multiples": {"g2": 2}, "variable_step": True}, "need a fixed base step"),
     ({"stop_time": -1.0}, r"stop_time \(-1.0\) must be after start_time"),
+    ({"threads": 10**6}, "threads must be at most 256"),
+    ({"variable_step": "false"}, "variable_step must be True or False"),
+    ({"profile": 1}, "profile must be True or False"),
+    ({"step_multiples": [1, 2]}, "step_multiples must be a dict"),
+    ({"record": 5}, "record must be a reference or a list"),
+    ({"loop_max_iterations": 10**20}, "loop_max_iterations must be a whole number from 1 to"),
+    ({"isolate": True, "call_timeout": 1e300}, "call_timeout must be at most"),
     ({"step_size": float("inf")}, "step_size must be a finite number"),
 ])
 def test_each_bad_option_is_named(keywords, message):
@@ -76,3 +83,16 @@ def test_each_bad_option_is_named(keywords, message):
 def test_options_that_need_the_system_are_checked_against_it():
     with pytest.raises(ConfigurationError, match="step_multiples: no component 'g3'"):
         gains().simulate(step_size=0.1, stop_time=1.0, step_multiples={"g3": 2})
+
+
+def test_an_output_file_that_is_not_a_path_is_named_and_nothing_is_written(tmp_path):
+    with pytest.raises(ConfigurationError, match="a result file is a path or a ResultWriter, not int 5"):
+        gains().simulate(step_size=0.1, stop_time=1.0, output_file=5)
+
+
+def test_a_run_refused_before_it_starts_leaves_an_existing_output_file_alone(tmp_path):
+    out = tmp_path / "kept.csv"
+    out.write_text("keep\n")
+    with pytest.raises(ConfigurationError, match="call_timeout bounds the calls of isolated"):
+        gains().simulate(step_size=0.1, stop_time=1.0, call_timeout=1.0, output_file=out)
+    assert out.read_text() == "keep\n"

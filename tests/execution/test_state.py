@@ -141,3 +141,14 @@ def test_altered_framing_is_refused_or_read_never_crashes(saved, data):
         decode_state(altered)
     except ConfigurationError as exc:
         assert str(exc).startswith("the data is not a state saved by Simulation.save_state")
+
+
+def test_altered_contents_are_refused_before_any_component_is_touched():
+    data = bytearray(saved_at_one_second())
+    for at in (len(data) // 2, len(data) - 5):
+        altered = bytearray(data)
+        altered[at] ^= 0xFF
+        with line().start(step_size=0.01, stop_time=2.0, record=RECORD) as sim:
+            with pytest.raises(ConfigurationError, match="checksum mismatch"):
+                sim.load_state(bytes(altered))
+            assert sim.step(1) == pytest.approx(0.01)      # untouched: still at the start

@@ -83,3 +83,15 @@ def test_loopback_without_a_token_warns_once(command, start_server, tmp_path):
     assert len(warnings) == 1, warnings
     assert "no token is required: any local user or process can call it" in warnings[0]
     assert "--token" in warnings[0]
+
+
+def test_a_port_out_of_range_or_a_missing_root_is_refused_at_start():
+    import subprocess
+    import sys
+    for args, shown, status in ((["--port", "99999"], "port must be 0 to 65535", 2),
+                                (["--port", "-5"], "port must be 0 to 65535", 2),
+                                (["--root", "/nonexistent-cosim-root"], "no such directory", 1)):
+        done = subprocess.run([sys.executable, "-m", "cosim.cli", "serve", *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == status, (args, done.stderr)
+        assert shown in done.stderr and "Traceback" not in done.stderr

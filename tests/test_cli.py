@@ -232,3 +232,20 @@ def test_run_realtime_overrun_stop_fails_with_the_summary(tmp_path, capsys):
     assert "overruns 1" in captured.out
     rows = out.read_text().splitlines()
     assert float(rows[-1].split(",")[0]) == 6 * 0.1      # the result up to the overrun is kept
+
+
+def test_info_on_a_system_file_lists_components_parameters_and_connections(tmp_path, capsys):
+    from cosim import System
+    line = System("line")
+    line.add("belt", twins.path("conveyor"), parameters={"length": 12.0})
+    line.add("load", twins.path("gain"))
+    line.connect("belt.part_flow_out", "load.u")
+    for name in ("line.ssp", "line.ssd"):
+        line.save(tmp_path / name)
+        assert main(["info", str(tmp_path / name)]) == 0
+        shown = capsys.readouterr().out.splitlines()
+        assert shown[0] == f"system line ({name}): 2 components, 0 nested systems, 1 connection"
+        assert "  component belt: conveyor, FMI 2.0" in shown and "    length = 12.0" in shown
+        assert shown[-1] == "  belt.part_flow_out -> load.u"
+    assert main(["info", str(tmp_path / "missing.ssp")]) == 1
+    assert "missing.ssp" in capsys.readouterr().err

@@ -12,6 +12,9 @@ log = logging.getLogger("cosim")
 
 def cmd_info(args) -> int:
     from cosim.fmi.archive import read_model
+    path = Path(args.fmu)
+    if path.suffix.lower() in (".ssp", ".ssd", ".xml"):
+        return _system_info(path)
     model = read_model(args.fmu)
     exp = model.default_experiment
     interfaces = " and ".join(i.replace("model-", "model ") for i in model.interfaces)
@@ -48,6 +51,29 @@ def cmd_info(args) -> int:
     for output, inputs in model.dependencies.items():
         if inputs:
             print(f"  {output} feeds through from {', '.join(inputs)}")
+    return 0
+
+
+def _system_info(path: Path) -> int:
+    """``cosim info`` of a system file: its components, connections, parameters
+    and default experiment."""
+    from cosim.cli.run import load_target
+    system, _, _ = load_target(str(path), {})
+    counts = ((len(system.components), "component"), (len(system.subsystems), "nested system"),
+              (len(system.connections), "connection"))
+    print(f"system {system.name} ({path.name}): "
+          + ", ".join(f"{n} {what}{'s' * (n != 1)}" for n, what in counts))
+    experiment = {k: v for k, v in system.default_experiment.items() if v is not None}
+    if experiment:
+        print("  default experiment " + " ".join(f"{k}={v}" for k, v in experiment.items()))
+    for name, model in system.components.items():
+        print(f"  component {name}: {model.name}, FMI {model.fmi_version}")
+        for parameter, value in system.parameters(name).items():
+            print(f"    {parameter} = {value!r}")
+    for name in system.subsystems:
+        print(f"  nested system {name}")
+    for source, target in system.connections:
+        print(f"  {source} -> {target}")
     return 0
 
 

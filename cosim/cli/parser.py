@@ -31,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more log output (-vv also asks FMUs for debug logging)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    info = sub.add_parser("info", help="describe an FMU: variables, capabilities, default experiment")
-    info.add_argument("fmu", help="FMU file")
+    info = sub.add_parser("info", help="describe an FMU (variables, capabilities, default "
+                                       "experiment) or a system file (components, connections, "
+                                       "parameters)")
+    info.add_argument("fmu", metavar="FILE", help="FMU, SSP (.ssp/.ssd) or OSP system file")
     info.set_defaults(func=cmd_info)
 
     validate = sub.add_parser("validate", help="check an FMU or SSP file and list every problem")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import time
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from cosim.execution.stats import ComponentStats
 from cosim.execution.threads import calibrate
 from cosim.execution.values import ValueAccess
 from cosim.fmi._binding import Instance
-from cosim.master._core import (RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED,
+from cosim.master._core import (RUN_CHUNK_FULL, RUN_DONE, RUN_FAILED, RUN_LOOP_FAILED, RUN_TERMINATED,
                                 STEP_TERMINATED, Core)
 from cosim.results import Result, writer_for
 from cosim.timegrid import check_seconds
@@ -49,11 +48,10 @@ __all__ = ["Simulation", "simulate"]
 
 log = logging.getLogger("cosim")
 
-# A real-time run hands its recorded rows to the result (and the CSV file) at
-# least this often, so a long run shows up on disk as it goes.
-REALTIME_FLUSH_NS = 250_000_000
-# Any run hands its rows to the result and the output file at least this often.
+# Any run hands its rows to the result and the output file at least this often
+# (the core reads the clock), a real-time run more often: it is watched as it goes.
 FLUSH_INTERVAL_S = 1.0
+REALTIME_FLUSH_INTERVAL_S = 0.25
 
 
 class Simulation(ValueAccess, StateAccess):
@@ -184,7 +182,7 @@ class Simulation(ValueAccess, StateAccess):
         core.profile = o.recording.profile
         # A native crash (which no isolation catches in process) loses at most
         # this much wall clock of rows: they reach the output file this often.
-        core.flush_interval = FLUSH_INTERVAL_S
+        core.flush_interval = FLUSH_INTERVAL_S if self._pacer is None else REALTIME_FLUSH_INTERVAL_S
         core.configure(algorithm=o.coupling.algorithm, order=[plan.index[n] for n in order],
                        grid=self._grid, columns=plan.columns)
         self.variable_step = o.step_control.variable_step and assembly.can_vary_step(
@@ -386,20 +384,16 @@ class Simulation(ValueAccess, StateAccess):
             pacer.resume(self.time)
             self._reanchor = False
         skip = pacer.overrun == "skip"
-        flushed = time.perf_counter_ns()
         try:
             while core.step_index < until_step:
                 target = min(core.step_index + 1 + (pacer.overdue() if skip else 0), until_step)
                 while core.step_index < target:
                     reason = core.run(target)
-                    if reason != RUN_DONE:      # a full chunk is flushed, a failure raised
+                    if reason != RUN_DONE:      # rows handed over, a failure raised
                         self._outcome(reason)
+                        if progress is not None and reason == RUN_CHUNK_FULL:
+                            progress(self.time, self.stop_time)
                 pacer.wait(self.time)
-                if time.perf_counter_ns() - flushed >= REALTIME_FLUSH_NS:
-                    self._flush()
-                    flushed = time.perf_counter_ns()
-                    if progress is not None:
-                        progress(self.time, self.stop_time)
         except RealtimeOverrun as exc:
             self._flush()
             exc.partial_result = self.result

@@ -123,6 +123,23 @@ def _methods(service_descriptor):
             for m in service_descriptor.methods]
 
 
+def fuzz(stub, channel, method, requests, request_stream, response_stream) -> None:
+    """Send ``method`` the examples of ``requests`` (lists of them for a request
+    stream); every answer must be a proper status, and the server stay healthy."""
+    if request_stream:
+        requests = st.lists(requests, max_size=5)
+
+    @FUZZ
+    @given(request=requests)
+    def check(request):
+        answer(getattr(stub, method), request, request_stream=request_stream,
+               response_stream=response_stream)
+
+    check()
+    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
 # -- the Orchestrator ------------------------------------------------------------------
 
 ORCHESTRATOR = _methods(opb.DESCRIPTOR.services_by_name["Orchestrator"])
@@ -162,18 +179,7 @@ def test_random_requests_to_the_orchestrator(orchestrator, method, request_class
     if method == "Terminate":       # keep the systems the other examples use
         known = {**known, "system_id": []}
     requests = messages(request_class, known)
-    if request_stream:
-        requests = st.lists(requests, max_size=5)
-
-    @FUZZ
-    @given(request=requests)
-    def check(request):
-        answer(getattr(stub, method), request, request_stream=request_stream,
-               response_stream=response_stream)
-
-    check()
-    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    fuzz(stub, channel, method, requests, request_stream, response_stream)
 
 
 # -- the Twin service --------------------------------------------------------------------
@@ -211,18 +217,7 @@ def test_random_requests_to_the_twin_service(twin, method, request_class, reques
     if method in ("Step", "StepStream"):
         # A huge step makes the spindle integrate for hours in native code: bounded here.
         requests = requests.map(_bounded_step)
-    if request_stream:
-        requests = st.lists(requests, max_size=5)
-
-    @FUZZ
-    @given(request=requests)
-    def check(request):
-        answer(getattr(stub, method), request, request_stream=request_stream,
-               response_stream=response_stream)
-
-    check()
-    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    fuzz(stub, channel, method, requests, request_stream, response_stream)
 
 
 def _bounded_step(request):

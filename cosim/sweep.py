@@ -284,7 +284,8 @@ def run_member(shipped: _Shipped, index: int, member: Member, settings: dict) ->
                 system.set_parameter(name, value)
         sim = Simulation(system, step_size=settings["step_size"], stop_time=settings["stop_time"],
                          start_time=settings["start_time"], algorithm=settings["algorithm"],
-                         record=settings["record"], threads=1)   # members are the parallelism
+                         record=settings["record"], threads=1,   # members are the parallelism
+                         isolate=settings.get("isolate", False))
         with sim:
             if state is not None:            # a fork: values go in after the state is loaded
                 sim.load_state(state)
@@ -357,7 +358,8 @@ class Ensemble:
 def run_ensemble(system, variations, *, stop_time: float, step_size: float,
                  metrics: dict | None = None, start_time: float = 0.0, algorithm: str = "jacobi",
                  record=None, start_state: bytes | None = None, output_dir=None, client=None,
-                 workers: int | None = None, serial: bool = False, progress=None) -> Ensemble:
+                 workers: int | None = None, serial: bool = False, isolate: bool = True,
+                 progress=None) -> Ensemble:
     """Run every member of ``variations`` and return their metrics.
 
     Parameters
@@ -381,6 +383,10 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
         default: one per CPU) for the call.
     serial : bool
         Run the members one after the other in this process (no Dask).
+    isolate : bool
+        Run each member's FMUs in worker processes of their own (default):
+        a member whose FMU crashes fails alone, with the signal in its error,
+        and takes neither the Dask worker nor other members with it.
     progress : callable(done, total, failed) or None
 
     A member that fails is kept with its error; the others go on.
@@ -393,7 +399,8 @@ def run_ensemble(system, variations, *, stop_time: float, step_size: float,
     check_names(system, members, metrics, record=record)
     settings = {"stop_time": stop_time, "step_size": step_size, "start_time": start_time,
                 "algorithm": algorithm, "record": record, "metrics": metrics,
-                "start_state": start_state, "output_dir": str(output_dir) if output_dir else None}
+                "start_state": start_state, "output_dir": str(output_dir) if output_dir else None,
+                "isolate": isolate}
     shipped = _Shipped(system)
     started = time.perf_counter()
     rows: list[dict | None] = [None] * len(members)      # filled by done() as members finish

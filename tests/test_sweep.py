@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from cosim import ConfigurationError, Simulation
+from cosim import ConfigurationError, Simulation, System, twins
 from cosim.sweep import (Event, Member, Metric, final, grid, latin_hypercube, random_sample,
                          run_ensemble, scenarios)
 
@@ -106,6 +106,22 @@ def test_a_member_with_invalid_values_fails_alone_with_its_error(dask_client):
     assert "infeed" in errors[1] and "length must be > 0" in errors[1]
     assert len(ensemble.failures) == 1
     assert sorted(r["member"] for r in ensemble.best("wear")) == [0, 2]
+
+
+def test_a_member_whose_fmu_crashes_fails_alone_with_the_signal(dask_client, test_fmus):
+    system = System("crashing")
+    system.add("src", twins.path("source"))
+    system.add("bad", test_fmus("crashing_gain"), parameters={"crash_time": 0.35})
+    system.connect("src.y", "bad.u")
+    members = [{"bad.crash_time": 9.0}, {"bad.crash_how": 1}, {"bad.crash_how": 2},
+               {"bad.crash_time": 9.0}]
+    ensemble = run_ensemble(system, members, stop_time=1.0, step_size=0.1,
+                            metrics={"y": final("bad.y")}, client=dask_client)
+    errors = [r["error"] for r in ensemble.rows]
+    assert errors[0] is None and errors[3] is None, errors
+    assert "ComponentCrashedError" in errors[1] and "killed by SIGSEGV" in errors[1]
+    assert "killed by SIGABRT" in errors[2] and "at t=0.3 s" in errors[2]
+    assert ensemble.rows[0]["metrics"] == ensemble.rows[3]["metrics"]
 
 
 @pytest.mark.parametrize("members, metrics, record, message", [

@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Dask scheduler (tcp://host:port); default: a local cluster")
     sweep.add_argument("--workers", type=int, help="local cluster worker processes (default: CPUs)")
     sweep.add_argument("--serial", action="store_true", help="run members in this process, no Dask")
+    sweep.add_argument("--no-isolate", action="store_true",
+                       help="load members' FMUs into the Dask workers (default: each FMU "
+                            "instance runs in a worker process of its own, so a crash fails "
+                            "only its member)")
     sweep.add_argument("--best", metavar="LABEL", help="rank members by this metric (default: the first)")
     sweep.add_argument("--minimize", action="store_true", help="lowest values of --best first")
     sweep.add_argument("--top", type=int, default=5, help="members shown in the summary (default 5)")
@@ -158,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote-components", action="store_true",
                        help="let systems include grpc:// components (the server connects to them "
                             "with its own COSIM_TOKEN); refused by default")
+    serve.add_argument("--no-isolate", action="store_true",
+                       help="load hosted FMUs into the server process (default: each FMU instance "
+                            "runs in a worker process, so a crashing FMU fails only its system)")
+    serve.add_argument("--call-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="end a system whose isolated FMU call takes longer (default 60)")
+    serve.add_argument("--state-dir", metavar="DIR",
+                       help="keep hosted systems here: checkpointed as they run and on SIGTERM, "
+                            "and brought back with their ids when the server restarts")
+    serve.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                       help="seconds between checkpoints of a system that changes (default 60)")
     serve.set_defaults(func=cmd_serve)
 
     serve_twin = sub.add_parser("serve-twin", help="host one FMU as a Twin gRPC service")

@@ -66,12 +66,21 @@ def cmd_serve(args) -> int:
                     max_queued_calls=args.max_queued_calls,
                     max_stream_backlog=args.max_stream_backlog, max_rows=args.max_rows,
                     max_calls=args.max_calls)
+    if not (args.call_timeout > 0 and args.call_timeout < float("inf")):
+        raise ConfigurationError(f"--call-timeout must be a number of seconds > 0, got "
+                                 f"{args.call_timeout}")
+    state_dir = None
+    if args.state_dir is not None:
+        from cosim.rpc.durable import StateDir
+        state_dir = StateDir(args.state_dir, checkpoint_every=args.checkpoint_every)
     security = _guarded_security(args)
     if security is None:
         return 2
     server = orchestrator_server(root=args.root, host=args.host, port=args.port,
                                  security=security, quotas=quotas,
-                                 allow_remote_components=args.allow_remote_components)
+                                 allow_remote_components=args.allow_remote_components,
+                                 isolate=not args.no_isolate, call_timeout=args.call_timeout,
+                                 state_dir=state_dir)
     server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
     return 0
 

@@ -93,7 +93,8 @@ def cmd_sweep(args) -> int:
                             metrics=metrics,
                             algorithm=args.algorithm or defaults.get("algorithm") or "jacobi",
                             client=args.scheduler, workers=args.workers, serial=args.serial,
-                            output_dir=args.results_dir, progress=progress)
+                            isolate=not args.no_isolate, output_dir=args.results_dir,
+                            progress=progress)
     if not args.quiet:
         sys.stderr.write("\n")
     if args.output:

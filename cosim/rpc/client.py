@@ -144,6 +144,7 @@ class RemoteSystem:
         self.client = client
         self.id = info.system_id
         self.name = info.name
+        self.warnings = list(info.warnings)     # what the server noted at creation
         self.components = {c.name: {"inputs": list(c.inputs), "outputs": list(c.outputs),
                                     "parameters": list(c.parameters)} for c in info.components}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 
-from cosim.errors import ConfigurationError, FmiCallError
+from cosim.errors import ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.execution import Simulation
 from cosim.rpc.common import RequestError
 from cosim.rpc.quotas import Quotas, SystemBudget, exceeded
@@ -37,10 +37,11 @@ WAIT_POLL = 0.1
 
 
 class _Call:
-    __slots__ = ("command", "context", "done", "error", "final", "result")
+    __slots__ = ("changes", "command", "context", "done", "error", "final", "result")
 
-    def __init__(self, command, context, *, final: bool = False):
+    def __init__(self, command, context, *, final: bool = False, changes: bool = True):
         self.command, self.context, self.final = command, context, final
+        self.changes = changes          # whether it may change the system's state
         self.done = threading.Event()
         self.result: object = None
         self.error: BaseException | None = None
@@ -76,7 +77,7 @@ class HostedSystem:
     its command thread and queue, its output subscribers and its snapshots."""
 
     def __init__(self, system_id: str, system, workdir: str | None,
-                 budget: SystemBudget | None, quotas: Quotas):
+                 budget: SystemBudget | None, quotas: Quotas, durable=None):
         self.id = system_id
         self.system = system
         self.name = system.name
@@ -95,8 +96,14 @@ class HostedSystem:
         self.step_lock = threading.RLock()  # one command or live point at a time
         self.closing = threading.Event()
         self.chunk = 1                    # steps per slice, adapted to SLICE_SECONDS
+        self.durable = durable            # the server's StateDir, or None
+        self.changed = False              # since the last checkpoint
+        self.checkpointed = time.monotonic()
+        self.unsaveable = ""              # why its state cannot be saved, once known
+        self.forgotten = False            # terminated: never checkpointed again
         self._queue: collections.deque[_Call] = collections.deque()
         self._pending = 0                 # calls queued or running
+        self._closed = False              # its shutdown is queued
         self._cv = threading.Condition()
         # A daemon: a component stuck in a step must not keep the server from exiting.
         self._thread = threading.Thread(target=self._serve, daemon=True,
@@ -131,17 +138,33 @@ class HostedSystem:
             raise call.error
         return call.result
 
-    def now(self, command):
+    def post(self, command) -> None:
+        """Queue ``command(self)``, which changes nothing a checkpoint keeps,
+        without waiting for it; nothing happens when the system is closing
+        or its queue is full."""
+        with self._cv:
+            if self.closing.is_set() or self._pending >= self.quotas.max_queued_calls:
+                return
+            self._queue.append(_Call(command, None, changes=False))
+            self._pending += 1
+            self._cv.notify()
+
+    def now(self, command, *, changes: bool = True):
         """Run ``command(self)`` in the calling thread, one command at a time.
 
         A live system's points and reads run this way, off the system's
         thread, to spare a thread hand-over per communication point; the
-        lock keeps them and the queued commands from overlapping.
+        lock keeps them and the queued commands from overlapping.  Then, if
+        one is due, a checkpoint is written.
         """
         with self.step_lock:
             if self.closing.is_set():
                 raise self.terminated()
-            return command(self)
+            try:
+                return command(self)
+            finally:
+                self.changed = self.changed or changes
+                self.checkpoint(due=True)
 
     def _serve(self) -> None:
         while True:
@@ -160,7 +183,7 @@ class HostedSystem:
                     log.info("system %s: a call was dropped unrun (%s)", self.id, gone.message)
                     call.error = gone
                 else:
-                    call.result = self.now(call.command)
+                    call.result = self.now(call.command, changes=call.changes)
             except BaseException as exc:  # noqa: BLE001 (raised in the caller's thread)
                 call.error = exc
             finally:
@@ -168,21 +191,23 @@ class HostedSystem:
                     self._pending -= 1
                 call.done.set()
 
-    def close(self, timeout: float) -> bool:
+    def close(self, timeout: float, *, forget: bool = True) -> bool:
         """Stop the system: refuse further calls, end the running one at its next
-        slice, drop the queued ones, then stop the simulation and free its files.
+        slice, drop the queued ones, then stop the simulation and free its files
+        (see :meth:`shutdown` for ``forget``).
         Returns whether that finished within ``timeout`` seconds (if not, it
         finishes when the component's step in progress returns)."""
         with self._cv:
-            if self.closing.is_set():
+            if self._closed:
                 return True
+            self._closed = True
             self.closing.set()
             for call in self._queue:
                 call.error = self.terminated()
                 self._pending -= 1
                 call.done.set()
             self._queue.clear()
-            final = _Call(HostedSystem.shutdown, None, final=True)
+            final = _Call(lambda h: h.shutdown(forget=forget), None, final=True)
             self._queue.extend((final, _Call(None, None)))
             self._pending += 1
             self._cv.notify()
@@ -228,6 +253,7 @@ class HostedSystem:
                                        f"while stepping, at t={sim.time:g} s")
                 if _gone(context) is not None:
                     return
+                self.checkpoint(due=True)
                 began = time.perf_counter()
                 done = step_some(self.chunk)
                 took = time.perf_counter() - began
@@ -241,6 +267,8 @@ class HostedSystem:
                     return
         except FmiCallError as exc:
             self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
+            if self.durable is not None:
+                self.durable.failed(self.id, self.error, time=sim.time)
             self.broadcast(final=True)
             raise
 
@@ -261,7 +289,53 @@ class HostedSystem:
         for _ in range(n):
             self.twin.step(wait=False)
 
-    def shutdown(self) -> None:
+    def checkpoint(self, *, due: bool = False) -> None:
+        """Save the system's state to the server's state directory (with
+        ``due``: only if it changed and the last checkpoint is older than
+        ``--checkpoint-every``).  A system whose components cannot serialize
+        their state is said so once, in the log."""
+        store = self.durable
+        if (store is None or self.forgotten or self.sim is None
+                or self.state != S.SYSTEM_STATE_RUNNING):
+            return
+        if due and not (self.changed and
+                        time.monotonic() - self.checkpointed >= store.checkpoint_every):
+            return
+        self.changed = False
+        self.checkpointed = time.monotonic()
+        if self.unsaveable:
+            return
+        sim = self.sim
+        try:
+            state = sim.save_state()
+        except ModelError as exc:
+            self.unsaveable = str(exc)
+            log.warning("system %s cannot be checkpointed, so a restarted server cannot bring it "
+                        "back: %s", self.id, exc)
+            store.unsaveable(self.id, self.unsaveable, time=sim.time)
+            return
+        except CosimError as exc:       # a component failed to save: try again next time
+            log.error("system %s: checkpoint at t=%g s failed: %s", self.id, sim.time, exc)
+            self.changed = True
+            return
+        try:
+            store.checkpoint(self.id, state, time=sim.time, steps=sim.step_index)
+        except OSError as exc:          # a full disk must not stop the system
+            log.error("system %s: checkpoint at t=%g s could not be written to %s: %s",
+                      self.id, sim.time, store.path, exc)
+            self.changed = True
+
+    def shutdown(self, *, forget: bool = True) -> None:
+        """Stop the simulation and free its files; ``forget`` (a Terminate)
+        also removes it from the state directory, else (the server stopping)
+        it is checkpointed there to come back."""
+        if self.durable is not None:
+            if forget:
+                self.forgotten = True
+                self.durable.forget(self.id)
+            else:
+                self.changed = True
+                self.checkpoint()
         if self.twin is not None:
             self.twin.close()
         if self.sim is not None:

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, Simulation
@@ -33,6 +34,7 @@ from cosim.rpc.checks import (
     require_id,
 )
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
+from cosim.rpc.durable import Saved, StateDir
 from cosim.rpc.hosting import HostedSystem
 from cosim.rpc.loading import Loader
 from cosim.rpc.quotas import Quotas, SharedBudget, exceeded
@@ -69,11 +71,24 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     calls, stream backlogs, rows in memory; see :class:`Quotas`).
     Components behind gRPC endpoints (which the server would call with its
     own token) are refused unless ``allow_remote_components``.
+
+    ``isolate`` runs every FMU of every hosted system in a worker process of
+    its own (:mod:`cosim.isolation`), so that a client's FMU that crashes
+    fails only its own system; ``call_timeout`` (seconds) then ends a
+    system whose FMU call hangs.  With ``state_dir`` (a
+    :class:`~cosim.rpc.durable.StateDir`), hosted systems are checkpointed
+    there and the ones it holds are brought back, with their ids, when the
+    service starts.
     """
 
     def __init__(self, *, root=".", quotas: Quotas | None = None,
-                 allow_remote_components: bool = False, **limits):
+                 allow_remote_components: bool = False, isolate: bool = True,
+                 call_timeout: float | None = None, state_dir: StateDir | None = None,
+                 **limits):
         self.quotas = quotas = quotas or Quotas(**limits)
+        self.isolate = isolate
+        self.call_timeout = call_timeout if isolate else None
+        self.state_dir = state_dir
         self.root = Path(root).resolve()
         self.max_systems = quotas.max_systems
         self.max_unpacked_bytes = quotas.max_unpacked_bytes
@@ -83,6 +98,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self._systems: dict[str, HostedSystem] = {}
         self._creating = 0
         self._lock = threading.Lock()
+        if state_dir is not None:
+            self._ticker = threading.Thread(target=self._tick, daemon=True,
+                                            name="cosim-checkpoints")
+            self._ticker.start()
+            for saved in state_dir.saved():
+                self._bring_back(saved)
 
     def end_streams(self) -> None:
         """Stop every system at its next slice and end every StreamOutputs call
@@ -94,12 +115,13 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             h.close_streams()
 
     def close(self) -> None:
-        """Stop and free every system, waiting at most CLOSE_WAIT seconds in all."""
+        """Stop and free every system, waiting at most CLOSE_WAIT seconds in all;
+        with a state directory, each is checkpointed there first."""
         with self._lock:
             hosted, self._systems = list(self._systems.values()), {}
         deadline = time.monotonic() + CLOSE_WAIT
         for h in hosted:
-            h.close(max(0.0, deadline - time.monotonic()))
+            h.close(max(0.0, deadline - time.monotonic()), forget=False)
 
     def _get(self, system_id: str) -> HostedSystem:
         require_id(system_id, "system_id")
@@ -130,15 +152,70 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             with self._lock:
                 self._creating -= 1
 
-    def _create(self, request) -> pb.SystemInfo:
+    def _create(self, request, system_id: str | None = None) -> pb.SystemInfo:
         system, workdir, budget = self._loader.load(request)
         if request.name:
             system.name = request.name
-        hosted = HostedSystem(uuid.uuid4().hex, system, workdir, budget, self.quotas)
+        hosted = HostedSystem(system_id or uuid.uuid4().hex, system, workdir, budget,
+                              self.quotas, durable=self.state_dir)
+        info = self._info(hosted)
+        if self.state_dir is not None and system_id is None:
+            self.state_dir.created(hosted.id, request)
+            unsaveable = [c.name for c in info.components if not c.can_serialize_state]
+            if unsaveable:
+                warning = (f"components {', '.join(unsaveable)} cannot serialize their state: "
+                           "the system cannot be checkpointed, and a restarted server brings "
+                           "it back failed")
+                log.warning("system %s: %s", hosted.id, warning)
+                info.warnings.append(warning)
         with self._lock:
             self._systems[hosted.id] = hosted
         log.info("system %r created as %s", system.name, hosted.id)
-        return self._info(hosted)
+        return info
+
+    # -- coming back after a restart ----------------------------------------------------
+
+    def _bring_back(self, saved: Saved) -> None:
+        """Rebuild a system from the state directory: the same id, initialized as
+        it was, at its last checkpoint (or failed, saying why it cannot be)."""
+        try:
+            request = pb.CreateSystemRequest.FromString(saved.create)
+            self._create(request, saved.system_id)
+        except (CosimError, RequestError, DecodeError) as exc:
+            log.error("state directory: system %s cannot be brought back: %s; its folder %s is "
+                      "left as it is", saved.system_id, getattr(exc, "message", exc), saved.folder)
+            return
+        hosted = self._systems[saved.system_id]
+        status = saved.status
+        try:
+            if saved.initialize is not None:
+                init = pb.InitializeSystemRequest.FromString(saved.initialize)
+                hosted.do(lambda h: self._initialize(h, init, keep=False))
+                if status.get("state") == "running" and saved.state is not None:
+                    hosted.do(lambda h: _resume(h, saved.state))
+                elif status.get("state") in ("failed", "unsaveable"):
+                    hosted.do(lambda h: _mark_failed(h, status))
+        except (CosimError, RequestError, DecodeError) as exc:
+            why = (f"the server restarted, and the system could not be brought back from its "
+                   f"checkpoint in the server's state directory: "
+                   f"{getattr(exc, 'message', None) or exc}")
+            log.error("system %s: %s", hosted.id, why)
+            hosted.do(lambda h: _mark_failed(h, {"state": "failed", "error": why}))
+        log.info("system %r (%s) brought back at t=%g s", hosted.name, hosted.id,
+                 hosted.sim.time if hosted.sim is not None else 0.0)
+
+    def _tick(self) -> None:
+        """Have every system that changed write its checkpoint when it is due,
+        also when no command comes to it."""
+        assert self.state_dir is not None
+        every = self.state_dir.checkpoint_every
+        while True:
+            time.sleep(min(every, 1.0))
+            with self._lock:
+                hosted = list(self._systems.values())
+            for h in hosted:
+                if h.changed:
+                    h.post(lambda h: None)      # the command's end checkpoints when due
 
     def CheckSystem(self, request, context):
         with call_status(context):
@@ -156,7 +233,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             components.append(pb.ComponentInfo(
                 name=name, inputs=[v.name for v in model.inputs],
                 outputs=[v.name for v in model.outputs],
-                parameters=[v.name for v in model.parameters]))
+                parameters=[v.name for v in model.parameters],
+                can_serialize_state=bool(getattr(model, "can_serialize_state", False))))
         experiment = hosted.system.default_experiment
         return pb.SystemInfo(system_id=hosted.id, name=hosted.name, components=components,
                              default_step_size=experiment.get("step_size") or 0.0,
@@ -184,7 +262,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             hosted = self._get(request.system_id)
             return hosted.do(lambda h: self._initialize(h, request), context)
 
-    def _initialize(self, h: HostedSystem, request) -> pb.SystemStatus:
+    def _initialize(self, h: HostedSystem, request, *, keep: bool = True) -> pb.SystemStatus:
+        """Initialize ``h`` as ``request`` says; ``keep``: note the request in
+        the state directory and write the first checkpoint."""
         if h.state != S.SYSTEM_STATE_CREATED:
             raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"system {h.id} is already initialized")
@@ -204,7 +284,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         stop = request.stop_time if request.HasField("stop_time") else None
         h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
-                           stop_time=stop, algorithm=algorithm, record=list(request.record) or None)
+                           stop_time=stop, algorithm=algorithm, record=list(request.record) or None,
+                           isolate=self.isolate, call_timeout=self.call_timeout)
         h.sim.result.keep_rows = self.quotas.max_rows
         try:
             h.twin = _live_twin(h.sim, request)
@@ -213,6 +294,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             h.sim = None
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         h.state = S.SYSTEM_STATE_RUNNING
+        if keep and self.state_dir is not None:
+            self.state_dir.initialized(h.id, request)
+            h.changed = True
+            h.checkpoint()
         h.broadcast()
         return h.status()
 
@@ -439,11 +524,33 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             if hosted is None:
                 raise RequestError(grpc.StatusCode.NOT_FOUND,
                                    f"system_id: no system {request.system_id!r}")
+            if self.state_dir is not None:      # gone for good, even if the server dies now
+                hosted.forgotten = True
+                self.state_dir.forget(hosted.id)
             hosted.close(TERMINATE_WAIT)
             log.info("system %s terminated", hosted.id)
             status = hosted.status()
             status.state = S.SYSTEM_STATE_TERMINATED
             return status
+
+
+def _resume(h: HostedSystem, state: bytes) -> None:
+    """Continue ``h`` from a checkpoint (its rows start again there)."""
+    sim = h.require_running()
+    sim.load_state(state)
+    h.rows_sent = sim.result.total
+    h.changed = False
+
+
+def _mark_failed(h: HostedSystem, status: dict) -> None:
+    if h.sim is not None:
+        h.sim.stop()
+    h.state = S.SYSTEM_STATE_FAILED
+    if status.get("state") == "unsaveable":
+        h.error = (f"the server restarted, and the system's state could not be saved "
+                   f"({status.get('error')}); terminate it and create it again")
+    else:
+        h.error = str(status.get("error") or "failed")
 
 
 def _run_until(h: HostedSystem, goal: float, context) -> float:

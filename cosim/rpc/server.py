@@ -219,18 +219,28 @@ def twin_server(fmu, *, parameters=(), host: str = "127.0.0.1", port: int = 0,
 
 def orchestrator_server(*, root=".", host: str = "127.0.0.1", port: int = 0,
                         security: ServerSecurity | None = None, quotas=None,
-                        allow_remote_components: bool = False, **limits) -> Server:
+                        allow_remote_components: bool = False, isolate: bool = True,
+                        call_timeout: float | None = None, state_dir=None,
+                        checkpoint_every: float = 60.0, **limits) -> Server:
     """A server running the Orchestrator service; ``root`` bounds server-side
     paths and the files they refer to, ``quotas`` (a
     :class:`cosim.rpc.quotas.Quotas`, or its fields as keywords such as
-    ``max_systems=4``) what clients can make it hold (see
+    ``max_systems=4``) what clients can make it hold.  Hosted FMUs run
+    isolated in worker processes unless ``isolate=False``; ``state_dir`` (a
+    folder or a :class:`~cosim.rpc.durable.StateDir`) keeps hosted systems across restarts, checkpointed every
+    ``checkpoint_every`` seconds (see
     :class:`cosim.rpc.orchestrator.OrchestratorService`)."""
+    from cosim.rpc.durable import StateDir
     from cosim.rpc.orchestrator import OrchestratorService
     from cosim.rpc.quotas import Quotas
 
     quotas = quotas or Quotas(**{k: v for k, v in limits.items() if v is not None})
+    durable = state_dir
+    if state_dir is not None and not isinstance(state_dir, StateDir):
+        durable = StateDir(state_dir, checkpoint_every=checkpoint_every)
     service = OrchestratorService(root=root, quotas=quotas,
-                                  allow_remote_components=allow_remote_components)
+                                  allow_remote_components=allow_remote_components,
+                                  isolate=isolate, call_timeout=call_timeout, state_dir=durable)
     return Server(service, orchestrator_pb2_grpc.add_OrchestratorServicer_to_server,
                   orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name,
                   host=host, port=port, security=security, max_calls=quotas.max_calls)

@@ -1,0 +1,196 @@
+"""Hosted systems kept on disk, so that a restarted server brings them back.
+
+``cosim serve --state-dir DIR`` keeps one folder per hosted system, named by
+its id, holding what it takes to rebuild it:
+
+- ``system.pb``: the CreateSystem request (the SSP archive sent, or the
+  server-side path), written when the system is created;
+- ``initialize.pb``: the Initialize request (step size, parameters, record
+  list, live inputs), written when it is initialized;
+- ``state.bin``: the simulation's saved state (every FMU's serialized state
+  and the master's values and held inputs, in the format of
+  :mod:`cosim.execution.state`), written every ``--checkpoint-every``
+  seconds while the system changes, and when the server stops;
+- ``status.json``: the time and step of that state, or why the system failed.
+
+Every file is written whole under a temporary name in the same folder and
+then renamed over the old one, so that a server killed at any moment
+(``kill -9`` included) leaves either the previous checkpoint or the new
+one.  Terminate removes the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cosim.errors import ConfigurationError
+
+__all__ = ["Saved", "StateDir"]
+
+log = logging.getLogger("cosim.rpc")
+
+SYSTEM_FILE, INITIALIZE_FILE, STATE_FILE, STATUS_FILE = (
+    "system.pb", "initialize.pb", "state.bin", "status.json")
+# System ids are uuid4 hex strings: a folder named otherwise is not ours.
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass
+class Saved:
+    """What the state directory holds of one system."""
+
+    system_id: str
+    folder: Path
+    create: bytes
+    initialize: bytes | None
+    state: bytes | None
+    status: dict
+
+
+class StateDir:
+    """A server's state directory: folders of hosted systems, written atomically.
+
+    Raises ConfigurationError when ``path`` cannot be a private directory of
+    this server (not a directory, a symbolic link, or not writable).
+    """
+
+    def __init__(self, path, *, checkpoint_every: float = 60.0):
+        self.path = Path(path)
+        if self.path.is_symlink():
+            raise ConfigurationError(f"--state-dir {path}: is a symbolic link; give the directory "
+                                     "itself")
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigurationError(f"--state-dir {path}: is not a directory")
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".probe-")
+            probe.close()
+        except OSError as exc:
+            raise ConfigurationError(f"--state-dir {path}: cannot write there "
+                                     f"({exc.strerror or exc})") from None
+        if not (checkpoint_every > 0 and checkpoint_every < float("inf")):
+            raise ConfigurationError(f"--checkpoint-every must be a number of seconds > 0, "
+                                     f"got {checkpoint_every!r}")
+        self.checkpoint_every = float(checkpoint_every)
+
+    def folder(self, system_id: str) -> Path:
+        return self.path / system_id
+
+    # -- writing --------------------------------------------------------------------
+
+    def created(self, system_id: str, request) -> None:
+        """Keep the CreateSystem request of a new system."""
+        folder = self.folder(system_id)
+        folder.mkdir(mode=0o700)
+        _write(folder, SYSTEM_FILE, request.SerializeToString())
+
+    def initialized(self, system_id: str, request) -> None:
+        """Keep the Initialize request of a system (its state comes with the
+        first checkpoint)."""
+        _write(self.folder(system_id), INITIALIZE_FILE, request.SerializeToString())
+
+    def checkpoint(self, system_id: str, state: bytes, *, time: float, steps: int) -> None:
+        """Keep a saved state of a system at ``time`` (``steps`` steps in)."""
+        folder = self.folder(system_id)
+        _write(folder, STATE_FILE, state)
+        _write(folder, STATUS_FILE, _json({"state": "running", "time": time, "steps": steps}))
+
+    def unsaveable(self, system_id: str, why: str, *, time: float) -> None:
+        """Note that a system's state cannot be saved (it comes back failed, saying so)."""
+        _write(self.folder(system_id), STATUS_FILE,
+               _json({"state": "unsaveable", "time": time, "error": why}))
+
+    def failed(self, system_id: str, error: str, *, time: float) -> None:
+        """Note that a system failed (it comes back failed, with ``error``)."""
+        _write(self.folder(system_id), STATUS_FILE,
+               _json({"state": "failed", "time": time, "error": error}))
+
+    def forget(self, system_id: str) -> None:
+        """Remove a terminated system's folder."""
+        shutil.rmtree(self.folder(system_id), ignore_errors=True)
+
+    # -- reading --------------------------------------------------------------------
+
+    def saved(self) -> list[Saved]:
+        """Every system kept here, oldest first; folders that are not a
+        system's are named in a warning and left alone."""
+        found = []
+        for folder in sorted(self.path.iterdir(), key=_age):
+            if folder.name.startswith(".") or folder.name.startswith("tmp"):
+                continue
+            if not _ID.fullmatch(folder.name) or folder.is_symlink() or not folder.is_dir():
+                log.warning("state directory %s: %s is not a hosted system's folder; left alone",
+                            self.path, folder.name)
+                continue
+            for leftover in folder.glob("tmp-*"):     # a write cut short by a kill
+                leftover.unlink(missing_ok=True)
+            try:
+                found.append(self._read(folder))
+            except (OSError, ValueError) as exc:
+                log.error("state directory %s: system %s cannot be read back (%s); its folder "
+                          "is left as it is", self.path, folder.name, exc)
+        return found
+
+    @staticmethod
+    def _read(folder: Path) -> Saved:
+        create = _read(folder / SYSTEM_FILE)
+        if create is None:
+            raise ValueError(f"{SYSTEM_FILE} is missing")
+        status_text = _read(folder / STATUS_FILE)
+        status = json.loads(status_text) if status_text else {}
+        if not isinstance(status, dict):
+            raise ValueError(f"{STATUS_FILE} is not a JSON object")
+        return Saved(folder.name, folder, create, _read(folder / INITIALIZE_FILE),
+                     _read(folder / STATE_FILE), status)
+
+
+def _age(folder: Path) -> float:
+    try:
+        return folder.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _json(value: dict) -> bytes:
+    return json.dumps(value, allow_nan=True).encode()
+
+
+def _read(path: Path) -> bytes | None:
+    """The bytes of a regular file (never through a symbolic link), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        return file.read()
+
+
+def _write(folder: Path, name: str, data: bytes) -> None:
+    """Replace ``folder/name`` with ``data`` in one step: written to a new file
+    (created exclusively, so a planted link is never followed), flushed to
+    disk, then renamed over the old one."""
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f"tmp-{name}-")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, folder / name)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,131 @@
+"""`cosim serve` runs hosted FMUs in worker processes: a client's FMU that
+crashes or hangs fails only that client's system; the server and the other
+systems go on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cosim import System, twins
+from cosim.errors import ServiceError
+from cosim.rpc import Client
+
+HOW = {"SIGSEGV": 1, "SIGABRT": 2, "exit": 3, "hang": 4}
+
+
+@pytest.fixture(autouse=True)
+def _no_client_defaults(monkeypatch):
+    monkeypatch.delenv("COSIM_TOKEN", raising=False)
+
+
+def crashing_ssp(test_fmus, folder: Path, how: str, at: float = 0.35) -> Path:
+    system = System("crashing")
+    system.add("src", twins.path("source"))
+    system.add("bad", test_fmus("crashing_gain"), parameters={"crash_time": at,
+                                                             "crash_how": HOW[how]})
+    system.connect("src.y", "bad.u")
+    path = folder / f"crashing-{how}.ssp"
+    system.save(path)
+    return path
+
+
+def healthy_ssp(folder: Path) -> Path:
+    system = System("healthy")
+    system.add("src", twins.path("source"))
+    system.add("gain", twins.path("gain"), parameters={"k": 2.0})
+    system.connect("src.y", "gain.u")
+    path = folder / "healthy.ssp"
+    system.save(path)
+    return path
+
+
+def worker_children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
+            if name == "cosim-worker" and int(rest.split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGSEGV", "SIGABRT", "exit"])
+def test_a_crashing_fmu_fails_only_its_own_system(start_server, tmp_path, test_fmus, how):
+    server = start_server("serve", "--root", tmp_path)
+    with Client(server.url, timeout=60) as client:
+        good = client.create_system(healthy_ssp(tmp_path))
+        good.initialize(step_size=0.1, stop_time=100.0)
+        bad = client.create_system(crashing_ssp(test_fmus, tmp_path, how))
+        bad.initialize(step_size=0.1, stop_time=10.0)
+        with pytest.raises(ServiceError) as caught:
+            bad.step(10)
+        message = str(caught.value)
+        assert "component 'bad'" in message and "crashing_gain.fmu" in message
+        assert (f"killed by {how}" if how != "exit" else "exited with status") in message
+        assert bad.status().state == "failed"
+        assert good.step(50) == pytest.approx(5.0)          # the other system goes on
+        assert good.get(["gain.y"])["gain.y"] == pytest.approx(2.0 * good.get(["src.y"])["src.y"])
+    assert server.proc.poll() is None                        # and so does the server
+    assert server.terminate() == 0
+
+
+def test_a_hanging_fmu_is_ended_by_the_call_timeout_and_terminate_answers(start_server, tmp_path,
+                                                                          test_fmus):
+    server = start_server("serve", "--root", tmp_path, "--call-timeout", "3")
+    with Client(server.url, timeout=60) as client:
+        good = client.create_system(healthy_ssp(tmp_path))
+        good.initialize(step_size=0.1, stop_time=100.0)
+        stuck = client.create_system(crashing_ssp(test_fmus, tmp_path, "hang"))
+        stuck.initialize(step_size=0.1, stop_time=10.0)
+        failure: list[BaseException] = []
+
+        def step():
+            try:
+                stuck.step(10)
+            except ServiceError as exc:
+                failure.append(exc)
+
+        stepping = threading.Thread(target=step)
+        stepping.start()
+        time.sleep(1.0)                     # the FMU is now stuck in its step
+        assert good.step(10) == pytest.approx(1.0)          # others are served meanwhile
+        began = time.monotonic()
+        stuck.terminate()
+        assert time.monotonic() - began < 2.0
+        stepping.join(30)
+        assert failure and ("call_timeout" in str(failure[0]) or "terminated" in str(failure[0]))
+        assert [s.system_id for s in client.systems()] == [good.id]
+    deadline = time.monotonic() + 10       # the stuck worker is killed, the healthy two stay
+    while len(worker_children(server.proc.pid)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(worker_children(server.proc.pid)) == 2
+    assert server.terminate() == 0
+
+
+def test_no_isolate_loads_fmus_into_the_server(start_server, tmp_path):
+    isolated = start_server("serve", "--root", tmp_path)
+    plain = start_server("serve", "--root", tmp_path, "--no-isolate")
+    for server, workers in ((isolated, 2), (plain, 0)):
+        with Client(server.url, timeout=60) as client:
+            system = client.create_system(healthy_ssp(tmp_path))
+            system.initialize(step_size=0.1, stop_time=1.0)
+            assert system.step(10) == pytest.approx(1.0)
+            assert len(worker_children(server.proc.pid)) == workers
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_call_timeout_must_be_a_positive_number(tmp_path, value):
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
+                           f"--call-timeout={value}", "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "--call-timeout must be" in done.stderr, done.stderr

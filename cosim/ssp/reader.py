@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("cosim")
 
 MASTER_ANNOTATION = "org.cosim.master"
+# On a component: how cosim runs it (<cm:Component isolate="true"/>).
+COMPONENT_ANNOTATION = "org.cosim.component"
 MASTER_NAMESPACE = "https://cosim.dev/ssp/master/1"
 _SCHEMA_DIR = "ssp/schema"      # inside the fmpy package
 # Type and value elements (SSP 1.0, and the FMI 3 types SSP 2.0 adds) -> cosim types.
@@ -239,6 +241,19 @@ class _Reader:
                     settings[key] = kind(master.get(attribute))
         return settings
 
+    def read_isolation(self, path, element) -> bool:
+        """Whether a component's cosim annotation asks for it to run isolated."""
+        isolate = False
+        for annotation in _annotations(element, COMPONENT_ANNOTATION):
+            settings = xml_child(annotation, "Component")
+            value = settings.get("isolate") if settings is not None else None
+            if value not in ("true", "false", "1", "0"):
+                self.warning(path, annotation, "cosim component annotation without a Component "
+                             "element whose isolate is true or false; ignored")
+                continue
+            isolate = value in ("true", "1")
+        return isolate
+
     def read_system(self, path: Path, element, base: Path) -> System | None:
         system = System(element.get("name") or "system")
         system.units = dict(self.units)
@@ -316,7 +331,8 @@ class _Reader:
             return
         if isinstance(fmu, Path) and self.budget is not None:
             self.budget.charge_archive(fmu)
-        if not self.attempt(path, element, lambda: system.add(name, fmu)):
+        isolate = self.read_isolation(path, element)
+        if not self.attempt(path, element, lambda: system.add(name, fmu, isolate=isolate)):
             return
         model = system.model(name)
         for connector in self.connectors(element):

@@ -20,7 +20,7 @@ from cosim.component import PythonComponent, RuntimeSource
 from cosim.errors import SspError
 from cosim.units import BASE_UNITS, CATALOG, Unit
 
-from cosim.ssp.reader import MASTER_ANNOTATION, MASTER_NAMESPACE
+from cosim.ssp.reader import COMPONENT_ANNOTATION, MASTER_ANNOTATION, MASTER_NAMESPACE
 
 NS = {
     "ssd": "http://ssp-standard.org/SSP1/SystemStructureDescription",
@@ -141,6 +141,11 @@ class _Writer:
                 connector = _e("ssd", "Connector", connectors, name=var_name, kind=var.causality)
                 self.type_element(connector, var, model.unit)
         self.parameter_binding(element, data["parameters"])
+        if data.get("isolate"):
+            annotations = _e("ssd", "Annotations", element)
+            annotation = _e("ssc", "Annotation", annotations, type=COMPONENT_ANNOTATION)
+            etree.SubElement(annotation, f"{{{MASTER_NAMESPACE}}}Component", {"isolate": "true"},
+                             nsmap={"cm": MASTER_NAMESPACE})
 
     def units_element(self, root) -> None:
         if not self.units:

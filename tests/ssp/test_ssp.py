@@ -1002,3 +1002,42 @@ def test_an_ssp_2_0_description_loads_like_its_1_0_twin(tmp_path):
     one, other = (load(p).simulate(stop_time=0.2, step_size=0.02) for p in (path, two))
     for name in one.names:
         np.testing.assert_array_equal(one[name], other[name])
+
+
+# -- the isolate annotation ---------------------------------------------------------------
+
+def _isolated_pair(path: Path) -> Path:
+    system = System("pair")
+    system.add("src", twins.path("source"))
+    system.add("gain", twins.path("gain"), isolate=True)
+    system.connect("src.y", "gain.u")
+    return save(system, path)
+
+
+def test_isolation_of_a_component_is_kept_in_the_file(tmp_path):
+    path = _isolated_pair(tmp_path / "pair.ssp")
+    loaded = load(path)
+    assert loaded.isolated("gain") and not loaded.isolated("src")
+    with zipfile.ZipFile(path) as archive:
+        document = etree.fromstring(archive.read("SystemStructure.ssd"))
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "SystemStructureDescription.xsd")))
+    assert schema.validate(etree.ElementTree(document)), schema.error_log
+    result = cosim.simulate(loaded, stop_time=1.0, step_size=0.1)
+    assert result.stats["gain"].steps == 10
+
+
+@pytest.mark.parametrize("settings", ['<cm:Component isolate="maybe"/>', '<cm:Other/>'])
+def test_an_isolate_annotation_that_cannot_be_read_is_a_warning(tmp_path, settings):
+    path = _isolated_pair(tmp_path / "pair.ssp")
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    ssd = folder / "SystemStructure.ssd"
+    text = ssd.read_text()
+    written = '<cm:Component xmlns:cm="https://cosim.dev/ssp/master/1" isolate="true"/>'
+    assert written in text
+    ssd.write_text(text.replace(written, settings.replace("/>", ' xmlns:cm="urn:x"/>')))
+    report = read(ssd)
+    assert not report.system.isolated("gain")
+    [warning] = [p for p in report.problems if "component annotation" in p.message]
+    assert warning.severity == "warning" and "SystemStructure.ssd" in str(warning)

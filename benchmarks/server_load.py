@@ -54,11 +54,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(root: Path, clients: int) -> tuple[subprocess.Popen, str]:
+def start_server(root: Path, clients: int, extra: list[str]) -> tuple[subprocess.Popen, str]:
     log = (root / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "cosim", "serve", "--root", str(root),
                              "--port", "0", "--token", TOKEN,
-                             "--max-systems", str(clients + 4)],
+                             "--max-systems", str(clients + 4), *extra],
                             stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     if " on grpc://" not in line:
@@ -160,11 +160,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="stepping time per client")
     parser.add_argument("--steps", type=int, default=10, help="steps per Step call")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--no-isolate", action="store_true",
+                        help="serve with --no-isolate (FMUs in the server process)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="cosim-load-"))
     ssp = system_bytes(folder)
-    proc, target = start_server(folder, args.clients)
+    proc, target = start_server(folder, args.clients, ["--no-isolate"] if args.no_isolate else [])
     host, port = target.rsplit(":", 1)
     try:
         time.sleep(0.5)
@@ -213,8 +215,8 @@ def main() -> None:
         "rss_mb_start": rss_start, "rss_mb_peak": max(peak, default=float("nan")),
         "rss_mb_after": rss_end, "server_alive": alive, "cpus": os.cpu_count(),
     }
-    print(f"{args.clients} clients x {args.seconds:g} s, {args.steps} steps a call "
-          f"({os.cpu_count()} CPUs)")
+    print(f"{args.clients} clients x {args.seconds:g} s, {args.steps} steps a call, FMUs "
+          f"{'in the server process' if args.no_isolate else 'isolated'} ({os.cpu_count()} CPUs)")
     print(f"  throughput     {figures['steps_per_s']:,.0f} steps/s, "
           f"{figures['calls_per_s']:,.0f} Step calls/s")
     print(f"  Step latency   p50 {figures['step_call_ms_p50']:.1f} ms, "

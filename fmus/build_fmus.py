@@ -863,9 +863,19 @@ def build_all(out_root: Path, model_dirs=None, *, versions=("2.0", "3.0")) -> li
     return built
 
 
-if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    for path in build_all(Path(sys.argv[1]), sys.argv[2:] or None):
+def main(argv: list[str]) -> None:
+    import argparse
+    parser = argparse.ArgumentParser(
+        description="Build the component twins (or the given model folders) into FMUs.",
+        epilog="Writes OUTDIR/fmi2/<name>.fmu and OUTDIR/fmi3/<name>.fmu, and for hybrid "
+               "models OUTDIR/fmi2me/<name>.fmu.")
+    parser.add_argument("outdir", type=Path, help="folder the FMUs are written to")
+    parser.add_argument("models", nargs="*", help="model folders (default: every twin in fmus/)")
+    args = parser.parse_args(argv)
+    for path in build_all(args.outdir, args.models or None):
         print(path)
     shutil.rmtree(HERE / "__pycache__", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 
-from cosim.errors import ServiceError
+from cosim.errors import ConfigurationError, ServiceError
 from cosim.rpc.common import ClientSecurity, Endpoint, to_value
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
@@ -179,6 +179,8 @@ class RemoteSystem:
 
     def step(self, n: int = 1) -> float:
         """Take ``n`` communication steps; returns the new time."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n < 2**63:
+            raise ConfigurationError(f"step(n) takes a whole number of steps > 0, got {n!r}")
         return self._status("Step", pb.StepSystemRequest(system_id=self.id, steps=n)).time
 
     def run_until(self, time: float, *, progress=None) -> float:

@@ -572,3 +572,13 @@ def test_serve_rejects_bad_security_options(tmp_path, args, message):
     assert message in done.stderr
     assert "cosim: error:" in done.stderr and "Traceback" not in done.stderr
     assert "orchestrator" not in done.stdout
+
+
+@pytest.mark.parametrize("n", [2**70, 0, -3, 1.5, True, "5"])
+def test_the_client_refuses_step_counts_no_server_could_take(in_process, line_ssp, n):
+    _, client = in_process
+    line = client.create_system(line_ssp)
+    line.initialize(step_size=1.0, stop_time=STOP)
+    with pytest.raises(cosim.ConfigurationError, match="step\\(n\\) takes a whole number of steps > 0"):
+        line.step(n)
+    assert line.step(2) == 2.0           # the system is untouched and goes on

@@ -1,6 +1,7 @@
 """Every twin FMU is a valid FMU that an independent importer (fmpy) runs."""
 
 import math
+from pathlib import Path
 
 import fmpy
 import pytest
@@ -62,3 +63,16 @@ def test_unknown_twin_lists_known_names():
 def test_unknown_fmi_version_is_rejected():
     with pytest.raises(ValueError, match="fmi_version must be one of"):
         twins.path("spindle", fmi_version="1.0")
+
+
+def test_the_build_script_explains_itself_and_builds_nothing_on_help(tmp_path):
+    import subprocess
+    import sys
+    script = Path(__file__).resolve().parents[2] / "fmus" / "build_fmus.py"
+    done = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "usage: build_fmus.py" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "outdir" in done.stderr

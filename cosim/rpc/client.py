@@ -179,7 +179,8 @@ class RemoteSystem:
 
     def step(self, n: int = 1) -> float:
         """Take ``n`` communication steps; returns the new time."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n < 2**63:
+        # The server checks the count; what a request cannot even carry is refused here.
+        if isinstance(n, bool) or not isinstance(n, int) or not -2**63 <= n < 2**63:
             raise ConfigurationError(f"step(n) takes a whole number of steps > 0, got {n!r}")
         return self._status("Step", pb.StepSystemRequest(system_id=self.id, steps=n)).time
 

@@ -574,7 +574,7 @@ def test_serve_rejects_bad_security_options(tmp_path, args, message):
     assert "orchestrator" not in done.stdout
 
 
-@pytest.mark.parametrize("n", [2**70, 0, -3, 1.5, True, "5"])
+@pytest.mark.parametrize("n", [2**70, -2**64, 1.5, True, "5"])
 def test_the_client_refuses_step_counts_no_server_could_take(in_process, line_ssp, n):
     _, client = in_process
     line = client.create_system(line_ssp)

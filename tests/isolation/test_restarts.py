@@ -4,6 +4,8 @@ are taken again, so that the run ends as it would have without the crash."""
 
 import logging
 import math
+import os
+import signal
 import subprocess
 import sys
 
@@ -11,6 +13,9 @@ import numpy as np
 import pytest
 
 from cosim import ComponentCrashedError, ConfigurationError, System, twins
+from cosim.errors import FmiCallError, ModelError
+from cosim.fmi._binding import Instance
+from cosim.fmi.loader import load_fmu
 
 from test_crashes import HOW, workers
 
@@ -226,3 +231,60 @@ def test_the_command_line_restarts_and_says_so_in_one_line(test_fmus, tmp_path):
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
     bad = run_cli(*common, "--on-crash", "sometimes")
     assert bad.returncode == 2 and "invalid choice: 'sometimes'" in bad.stderr
+
+
+def test_a_worker_killed_from_outside_comes_back_with_its_events(test_fmus):
+    # FMI 3 event mode: the new instance is initialized and put in step mode again
+    def system():
+        s = System("ball")
+        s.add("ball", test_fmus("bouncing_ball_events", "3.0"), isolate=True)
+        return s
+
+    plain = system().simulate(stop_time=3.0, step_size=0.01)
+    with system().start(stop_time=3.0, step_size=0.01, on_crash="restart",
+                        checkpoint_interval=0.25) as sim:
+        sim.run_until(1.1)
+        [pid] = workers()
+        os.kill(pid, signal.SIGKILL)
+        result = sim.run()
+        assert workers() != [pid]
+    assert result.stats["ball"].restarts == 1 and result.stats["ball"].events > 0
+    assert bits(result) == bits(plain)
+
+
+def test_states_saved_before_a_respawn_are_refused_after_it():
+    archive, library = load_fmu(twins.path("gain", "2.0"), isolate=True)
+    instance = Instance(archive, library, "g")
+    instance.setup_experiment(0.0)
+    instance.enter_initialization_mode()
+    instance.exit_initialization_mode()
+    old = instance.get_state()
+    blob = instance.serialize_state(old)
+    [pid] = workers()
+    instance.respawn()
+    [new_pid] = workers()
+    assert new_pid != pid and instance.crashed() is None
+    with pytest.raises(FmiCallError, match="saved in a worker process that has since been "
+                                           "replaced"):
+        instance.set_state(old)
+    del old                                         # freeing it calls nothing
+    instance.setup_experiment(0.0)
+    instance.enter_initialization_mode()
+    instance.exit_initialization_mode()
+    instance.set_state(instance.deserialize_state(blob))
+    os.kill(new_pid, signal.SIGKILL)
+    instance.respawn()                              # a dead worker is reaped and replaced
+    assert instance.crashed() is None and len(workers()) == 1
+    instance.setup_experiment(0.0)
+    instance.enter_initialization_mode()
+    instance.exit_initialization_mode()
+    instance.do_step(0.0, 0.1)
+    instance.free()
+    archive.close()
+    assert workers() == []
+    in_process = Instance(*load_fmu(twins.path("gain", "2.0")), "p")
+    with pytest.raises(ModelError, match="component 'p': only isolated components can be "
+                                         "restarted"):
+        in_process.respawn()
+    assert in_process.crashed() is None
+    in_process.free()

@@ -126,7 +126,10 @@ class Recovery:
         """Take the checkpoint and set the inputs due at the step the loop stopped at."""
         step = self.sim._core.step_index
         if step >= self.step + self.every:
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except FmiCallError as error:   # a worker that died saving its state
+                self.sim._fail(self.annotated(error))
         while self.replay and self.replay[0][0] <= step:
             _, function, arguments = self.replay.pop(0)
             function(*arguments)

@@ -15,7 +15,10 @@
  *
  * A worker that dies makes the call return fatal; with a call timeout, a
  * call that does not return in time has its worker killed and returns fatal
- * too.  cosim_proxy_fate tells which, so that cosim can say why. */
+ * too.  cosim_proxy_fate tells which, so that cosim can say why, and
+ * cosim_proxy_respawn starts a new worker behind the same handle (the
+ * native loop keeps the handle), which is why each instance keeps what it
+ * was started with. */
 #include "proxy.h"
 
 #include <signal.h>

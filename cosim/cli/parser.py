@@ -12,7 +12,6 @@ from cosim.cli.info import cmd_info, cmd_plot, cmd_validate
 from cosim.cli.run import cmd_run
 from cosim.cli.serve import add_server_options, cmd_serve, cmd_serve_twin
 from cosim.cli.sweep import cmd_sweep
-from cosim.execution.options import ON_CRASH
 
 log = logging.getLogger("cosim")
 
@@ -23,6 +22,7 @@ log = logging.getLogger("cosim")
 ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
 OVERRUN_POLICIES = ("skip", "slow", "stop")
+ON_CRASH = ("fail", "restart")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -73,6 +73,17 @@ def recovery_for(sim) -> Recovery | None:
     return Recovery(sim, isolated, every, isolation.max_restarts)
 
 
+def _what_happened(crash: ComponentCrashedError) -> str:
+    """What a crash did, in a few words: "crashed (SIGSEGV)", "exited with status 3"."""
+    if crash.signal is not None:
+        return f"crashed ({crash.signal})"
+    if crash.exit_code is not None:
+        return f"exited with status {crash.exit_code}"
+    if crash.reason == "timed out":
+        return f"did not return from {crash.function} within call_timeout"
+    return "became unreachable"
+
+
 class Recovery:
     """The checkpoints of a run and its restarts after crashes.
 
@@ -179,10 +190,8 @@ class Recovery:
         sim = self.sim
         name, runtime = sim._plan.names[unit], sim._runtimes[unit]
         self.restarts[name] += 1
-        cause = crash.signal or (f"exit status {crash.exit_code}" if crash.exit_code is not None
-                                 else crash.reason)
-        log.warning("component '%s' %s (%s) at t=%g s; restarting it from the checkpoint at "
-                    "t=%g s (restart %d of at most %d)", name, crash.reason, cause, crash.time,
+        log.warning("component '%s' %s at t=%g s; restarting it from the checkpoint at t=%g s "
+                    "(restart %d of at most %d)", name, _what_happened(crash), crash.time,
                     self.time, self.restarts[name], self.max_restarts)
         runtime.respawn()
         runtime.setup_experiment(sim.start_time, sim.stop_time,

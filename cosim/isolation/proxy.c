@@ -535,17 +535,6 @@ void free_instance(void *c, const char *name) {
     release(p);
 }
 
-/* FMU state handles carry the worker's generation in their top 16 bits,
- * which user-space addresses leave clear. */
-uint64_t tag_state(const Proxy *p, uint64_t state) {
-    return state && !(state >> 48) ? state | (uint64_t)p->generation << 48 : state;
-}
-
-uint64_t untag_state(const Proxy *p, uint64_t handle, int *valid) {
-    *valid = !handle || !(handle >> 48) || (handle >> 48) == p->generation;
-    return *valid ? handle & ((1ull << 48) - 1) : 0;
-}
-
 /* Forget everything of the worker that died: its channel, what was kept
  * for it, the values it answered. */
 static void forget_worker(Proxy *p) {

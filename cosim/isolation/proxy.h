@@ -87,10 +87,5 @@ void *instantiate(const char *name, void *logger, void *log_env, const char *tok
 void free_instance(void *c, const char *name);
 /* Hand a message to the importer's logger. */
 void emit(Proxy *p, int status, const char *category, const char *text);
-/* An FMU state handle of the worker as the importer sees it (tagged with the
- * worker's generation), and back: 0 in *valid for a handle of an earlier
- * worker, whose states died with it. */
-uint64_t tag_state(const Proxy *p, uint64_t state);
-uint64_t untag_state(const Proxy *p, uint64_t handle, int *valid);
 
 #endif

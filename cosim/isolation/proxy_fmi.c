@@ -66,6 +66,19 @@ VALUES2(Integer, VT_INT32, int)
 VALUES2(Boolean, VT_BOOL, int)
 VALUES2(String, VT_STRING, const char *)
 
+/* FMU state handles as the importer sees them carry the worker's generation
+ * in their top 16 bits (which user-space addresses leave clear), so that a
+ * handle of an earlier worker of the instance, whose states died with it,
+ * is told apart (0 in *valid). */
+static uint64_t tag_state(const Proxy *p, uint64_t state) {
+    return state && !(state >> 48) ? state | (uint64_t)p->generation << 48 : state;
+}
+
+static uint64_t untag_state(const Proxy *p, uint64_t handle, int *valid) {
+    *valid = !handle || !(handle >> 48) || (handle >> 48) == p->generation;
+    return *valid ? handle & ((1ull << 48) - 1) : 0;
+}
+
 /* The worker's handle of an FMU state; 0 in *valid (with the reason logged
  * to the importer) for one saved in an earlier worker of the instance. */
 static uint64_t state_of(Proxy *p, void *state, const char *name, int *valid) {

@@ -289,3 +289,34 @@ def test_states_saved_before_a_respawn_are_refused_after_it():
         in_process.respawn()
     assert in_process.crashed() is None
     in_process.free()
+
+
+def test_string_columns_come_back_alike(test_fmus, tmp_path):
+    def system(**parameters):
+        s = System("texts")
+        s.add("text", test_fmus("text_source", "3.0"), isolate=True)
+        s.add("bad", test_fmus("crashing_gain", "3.0"), isolate=True, parameters=parameters)
+        return s
+
+    plain = system().simulate(stop_time=2.0, step_size=0.1, output_file=tmp_path / "plain.csv")
+    restarted = system(crash_time=1.45, crash_marker=str(tmp_path / "crashed")).simulate(
+        stop_time=2.0, step_size=0.1, on_crash="restart", checkpoint_interval=0.5,
+        output_file=tmp_path / "restarted.csv")
+    assert restarted.stats["bad"].restarts == 1
+    for name in ("text.state", "text.phase"):
+        assert list(restarted[name]) == list(plain[name])
+    assert (tmp_path / "restarted.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+
+
+@pytest.mark.parametrize("options", [
+    {"algorithm": "gauss-seidel", "extrapolation": "foh"},
+    {"step_multiples": {"beside": 3, "after": 2}, "extrapolation": "foh"},
+    {"output_interval": 0.3},
+])
+def test_coupling_options_restart_alike(test_fmus, tmp_path, options):
+    # checkpoints every 5 steps: within the slower components' steps and output rows
+    plain = chain(test_fmus).simulate(**options, **RUN)
+    restarted = chain(test_fmus, at=3.77, marker=tmp_path / "crashed").simulate(
+        on_crash="restart", checkpoint_interval=0.5, **options, **RUN)
+    assert restarted.stats["bad"].restarts == 1
+    assert bits(restarted) == bits(plain)

@@ -186,23 +186,29 @@ class ComponentCrashedError(FmiCallError):
     ``reason`` what happened ("crashed", "exited", "timed out", "unreachable"),
     ``signal`` the name of the signal that killed it ("SIGSEGV") or None,
     ``exit_code`` its exit status or None, ``log_lines`` the last lines the
-    FMU logged.
+    FMU logged, ``restarts`` how many times it had been restarted in the run
+    (``on_crash="restart"``) before this crash ended it.
     """
 
     def __init__(self, function: str, instance: str, time: float | None, *, fmu: str,
                  reason: str, detail: str, signal: str | None = None,
-                 exit_code: int | None = None, log_lines: tuple[str, ...] = ()):
+                 exit_code: int | None = None, log_lines: tuple[str, ...] = (),
+                 restarts: int = 0):
         self.fmu = fmu
         self.reason = reason
         self.detail = detail
         self.signal = signal
         self.exit_code = exit_code
         self.log_lines = tuple(log_lines)
+        self.restarts = restarts
         super().__init__(function, instance, 4, time, detail)
 
     def _one_line(self) -> str:
         when = f" at t={self.time:g} s" if self.time is not None else ""
         text = f"component '{self.instance}' ({self.fmu}): {self.function}{when}: {self.detail}"
+        if self.restarts:
+            times = "once" if self.restarts == 1 else f"{self.restarts} times"
+            text += f" (after it was restarted {times} from checkpoints)"
         if self.log_lines:
             text += "; last log lines: " + " | ".join(self.log_lines)
         return text

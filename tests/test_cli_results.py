@@ -136,10 +136,12 @@ def test_help_runs_without_importing_the_engine():
 def test_the_choices_written_in_the_cli_are_the_library_s():
     from cosim import cli
     from cosim.execution import ALGORITHMS, EXTRAPOLATIONS
+    from cosim.execution.options import ON_CRASH
     from cosim.execution.pacing import OVERRUN_POLICIES
     assert cli.ALGORITHMS == ALGORITHMS
     assert cli.EXTRAPOLATIONS == EXTRAPOLATIONS
     assert cli.OVERRUN_POLICIES == OVERRUN_POLICIES
+    assert cli.ON_CRASH == ON_CRASH
 
 
 def test_the_lazy_public_api_gives_every_name():

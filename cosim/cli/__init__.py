@@ -16,6 +16,7 @@ Each command imports what it needs when it runs, so that ``cosim --help``
 and ``import cosim.cli`` stay fast (no scipy, networkx, Dask or gRPC).
 """
 
-from cosim.cli.parser import ALGORITHMS, EXTRAPOLATIONS, OVERRUN_POLICIES, build_parser, main
+from cosim.cli.parser import (ALGORITHMS, EXTRAPOLATIONS, ON_CRASH, OVERRUN_POLICIES, build_parser,
+                              main)
 
-__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "OVERRUN_POLICIES", "build_parser", "main"]
+__all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "ON_CRASH", "OVERRUN_POLICIES", "build_parser", "main"]

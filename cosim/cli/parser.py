@@ -22,6 +22,7 @@ log = logging.getLogger("cosim")
 ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
 OVERRUN_POLICIES = ("skip", "slow", "stop")
+ON_CRASH = ("fail", "restart")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--call-timeout", type=float, metavar="SECONDS",
                      help="with --isolate: the longest any FMU call may take before its "
                           "worker is killed")
+    run.add_argument("--on-crash", choices=ON_CRASH,
+                     help="with --isolate: end the run when an FMU's worker crashes, exits or "
+                          "hangs (fail, the default), or start it again from the last "
+                          "checkpoint and take the steps since then again (restart)")
+    run.add_argument("--checkpoint-interval", type=float, metavar="SECONDS",
+                     help="--on-crash restart: simulation seconds between checkpoints "
+                          "(default 1)")
+    run.add_argument("--max-restarts", type=int, metavar="N",
+                     help="--on-crash restart: restarts allowed per FMU (default 3)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 

@@ -161,6 +161,13 @@ def _realtime_options(args) -> dict:
             "max_lateness": args.max_lateness}
 
 
+def _recovery(args) -> dict:
+    """The restart options given on the command line (the others keep their defaults)."""
+    given = {"on_crash": args.on_crash, "checkpoint_interval": args.checkpoint_interval,
+             "max_restarts": args.max_restarts}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def cmd_run(args) -> int:
     from cosim.execution import Simulation
     from cosim.results import writer_for
@@ -188,7 +195,8 @@ def cmd_run(args) -> int:
                      record=record, output_file=writer, logging_on=args.verbose > 1,
                      extrapolation=args.extrapolation, variable_step=args.variable_step,
                      rtol=args.rtol, profile=args.profile, tolerance=tolerance,
-                     isolate=args.isolate, call_timeout=args.call_timeout, **realtime, **options)
+                     isolate=args.isolate, call_timeout=args.call_timeout, **_recovery(args),
+                     **realtime, **options)
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
     try:

@@ -35,6 +35,7 @@ __all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "Coupling", "Isolation", "Options", "
 
 ALGORITHMS = ("jacobi", "gauss-seidel")
 EXTRAPOLATIONS = ("zoh", "foh")
+ON_CRASH = ("fail", "restart")
 
 
 def _positive_number(name: str, value, *, most: float = math.inf) -> None:
@@ -191,16 +192,29 @@ class Isolation:
     ``call_timeout`` (seconds, None for no limit) bounds every call of an
     isolated component: a call that takes longer has its worker killed and
     ends the run with a :class:`~cosim.errors.ComponentCrashedError`.
+    ``on_crash`` is "fail" (such a crash ends the run) or "restart": the
+    master keeps a checkpoint every ``checkpoint_interval`` simulation
+    seconds, and a crashed worker is started again, the whole system put
+    back to the checkpoint and the steps since then taken again, at most
+    ``max_restarts`` times per component (see :mod:`cosim.execution.recovery`).
     """
 
     isolate: bool = False
     call_timeout: float | None = None
+    on_crash: str = "fail"
+    checkpoint_interval: float = 1.0
+    max_restarts: int = 3
 
     def __post_init__(self):
         if not isinstance(self.isolate, bool):
             raise ConfigurationError(f"isolate must be True or False, got {self.isolate!r}")
         if self.call_timeout is not None:
             _positive_number("call_timeout", self.call_timeout, most=MAX_TIMEOUT_S)
+        if self.on_crash not in ON_CRASH:
+            raise ConfigurationError(f"on_crash must be one of {', '.join(ON_CRASH)}, "
+                                     f"got {self.on_crash!r}")
+        _positive_number("checkpoint_interval", self.checkpoint_interval, most=MAX_TIMEOUT_S)
+        _whole("max_restarts", self.max_restarts, most=MAX_COUNT)
 
 
 # Flat keyword -> (group, field) of Options; group None for Options' own fields.
@@ -260,6 +274,11 @@ class Options:
         if self.realtime.factor is not None and variable:
             raise ConfigurationError("realtime runs take fixed communication steps, one at a "
                                      "time; they cannot be combined with variable_step")
+        if self.isolation.on_crash == "restart" and (variable or self.realtime.factor):
+            raise ConfigurationError(
+                "on_crash='restart' takes the steps since the last checkpoint again after a "
+                "crash; it is not supported with " + ("variable_step" if variable else "realtime")
+                + " (use fixed steps, not paced)")
         if variable and any(m > 1 for m in (self.coupling.step_multiples or {}).values()):
             raise ConfigurationError("step_multiples need a fixed base step; they cannot be "
                                      "combined with variable_step")
@@ -384,6 +403,26 @@ class Options:
         call_timeout : float or None
             Seconds any call of an isolated component may take; one that takes
             longer has its worker killed and raises ComponentCrashedError.
+        on_crash : {"fail", "restart"}
+            What a crashed, exited or timed-out isolated component does to the
+            run: end it with ComponentCrashedError ("fail"), or ("restart")
+            start its worker again, put every component back to the last
+            checkpoint and take the steps since then again, so that the result
+            (and the ``output_file``, each row once) is what a run without the
+            crash gives.  Needs at least one isolated component, every
+            component able to save its state and the isolated ones to
+            serialize it; fixed steps, not paced.  A warning names the
+            component, the cause and the times; ``result.stats[name].restarts``
+            counts the restarts.
+        checkpoint_interval : float
+            With ``on_crash="restart"``: simulation seconds between checkpoints
+            (rounded to whole steps, at least one; default 1.0).  Inputs set
+            with :meth:`Simulation.set` since the last one are set again at the
+            same step.
+        max_restarts : int
+            With ``on_crash="restart"``: restarts allowed per component in a
+            run (default 3); the next crash ends the run with
+            ComponentCrashedError saying how often it was restarted.
         """
         if "step_size" not in keywords:
             raise ConfigurationError("step_size is required")

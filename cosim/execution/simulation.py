@@ -34,6 +34,7 @@ from cosim.execution.observers import Observers, ResultRecorder, WriterObserver
 from cosim.execution.options import Options
 from cosim.execution.pacing import Pacer
 from cosim.execution.plan import LOOP_TYPES, TEXT_TYPES, Plan
+from cosim.execution.recovery import recovery_for
 from cosim.execution.snapshots import StateAccess
 from cosim.execution.stats import ComponentStats
 from cosim.execution.threads import calibrate
@@ -115,6 +116,7 @@ class Simulation(ValueAccess, StateAccess):
         self._runtimes: list = []
         self._libraries: dict = {}
         self._stopped = False
+        self._recovery = None
         self._stats: dict[str, ComponentStats] = {}
         # string and binary columns: one table of values per buffer slot, shared
         # by the columns that show it, extended from the core's stores
@@ -135,8 +137,11 @@ class Simulation(ValueAccess, StateAccess):
         self._core = Core(len(plan.names), [plan.slot_counts[g] for g in LOOP_TYPES])
         try:
             self._build(order, multiples)
+            self._recovery = recovery_for(self)
             self._observers.started(self.result)
             self._initialize([plan.index[n] for n in order])
+            if self._recovery is not None:
+                self._recovery.checkpoint()
             self._choose_threads(threads)
         except BaseException as exc:
             self._release(reason=failure_reason(exc) if isinstance(exc, CosimError) else None)
@@ -279,7 +284,8 @@ class Simulation(ValueAccess, StateAccess):
         profiling) time in do step, since the start.  Also ``result.stats`` once stopped."""
         if self._core is None:
             return self._stats
-        return {name: ComponentStats(*entry)
+        restarts = self._recovery.restarts if self._recovery is not None else {}
+        return {name: ComponentStats(*entry, restarts=restarts.get(name, 0))
                 for name, entry in zip(self._plan.names, self._core.statistics())}
 
     @property
@@ -361,9 +367,13 @@ class Simulation(ValueAccess, StateAccess):
     def _advance(self, until_step: int) -> None:
         if self._calibrating:
             self._calibrate(until_step)
-        core = self._core
+        core, recovery = self._core, self._recovery
         while core.step_index < until_step:
-            self._outcome(core.run(until_step))
+            if recovery is None:
+                self._outcome(core.run(until_step))
+                continue
+            self._outcome(core.run(recovery.bound(until_step)))
+            recovery.after_run()
 
     def _forward(self, until_step: int, *, progress=None) -> None:
         """Fixed steps to ``until_step``, paced to the wall clock in a real-time run."""
@@ -431,7 +441,10 @@ class Simulation(ValueAccess, StateAccess):
             failed = [f for f in failures if f[3] != STEP_TERMINATED]
             if failures and not failed:
                 self._end_terminated()
-            self._fail(self._error(failed, self._core.time))
+            if self._recovery is not None and self._recovery.recover(failed):
+                return      # back at the checkpoint, to step on from there
+            error = self._error(failed, self._core.time)
+            self._fail(self._recovery.annotated(error) if self._recovery is not None else error)
         elif reason == RUN_LOOP_FAILED:
             error, self._core.loop_error = self._core.loop_error, None
             self._fail(error)
@@ -457,6 +470,9 @@ class Simulation(ValueAccess, StateAccess):
 
     def _flush(self) -> None:
         times, rows = self._core.take_rows()
+        keep = self._recovery.fresh(times) if self._recovery is not None else None
+        if keep is not None:        # rows taken again after a restart, handed over before
+            times, rows = times[keep], rows[keep]
         floats = rows.view(np.float64)      # transformed columns are float64 ones
         for column, (scale, shift) in self._plan.column_transforms.items():
             floats[:, column] = scale * floats[:, column] + shift

@@ -33,6 +33,7 @@ class StateAccess:
     _core: Any
     _observers: Any
     _reanchor: bool
+    _recovery: Any
     _require_running: Callable[[], None]
     _flush: Callable[[], None]
     _check: Callable[[Any], None]
@@ -79,6 +80,8 @@ class StateAccess:
                           inputs=snapshot.inputs)
         self._observers.rewound(snapshot.time)
         self._reanchor = True       # the paced schedule cannot go back in time
+        if self._recovery is not None:      # a crash now goes back to here, not before
+            self._recovery.checkpoint()
 
     def _serialized(self, name: str, runtime, state):
         """(kind, data) of one component's state for :meth:`save_state`."""

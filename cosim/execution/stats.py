@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["ComponentStats"]
 
@@ -20,6 +20,9 @@ class ComponentStats:
     For FMI 3 FMUs, ``events`` counts the events handled in event mode and
     ``early_returns`` the fmi3DoStep calls that ended before the communication
     point (each stepped on from where it stopped); rejected steps included.
+    ``restarts`` counts the times an isolated component's worker was started
+    again after a crash (``on_crash="restart"``); the steps taken again after
+    each restart count in ``steps``.
     """
 
     steps: int
@@ -30,3 +33,4 @@ class ComponentStats:
     events: int = 0
     early_returns: int = 0
     newton_solves: int = 0
+    restarts: int = field(default=0, kw_only=True)

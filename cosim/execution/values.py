@@ -26,6 +26,7 @@ class ValueAccess:
     _runtimes: list
     _core: Any
     _clock_index: dict
+    _recovery: Any      # remembers inputs set, to set them again after a restart
     _require_running: Callable[[], None]
 
     def variable(self, name: str):
@@ -78,6 +79,8 @@ class ValueAccess:
         takes a sequence of all its elements (nested or flat, row-major).
         ``name`` is a reference as for :meth:`get`."""
         self._require_running()
+        if self._recovery is not None:
+            self._recovery.note_input(self.set, name, value)
         for runtime, var, scale, shift in self._settable(name):
             here = value
             if var.type == "float64" and (scale, shift) != (1.0, 0.0):
@@ -103,6 +106,8 @@ class ValueAccess:
         if self._plan.key(name) in {self._plan.system.reference(t, c)
                                     for _, _, t, c in self._plan.clock_links}:
             raise ConfigurationError(f"{name} takes its ticks from a clock connection")
+        if self._recovery is not None:
+            self._recovery.note_input(self.tick, name)
         self._core.tick(self._plan.index[component], self._clock_index[component, var.name])
 
     def clock_ticks(self, name: str) -> int:
@@ -157,10 +162,13 @@ class ValueAccess:
                       for runtime, var, scale, shift in self._settable(name)]
         plan = self._batched(items, "written")
         require = self._require_running
+        recovery = self._recovery
 
         def write(values) -> None:
             require()
             values = np.asarray(values, dtype=float)
+            if recovery is not None:
+                recovery.note_input(write, values.copy())
             for runtime, type_, index, vrs, scales, shifts in plan:
                 v = values[index] * scales + shifts
                 if type_ == "bool":

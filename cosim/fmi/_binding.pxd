@@ -412,6 +412,7 @@ ctypedef int (*proxy_configure_t)(const char*, const char*, const char*, const c
 ctypedef int (*proxy_fate_t)(void*, int*, char*, size_t, char*, size_t) noexcept nogil
 ctypedef void (*proxy_discard_t)(void*) noexcept nogil
 ctypedef int (*proxy_deferred_t)(void*, char*, size_t) noexcept nogil
+ctypedef int (*proxy_respawn_t)(void*) noexcept nogil
 
 
 cdef class Library:
@@ -435,6 +436,7 @@ cdef class Library:
     cdef proxy_fate_t proxy_fate
     cdef proxy_discard_t proxy_discard
     cdef proxy_deferred_t proxy_deferred
+    cdef proxy_respawn_t proxy_respawn
     cdef void* _lookup(self, str name)
     cdef void* _need(self, str name) except NULL
     cdef void* _want(self, str name, list missing)

@@ -204,6 +204,7 @@ cdef class Library:
             self.proxy_fate = <proxy_fate_t>_resolve(self.handle, "cosim_proxy_fate")
             self.proxy_discard = <proxy_discard_t>_resolve(self.handle, "cosim_proxy_discard")
             self.proxy_deferred = <proxy_deferred_t>_resolve(self.handle, "cosim_proxy_deferred")
+            self.proxy_respawn = <proxy_respawn_t>_resolve(self.handle, "cosim_proxy_respawn")
         missing = []
         try:
             if self.fn.version == 1:
@@ -548,6 +549,34 @@ cdef class Instance:
         return crash_error(kind, code, call.decode(errors="replace") or function, self.name,
                            self.archive.path, self.library.call_timeout, time,
                            lines.decode(errors="replace"))
+
+    def crashed(self, time=None):
+        """The ComponentCrashedError saying how the worker process of an
+        isolated instance ended (at simulation ``time``), or None while it
+        runs; unlike :meth:`call_error`, the instance is kept for :meth:`respawn`."""
+        if not self.library.isolated or not self.alive:
+            return None
+        return self._crash("", time)
+
+    def respawn(self):
+        """Start a new worker process for an isolated instance (killing the old
+        one if it still runs) and instantiate the FMU in it again as it was
+        first instantiated.  The instance is then in the instantiated state,
+        to be initialized again; FMU states saved before are refused, and
+        freeing them does nothing.
+
+        Raises ComponentCrashedError when the new worker fails too, ModelError
+        when the instance is not isolated or has been freed.
+        """
+        if not self.library.isolated:
+            raise ModelError(f"component '{self.name}': only isolated components can be restarted")
+        self._require_alive()
+        if self.library.proxy_respawn(self.slave.component) != 0:
+            function = ("fmiInstantiateSlave", "fmi2Instantiate",
+                        "fmi3InstantiateCoSimulation")[self.slave.version - 1]
+            raise self._crash(function, None) or FmiCallError(
+                function, self.name, STATUS_ERROR, None, self._take_error())
+        self.time = 0.0
 
     def abandon(self):
         """Never call the FMU again: call after any of its functions returned fatal.

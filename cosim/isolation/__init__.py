@@ -9,7 +9,10 @@ so the step loop is the same for isolated and in-process components.
 
 A worker that crashes, aborts or exits, or a call that outlives the call
 timeout, ends in a :class:`~cosim.errors.ComponentCrashedError`; the
-simulating process and the other workers go on.
+simulating process and the other workers go on.  With
+``on_crash="restart"`` the run instead starts the worker again
+(``cosim_proxy_respawn``, :meth:`cosim.fmi._binding.Instance.respawn`) and
+goes back to its last checkpoint (:mod:`cosim.execution.recovery`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@
  *
  * A worker that dies makes the call return fatal; with a call timeout, a
  * call that does not return in time has its worker killed and returns fatal
- * too.  cosim_proxy_fate tells which, so that cosim can say why. */
+ * too.  cosim_proxy_fate tells which, so that cosim can say why, and
+ * cosim_proxy_respawn starts a new worker behind the same handle (the
+ * native loop keeps the handle), which is why each instance keeps what it
+ * was started with. */
 #include "proxy.h"
 
 #include <signal.h>
@@ -87,7 +90,7 @@ void end(Proxy *p, size_t at) {
 
 /* -- the worker's log, forwarded to the importer's logger -------------------- */
 
-static void emit(Proxy *p, int status, const char *category, const char *text) {
+void emit(Proxy *p, int status, const char *category, const char *text) {
     if (!p->logger) return;
     if (p->version == 3)
         ((void (*)(void *, int, const char *, const char *))p->logger)(p->log_env, status, category, text);
@@ -153,12 +156,29 @@ static void stop_worker(Proxy *p) {
     }
 }
 
+/* What an instance was started with, kept to start it again. */
+struct Origin {
+    Config config;
+    char *name, *token, *resources, *mime;
+    uint32_t flags[4];
+    double timeout;
+};
+
+static char *copy_text(const char *s) { return s ? strdup(s) : NULL; }
+
+static void free_origin(struct Origin *o) {
+    if (!o) return;
+    free(o->name); free(o->token); free(o->resources); free(o->mime);
+    free(o);
+}
+
 static void release(Proxy *p) {
     stop_worker(p);
     if (p->ch) munmap(p->ch, p->mapped);
     if (p->fd >= 0) close(p->fd);
     for (int i = 0; i < p->nwatch; i++) { free(p->watch[i].vrs); free(p->watch[i].data); }
     free(p->req); free(p->pending); free(p->hold); free(p->pointers);
+    free_origin(p->origin);
     free(p);
 }
 
@@ -412,18 +432,17 @@ int set_values(void *c, uint32_t vt, const uint32_t *vrs, size_t nvr, const void
 
 /* -- instantiate and free ------------------------------------------------------------ */
 
-static Proxy *spawn(void) {
-    Proxy *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
-    p->fd = -1;
-    p->version = config.version[0] - '0';
-    p->timeout = config.timeout;
+/* Start a worker for `p` (whose channel and process are unset) as `cfg` says;
+ * a failure is noted as its fate. */
+static void spawn_into(Proxy *p, Config *cfg) {
+    p->version = cfg->version[0] - '0';
+    p->timeout = cfg->timeout;
     p->fd = memfd_create("cosim-channel", MFD_CLOEXEC);
     p->mapped = CH_INITIAL_SIZE;
     if (p->fd < 0 || ftruncate(p->fd, CH_INITIAL_SIZE) != 0 ||
             !(p->ch = ch_map(p->fd, CH_INITIAL_SIZE, NULL, 0))) {
         p->fate = FATE_CHANNEL; p->fate_code = errno;
-        return p;
+        return;
     }
     atomic_store(&p->ch->size, CH_INITIAL_SIZE);
     const char *spin = getenv("COSIM_ISOLATION_SPIN_US");
@@ -433,8 +452,8 @@ static Proxy *spawn(void) {
     char fd_text[16], parent[24];
     snprintf(fd_text, sizeof fd_text, "%d", CHILD_FD);
     snprintf(parent, sizeof parent, "%ld", (long)getpid());
-    char *argv[] = {config.worker, fd_text, config.binary, config.version,
-                    config.model_identifier, parent, NULL};
+    char *argv[] = {cfg->worker, fd_text, cfg->binary, cfg->version,
+                    cfg->model_identifier, parent, NULL};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, p->fd, CHILD_FD);
@@ -444,11 +463,24 @@ static Proxy *spawn(void) {
     posix_spawnattr_init(&attributes);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
     posix_spawnattr_setpgroup(&attributes, 0);
-    int error = posix_spawn(&p->pid, config.worker, &actions, &attributes, argv, environ);
+    int error = posix_spawn(&p->pid, cfg->worker, &actions, &attributes, argv, environ);
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     if (error) { p->pid = 0; p->fate = FATE_CHANNEL; p->fate_code = error; }
-    return p;
+}
+
+/* Ask the worker to instantiate the FMU as its origin says; the status. */
+static int send_instantiate(Proxy *p) {
+    struct Origin *o = p->origin;
+    size_t at = begin(p, OP_INSTANTIATE);
+    put_str(p, o->name);
+    put_str(p, o->token);
+    put_str(p, o->resources);
+    for (int i = 0; i < 4; i++) put_u32(p, o->flags[i]);
+    if (p->version == 1) { put_f64(p, o->timeout); put_str(p, o->mime); }
+    end(p, at);
+    return call(p, p->version == 3 ? "fmi3InstantiateCoSimulation" : p->version == 2
+                ? "fmi2Instantiate" : "fmiInstantiateSlave", NULL, 0);
 }
 
 /* Start the worker and instantiate in it; NULL (the reason in `failed`) if either fails. */
@@ -462,20 +494,22 @@ void *instantiate(const char *name, void *logger, void *log_env, const char *tok
         return NULL;
     }
     config.set = 0;
-    Proxy *p = spawn();
-    if (!p) return NULL;
+    Proxy *p = calloc(1, sizeof *p);
+    struct Origin *o = calloc(1, sizeof *o);
+    if (!p || !o) { free(p); free(o); return NULL; }
+    p->fd = -1;
+    p->generation = 1;
+    p->origin = o;
+    o->config = config;
+    o->name = copy_text(name); o->token = copy_text(token);
+    o->resources = copy_text(resources); o->mime = copy_text(mime);
+    memcpy(o->flags, flags, sizeof o->flags);
+    o->timeout = timeout;
     snprintf(p->name, sizeof p->name, "%s", name ? name : "");
     p->logger = logger;
     p->log_env = log_env;
-    size_t at = begin(p, OP_INSTANTIATE);
-    put_str(p, name);
-    put_str(p, token);
-    put_str(p, resources);
-    for (int i = 0; i < 4; i++) put_u32(p, flags[i]);
-    if (p->version == 1) { put_f64(p, timeout); put_str(p, mime); }
-    end(p, at);
-    int status = call(p, p->version == 3 ? "fmi3InstantiateCoSimulation" : p->version == 2
-                      ? "fmi2Instantiate" : "fmiInstantiateSlave", NULL, 0);
+    spawn_into(p, &o->config);
+    int status = send_instantiate(p);
     if (status == 0) return p;
     failed.fate = p->fate;
     failed.code = p->fate_code;
@@ -499,6 +533,27 @@ void free_instance(void *c, const char *name) {
         }
     }
     release(p);
+}
+
+/* Forget everything of the worker that died: its channel, what was kept
+ * for it, the values it answered. */
+static void forget_worker(Proxy *p) {
+    stop_worker(p);
+    if (p->ch) munmap(p->ch, p->mapped);
+    if (p->fd >= 0) close(p->fd);
+    p->ch = NULL;
+    p->fd = -1;
+    p->mapped = 0;
+    for (int i = 0; i < p->nwatch; i++) { free(p->watch[i].vrs); free(p->watch[i].data); }
+    p->nwatch = 0;
+    p->cached = p->after_step = 0;
+    p->req_len = p->npending = 0;
+    p->deferred[0] = 0;
+    p->seq = p->log_seen = 0;
+    p->fate = FATE_ALIVE;
+    p->fate_code = 0;
+    p->fate_call[0] = 0;
+    p->generation = p->generation == UINT16_MAX ? 1 : p->generation + 1;
 }
 
 /* -- cosim's own entry points ----------------------------------------------------------- */
@@ -549,6 +604,19 @@ EXPORT int cosim_proxy_deferred(void *c, char *out, size_t size) {
 /* Drop an instance without calling the FMU again: its worker is killed. */
 EXPORT void cosim_proxy_discard(void *c) {
     if (c) release(c);
+}
+
+/* Start a new worker for an instance whose worker died (or kill a live one
+ * first) and instantiate the FMU in it again, as it was first: the handle
+ * stays the same, the FMU is in the instantiated state, and FMU states of
+ * the earlier worker are refused.  0 on success; else the status, with the
+ * reason in cosim_proxy_fate. */
+EXPORT int cosim_proxy_respawn(void *c) {
+    Proxy *p = c;
+    if (!p || !p->origin) return FATAL;
+    forget_worker(p);
+    spawn_into(p, &p->origin->config);
+    return send_instantiate(p);
 }
 
 /* Requests sent to workers by every instance of this process so far. */

@@ -27,6 +27,8 @@ typedef struct {
     uint64_t used;                  /* the step it was last asked at */
 } Watch;
 
+struct Origin;                      /* what started an instance: proxy.c */
+
 typedef struct {
     int version, fd;
     pid_t pid;
@@ -53,6 +55,9 @@ typedef struct {
     size_t hold_cap;
     void **pointers;
     size_t pointers_cap;
+    /* to start the worker again after it died (cosim_proxy_respawn) */
+    struct Origin *origin;
+    uint16_t generation;            /* of the worker: tags the FMU state handles it gave */
 } Proxy;
 
 typedef struct { const unsigned char *data; uint32_t length; } Answer;
@@ -80,5 +85,7 @@ void *instantiate(const char *name, void *logger, void *log_env, const char *tok
                   const char *resources, const uint32_t flags[4], double timeout,
                   const char *mime);
 void free_instance(void *c, const char *name);
+/* Hand a message to the importer's logger. */
+void emit(Proxy *p, int status, const char *category, const char *text);
 
 #endif

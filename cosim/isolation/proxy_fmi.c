@@ -66,26 +66,64 @@ VALUES2(Integer, VT_INT32, int)
 VALUES2(Boolean, VT_BOOL, int)
 VALUES2(String, VT_STRING, const char *)
 
+/* FMU state handles as the importer sees them carry the worker's generation
+ * in their top 16 bits (which user-space addresses leave clear), so that a
+ * handle of an earlier worker of the instance, whose states died with it,
+ * is told apart (0 in *valid). */
+static uint64_t tag_state(const Proxy *p, uint64_t state) {
+    return state && !(state >> 48) ? state | (uint64_t)p->generation << 48 : state;
+}
+
+static uint64_t untag_state(const Proxy *p, uint64_t handle, int *valid) {
+    *valid = !handle || !(handle >> 48) || (handle >> 48) == p->generation;
+    return *valid ? handle & ((1ull << 48) - 1) : 0;
+}
+
+/* The worker's handle of an FMU state; 0 in *valid (with the reason logged
+ * to the importer) for one saved in an earlier worker of the instance. */
+static uint64_t state_of(Proxy *p, void *state, const char *name, int *valid) {
+    uint64_t s = untag_state(p, (uint64_t)(uintptr_t)state, valid);
+    if (!*valid) {
+        char text[160];
+        snprintf(text, sizeof text, "%s: the FMU state was saved in a worker process that has "
+                 "since been replaced", name);
+        emit(p, ERROR, "cosim", text);
+    }
+    return s;
+}
+
 static int state_call(void *c, uint32_t op, void **state, const char *name) {
     Proxy *p = c;
+    int valid;
+    uint64_t handle = untag_state(p, (uint64_t)(uintptr_t)*state, &valid);
+    if (!valid && op == OP_FREE_STATE) {    /* it died with its worker */
+        *state = NULL;
+        return 0;
+    }
+    if (!valid && op == OP_SET_STATE) {
+        state_of(p, *state, name, &valid);
+        return ERROR;
+    }
     size_t at = begin(p, op);
-    put_u64(p, (uint64_t)(uintptr_t)*state);
+    put_u64(p, handle);                     /* a stale one to get into: a new state */
     end(p, at);
     Answer a;
     int status = call(p, name, &a, 0);
     if (status <= 1 && op != OP_SET_STATE && a.length >= 8) {
         uint64_t v;
         memcpy(&v, a.data, 8);
-        *state = (void *)(uintptr_t)v;
+        *state = (void *)(uintptr_t)tag_state(p, v);
     }
     return status;
 }
 
 static int state_size(void *c, void *state, size_t *size, const char *name) {
-    void *s = state;
     Proxy *p = c;
+    int valid;
+    uint64_t s = state_of(p, state, name, &valid);
+    if (!valid) return ERROR;
     size_t at = begin(p, OP_STATE_SIZE);
-    put_u64(p, (uint64_t)(uintptr_t)s);
+    put_u64(p, s);
     end(p, at);
     Answer a;
     int status = call(p, name, &a, 0);
@@ -95,8 +133,11 @@ static int state_size(void *c, void *state, size_t *size, const char *name) {
 
 static int serialize(void *c, void *state, char *data, size_t size, const char *name) {
     Proxy *p = c;
+    int valid;
+    uint64_t s = state_of(p, state, name, &valid);
+    if (!valid) return ERROR;
     size_t at = begin(p, OP_SERIALIZE);
-    put_u64(p, (uint64_t)(uintptr_t)state);
+    put_u64(p, s);
     put_u64(p, size);
     end(p, at);
     Answer a;
@@ -113,7 +154,7 @@ static int deserialize(void *c, const char *data, size_t size, void **state, con
     end(p, at);
     Answer a;
     int status = call(p, name, &a, 0);
-    if (status <= 1) { uint64_t v; memcpy(&v, a.data, 8); *state = (void *)(uintptr_t)v; }
+    if (status <= 1) { uint64_t v; memcpy(&v, a.data, 8); *state = (void *)(uintptr_t)tag_state(p, v); }
     return status;
 }
 

@@ -1,8 +1,11 @@
 /* y = k*u; the first step ending after crash_time takes its process down
- * (or never returns), after logging a warning that says how. */
+ * (or never returns), after logging a warning that says how.  With a
+ * crash_marker path, only while that file does not exist (it is created
+ * first): the process started again after the crash goes past. */
 #include "instance.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -25,6 +28,12 @@ int model_step(ModelData *m, double h, char *msg, size_t len) {
     (void)msg, (void)len;
     if (m->time + h <= R(crash_time) + 1e-12)
         return 0;
+    const char *marker = m->s[S_crash_marker];
+    if (marker[0]) {
+        int fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0) return 0;           /* crashed before */
+        close(fd);
+    }
     static const char *const how[] = {"", "segmentation fault", "abort", "exit(3)", "endless loop"};
     Instance *inst = (Instance *)((char *)m - offsetof(Instance, m));
     inst_log(inst, ST_WARNING, "logStatusWarning", "crashing on purpose at t=%g: %s",

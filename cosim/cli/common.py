@@ -30,3 +30,20 @@ def parameter_values(items: list[str]) -> dict:
             raise ConfigurationError(f"--parameter {item!r}: write NAME=VALUE")
         values[name] = parse_value(value)
     return values
+
+
+_BYTE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def byte_count(text: str, option: str) -> int:
+    """A byte count written as digits with an optional K, M, G or T (powers of 1024)."""
+    number, unit = text.strip().upper().removesuffix("B"), ""
+    if number[-1:] in _BYTE_UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * _BYTE_UNITS[unit])
+    except (ValueError, OverflowError):
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{option} must be a number of bytes > 0 (e.g. 1G, 500M), not {text!r}")
+    return value

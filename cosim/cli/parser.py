@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default 1)")
     run.add_argument("--max-restarts", type=int, metavar="N",
                      help="--on-crash restart: restarts allowed per FMU (default 3)")
+    run.add_argument("--memory-limit", metavar="BYTES",
+                     help="with --isolate: the most memory each FMU's worker may use "
+                          "(K, M, G suffixes; at least 16M)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     run.set_defaults(func=cmd_run)
 

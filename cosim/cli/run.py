@@ -11,7 +11,7 @@ from typing import Any
 
 from cosim import paths
 from cosim.errors import ConfigurationError, SimulationTerminated
-from cosim.cli.common import parameter_values
+from cosim.cli.common import byte_count, parameter_values
 from cosim.cli.info import check_plot_file
 
 log = logging.getLogger("cosim")
@@ -164,12 +164,15 @@ def _realtime_options(args) -> dict:
 def _recovery(args) -> dict:
     """The restart options given on the command line (the others keep their defaults)."""
     given = {"on_crash": args.on_crash, "checkpoint_interval": args.checkpoint_interval,
-             "max_restarts": args.max_restarts}
+             "max_restarts": args.max_restarts,
+             "memory_limit": byte_count(args.memory_limit, "--memory-limit")
+             if args.memory_limit is not None else None}
     return {name: value for name, value in given.items() if value is not None}
 
 
 def cmd_run(args) -> int:
     from cosim.execution import Simulation
+    from cosim.isolation import interruptible
     from cosim.results import writer_for
     realtime = _realtime_options(args)
     system, defaults, bare = load_target(args.target, parameter_values(args.parameter), args.parameter_set)
@@ -200,7 +203,7 @@ def cmd_run(args) -> int:
     progress = _Progress(not args.quiet)
     started = time.perf_counter()
     try:
-        with sim:
+        with sim, interruptible():
             try:
                 sim.run(progress=progress)
             except SimulationTerminated as ended:       # a normal end, as in fmpy

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from cosim.cli.common import byte_count
 from cosim.errors import ConfigurationError
 
 log = logging.getLogger("cosim")
@@ -60,8 +61,8 @@ def cmd_serve(args) -> int:
         raise ConfigurationError(f"--root {args.root}: no such directory (the folder server-side "
                                  "system paths are read from)")
     quotas = Quotas(max_systems=args.max_systems,
-                    max_unpacked_bytes=_byte_count(args.max_unpacked_bytes, "--max-unpacked-bytes"),
-                    max_total_unpacked_bytes=_byte_count(args.max_total_unpacked_bytes,
+                    max_unpacked_bytes=byte_count(args.max_unpacked_bytes, "--max-unpacked-bytes"),
+                    max_total_unpacked_bytes=byte_count(args.max_total_unpacked_bytes,
                                                          "--max-total-unpacked-bytes"),
                     max_queued_calls=args.max_queued_calls,
                     max_stream_backlog=args.max_stream_backlog, max_rows=args.max_rows,
@@ -83,23 +84,6 @@ def cmd_serve(args) -> int:
                                  state_dir=state_dir)
     server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
     return 0
-
-
-_BYTE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def _byte_count(text: str, option: str) -> int:
-    """A byte count written as digits with an optional K, M, G or T (powers of 1024)."""
-    number, unit = text.strip().upper().removesuffix("B"), ""
-    if number[-1:] in _BYTE_UNITS:
-        number, unit = number[:-1], number[-1]
-    try:
-        value = int(float(number) * _BYTE_UNITS[unit])
-    except (ValueError, OverflowError):
-        value = 0
-    if value <= 0:
-        raise ConfigurationError(f"{option} must be a number of bytes > 0 (e.g. 1G, 500M), not {text!r}")
-    return value
 
 
 def cmd_serve_twin(args) -> int:

@@ -55,10 +55,11 @@ def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool,
     every co-simulation FMU runs in a worker process, and the call timeout."""
     isolate_all = isolation is not None and isolation.isolate
     timeout = isolation.call_timeout if isolation is not None else None
-    if timeout is not None and not isolate_all and not any(map(system.isolated, plan.names)):
-        raise ConfigurationError("call_timeout bounds the calls of isolated components, and "
-                                 "none is isolated: add isolate=True (to the run or to "
-                                 "System.add)")
+    memory = isolation.memory_limit if isolation is not None else None
+    for option, value in (("call_timeout", timeout), ("memory_limit", memory)):
+        if value is not None and not isolate_all and not any(map(system.isolated, plan.names)):
+            raise ConfigurationError(f"{option} bounds isolated components, and none is "
+                                     "isolated: add isolate=True (to the run or to System.add)")
     runtimes: list[Runtime] = []
     for k, name in enumerate(plan.names):
         source = system.source(name)
@@ -75,7 +76,8 @@ def instantiate(system, plan: Plan, core, libraries: dict, *, logging_on: bool,
             key = (str(source), model.interface, isolate)
             if key not in libraries:
                 libraries[key] = load_fmu(source, model=model, isolate=isolate,
-                                          call_timeout=timeout if isolate else None)
+                                          call_timeout=timeout if isolate else None,
+                                          memory_limit=memory if isolate else None)
             archive, library = libraries[key]
             if model.interface == MODEL_EXCHANGE:
                 # Integrated by a solver in Python between communication points.

@@ -61,6 +61,8 @@ def _flag(name: str, value) -> None:
 MAX_THREADS = 256
 MAX_COUNT = 2**31 - 1
 MAX_TIMEOUT_S = 1e6
+# A worker with its FMU loaded takes a few MB: a limit below this could not be met.
+MIN_MEMORY_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,14 @@ class Isolation:
     seconds, and a crashed worker is started again, the whole system put
     back to the checkpoint and the steps since then taken again, at most
     ``max_restarts`` times per component (see :mod:`cosim.execution.recovery`).
+    ``memory_limit`` (bytes, None for no limit) bounds the peak resident
+    memory of each isolated component's worker: past it, the worker ends
+    and the run fails with a ComponentCrashedError saying so (or restarts).
     """
 
     isolate: bool = False
     call_timeout: float | None = None
+    memory_limit: int | None = None
     on_crash: str = "fail"
     checkpoint_interval: float = 1.0
     max_restarts: int = 3
@@ -210,6 +216,11 @@ class Isolation:
             raise ConfigurationError(f"isolate must be True or False, got {self.isolate!r}")
         if self.call_timeout is not None:
             _positive_number("call_timeout", self.call_timeout, most=MAX_TIMEOUT_S)
+        if self.memory_limit is not None and (
+                isinstance(self.memory_limit, bool) or not isinstance(self.memory_limit, int)
+                or not MIN_MEMORY_LIMIT <= self.memory_limit < 2**62):
+            raise ConfigurationError(f"memory_limit must be a whole number of bytes of at least "
+                                     f"{MIN_MEMORY_LIMIT} (16 MiB), got {self.memory_limit!r}")
         if self.on_crash not in ON_CRASH:
             raise ConfigurationError(f"on_crash must be one of {', '.join(ON_CRASH)}, "
                                      f"got {self.on_crash!r}")
@@ -403,6 +414,11 @@ class Options:
         call_timeout : float or None
             Seconds any call of an isolated component may take; one that takes
             longer has its worker killed and raises ComponentCrashedError.
+        memory_limit : int or None
+            Bytes of peak resident memory each isolated component's worker may
+            use (at least 16 MiB).  A worker past it after a call ends itself,
+            and the run fails with ComponentCrashedError saying so (``reason``
+            "out of memory"); an allocation far past it in one call fails.
         on_crash : {"fail", "restart"}
             What a crashed, exited or timed-out isolated component does to the
             run: end it with ComponentCrashedError ("fail"), or ("restart")

@@ -77,6 +77,8 @@ def _what_happened(crash: ComponentCrashedError) -> str:
     """What a crash did, in a few words: "crashed (SIGSEGV)", "exited with status 3"."""
     if crash.signal is not None:
         return f"crashed ({crash.signal})"
+    if crash.reason == "out of memory":
+        return "passed its memory_limit"
     if crash.exit_code is not None:
         return f"exited with status {crash.exit_code}"
     if crash.reason == "timed out":
@@ -174,7 +176,8 @@ class Recovery:
         for unit, *_ in failures:
             runtime = sim._runtimes[unit]
             crash = runtime.crashed(time) if isinstance(runtime, Instance) else None
-            if crash is None or self.restarts[sim._plan.names[unit]] >= self.max_restarts:
+            if (crash is None or crash.reason == "interrupted"
+                    or self.restarts[sim._plan.names[unit]] >= self.max_restarts):
                 return False
             crashed.append((unit, crash))
         try:

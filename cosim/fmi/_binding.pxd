@@ -408,7 +408,8 @@ cdef inline int slave_set(Slave* s, int value_type, const uint32_t* vr, size_t n
 
 
 # The proxy of isolated FMUs (cosim/isolation/proxy.c): its own entry points.
-ctypedef int (*proxy_configure_t)(const char*, const char*, const char*, const char*, double) noexcept nogil
+ctypedef int (*proxy_configure_t)(const char*, const char*, const char*, const char*, double,
+                                  unsigned long long) noexcept nogil
 ctypedef int (*proxy_fate_t)(void*, int*, char*, size_t, char*, size_t) noexcept nogil
 ctypedef void (*proxy_discard_t)(void*) noexcept nogil
 ctypedef int (*proxy_deferred_t)(void*, char*, size_t) noexcept nogil
@@ -428,6 +429,7 @@ cdef class Library:
     # Isolated: the handle is the proxy library's (cosim/isolation), and
     # ``exports`` lists the functions the real binary has.
     cdef readonly bint isolated
+    cdef readonly unsigned long long memory_limit
     cdef readonly frozenset exports
     cdef readonly str model_identifier
     cdef readonly str worker

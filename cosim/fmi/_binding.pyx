@@ -167,11 +167,13 @@ cdef class Library:
     executable, the names the binary exports): the proxy is loaded in place
     of the binary and each instance then lives in a worker process of its
     own (see :mod:`cosim.isolation`); ``call_timeout`` (seconds, 0 for none)
-    bounds each call of such an instance.
+    bounds each call of such an instance, and ``memory_limit`` (bytes, 0 for
+    none) the peak memory of its worker.
     """
 
     def __cinit__(self, path, str fmi_version, *, str model_identifier=None,
-                  str interface="co-simulation", tuple isolation=None, double call_timeout=0.0):
+                  str interface="co-simulation", tuple isolation=None, double call_timeout=0.0,
+                  unsigned long long memory_limit=0):
         self.path = str(path)
         self.fmi_version = fmi_version
         self.interface = interface
@@ -190,6 +192,7 @@ cdef class Library:
         self.prefix = f"{model_identifier}_" if self.fn.version == 1 else ""
         self.model_identifier = model_identifier
         self.call_timeout = call_timeout
+        self.memory_limit = memory_limit
         loaded = self.path
         if isolation is not None:
             if interface != "co-simulation":
@@ -399,7 +402,7 @@ cdef class Instance:
         if library.isolated:
             library.proxy_configure(library.worker.encode(), library.path.encode(),
                                     library.fmi_version.encode(), library.model_identifier.encode(),
-                                    library.call_timeout)
+                                    library.call_timeout, library.memory_limit)
         # fmi2Type: 0 model exchange, 1 co-simulation
         cdef int fmu_type = 0 if library.interface == "model-exchange" else 1
         if fmu_type == 0 and not isinstance(self, MEInstance):

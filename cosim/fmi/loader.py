@@ -26,13 +26,14 @@ log = logging.getLogger("cosim.fmu")
 
 
 def load_fmu(path, *, model: ModelInfo | None = None, isolate: bool = False,
-             call_timeout: float | None = None) -> tuple[FmuArchive, Library]:
+             call_timeout: float | None = None,
+             memory_limit: int | None = None) -> tuple[FmuArchive, Library]:
     """Extract the FMU at ``path`` and load its binary.
 
     With ``isolate`` (co-simulation FMUs), the binary is only loaded in
-    worker processes, one per instance (see :mod:`cosim.isolation`), and each
-    call of an instance may last at most ``call_timeout`` seconds (None: no
-    limit).
+    worker processes, one per instance (see :mod:`cosim.isolation`), each
+    call of an instance may last at most ``call_timeout`` seconds, and each
+    worker may use at most ``memory_limit`` bytes (None: no limit).
 
     Returns the archive, whose ``model`` has its capability flags corrected
     to the functions the binary exports, and the loaded library.  Close the
@@ -46,7 +47,7 @@ def load_fmu(path, *, model: ModelInfo | None = None, isolate: bool = False,
     """
     archive = FmuArchive(path, model=model)
     try:
-        library = _open_library(archive, isolate, call_timeout)
+        library = _open_library(archive, isolate, call_timeout, memory_limit)
     except BaseException:
         archive.close()
         raise
@@ -59,8 +60,8 @@ def load_fmu(path, *, model: ModelInfo | None = None, isolate: bool = False,
     return archive, library
 
 
-def _open_library(archive: FmuArchive, isolate: bool = False,
-                  call_timeout: float | None = None) -> Library:
+def _open_library(archive: FmuArchive, isolate: bool = False, call_timeout: float | None = None,
+                  memory_limit: int | None = None) -> Library:
     model = archive.model
     if isolate and model.interface != "co-simulation":
         raise ModelError(f"{archive.path}: only co-simulation FMUs can be isolated; "
@@ -73,7 +74,7 @@ def _open_library(archive: FmuArchive, isolate: bool = False,
             isolation = isolation_of(archive.binary, model.fmi_version, prefix, timeout=call_timeout)
         return Library(archive.binary, model.fmi_version, model_identifier=identifier,
                        interface=model.interface, isolation=isolation,
-                       call_timeout=call_timeout or 0.0)
+                       call_timeout=call_timeout or 0.0, memory_limit=memory_limit or 0)
 
     if model.fmi_version != "1.0":
         return library()

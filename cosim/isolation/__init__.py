@@ -17,14 +17,17 @@ goes back to its last checkpoint (:mod:`cosim.execution.recovery`).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from cosim.errors import ComponentCrashedError, ModelError
 
-__all__ = ["PROXY", "WORKER", "crash_error", "isolation_of", "probe"]
+__all__ = ["PROXY", "WORKER", "crash_error", "interruptible", "isolation_of", "probe"]
 
 HERE = Path(__file__).resolve().parent
 PROXY = HERE / "libcosimproxy.so"
@@ -112,7 +115,9 @@ def _signal_name(number: int) -> str:
 
 
 # What cosim_proxy_fate answers.
-_SIGNAL, _EXIT, _TIMEOUT, _CHANNEL = 1, 2, 3, 4
+_SIGNAL, _EXIT, _TIMEOUT, _CHANNEL, _INTERRUPTED = 1, 2, 3, 4, 5
+# The exit status of a worker past its memory limit (worker.c).
+EXIT_MEMORY = 86
 
 
 def crash_error(kind: int, code: int, function: str, instance: str, fmu, timeout: float,
@@ -124,6 +129,11 @@ def crash_error(kind: int, code: int, function: str, instance: str, fmu, timeout
     if kind == _SIGNAL:
         signal_name = _signal_name(code)
         reason, detail = "crashed", f"its worker process was killed by {signal_name}"
+    elif kind == _EXIT and code == EXIT_MEMORY:
+        said = [line for line in log_lines if "memory_limit=" in line]
+        reason = "out of memory"
+        detail = ("its worker process ended itself: " + said[-1].split("cosim-worker: ")[-1]
+                  if said else "its worker process passed its memory_limit")
     elif kind == _EXIT:
         exit_code = code
         reason, detail = "exited", f"its worker process exited with status {code}"
@@ -131,9 +141,62 @@ def crash_error(kind: int, code: int, function: str, instance: str, fmu, timeout
         reason = "timed out"
         detail = (f"{function} did not return within call_timeout={timeout:g} s; its worker "
                   "process was killed")
+    elif kind == _INTERRUPTED:
+        reason = "interrupted"
+        detail = (f"{function} had not returned when the run was interrupted; its worker "
+                  "process was killed")
     else:
         why = os.strerror(code) if code else "the worker process is gone"
         reason, detail = "unreachable", f"its worker process could not be reached: {why}"
     return ComponentCrashedError(function, instance, time, fmu=str(fmu), reason=reason,
                                  detail=detail, signal=signal_name, exit_code=exit_code,
                                  log_lines=log_lines)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """While inside, SIGINT and SIGTERM also end an isolated component's call
+    that does not return: its worker is killed, the call fails, and the
+    signal's own handler (KeyboardInterrupt for SIGINT) runs as soon as the
+    simulating thread is back in Python.
+
+    Python runs signal handlers in the main thread between bytecodes, never
+    while that thread waits in native code for a worker; here a thread woken
+    by the signal (through :func:`signal.set_wakeup_fd`) tells the proxy to
+    give up waiting.  Does nothing outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread() or not PROXY.exists():
+        yield
+        return
+    proxy = ctypes.CDLL(str(PROXY))         # the library the binding loaded: one flag
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    # SIGTERM's default ends the process at once: handled, it ends the run like SIGINT.
+    terminate = signal.signal(signal.SIGTERM, _raise_interrupt) \
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else None
+
+    def watch():
+        while True:
+            got = os.read(read, 64)
+            if not got or 0 in got:         # closed, or our own wake-up to stop
+                return
+            proxy.cosim_proxy_interrupt(1)
+
+    watcher = threading.Thread(target=watch, name="cosim-interrupt", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
+        os.write(write, b"\0")
+        watcher.join()
+        os.close(read)
+        os.close(write)
+        proxy.cosim_proxy_interrupt(0)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)

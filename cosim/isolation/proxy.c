@@ -36,6 +36,7 @@ extern char **environ;
 typedef struct {
     char worker[4096], binary[4096], version[8], model_identifier[256];
     double timeout;
+    unsigned long long memory_limit;    /* bytes; 0: none */
     int set;
 } Config;
 
@@ -46,6 +47,7 @@ typedef struct {
 
 static __thread Config config;
 static _Atomic uint64_t round_trips;     /* requests sent by every instance, for measurements */
+static _Atomic int interrupted;          /* calls that wait end now (cosim_proxy_interrupt) */
 static __thread Failure failed;     /* the last instantiate that failed on this thread */
 
 void *grow(void *p, size_t *capacity, size_t need, size_t unit) {
@@ -207,6 +209,12 @@ static int transact(Proxy *p, const char *call) {
         if (deadline && ch_now_ns() > deadline) {
             stop_worker(p);
             p->fate = FATE_TIMEOUT;
+            snprintf(p->fate_call, sizeof p->fate_call, "%s", call);
+            break;
+        }
+        if (atomic_load(&interrupted)) {    /* a call that waits this long is given up */
+            stop_worker(p);
+            p->fate = FATE_INTERRUPTED;
             snprintf(p->fate_call, sizeof p->fate_call, "%s", call);
             break;
         }
@@ -449,11 +457,12 @@ static void spawn_into(Proxy *p, Config *cfg) {
     /* Short: on a machine with few cores, a process that spins long keeps
      * the one it waits for from running. */
     p->ch->spin_ns = spin ? (uint32_t)(atof(spin) * 1000) : 5000;
-    char fd_text[16], parent[24];
+    char fd_text[16], parent[24], memory[24];
     snprintf(fd_text, sizeof fd_text, "%d", CHILD_FD);
     snprintf(parent, sizeof parent, "%ld", (long)getpid());
+    snprintf(memory, sizeof memory, "%llu", cfg->memory_limit);
     char *argv[] = {cfg->worker, fd_text, cfg->binary, cfg->version,
-                    cfg->model_identifier, parent, NULL};
+                    cfg->model_identifier, parent, memory, NULL};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, p->fd, CHILD_FD);
@@ -560,14 +569,17 @@ static void forget_worker(Proxy *p) {
 
 /* Say which FMU the next instantiate on this thread is of: the worker
  * executable, the real binary, the FMI version ("2.0"), the model identifier
- * (the prefix of FMI 1 names) and the call timeout in seconds (0: none). */
+ * (the prefix of FMI 1 names), the call timeout in seconds (0: none) and the
+ * worker's memory limit in bytes (0: none). */
 EXPORT int cosim_proxy_configure(const char *worker, const char *binary, const char *version,
-                                 const char *model_identifier, double timeout) {
+                                 const char *model_identifier, double timeout,
+                                 unsigned long long memory_limit) {
     snprintf(config.worker, sizeof config.worker, "%s", worker);
     snprintf(config.binary, sizeof config.binary, "%s", binary);
     snprintf(config.version, sizeof config.version, "%s", version);
     snprintf(config.model_identifier, sizeof config.model_identifier, "%s", model_identifier);
     config.timeout = timeout;
+    config.memory_limit = memory_limit;
     config.set = 1;
     return 0;
 }
@@ -575,8 +587,8 @@ EXPORT int cosim_proxy_configure(const char *worker, const char *binary, const c
 /* Why an instance (NULL: the last failed instantiate on this thread) can no
  * longer be called: 0 it can; 1 its worker was killed by signal *code; 2 it
  * exited with status *code; 3 `call` outlived the timeout; 4 the channel or
- * the process could not be set up (*code an errno).  `lines` receives the
- * FMU's last log lines. */
+ * the process could not be set up (*code an errno); 5 `call` was interrupted
+ * (cosim_proxy_interrupt).  `lines` receives the FMU's last log lines. */
 EXPORT int cosim_proxy_fate(void *c, int *code, char *call_name, size_t call_size, char *lines,
                             size_t lines_size) {
     Proxy *p = c;
@@ -618,6 +630,11 @@ EXPORT int cosim_proxy_respawn(void *c) {
     spawn_into(p, &p->origin->config);
     return send_instantiate(p);
 }
+
+/* While `on`, a call that has waited 10 ms or more for its worker, or that
+ * starts waiting, has its worker killed and returns fatal (fate 5): a
+ * signal handler's thread ends a call the simulating thread is stuck in. */
+EXPORT void cosim_proxy_interrupt(int on) { atomic_store(&interrupted, on); }
 
 /* Requests sent to workers by every instance of this process so far. */
 EXPORT uint64_t cosim_proxy_round_trips(void) { return atomic_load(&round_trips); }

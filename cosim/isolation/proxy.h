@@ -15,7 +15,7 @@
 #define MAX_WATCH 64
 #define WATCH_IDLE_STEPS 1000      /* steps a watched get may go unasked before it is dropped */
 
-enum { FATE_ALIVE, FATE_SIGNAL, FATE_EXIT, FATE_TIMEOUT, FATE_CHANNEL };
+enum { FATE_ALIVE, FATE_SIGNAL, FATE_EXIT, FATE_TIMEOUT, FATE_CHANNEL, FATE_INTERRUPTED };
 
 typedef struct {
     uint32_t vt, nvr;

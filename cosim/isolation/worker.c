@@ -3,11 +3,18 @@
  * (see channel.h).  Whatever the FMU does to this process (a crash, an
  * abort, exit, an endless loop) leaves the simulating process standing.
  *
- * Usage: cosim-worker FD BINARY VERSION MODEL_IDENTIFIER PARENT_PID
- *        cosim-worker --probe BINARY PREFIX NAME...   (prints the NAMEs the binary exports) */
+ * Usage: cosim-worker FD BINARY VERSION MODEL_IDENTIFIER PARENT_PID [MEMORY_LIMIT]
+ *        cosim-worker --probe BINARY PREFIX NAME...   (prints the NAMEs the binary exports)
+ *
+ * With MEMORY_LIMIT (bytes), the worker ends itself with status
+ * EXIT_MEMORY, after saying so in the log ring, once its peak resident
+ * memory passes the limit at the end of a call; an allocation far past the
+ * limit within one call fails (the data segment is capped at twice the
+ * limit plus 64 MiB). */
 #include "channel.h"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +28,9 @@ static uint64_t mapped;
 static void *lib, *comp;
 static char prefix[256];
 static const char *load_error;
+static uint64_t memory_limit;      /* bytes of peak resident memory; 0: no limit */
+
+#define EXIT_MEMORY 86             /* the status of a worker past its memory limit */
 
 static unsigned char *out;
 static size_t out_len, out_cap;
@@ -497,13 +507,37 @@ static int probe(int argc, char **argv) {
     _exit(0);          /* no destructors of the binary: only its exports were asked */
 }
 
+/* Cap the data segment as a backstop: the check after each call is the limit. */
+static void limit_memory(const char *text) {
+    memory_limit = strtoull(text, NULL, 10);
+    if (!memory_limit) return;
+    rlim_t cap = (rlim_t)memory_limit * 2 + ((rlim_t)64 << 20);
+    struct rlimit data = {cap, cap};
+    setrlimit(RLIMIT_DATA, &data);
+}
+
+static void check_memory(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return;
+    uint64_t peak = (uint64_t)usage.ru_maxrss * 1024;
+    if (peak <= memory_limit) return;
+    char text[160];
+    snprintf(text, sizeof text, "cosim-worker: peak memory %.1f MB is past memory_limit=%.1f MB",
+             peak / 1e6, memory_limit / 1e6);
+    log_text(4, "cosim", text);
+    fflush(NULL);
+    _exit(EXIT_MEMORY);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "--probe") == 0)
         return probe(argc, argv);
-    if (argc != 6) {
-        fprintf(stderr, "usage: cosim-worker FD BINARY VERSION MODEL_IDENTIFIER PARENT_PID\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: cosim-worker FD BINARY VERSION MODEL_IDENTIFIER PARENT_PID "
+                "[MEMORY_LIMIT]\n");
         return 64;
     }
+    if (argc == 7) limit_memory(argv[6]);
     fd = atoi(argv[1]);
     version = argv[3][0] - '0';
     pid_t parent = (pid_t)atol(argv[5]);
@@ -522,6 +556,7 @@ int main(int argc, char **argv) {
                 _exit(0);         /* the simulating process is gone */
         if (ch_follow(fd, &ch, &mapped) != 0) return 66;
         int freed = serve();
+        if (memory_limit) check_memory();
         served++;
         ch_post(&ch->rep, served, &ch->proxy_sleeps);
         if (freed) {

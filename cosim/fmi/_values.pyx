@@ -38,15 +38,23 @@ cdef size_t value_count(Handle h, size_t n, counts) except? 0:
     return total
 
 
+cdef tuple _prepare(Handle h, str value_type, str action, vrs, counts):
+    """(type code, value references as a uint32 array, how many values they
+    hold) of a get or set ("Get", "Set"), once the instance is alive."""
+    h.require_alive()
+    code = type_code(h, value_type, action)
+    vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+    return code, vr, value_count(h, vr.shape[0], counts)
+
+
 cdef object get_values(Handle h, str value_type, vrs, counts):
     """Values of ``vrs`` (see :meth:`cosim.fmi._binding.Instance.get`)."""
-    h.require_alive()
-    cdef int code = type_code(h, value_type, "Get")
-    cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
-    cdef size_t n = vr.shape[0]
-    cdef size_t nvalues = value_count(h, n, counts)
-    cdef cnp.ndarray out
+    cdef int code
+    cdef cnp.ndarray vr, out
+    cdef size_t nvalues
     cdef const char** strings
+    code, vr, nvalues = _prepare(h, value_type, "Get", vrs, counts)
+    cdef size_t n = vr.shape[0]
     if code == T_BINARY:
         if nvalues != n:
             raise ModelError(f"component '{h.name}': binary arrays are not supported")
@@ -75,14 +83,13 @@ cdef object get_values(Handle h, str value_type, vrs, counts):
 
 cdef set_values(Handle h, str value_type, vrs, values, counts):
     """Set ``vrs`` to ``values`` (see :meth:`cosim.fmi._binding.Instance.set`)."""
-    h.require_alive()
-    cdef int code = type_code(h, value_type, "Set")
-    cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
-    cdef size_t n = vr.shape[0]
-    cdef size_t nvalues = value_count(h, n, counts)
-    cdef cnp.ndarray data
+    cdef int code
+    cdef cnp.ndarray vr, data
+    cdef size_t nvalues
     cdef const char** strings
     cdef list encoded
+    code, vr, nvalues = _prepare(h, value_type, "Set", vrs, counts)
+    cdef size_t n = vr.shape[0]
     if code == T_BINARY:
         if nvalues != n:
             raise ModelError(f"component '{h.name}': binary arrays are not supported")
@@ -157,11 +164,17 @@ cdef set_binary(Handle h, const uint32_t* vr, size_t n, values):
         free(pointers)
 
 
+cdef cnp.ndarray _references(Handle h, str function, vrs):
+    """``vrs`` as a uint32 array, once the instance is alive and its binary
+    exports ``function``."""
+    h.require_alive()
+    h.require(function)
+    return np.ascontiguousarray(vrs, dtype=np.uint32)
+
+
 cdef tuple clock_intervals(Handle h, vrs):
     """fmi3GetIntervalDecimal of the clocks ``vrs``: (intervals, qualifiers)."""
-    h.require_alive()
-    h.require("fmi3GetIntervalDecimal")
-    cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+    cdef cnp.ndarray vr = _references(h, "fmi3GetIntervalDecimal", vrs)
     cdef size_t n = vr.shape[0]
     cdef cnp.ndarray intervals = np.zeros(max(n, 1), dtype=np.float64)
     cdef cnp.ndarray qualifiers = np.zeros(max(n, 1), dtype=np.intc)
@@ -174,9 +187,7 @@ cdef tuple clock_intervals(Handle h, vrs):
 
 cdef object clock_shifts(Handle h, vrs):
     """fmi3GetShiftDecimal of the clocks ``vrs``, as a float64 array."""
-    h.require_alive()
-    h.require("fmi3GetShiftDecimal")
-    cdef cnp.ndarray vr = np.ascontiguousarray(vrs, dtype=np.uint32)
+    cdef cnp.ndarray vr = _references(h, "fmi3GetShiftDecimal", vrs)
     cdef size_t n = vr.shape[0]
     cdef cnp.ndarray shifts = np.zeros(max(n, 1), dtype=np.float64)
     h.check(h.library.fn.f3_get_shift_decimal(

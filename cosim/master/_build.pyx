@@ -9,6 +9,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from cosim.fmi._binding cimport (
@@ -72,7 +73,12 @@ cdef class Builder:
         m.has_derivative = <uint8_t*>self._alloc(m.slot_counts[G_F64])
         m.rd = m.wr = &m.bufs[0]
         for t in range(2):
-            m.text[t] = <TextStore*>self._alloc(m.slot_counts[G_STR + t] * sizeof(TextStore))
+            # C memory, not the arena: __dealloc__ reads these stores, and when a
+            # core is collected in a cycle the garbage collector may clear
+            # ``_keep`` (freeing the arena) before the core is deallocated.
+            m.text[t] = <TextStore*>calloc(m.slot_counts[G_STR + t], sizeof(TextStore))
+            if m.text[t] == NULL:
+                raise MemoryError()
             for s in range(m.slot_counts[G_STR + t]):
                 if text_index(&m.text[t][s], "", 0) != 0:     # index 0: the empty value
                     raise MemoryError()
@@ -97,6 +103,8 @@ cdef class Builder:
             if self.m.text[t] != NULL:
                 for s in range(self.m.slot_counts[G_STR + t]):
                     text_free(&self.m.text[t][s])
+                free(self.m.text[t])
+                self.m.text[t] = NULL
 
     def free_states(self):
         """Free the FMU states kept for rollbacks; call before the instances are freed."""

@@ -30,5 +30,6 @@ cdef class Library:
     cdef _resolve_fmi1(self, list missing)
     cdef _resolve_fmi2(self, list missing)
     cdef _resolve_fmi3(self, list missing)
+    cdef _resolve_optional(self, int version, list missing)
     cdef _resolve_fmi2_me(self)
 

@@ -49,6 +49,12 @@ def function_name(int version, str action, int value_type):
     return f"fmi3{action}{_FMI3_TYPE_NAMES[value_type]}"
 
 
+def state_function(int version, str verb, str suffix=""):
+    """FMI name of state function ``verb`` of FMI 2.0 or 3.0: "fmi2GetFMUstate",
+    "fmi3SerializedFMUStateSize" (``suffix`` "Size"), ..."""
+    return f"fmi{version}{verb}FMU{'s' if version == 2 else 'S'}tate{suffix}"
+
+
 _VERSIONS = {"1.0": 1, "2.0": 2, "3.0": 3}
 
 cdef void* _resolve(void* handle, str name):
@@ -173,14 +179,7 @@ cdef class Library:
         for code in (T_FLOAT64, T_INT32, T_BOOL, T_STRING):
             self.fn.get[code] = self._need(function_name(2, "Get", code))
             self.fn.set[code] = self._need(function_name(2, "Set", code))
-        self.fn.reset = <f_instance_t>self._want("fmi2Reset", missing)
-        self.fn.get_state = <f_get_state_t>self._want("fmi2GetFMUstate", missing)
-        self.fn.set_state = <f_set_state_t>self._want("fmi2SetFMUstate", missing)
-        self.fn.free_state = <f_get_state_t>self._want("fmi2FreeFMUstate", missing)
-        self.fn.serialized_state_size = <f_state_size_t>self._want("fmi2SerializedFMUstateSize", missing)
-        self.fn.serialize_state = <f_serialize_t>self._want("fmi2SerializeFMUstate", missing)
-        self.fn.deserialize_state = <f_deserialize_t>self._want("fmi2DeSerializeFMUstate", missing)
-        self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi2SetDebugLogging", missing)
+        self._resolve_optional(2, missing)
         self.fn.f2_set_input_derivatives = <f2_input_derivatives_t>self._want(
             "fmi2SetRealInputDerivatives", missing)
         if self.interface == "co-simulation":
@@ -190,6 +189,21 @@ cdef class Library:
             self.fn.f2_get_real_status = <f2_real_status_t>self._want("fmi2GetRealStatus", missing)
             self.fn.f2_get_boolean_status = <f2_boolean_status_t>self._want(
                 "fmi2GetBooleanStatus", missing)
+
+    cdef _resolve_optional(self, int version, list missing):
+        """The optional functions FMI 2.0 and 3.0 share: reset, state, debug logging."""
+        self.fn.reset = <f_instance_t>self._want(fmi_name(version, "Reset"), missing)
+        self.fn.get_state = <f_get_state_t>self._want(state_function(version, "Get"), missing)
+        self.fn.set_state = <f_set_state_t>self._want(state_function(version, "Set"), missing)
+        self.fn.free_state = <f_get_state_t>self._want(state_function(version, "Free"), missing)
+        self.fn.serialized_state_size = <f_state_size_t>self._want(
+            state_function(version, "Serialized", "Size"), missing)
+        self.fn.serialize_state = <f_serialize_t>self._want(state_function(version, "Serialize"),
+                                                            missing)
+        self.fn.deserialize_state = <f_deserialize_t>self._want(
+            state_function(version, "DeSerialize" if version == 2 else "Deserialize"), missing)
+        self.fn.set_debug_logging = <f_debug_logging_t>self._want(
+            fmi_name(version, "SetDebugLogging"), missing)
 
     cdef _resolve_fmi2_me(self):
         self.me.enter_event_mode = <f_instance_t>self._need("fmi2EnterEventMode")
@@ -213,14 +227,7 @@ cdef class Library:
         for code in range(N_VALUE_TYPES):
             self.fn.get[code] = self._want(function_name(3, "Get", code), missing)
             self.fn.set[code] = self._want(function_name(3, "Set", code), missing)
-        self.fn.reset = <f_instance_t>self._want("fmi3Reset", missing)
-        self.fn.get_state = <f_get_state_t>self._want("fmi3GetFMUState", missing)
-        self.fn.set_state = <f_set_state_t>self._want("fmi3SetFMUState", missing)
-        self.fn.free_state = <f_get_state_t>self._want("fmi3FreeFMUState", missing)
-        self.fn.serialized_state_size = <f_state_size_t>self._want("fmi3SerializedFMUStateSize", missing)
-        self.fn.serialize_state = <f_serialize_t>self._want("fmi3SerializeFMUState", missing)
-        self.fn.deserialize_state = <f_deserialize_t>self._want("fmi3DeserializeFMUState", missing)
-        self.fn.set_debug_logging = <f_debug_logging_t>self._want("fmi3SetDebugLogging", missing)
+        self._resolve_optional(3, missing)
         self.fn.f3_get_output_derivatives = <f3_output_derivatives_t>self._want(
             "fmi3GetOutputDerivatives", missing)
         self.fn.f3_enter_event_mode = <f_instance_t>self._want("fmi3EnterEventMode", missing)

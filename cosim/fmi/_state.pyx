@@ -6,6 +6,8 @@ freed with the free function of the instance that made it.
 
 cimport cython
 
+from cosim.fmi._library import state_function
+
 
 # A state keeps its instance alive until it is freed: the garbage collector
 # must not clear that reference first (see cosim.fmi._binding.Instance).
@@ -24,8 +26,7 @@ cdef str _ready(Handle h, str verb, str suffix=""):
     ...) once the instance is alive and its binary exports it."""
     h.require_alive()
     h.require_state_functions()
-    v = h.slave.version
-    function = f"fmi{v}{verb}FMU{'s' if v == 2 else 'S'}tate{suffix}"
+    function = state_function(h.slave.version, verb, suffix)
     h.require(function)
     return function
 

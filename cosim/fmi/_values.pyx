@@ -3,7 +3,7 @@
 2.0 and 3.0 (arrays, strings and binaries included), FMI 3 clock intervals
 and shifts, and output derivatives; each call checked with
 :meth:`cosim.fmi._handle.Handle.check`.  Values come and go as numpy arrays;
-the step loop does not come here (it calls :mod:`cosim.fmi._calls` itself).
+the step loop does not come here (it calls ``_calls.pxd`` itself).
 """
 
 import numpy as np

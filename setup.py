@@ -27,8 +27,15 @@ INCLUDES = ["cosim/fmi", FMI_HEADERS, numpy.get_include()]
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
 extensions = [
-    Extension("cosim.fmi._binding", ["cosim/fmi/_binding.pyx", "cosim/fmi/logsink.c"],
+    # The native FMI binding, one extension per role (see cosim/fmi/_binding.pyx).
+    # Only _log links the C log sink: its registries must exist once.
+    Extension("cosim.fmi._log", ["cosim/fmi/_log.pyx", "cosim/fmi/logsink.c"],
+              include_dirs=INCLUDES, define_macros=MACROS),
+    Extension("cosim.fmi._library", ["cosim/fmi/_library.pyx"],
               include_dirs=INCLUDES, define_macros=MACROS, libraries=["dl"]),
+    *[Extension(f"cosim.fmi.{name}", [f"cosim/fmi/{name}.pyx"],
+                include_dirs=INCLUDES, define_macros=MACROS)
+      for name in ("_handle", "_values", "_state", "_binding")],
     # The master's native core, one extension per role (see cosim/master/_core.pyx).
     *[Extension(f"cosim.master.{name}", [f"cosim/master/{name}.pyx"],
                 include_dirs=INCLUDES, define_macros=MACROS)

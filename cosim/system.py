@@ -33,74 +33,26 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Any
-from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 
 from cosim import paths, sources
 from cosim.component import PythonComponent, RuntimeSource
+from cosim.connections import Connection, check_endpoints, linear_map
 from cosim.errors import (ConfigurationError, InvalidConnectionError,
-                          ModelError, SystemStructureError, UnitError, did_you_mean)
+                          SystemStructureError, did_you_mean)
 from cosim.fmi.archive import read_model
 from cosim.fmi.model import MODEL_EXCHANGE, ModelInfo, Variable
 from cosim.fmi.solver import Solver
+from cosim.parameters import check_parameter, check_parameter_path, check_value
 from cosim.references import ReferenceResolution
-from cosim.units import CATALOG, conversion
+from cosim.units import CATALOG
 
 __all__ = ["Connection", "System"]
 
-_VALUE_TYPES = {"float64": numbers.Real, "float32": numbers.Real, "bool": (bool, np.bool_),
-                "string": str}
 _PORT_KINDS = ("input", "output")
-# Value types the master's loop carries over connections.
-EXCHANGED_TYPES = ("float64", "int32", "bool", "float32", "int8", "uint8", "int16", "uint16",
-                   "uint32", "int64", "uint64", "string", "binary")
-
-
-def _a(word: str) -> str:
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
-
-
-def _check_value(owner: str, var: Variable, value):
-    if var.shape:       # an FMI 3 array: a sequence of every element, each checked
-        elements = np.asarray(value, dtype=object)
-        if elements.size != var.size:
-            raise SystemStructureError(
-                f"{owner}.{var.name} is an array of shape {list(var.shape)} ({var.size} "
-                f"elements); {value!r} has {elements.size}")
-        scalar = dataclasses.replace(var, shape=(), dimension_parameters=())
-        for element in elements.reshape(-1):
-            _check_value(owner, scalar, element)
-        return
-    allowed: Any = _VALUE_TYPES.get(var.type, numbers.Integral)
-    is_bool = isinstance(value, (bool, np.bool_))
-    if (var.type != "bool" and is_bool) or not isinstance(value, allowed):
-        raise SystemStructureError(
-            f"{owner}.{var.name} is {var.type}; {value!r} ({type(value).__name__}) does not fit")
-    if allowed is numbers.Integral:
-        info = np.iinfo(var.type)
-        if not info.min <= value <= info.max:
-            raise SystemStructureError(
-                f"{owner}.{var.name} is {var.type}; {value} is outside [{info.min}, {info.max}]")
-
-
-@dataclass(frozen=True)
-class Connection:
-    """One connection as composed: references, the explicit linear transformation,
-    and the effective ``target = scale*source + shift`` (transformation, then units)."""
-
-    source: str
-    target: str
-    factor: float | None = None
-    offset: float | None = None
-    suppress_unit_conversion: bool = False
-    scale: float = 1.0
-    shift: float = 0.0
-
 
 
 class System(ReferenceResolution):
@@ -305,7 +257,7 @@ class System(ReferenceResolution):
                 f"not {type(source).__name__}")
         values = dict(parameters or {})
         for var_name, value in values.items():
-            self._check_parameter(name, model, var_name, value)
+            check_parameter(name, model, var_name, value)
         self._refuse_collision(name, [("", ())])
         self._graph.add_node(name, kind="component", model=model, source=source, parameters=values,
                              solver=solver, isolate=isolate)
@@ -316,7 +268,7 @@ class System(ReferenceResolution):
             raise SystemStructureError(f"system '{system.name}' cannot be nested in itself")
         values = dict(parameters or {})
         for path, value in values.items():
-            system._check_parameter_path(f"{name}.{path}", path, value)
+            check_parameter_path(system, f"{name}.{path}", path, value)
         self._refuse_collision(name, system._component_paths())
         self._graph.add_node(name, kind="system", system=system, parameters=values)
 
@@ -357,7 +309,7 @@ class System(ReferenceResolution):
                             variability="continuous" if type == "float64" else "discrete",
                             start=start, unit=unit, description=description)
         if start is not None:
-            _check_value(self.name, variable, start)
+            check_value(self.name, variable, start)
         self._graph.add_node(name, kind="port", variable=variable)
 
     def place(self, path: str, *, model: ModelInfo, source, parameters: dict,
@@ -389,44 +341,11 @@ class System(ReferenceResolution):
                 raise SystemStructureError(f"{target!r}: '{element}' is an output port; only "
                                            "input ports take values")
             variable = dataclasses.replace(node["variable"], start=value)
-            _check_value(self.name, variable, value)
+            check_value(self.name, variable, value)
             node["variable"] = variable
             return
-        self._check_parameter_path(target, target, value)
+        check_parameter_path(self, target, target, value)
         node["parameters"][rest] = value
-
-    def _check_parameter_path(self, shown, path, value) -> None:
-        element, rest = self.split(path)
-        node = self._graph.nodes[element]
-        if node["kind"] == "system":
-            inner = node["system"]
-            port, inside = inner.split(rest)
-            if not inside:
-                if inner.ports[port].causality != "input":
-                    raise SystemStructureError(
-                        f"{shown!r}: '{port}' is not an input port of '{element}'; give an input "
-                        "port or a path to a component variable inside it")
-                _check_value(f"{self.name}.{element}", inner.ports[port], value)
-                return
-            inner._check_parameter_path(shown, rest, value)
-        elif node["kind"] == "component":
-            self._check_parameter(element, node["model"], rest, value)
-        elif node["variable"].causality == "input":
-            _check_value(self.name, node["variable"], value)
-        else:
-            raise SystemStructureError(f"{shown!r}: '{element}' is an output port; only input "
-                                       "ports take values")
-
-    def _check_parameter(self, component: str, model: ModelInfo, var_name: str, value):
-        try:
-            var = model.variable(var_name, component=component)
-        except ModelError as exc:
-            raise SystemStructureError(str(exc)) from None
-        if not var.is_settable or var.variability == "constant":
-            raise SystemStructureError(
-                f"{component}.{var_name} is {_a(var.variability)} {var.causality}; only parameters "
-                "and inputs can be given values")
-        _check_value(component, var, value)
 
     def connect(self, source: str, target: str, *, factor: float | None = None,
                 offset: float | None = None, suppress_unit_conversion: bool = False) -> None:
@@ -446,88 +365,21 @@ class System(ReferenceResolution):
         """
         src_node, src_var, src_is_own_port = self._endpoint(source)
         dst_node, dst_var, dst_is_own_port = self._endpoint(target)
-        # An own input port is a source inside the system; an own output port a target.
-        src_ok = src_var.causality == ("input" if src_is_own_port else "output")
-        dst_ok = dst_var.causality == ("output" if dst_is_own_port else "input")
-        if not src_ok:
-            reversed_ = src_var.causality == "input" and not src_is_own_port and \
-                dst_var.causality == "output" and not dst_is_own_port
-            hint = f"; did you mean to connect {target} -> {source}?" if reversed_ else ""
-            what = "output port of this system" if src_is_own_port else src_var.causality
-            raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {source} is {_a(what)}, not "
-                f"{'an input port of this system' if src_is_own_port else 'an output'}{hint}")
-        if not dst_ok:
-            what = "input port of this system" if dst_is_own_port else dst_var.causality
-            raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {target} is {_a(what)}, not "
-                f"{'an output port of this system' if dst_is_own_port else 'an input'}")
-        if "clock" in (src_var.type, dst_var.type) and src_var.type != dst_var.type:
-            raise InvalidConnectionError(
-                f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
-                "a clock connects only to a clock (an output clock to a triggered input clock)")
-        if src_var.type != dst_var.type:
-            raise InvalidConnectionError(
-                f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): "
-                "the types differ")
-        if dst_var.type == "clock" and dst_var.interval_variability != "triggered":
-            raise InvalidConnectionError(
-                f"cannot connect {source} -> {target}: {target} is a "
-                f"{dst_var.interval_variability} clock, which ticks on its own schedule; "
-                "only triggered input clocks take their ticks from a connection")
-        if src_var.type not in EXCHANGED_TYPES and src_var.type != "clock":
-            raise InvalidConnectionError(
-                f"cannot connect {source} ({src_var.type}) -> {target} ({dst_var.type}): the "
-                "master exchanges numbers, booleans, strings and binaries only")
-        if src_var.type in ("string", "binary") and src_var.shape:
-            raise InvalidConnectionError(
-                f"cannot connect {source} {list(src_var.shape)} -> {target}: {src_var.type} "
-                "arrays are not exchanged (scalars only)")
-        if src_var.shape != dst_var.shape:
-            raise InvalidConnectionError(
-                f"cannot connect {source} {list(src_var.shape)} -> {target} {list(dst_var.shape)}: "
-                "the dimensions differ")
+        check_endpoints(source, target, src_var, dst_var, src_is_own_port=src_is_own_port,
+                        dst_is_own_port=dst_is_own_port)
         existing = self.source_of(target)
         if existing is not None:
             raise InvalidConnectionError(
                 f"cannot connect {source} -> {target}: {target} is already connected to "
                 f"{existing}; disconnect it first")
-        scale, shift = self._transformation(source, src_node, src_var, target, dst_node, dst_var,
-                                            factor, offset, suppress_unit_conversion)
+        ends = {"source": src_node, "target": dst_node}
+        scale, shift = linear_map(source, src_var, target, dst_var, factor=factor, offset=offset,
+                                  suppress=suppress_unit_conversion,
+                                  unit_at=lambda end, name: self._unit(ends[end], name))
         self._graph.add_edge(src_node, dst_node, key=(src_var.name, dst_var.name),
                              source=src_var.name, target=dst_var.name, factor=factor,
                              offset=offset, suppress_unit_conversion=bool(suppress_unit_conversion),
                              scale=scale, shift=shift)
-
-    def _transformation(self, source, src_node, src_var, target, dst_node, dst_var, factor, offset,
-                        suppress) -> tuple[float, float]:
-        """Effective (scale, shift): the linear transformation, then the unit conversion."""
-        explicit = factor is not None or offset is not None
-        if src_var.type != "float64":
-            if explicit:
-                raise InvalidConnectionError(f"cannot connect {source} -> {target}: linear "
-                                             f"transformations apply to float64 values, not {src_var.type}")
-            return 1.0, 0.0
-        a = 1.0 if factor is None else float(factor)
-        b = 0.0 if offset is None else float(offset)
-        if suppress or src_var.unit is None or dst_var.unit is None:
-            return a, b
-        src_unit = self._unit(src_node, src_var.unit)
-        dst_unit = self._unit(dst_node, dst_var.unit)
-        if src_var.unit == dst_var.unit and src_unit == dst_unit:
-            return a, b
-        for unit, name, ref in ((src_unit, src_var.unit, source), (dst_unit, dst_var.unit, target)):
-            if unit is None:
-                raise UnitError(
-                    f"cannot connect {source} [{src_var.unit}] -> {target} [{dst_var.unit}]: unit "
-                    f"{name!r} of {ref} is not defined; connect with suppress_unit_conversion=True "
-                    "(and a factor/offset if needed)")
-        try:
-            scale, shift = conversion(src_unit, dst_unit)
-        except UnitError as exc:
-            raise UnitError(f"cannot connect {source} [{src_var.unit}] -> {target} "
-                            f"[{dst_var.unit}]: {exc}") from None
-        return scale * a, scale * b + shift
 
     def _unit(self, node: str, name: str):
         """The definition of unit ``name`` as seen at ``node`` (None if unknown)."""

@@ -40,6 +40,14 @@ RULES = [
     ("component.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
     ("sources.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
     ("references.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.system")),
+    # what a valid connection and a valid parameter value are: below the graph
+    ("connections.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.master",
+                        "cosim.system")),
+    ("parameters.py", ("cosim.execution", "cosim.ssp", "cosim.rpc", "cosim.live", "cosim.master",
+                       "cosim.system")),
+    # the OSP connections know no reader of other formats and nothing that runs
+    ("ssp/osp_connections.py", ("cosim.execution", "cosim.rpc", "cosim.live", "cosim.master",
+                                "cosim.ssp.reader", "cosim.ssp.writer")),
     ("execution", ("cosim.live", "cosim.rpc", "cosim.ssp", "cosim.cli")),
     ("master", ("cosim.execution", "cosim.live", "cosim.rpc", "cosim.ssp", "cosim.system")),
     ("fmi", ("cosim.execution", "cosim.system", "cosim.ssp", "cosim.rpc", "cosim.live")),

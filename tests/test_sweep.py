@@ -276,6 +276,19 @@ def test_the_sweep_command_exits_1_when_a_member_failed_unless_failures_are_allo
     assert "1 failed" in allowed.stdout and "failed: infeed.length=-1" in allowed.stdout
 
 
+def test_a_failed_member_kept_in_a_cycle_is_freed_cleanly_at_exit():
+    # The failed member's core is collected with its error at exit.  glibc
+    # fills freed memory with 0xa5 here (MALLOC_PERTURB_), so a core that read
+    # memory the collector had already freed would crash instead of exiting 1.
+    import os
+    import subprocess
+    done = subprocess.run(
+        [sys.executable, "-m", "cosim", "sweep", str(LINE_SCRIPT), "--param", "infeed.length=12,-1",
+         "--metric", "final(spindle.wear)", "--stop-time", "30", "--serial", "-q"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "MALLOC_PERTURB_": "165"})
+    assert done.returncode == 1, done.stderr
+
+
 def test_without_metrics_the_sweep_command_takes_the_final_value_of_every_output(tmp_path):
     out = tmp_path / "sweep.parquet"
     done = _cosim("sweep", LINE_SCRIPT, "--param", "spindle.speed_setpoint=6000,9000",

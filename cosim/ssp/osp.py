@@ -43,11 +43,11 @@ from urllib.parse import unquote, urlparse
 
 from lxml import etree
 
-from cosim.errors import CosimError, SspError, did_you_mean
-from cosim.ssp import osp_model
+from cosim.errors import CosimError, SspError
 from cosim.fmi.archive import UnpackBudget, is_file
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.ssp.files import _check_structure, _confinement
+from cosim.ssp.osp_connections import OspConnections
 from cosim.ssp.report import Problem, Report, xml_child, xml_children, xml_local
 from cosim.system import System
 
@@ -65,14 +65,6 @@ _ALGORITHMS = {"fixedstep": "jacobi"}
 
 _TOP_LEVEL = ("StartTime", "EndTime", "BaseStepSize", "Algorithm", "Simulators", "Functions",
               "Connections", "EccoConfiguration")
-
-_UNSUPPORTED_CONNECTIONS = {
-    "SignalConnection": "it connects a variable to a function block, and cosim has no OSP "
-                        "functions; connect the variables directly with a VariableConnection "
-                        "(a LinearTransformation child scales and shifts the value)",
-    "SignalGroupConnection": "it connects a variable group to a function block, and cosim has "
-                             "no OSP functions",
-}
 
 # Value element of an InitialValue -> the cosim variable types it may set.
 _VALUE_KINDS = {
@@ -114,7 +106,6 @@ class _OspReader:
         self.confine = confine
         self.budget = budget
         self.failed: set[str] = set()       # simulators that could not be added
-        self.groups: dict[str, tuple | None] = {}   # simulator -> (file, groups by name), read when used
 
     # -- problems -------------------------------------------------------------------
 
@@ -190,7 +181,7 @@ class _OspReader:
                                   + (f" (found {found})" if found else ""))
         connections = sections.get("Connections")
         if connections is not None:
-            self.read_connections(system, connections)
+            OspConnections(self).read(system, connections)
         return system
 
     def sections(self, root) -> dict:
@@ -354,174 +345,7 @@ class _OspReader:
         self.attempt(element, lambda: system.set_parameter(system.reference(simulator, variable),
                                                            value))
 
-    # -- connections ------------------------------------------------------------------------
 
-    def read_connections(self, system: System, connections) -> None:
-        for element in connections:
-            kind = xml_local(element)
-            if not kind:
-                continue
-            if kind == "VariableConnection":
-                self.read_variable_connection(system, element)
-            elif kind == "VariableGroupConnection":
-                self.read_group_connection(system, element)
-            elif kind in _UNSUPPORTED_CONNECTIONS:
-                self.error(element, f"{kind} is not supported: {_UNSUPPORTED_CONNECTIONS[kind]}")
-            else:
-                self.tolerate(element, f"unknown element {kind} in Connections ignored")
-
-    def endpoint(self, system: System, element):
-        """The (simulator, Variable) an endpoint names; None after reporting why not,
-        or silently when its simulator could not be loaded (that was reported)."""
-        simulator, name = element.get("simulator"), element.get("name")
-        if not simulator or not name:
-            self.error(element, "Variable needs both a simulator and a name attribute")
-            return None
-        if simulator in self.failed:
-            return None
-        if simulator not in system.components:
-            self.error(element, f"there is no simulator {simulator!r}"
-                                f"{did_you_mean(simulator, system.components)}")
-            return None
-        try:
-            return simulator, system.model(simulator).variable(name, component=simulator)
-        except CosimError as exc:
-            self.error(element, str(exc))
-            return None
-
-    def read_variable_connection(self, system: System, element) -> None:
-        ends = xml_children(element, "Variable")
-        if len(ends) != 2:
-            self.error(element, f"a VariableConnection needs two Variable elements, not {len(ends)}")
-            return
-        resolved = [self.endpoint(system, end) for end in ends]
-        if None in resolved:
-            return
-        (first, first_var), (second, second_var) = resolved
-        if first_var.causality == "input" and second_var.causality == "output":
-            (first, first_var), (second, second_var) = (second, second_var), (first, first_var)
-        factor = offset = None
-        transform = xml_child(element, "LinearTransformation")
-        if transform is not None:
-            try:
-                factor = _optional_float(transform.get("factor"))
-                offset = _optional_float(transform.get("offset"))
-            except ValueError:
-                self.error(transform, f"factor {transform.get('factor')!r} and offset "
-                                      f"{transform.get('offset')!r} must be numbers")
-                return
-        source = system.reference(first, first_var.name)
-        target = system.reference(second, second_var.name)
-        # libcosim copies values as they are: no unit conversion.
-        if self.attempt(element, lambda: system.connect(source, target, factor=factor, offset=offset,
-                                                        suppress_unit_conversion=True)):
-            if transform is None and first_var.unit and second_var.unit and \
-                    first_var.unit != second_var.unit:
-                self.warning(element, f"{source} [{first_var.unit}] -> {target} "
-                                      f"[{second_var.unit}]: the units differ; as in libcosim the "
-                                      "value passes unconverted (add a LinearTransformation to "
-                                      "convert it)")
-
-
-    # -- variable groups ----------------------------------------------------------------------
-
-    def read_group_connection(self, system: System, element) -> None:
-        ends = xml_children(element, "VariableGroup")
-        if len(ends) != 2:
-            self.error(element, f"a VariableGroupConnection needs two VariableGroup elements, "
-                                f"not {len(ends)}")
-            return
-        groups = [self.group(system, end) for end in ends]
-        if None in groups:
-            return
-        (first, a), (second, b) = groups
-        try:
-            pairs = osp_model.pair_variables(a, b)
-        except SspError as exc:
-            self.error(element, f"{first}.{a.name} <-> {second}.{b.name}: {exc}")
-            return
-        connections = [self.group_pair(system, element, first, second, pair) for pair in pairs]
-        if None in connections:
-            return                  # connect a group whole or not at all
-        for source, target in connections:
-            # libcosim copies values as they are: no unit conversion.
-            self.attempt(element, lambda s=source, t=target: system.connect(
-                s, t, suppress_unit_conversion=True))
-
-    def group(self, system: System, end):
-        """(simulator, VariableGroup) an endpoint names; None after reporting why not."""
-        simulator, name = end.get("simulator"), end.get("name")
-        if not simulator or not name:
-            self.error(end, "VariableGroup needs both a simulator and a name attribute")
-            return None
-        if simulator in self.failed:
-            return None
-        if simulator not in system.components:
-            self.error(end, f"there is no simulator {simulator!r}"
-                            f"{did_you_mean(simulator, system.components)}")
-            return None
-        if simulator not in self.groups:
-            self.groups[simulator] = self.read_groups(system, simulator, end)
-        found = self.groups[simulator]
-        if found is None:
-            return None
-        file, groups = found
-        if name not in groups:
-            self.error(end, f"simulator {simulator!r} has no variable group {name!r} in {file}"
-                            f"{did_you_mean(name, groups)}")
-            return None
-        return simulator, groups[name]
-
-    def read_groups(self, system: System, simulator: str, end) -> tuple | None:
-        """(file, groups by name) of a simulator's OSP model description; None after
-        reporting that there is none or that it cannot be read."""
-        model = system.model(simulator)
-        path = osp_model.find(system.source(simulator), model.name, self.path.parent,
-                              confine=self.confine)
-        if path is None:
-            self.error(end, f"simulator {simulator!r} has no OSP model description: there is no "
-                            f"{model.name}{osp_model.FILE_SUFFIX} beside "
-                            f"{Path(system.source(simulator)).name} or beside {self.path.name}")
-            return None
-        try:
-            return path, osp_model.read_groups(path)
-        except SspError as exc:
-            self.error(end, f"simulator {simulator!r}: {exc}")
-            return None
-
-    def group_pair(self, system: System, element, first: str, second: str, pair):
-        """(source, target) of one variable pair of a group connection; None after
-        reporting an unknown variable or two variables of the same causality."""
-        group_a, name_a, group_b, name_b = pair
-        variables = []
-        for simulator, group, name in ((first, group_a, name_a), (second, group_b, name_b)):
-            model = system.model(simulator)
-            if name not in model.variables:
-                self.error(element, f"variable group {group} of simulator {simulator!r} names "
-                                    f"the variable {name!r}, which {model.name} does not have"
-                                    f"{did_you_mean(name, model.variables)}")
-                return None
-            variables.append(model.variables[name])
-        ends = f"{first}.{name_a}", f"{second}.{name_b}"
-        causalities = [v.causality for v in variables]
-        if causalities == ["output", "input"]:
-            return ends
-        if causalities == ["input", "output"]:
-            return ends[1], ends[0]
-        self.error(element, f"variable group {group_a} of simulator {first!r} and {group_b} of "
-                            f"simulator {second!r}: {ends[0]} ({causalities[0]}) and {ends[1]} "
-                            f"({causalities[1]}) cannot be connected; one must be an output and "
-                            "the other an input")
-        return None
-
-
-def _optional_float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
 
 
 def _system_name(path: Path) -> str:

@@ -93,6 +93,6 @@ def test_an_output_file_that_is_not_a_path_is_named_and_nothing_is_written(tmp_p
 def test_a_run_refused_before_it_starts_leaves_an_existing_output_file_alone(tmp_path):
     out = tmp_path / "kept.csv"
     out.write_text("keep\n")
-    with pytest.raises(ConfigurationError, match="call_timeout bounds the calls of isolated"):
+    with pytest.raises(ConfigurationError, match="call_timeout bounds isolated components"):
         gains().simulate(step_size=0.1, stop_time=1.0, call_timeout=1.0, output_file=out)
     assert out.read_text() == "keep\n"

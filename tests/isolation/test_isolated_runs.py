@@ -216,9 +216,11 @@ def test_call_timeout_must_be_a_positive_number(value):
         system.simulate(stop_time=1.0, step_size=0.1, call_timeout=value)
 
 
-def test_call_timeout_needs_an_isolated_component():
-    with pytest.raises(ConfigurationError, match="call_timeout bounds the calls of isolated"):
-        factory_line("2.0", False).simulate(stop_time=1.0, step_size=0.1, call_timeout=1.0)
+@pytest.mark.parametrize("option, value", [("call_timeout", 1.0), ("memory_limit", 2**30)])
+def test_isolation_limits_need_an_isolated_component(option, value):
+    with pytest.raises(ConfigurationError, match=f"{option} bounds isolated components, and none "
+                                                 "is isolated"):
+        factory_line("2.0", False).simulate(stop_time=1.0, step_size=0.1, **{option: value})
 
 
 def test_the_isolate_option_must_be_a_bool():

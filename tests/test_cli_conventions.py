@@ -7,7 +7,6 @@ import os
 import pty
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -151,10 +150,8 @@ def _editable() -> bool:
 
 def test_a_folder_named_cosim_in_the_way_is_named(tmp_path):
     (tmp_path / "cosim").mkdir()
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "cosim", "--version"], capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
-    assert time.monotonic() - started < 60
     if not _editable():     # a regular install is found before a bare folder
         assert done.returncode == 0 and done.stdout.startswith("cosim "), done.stderr
         return

@@ -74,6 +74,11 @@ def test_serve_twin_exposes_with_expose_and_says_so_for_the_old_spelling():
     line, err = _serve_twin("-p", "initial_wear", "--parameter", "wear_rate")
     assert "(parameters: initial_wear, wear_rate)" in line, (line, err)
     assert "-p/--parameter NAME is now --expose NAME" in err
+    line, err = _serve_twin("--expose", "initial_wear=0.3")
+    assert line == ""
+    assert err.strip().endswith("cosim: error: spindle has no variable 'initial_wear=0.3' to "
+                                "expose (did you mean 'initial_wear'?); --expose takes a "
+                                "parameter NAME, and clients set its value"), err
 
 
 def _run_spindle(tmp_path, *extra, terminal: bool) -> str:
@@ -106,7 +111,7 @@ def test_progress_shows_on_a_terminal_only_unless_asked(tmp_path):
     assert "[" not in piped and "\r" not in piped, piped
     assert "ran 1 component(s)" in piped
     asked = _run_spindle(tmp_path, "--progress", terminal=False)
-    assert "[####" in asked, asked
+    assert "[####" in asked and asked.count("100.0%  t=2 s") == 1, asked
     assert "[" not in _run_spindle(tmp_path, "--progress", "--quiet", terminal=False)
 
 

@@ -197,6 +197,8 @@ def cmd_run(args) -> int:
         with sim:
             try:
                 sim.run(progress=progress if progress_shown(args) else None)
+                if progress.shown:                      # the bar ends full, not at its last update
+                    progress(sim.time, sim.stop_time or 0.0)
             except SimulationTerminated as ended:       # a normal end, as in fmpy
                 progress.close()                        # the notice goes on its own line
                 print(f"note: {ended}", file=sys.stderr)

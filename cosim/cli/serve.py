@@ -104,9 +104,15 @@ def cmd_serve_twin(args) -> int:
     security = _guarded_security(args)
     if security is None:
         return 2
-    server = twin_server(args.fmu, parameters=parameters, host=args.host, port=args.port,
-                         security=security, max_sessions=args.max_sessions,
-                         idle_timeout=args.idle_timeout, max_calls=args.max_calls)
+    try:
+        server = twin_server(args.fmu, parameters=parameters, host=args.host, port=args.port,
+                             security=security, max_sessions=args.max_sessions,
+                             idle_timeout=args.idle_timeout, max_calls=args.max_calls)
+    except ConfigurationError as exc:
+        if any("=" in name for name in parameters):     # a value given as in cosim run -p
+            raise ConfigurationError(f"{exc}; --expose takes a parameter NAME, and clients "
+                                     "set its value") from None
+        raise
     exposed = ", ".join(parameters) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0

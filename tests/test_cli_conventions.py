@@ -5,6 +5,7 @@ word when a folder named cosim hides the installed package."""
 import argparse
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -113,6 +114,14 @@ def test_progress_shows_on_a_terminal_only_unless_asked(tmp_path):
     asked = _run_spindle(tmp_path, "--progress", terminal=False)
     assert "[####" in asked and asked.count("100.0%  t=2 s") == 1, asked
     assert "[" not in _run_spindle(tmp_path, "--progress", "--quiet", terminal=False)
+
+
+def test_progress_counts_from_the_start_time(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "cosim", "run", SPINDLE, "--start-time", "9",
+                           "--stop-time", "10", "--step-size", "0.01", "--progress"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    shares = [float(share) for share in re.findall(r"\] +([\d.]+)%  t=", done.stderr)]
+    assert shares and shares[0] < 50.0 and shares[-1] == 100.0, done.stderr
 
 
 def test_run_without_output_says_the_results_were_not_written(tmp_path, capsys):

@@ -126,15 +126,17 @@ def _every_variable(system) -> list[str]:
 class _Progress:
     """A text progress bar on stderr that appears once a run takes ``after`` seconds."""
 
-    def __init__(self, after: float):
+    def __init__(self, after: float, start: float = 0.0):
         self.after = after
+        self.start = start
         self.started = time.perf_counter()
         self.shown = False
 
     def __call__(self, now: float, stop: float) -> None:
         if time.perf_counter() - self.started < self.after:
             return
-        fraction = min(1.0, now / stop) if stop else 1.0
+        span = stop - self.start
+        fraction = min(1.0, max(0.0, (now - self.start) / span)) if span > 0 else 1.0
         bar = "#" * int(30 * fraction)
         sys.stderr.write(f"\r[{bar:<30}] {100 * fraction:5.1f}%  t={now:g} s")
         sys.stderr.flush()
@@ -191,7 +193,7 @@ def cmd_run(args) -> int:
                      rtol=args.rtol, profile=args.profile, tolerance=tolerance,
                      isolate=args.isolate, call_timeout=args.call_timeout, **realtime, **options)
     # Asked for, the bar shows at once; on a terminal, only once a run takes a while.
-    progress = _Progress(0.0 if args.progress else PROGRESS_AFTER)
+    progress = _Progress(0.0 if args.progress else PROGRESS_AFTER, start=sim.start_time)
     started = time.perf_counter()
     try:
         with sim:

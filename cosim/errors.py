@@ -286,9 +286,19 @@ class ServiceError(CosimError):
 
     def __init__(self, endpoint: str, method: str, code: str, details: str):
         self.endpoint, self.method, self.code, self.details = endpoint, method, code, details
-        what = ("authentication failed (check the token: COSIM_TOKEN or token=)"
-                if code == "UNAUTHENTICATED" else code)
-        super().__init__(f"{endpoint}: {method}: {what}: {details}")
+        what = authentication_failure(details) if code == "UNAUTHENTICATED" else f"{code}: {details}"
+        super().__init__(f"{endpoint}: {method}: {what}")
+
+
+def authentication_failure(details: str) -> str:
+    """What a client says when a server refused its credentials: the server's
+    reason once (it may already begin with "authentication failed"), then what
+    to check."""
+    reason = details.strip()
+    if reason.lower().startswith("authentication failed"):
+        reason = reason[len("authentication failed"):].lstrip(" :")
+    return (f"authentication failed{': ' + reason if reason else ''}; check the token "
+            "(COSIM_TOKEN or token=)")
 
 
 class QuotaError(CosimError):

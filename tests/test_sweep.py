@@ -248,10 +248,10 @@ def _cosim(*args, cwd=None):
 
 def test_the_sweep_command_writes_the_table_and_ranks_members(tmp_path):
     out = tmp_path / "sweep.parquet"
-    done = _cosim("sweep", LINE_SCRIPT, "--param", "spindle.speed_setpoint=6000:10000:3",
-                  "--param", "spindle.initial_wear=0.1,0.5", "--metric", "wear=final(spindle.wear)",
+    done = _cosim("sweep", LINE_SCRIPT, "--vary", "spindle.speed_setpoint=6000:10000:3",
+                  "--vary", "spindle.initial_wear=0.1,0.5", "--metric", "wear=final(spindle.wear)",
                   "--metric", "max(spindle.vibration)", "--stop-time", 600, "--output", out,
-                  "--best", "wear", "--minimize", "--top", 2, "--workers", 2)
+                  "--best", "wear", "--minimize", "--top", 2, "--workers", 2, "--progress")
     assert done.returncode == 0, done.stderr
     assert "6 members in" in done.stdout and "0 failed" in done.stdout
     assert "6/6 members, 0 failed" in done.stderr
@@ -264,7 +264,7 @@ def test_the_sweep_command_writes_the_table_and_ranks_members(tmp_path):
 
 
 def test_the_sweep_command_exits_1_when_a_member_failed_unless_failures_are_allowed(tmp_path):
-    args = ("sweep", LINE_SCRIPT, "--param", "infeed.length=12,-1", "--metric",
+    args = ("sweep", LINE_SCRIPT, "--vary", "infeed.length=12,-1", "--metric",
             "final(spindle.wear)", "--stop-time", 30, "--serial", "-q")
     done = _cosim(*args)
     assert done.returncode == 1, done.stderr
@@ -291,7 +291,7 @@ def test_a_failed_member_kept_in_a_cycle_is_freed_cleanly_at_exit():
 
 def test_without_metrics_the_sweep_command_takes_the_final_value_of_every_output(tmp_path):
     out = tmp_path / "sweep.parquet"
-    done = _cosim("sweep", LINE_SCRIPT, "--param", "spindle.speed_setpoint=6000,9000",
+    done = _cosim("sweep", LINE_SCRIPT, "--vary", "spindle.speed_setpoint=6000,9000",
                   "--stop-time", 20, "--serial", "-q", "--output", out, "--best", "spindle.speed")
     assert done.returncode == 0, done.stderr
     table = pq.read_table(out).to_pydict()
@@ -308,22 +308,22 @@ def test_without_metrics_the_sweep_command_takes_the_final_value_of_every_output
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--param", "a=1:2"), "LOW:HIGH:N"),
-    (("--param", "spindle.speed_setpoint=1,2", "--metric", "avg(x)"), "'avg'"),
-    (("--metric", "final(spindle.wear)"), "at least one --param"),
-    (("--param", "spindle.speed_setpont=1,2"),
+    (("--vary", "a=1:2"), "LOW:HIGH:N"),
+    (("--vary", "spindle.speed_setpoint=1,2", "--metric", "avg(x)"), "'avg'"),
+    (("--metric", "final(spindle.wear)"), "at least one --vary NAME=SPEC"),
+    (("--vary", "spindle.speed_setpont=1,2"),
      "cannot vary 'spindle.speed_setpont': component 'spindle' (spindle) has no variable "
      "'speed_setpont' (did you mean 'speed_setpoint'?)"),
-    (("--param", "spindle.speed_setpoint=1,2", "--param", "spindel.initial_wear=0.1"),
+    (("--vary", "spindle.speed_setpoint=1,2", "--vary", "spindel.initial_wear=0.1"),
      "system 'line' has no element 'spindel' (did you mean 'spindle'?)"),
-    (("--param", "spindle.speed_setpoint=1,2", "--metric", "w=max(spindle.vibraton)"),
+    (("--vary", "spindle.speed_setpoint=1,2", "--metric", "w=max(spindle.vibraton)"),
      "metric 'w': 'spindle.vibraton' is not recorded; members record every output of the system "
      "(did you mean 'spindle.vibration'"),
-    (("--param", "spindle.speed_setpoint=1,2", "--metric", "wear=final(spindle.wear)",
+    (("--vary", "spindle.speed_setpoint=1,2", "--metric", "wear=final(spindle.wear)",
       "--best", "waer"), "--best 'waer' is not a metric (did you mean 'wear'?); metrics: wear"),
 ])
 def test_bad_sweep_arguments_exit_2_before_any_member_starts(args, words):
-    bad = _cosim("sweep", LINE_SCRIPT, *args, "--serial", "--stop-time", 10)
+    bad = _cosim("sweep", LINE_SCRIPT, *args, "--serial", "--stop-time", 10, "--progress")
     assert bad.returncode == 2 and words in bad.stderr, (args, bad.stderr)
     assert " failed" not in bad.stderr + bad.stdout      # no progress, no summary: none started
     assert "Traceback" not in bad.stderr

@@ -16,7 +16,30 @@ Each command imports what it needs when it runs, so that ``cosim --help``
 and ``import cosim.cli`` stay fast (no scipy, networkx, Dask or gRPC).
 """
 
-from cosim.cli.parser import (ALGORITHMS, EXTRAPOLATIONS, ON_CRASH, OVERRUN_POLICIES, build_parser,
-                              main)
+import cosim as _cosim
+
+
+def shadowing_folder() -> str | None:
+    """The folder that hides the installed cosim, or None when cosim is itself.
+
+    A folder named ``cosim`` without ``__init__.py`` in the current directory
+    (for ``python -m cosim``) or beside a script is an implicit namespace
+    package; with an editable install, Python takes it for cosim before it
+    asks the install, and cosim's own ``__init__`` never runs.
+    """
+    if getattr(_cosim, "__file__", None) is not None:
+        return None
+    from pathlib import Path
+    return next((str(p) for p in _cosim.__path__ if not (Path(p) / "__init__.py").exists()),
+                "a folder named cosim")
+
+
+if shadowing_folder() is not None:
+    raise ImportError(f"the folder {shadowing_folder()} hides the installed cosim (Python imports "
+                      "a folder named cosim in the current directory, or beside the script, "
+                      "in its place); rename that folder or run from another directory")
+
+from cosim.cli.parser import (  # noqa: E402
+    ALGORITHMS, EXTRAPOLATIONS, ON_CRASH, OVERRUN_POLICIES, build_parser, main)
 
 __all__ = ["ALGORITHMS", "EXTRAPOLATIONS", "ON_CRASH", "OVERRUN_POLICIES", "build_parser", "main"]

@@ -1,8 +1,9 @@
-"""What the commands share: parameter values from the command line and the progress bar."""
+"""What the commands share: parameter values from the command line and when to show progress."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from cosim import paths
 from cosim.errors import ConfigurationError
@@ -30,6 +31,15 @@ def parameter_values(items: list[str]) -> dict:
             raise ConfigurationError(f"--parameter {item!r}: write NAME=VALUE")
         values[name] = parse_value(value)
     return values
+
+
+def progress_shown(args) -> bool:
+    """Whether a command shows its progress bar: on a terminal, or when asked
+    with ``--progress``; never with ``--quiet``.  A bar in a log file or a
+    pipe is only carriage returns and noise."""
+    if args.quiet:
+        return False
+    return bool(args.progress) or sys.stderr.isatty()
 
 
 _BYTE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-limit", metavar="BYTES",
                      help="with --isolate: the most memory each FMU's worker may use "
                           "(K, M, G suffixes; at least 16M)")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    add_progress_options(run, "no progress bar, summary or hint")
     run.set_defaults(func=cmd_run)
 
     plot = sub.add_parser("plot", help="plot a result file (.csv, .parquet, .mat), one panel "
@@ -119,11 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="run an ensemble of variations of a system on Dask")
     sweep.add_argument("target", help="SSP (.ssp/.ssd), FMU or Python file defining 'system'")
-    sweep.add_argument("--param", action="append", default=[], metavar="NAME=SPEC",
+    sweep.add_argument("--vary", action="append", default=[], metavar="NAME=SPEC",
                        help="vary NAME over LOW:HIGH:N (N evenly spaced values) or A,B,...; "
                             "repeatable (members: every combination)")
+    # the earlier spelling, kept working but no longer shown
+    sweep.add_argument("--param", action="append", dest="vary", help=argparse.SUPPRESS)
     sweep.add_argument("--lhs", type=int, metavar="N",
-                       help="N Latin hypercube samples over the --param ranges instead of the grid")
+                       help="N Latin hypercube samples over the --vary ranges instead of the grid")
     sweep.add_argument("--seed", type=int, help="random seed of --lhs")
     sweep.add_argument("--metric", action="append", default=[], metavar="[LABEL=]KIND(VAR)",
                        help="summary per member: final, initial, max, min, mean, integral or "
@@ -135,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
                        help="a value set in every member; repeatable")
     sweep.add_argument("--parameter-set", help="SSP: apply the parameter sets of this name")
-    sweep.add_argument("--output", "-o", help="Parquet file for the table of members and metrics")
+    sweep.add_argument("--output", "-o", metavar="FILE",
+                       help="Parquet file for the table of members and metrics")
     sweep.add_argument("--results-dir", help="also write each member's full result as Parquet here")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="Dask scheduler (tcp://host:port); default: a local cluster")
@@ -148,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--best", metavar="LABEL", help="rank members by this metric (default: the first)")
     sweep.add_argument("--minimize", action="store_true", help="lowest values of --best first")
     sweep.add_argument("--top", type=int, default=5, help="members shown in the summary (default 5)")
-    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_progress_options(sweep, "no progress bar")
     sweep.add_argument("--allow-failures", action="store_true",
                        help="exit 0 even when members failed (default: exit 1)")
     sweep.set_defaults(func=cmd_sweep)
@@ -190,8 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_twin = sub.add_parser("serve-twin", help="host one FMU as a Twin gRPC service")
     serve_twin.add_argument("fmu", help="FMU file (it stays on this host)")
     add_server_options(serve_twin)
-    serve_twin.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME",
-                            help="expose this parameter to clients; repeatable (default: none)")
+    serve_twin.add_argument("--expose", action="append", default=[], metavar="NAME",
+                            help="let clients set this parameter; repeatable (default: none)")
+    # The earlier spelling: -p/--parameter means NAME=VALUE in run and sweep,
+    # so here it still works but says to use --expose.
+    serve_twin.add_argument("--parameter", "-p", action="append", default=[],
+                            dest="legacy_expose", help=argparse.SUPPRESS)
     serve_twin.add_argument("--max-sessions", type=int, default=64,
                             help="instances alive at once (default 64)")
     serve_twin.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
@@ -199,6 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(default 600)")
     serve_twin.set_defaults(func=cmd_serve_twin)
     return parser
+
+
+def add_progress_options(parser, quiet_help: str) -> None:
+    """``--progress`` and ``--quiet``, alike in every command that shows progress."""
+    parser.add_argument("--progress", action="store_true",
+                        help="show the progress bar even when stderr is not a terminal "
+                             "(by default it shows only on a terminal)")
+    parser.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,13 @@ from typing import Any
 
 from cosim import paths
 from cosim.errors import ConfigurationError, SimulationTerminated
-from cosim.cli.common import byte_count, parameter_values
+from cosim.cli.common import byte_count, parameter_values, progress_shown
 from cosim.cli.info import check_plot_file
 
 log = logging.getLogger("cosim")
 
-PROGRESS_AFTER = 1.5   # seconds before a progress bar appears
+PROGRESS_AFTER = 1.5   # seconds before a progress bar appears on a terminal
+NOT_WRITTEN = "note: the results were not written to a file; add -o FILE (.csv, .parquet or .mat)"
 
 
 def load_target(target: str, parameters: dict, parameter_set: str | None = None):
@@ -123,17 +124,19 @@ def _every_variable(system) -> list[str]:
 
 
 class _Progress:
-    """A text progress bar on stderr that appears once a run takes a while."""
+    """A text progress bar on stderr that appears once a run takes ``after`` seconds."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
+    def __init__(self, after: float, start: float = 0.0):
+        self.after = after
+        self.start = start
         self.started = time.perf_counter()
         self.shown = False
 
     def __call__(self, now: float, stop: float) -> None:
-        if not self.enabled or time.perf_counter() - self.started < PROGRESS_AFTER:
+        if time.perf_counter() - self.started < self.after:
             return
-        fraction = min(1.0, now / stop) if stop else 1.0
+        span = stop - self.start
+        fraction = min(1.0, max(0.0, (now - self.start) / span)) if span > 0 else 1.0
         bar = "#" * int(30 * fraction)
         sys.stderr.write(f"\r[{bar:<30}] {100 * fraction:5.1f}%  t={now:g} s")
         sys.stderr.flush()
@@ -200,12 +203,15 @@ def cmd_run(args) -> int:
                      rtol=args.rtol, profile=args.profile, tolerance=tolerance,
                      isolate=args.isolate, call_timeout=args.call_timeout, **_recovery(args),
                      **realtime, **options)
-    progress = _Progress(not args.quiet)
+    # Asked for, the bar shows at once; on a terminal, only once a run takes a while.
+    progress = _Progress(0.0 if args.progress else PROGRESS_AFTER, start=sim.start_time)
     started = time.perf_counter()
     try:
         with sim, interruptible():
             try:
-                sim.run(progress=progress)
+                sim.run(progress=progress if progress_shown(args) else None)
+                if progress.shown:                      # the bar ends full, not at its last update
+                    progress(sim.time, sim.stop_time or 0.0)
             except SimulationTerminated as ended:       # a normal end, as in fmpy
                 progress.close()                        # the notice goes on its own line
                 print(f"note: {ended}", file=sys.stderr)
@@ -224,6 +230,8 @@ def cmd_run(args) -> int:
         if output is not None:
             print(f"wrote {len(sim.result)} rows x {len(sim.result.names)} variables to {output}",
                   file=sys.stderr)
+        else:
+            print(NOT_WRITTEN, file=sys.stderr)
     if args.plot is not None:
         sim.result.plot(path=args.plot)
         if not args.quiet:

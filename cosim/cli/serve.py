@@ -90,13 +90,23 @@ def cmd_serve_twin(args) -> int:
     from cosim.rpc.server import twin_server
     if args.max_calls <= 0:
         raise ConfigurationError(f"--max-calls must be a whole number > 0, got {args.max_calls}")
+    if args.legacy_expose:
+        print("cosim serve-twin: warning: -p/--parameter NAME is now --expose NAME (-p means "
+              "NAME=VALUE in cosim run and cosim sweep)", file=sys.stderr, flush=True)
+    parameters = args.expose + args.legacy_expose
     security = _guarded_security(args)
     if security is None:
         return 2
-    server = twin_server(args.fmu, parameters=args.parameter, host=args.host, port=args.port,
-                         security=security, max_sessions=args.max_sessions,
-                         idle_timeout=args.idle_timeout, max_calls=args.max_calls)
-    exposed = ", ".join(args.parameter) or "none"
+    try:
+        server = twin_server(args.fmu, parameters=parameters, host=args.host, port=args.port,
+                             security=security, max_sessions=args.max_sessions,
+                             idle_timeout=args.idle_timeout, max_calls=args.max_calls)
+    except ConfigurationError as exc:
+        if any("=" in name for name in parameters):     # a value given as in cosim run -p
+            raise ConfigurationError(f"{exc}; --expose takes a parameter NAME, and clients "
+                                     "set its value") from None
+        raise
+    exposed = ", ".join(parameters) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
 

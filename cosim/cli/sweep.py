@@ -7,7 +7,7 @@ import sys
 
 from cosim import paths
 from cosim.errors import ConfigurationError, did_you_mean
-from cosim.cli.common import parameter_values, parse_value
+from cosim.cli.common import parameter_values, parse_value, progress_shown
 from cosim.cli.run import load_target
 
 log = logging.getLogger("cosim")
@@ -21,7 +21,7 @@ def _sweep_axes(items: list[str]) -> dict:
     for item in items:
         name, sep, spec = paths.partition(item, "=")
         if not sep or not name or not spec:
-            raise ConfigurationError(f"--param {item!r}: write NAME=LOW:HIGH:N or NAME=A,B,...")
+            raise ConfigurationError(f"--vary {item!r}: write NAME=LOW:HIGH:N or NAME=A,B,...")
         if ":" in spec:
             parts = spec.split(":")
             try:
@@ -29,7 +29,7 @@ def _sweep_axes(items: list[str]) -> dict:
                 if len(parts) != 3 or count < 1:
                     raise ValueError
             except (ValueError, IndexError):
-                raise ConfigurationError(f"--param {item!r}: LOW:HIGH:N needs two numbers and a "
+                raise ConfigurationError(f"--vary {item!r}: LOW:HIGH:N needs two numbers and a "
                                          "count >= 1") from None
             import numpy as np
             axes[name] = [float(v) for v in np.linspace(low, high, count)]
@@ -38,9 +38,9 @@ def _sweep_axes(items: list[str]) -> dict:
     return axes
 
 
-def _sweep_progress(quiet: bool):
+def _sweep_progress(shown: bool):
     def show(done: int, total: int, failed: int) -> None:
-        if not quiet:
+        if shown:
             bar = "#" * int(30 * done / total)
             sys.stderr.write(f"\r[{bar:<30}] {done}/{total} members, {failed} failed")
             sys.stderr.flush()
@@ -51,9 +51,9 @@ def _sweep_design(args, system) -> tuple[list, dict]:
     """(members, metrics) of the command line, every name checked against ``system``."""
     from cosim.sweep import Metric, check_names, default_metrics, grid, latin_hypercube
 
-    axes = _sweep_axes(args.param)
+    axes = _sweep_axes(args.vary)
     if not axes:
-        raise ConfigurationError("give at least one --param to vary")
+        raise ConfigurationError("give at least one --vary NAME=SPEC")
     if args.lhs:
         ranges = {name: (min(values), max(values)) for name, values in axes.items()}
         members = latin_hypercube(args.lhs, ranges, seed=args.seed)
@@ -88,14 +88,15 @@ def cmd_sweep(args) -> int:
         # A mistake on the command line, found before any member starts: a usage error.
         print(f"cosim: error: {exc}", file=sys.stderr)
         return 2
-    progress = _sweep_progress(args.quiet)
+    shown = progress_shown(args)
+    progress = _sweep_progress(shown)
     ensemble = run_ensemble(system, members, stop_time=stop_time, step_size=step_size,
                             metrics=metrics,
                             algorithm=args.algorithm or defaults.get("algorithm") or "jacobi",
                             client=args.scheduler, workers=args.workers, serial=args.serial,
                             isolate=not args.no_isolate, output_dir=args.results_dir,
                             progress=progress)
-    if not args.quiet:
+    if shown:
         sys.stderr.write("\n")
     if args.output:
         ensemble.to_parquet(args.output)

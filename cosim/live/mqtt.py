@@ -437,6 +437,8 @@ class MqttPublisher:
     max_batch : int
         :meth:`publish_batch` splits longer batches into messages of this many samples.
 
+    Notes
+    -----
     The connection is made in the constructor (raising
     :class:`~cosim.errors.SourceUnavailableError` naming the broker when it
     fails) and kept up by a network thread until :meth:`close`.

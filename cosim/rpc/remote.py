@@ -25,7 +25,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from cosim.errors import ConfigurationError, RemoteTwinError
+from cosim.errors import ConfigurationError, RemoteTwinError, authentication_failure
 from cosim.fmi.model import ModelInfo, Variable
 from cosim.rpc.common import ClientSecurity, Endpoint, from_value, pack, unpack
 from cosim.v1 import twin_pb2, twin_pb2_grpc, values_pb2
@@ -47,7 +47,7 @@ def _explain(exc: grpc.RpcError, timeout: float | None, timed_out: bool = False)
     if code == grpc.StatusCode.UNAVAILABLE:
         return name, f"the twin is unreachable or has died ({details})"
     if code == grpc.StatusCode.UNAUTHENTICATED:
-        return name, f"authentication failed ({details}); check the token (COSIM_TOKEN or token=)"
+        return name, authentication_failure(details)
     if code == grpc.StatusCode.CANCELLED:
         return name, f"the call was cancelled ({details})"
     return name, f"{name}: {details}"

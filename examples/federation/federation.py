@@ -44,7 +44,7 @@ def start_vendor(fmu: str, parameters, token: str) -> tuple[subprocess.Popen, st
     command = [sys.executable, "-m", "cosim", "serve-twin", str(twins.path(fmu)), "--port", "0",
                "--token", token]
     for name in parameters:
-        command += ["--parameter", name]
+        command += ["--expose", name]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     match = re.search(r" on (grpc://\S+?)[,\s]", line)

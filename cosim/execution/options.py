@@ -199,7 +199,7 @@ class Isolation:
     seconds, and a crashed worker is started again, the whole system put
     back to the checkpoint and the steps since then taken again, at most
     ``max_restarts`` times per component (see :mod:`cosim.execution.recovery`).
-    ``memory_limit`` (bytes, None for no limit) bounds the peak resident
+    ``memory_limit`` (bytes, None for no limit) bounds the resident
     memory of each isolated component's worker: past it, the worker ends
     and the run fails with a ComponentCrashedError saying so (or restarts).
     """
@@ -415,7 +415,7 @@ class Options:
             Seconds any call of an isolated component may take; one that takes
             longer has its worker killed and raises ComponentCrashedError.
         memory_limit : int or None
-            Bytes of peak resident memory each isolated component's worker may
+            Bytes of resident memory each isolated component's worker may
             use (at least 16 MiB).  A worker past it after a call ends itself,
             and the run fails with ComponentCrashedError saying so (``reason``
             "out of memory"); an allocation far past it in one call fails.

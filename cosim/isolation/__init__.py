@@ -131,6 +131,7 @@ def crash_error(kind: int, code: int, function: str, instance: str, fmu, timeout
         reason, detail = "crashed", f"its worker process was killed by {signal_name}"
     elif kind == _EXIT and code == EXIT_MEMORY:
         said = [line for line in log_lines if "memory_limit=" in line]
+        log_lines = tuple(line for line in log_lines if line not in said)
         reason = "out of memory"
         detail = ("its worker process ended itself: " + said[-1].split("cosim-worker: ")[-1]
                   if said else "its worker process passed its memory_limit")

@@ -7,14 +7,16 @@
  *        cosim-worker --probe BINARY PREFIX NAME...   (prints the NAMEs the binary exports)
  *
  * With MEMORY_LIMIT (bytes), the worker ends itself with status
- * EXIT_MEMORY, after saying so in the log ring, once its peak resident
- * memory passes the limit at the end of a call; an allocation far past the
+ * EXIT_MEMORY, after saying so in the log ring, once its resident memory
+ * is past the limit at the end of a call; an allocation far past the
  * limit within one call fails (the data segment is capped at twice the
  * limit plus 64 MiB). */
 #include "channel.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@ static uint64_t mapped;
 static void *lib, *comp;
 static char prefix[256];
 static const char *load_error;
-static uint64_t memory_limit;      /* bytes of peak resident memory; 0: no limit */
+static uint64_t memory_limit;      /* bytes of resident memory; 0: no limit */
+static int statm = -1;             /* /proc/self/statm, with a memory limit */
 
 #define EXIT_MEMORY 86             /* the status of a worker past its memory limit */
 
@@ -514,16 +517,22 @@ static void limit_memory(const char *text) {
     rlim_t cap = (rlim_t)memory_limit * 2 + ((rlim_t)64 << 20);
     struct rlimit data = {cap, cap};
     setrlimit(RLIMIT_DATA, &data);
+    /* Resident memory now, read afresh after each call.  Not getrusage's
+     * peak: a spawned process inherits the peak of the process it came from. */
+    statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 }
 
 static void check_memory(void) {
-    struct rusage usage;
-    if (getrusage(RUSAGE_SELF, &usage) != 0) return;
-    uint64_t peak = (uint64_t)usage.ru_maxrss * 1024;
-    if (peak <= memory_limit) return;
     char text[160];
-    snprintf(text, sizeof text, "cosim-worker: peak memory %.1f MB is past memory_limit=%.1f MB",
-             peak / 1e6, memory_limit / 1e6);
+    ssize_t n = statm >= 0 ? pread(statm, text, sizeof text - 1, 0) : -1;
+    if (n <= 0) return;
+    text[n] = 0;
+    unsigned long long pages = 0, resident = 0;
+    if (sscanf(text, "%llu %llu", &pages, &resident) != 2) return;
+    uint64_t bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    if (bytes <= memory_limit) return;
+    snprintf(text, sizeof text, "cosim-worker: resident memory %.1f MB is past memory_limit=%.1f MB",
+             bytes / 1e6, memory_limit / 1e6);
     log_text(4, "cosim", text);
     fflush(NULL);
     _exit(EXIT_MEMORY);

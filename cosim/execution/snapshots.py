@@ -55,7 +55,7 @@ class StateAccess:
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index,
                         self._core.buffers(), states, id(self), self._core.history(),
-                        self._core.inputs_set())
+                        self._core.inputs_set(), self._core.clock_schedules())
 
     def restore(self, snapshot: Snapshot) -> None:
         """Return every component and the loop to a snapshot of this simulation.
@@ -70,6 +70,8 @@ class StateAccess:
                                      "load a saved state with load_state()")
         fault = self._core.rewind_fault(snapshot.step_index, snapshot.time, snapshot.values,
                                         snapshot.history)
+        if fault is None:
+            fault = self._clocks_fault(snapshot.clocks)
         if fault is not None:       # before any component is touched
             raise ConfigurationError(f"the saved state does not fit this simulation: {fault}")
         for runtime, state in zip(self._runtimes, snapshot.states):
@@ -77,8 +79,24 @@ class StateAccess:
         self._flush()
         self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history,
                           inputs=snapshot.inputs)
+        if snapshot.clocks is not None:
+            self._core.set_clock_schedules(snapshot.clocks)
         self._observers.rewound(snapshot.time)
         self._reanchor = True       # the paced schedule cannot go back in time
+
+    def _clocks_fault(self, clocks) -> str | None:
+        """Why the clock schedules ``clocks`` do not fit this simulation (None: they do)."""
+        mine = self._core.clock_schedules()
+        if clocks is None:
+            having = [name for name, unit in zip(self._plan.names, mine) if unit is not None]
+            return (None if not having else "it holds no schedule of the FMI 3 clocks of "
+                    f"{', '.join(having)} (saved by a cosim before format version 8); save it "
+                    "again with this version")
+        for name, unit, saved in zip(self._plan.names, mine, clocks):
+            if (unit is None) != (saved is None) or (unit and len(unit) != len(saved)):
+                return (f"component '{name}' has {len(unit or [])} FMI 3 clocks; the state "
+                        f"holds the schedules of {len(saved or [])}")
+        return None
 
     def _serialized(self, name: str, runtime, state):
         """(kind, data) of one component's state for :meth:`save_state`."""
@@ -113,7 +131,7 @@ class StateAccess:
             names=self._plan.names, start_time=self.start_time, step_size=self.step_size,
             time=snapshot.time, step_index=snapshot.step_index, record=list(self.result.names),
             values=snapshot.values, history=snapshot.history, inputs=snapshot.inputs,
-            states=states))
+            states=states, clocks=snapshot.clocks))
 
     def load_state(self, data: bytes) -> None:
         """Continue from a state saved by :meth:`save_state` in a simulation of the
@@ -146,7 +164,7 @@ class StateAccess:
                                          f"{kind} component; this one is not")
             states.append(runtime.deserialize_state(blob) if kind == "fmu" else blob)
         self.restore(Snapshot(saved.time, saved.step_index, saved.values, states, id(self),
-                              saved.history, saved.inputs))
+                              saved.history, saved.inputs, saved.clocks))
         self._observers.rewound(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()

@@ -8,6 +8,11 @@ set, the discrete states settle, output clocks are read and passed on to the
 triggered input clocks they are connected to, and clocked outputs are
 fetched.  A tick at a communication point is taken when the step from it
 starts, after the inputs are set there.
+
+The run cuts every unit's step at the input clock ticks due inside it
+(next_cut), so that a tick is taken in event mode at its own time on the
+values exchanged there; the cut inside clocked_step remains for the ticks
+an output clock passes on within a step.
 """
 
 from libc.math cimport llround
@@ -58,6 +63,19 @@ cdef long long next_tick(ClockSet* cs) noexcept nogil:
         elif c.kind == CLOCK_TRIGGERED and c.n_pending and c.pending[0] < nxt:
             nxt = c.pending[0]
     return nxt
+
+
+cdef long long next_cut(Master* m, long long after, long long before) noexcept nogil:
+    """The earliest input clock tick of any unit strictly between ``after``
+    and ``before`` ns (NO_TICK: none): where the run cuts the step."""
+    cdef long long cut = NO_TICK, nxt
+    cdef int k
+    for k in range(m.n_units):
+        if m.units[k].clocks != NULL:
+            nxt = next_tick(m.units[k].clocks)
+            if after < nxt < before and nxt < cut:
+                cut = nxt
+    return cut
 
 
 cdef int set_port(Master* m, Unit* u, Port* p) noexcept nogil:
@@ -220,7 +238,8 @@ cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
                 return STATUS_ERROR
         if c.kind == CLOCK_TIMED:
             c.j += 1
-            c.next = tick_time(c)
+            # a countdown ticks once for each interval the FMU sets
+            c.next = NO_TICK if c.countdown else tick_time(c)
             if c.query:
                 status = follow_interval(u, c, when)
                 if status:
@@ -229,8 +248,9 @@ cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
 
 
 cdef int follow_interval(Unit* u, Clock* c, long long when) noexcept nogil:
-    """Ask the FMU for the interval of a tunable or changing clock; a changed
-    one restarts the schedule from this event."""
+    """Ask the FMU for the interval of a tunable, changing or countdown clock;
+    a changed one restarts the schedule from this event (a countdown: its
+    one tick is due an interval after this event)."""
     cdef double interval
     cdef int qualifier = 0, status
     status = u.slave.fn.f3_get_interval_decimal(u.slave.component, &c.vr, 1, &interval,

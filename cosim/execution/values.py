@@ -101,8 +101,9 @@ class ValueAccess:
         at : float, optional
             When it ticks (s): by default at the current point, where the
             component handles the tick in an event before its next step; a
-            later time between communication points cuts the step there, so
-            that the component sees the tick at that very time.
+            later time (before the stop time, where no step follows) between
+            communication points cuts the step there, so that the component
+            sees the tick at that very time.
 
         Raises ConfigurationError if ``name`` is not a triggered input clock
         the user may tick, or ``at`` is not a time from now to the stop time.
@@ -111,10 +112,10 @@ class ValueAccess:
         if at is not None:
             now, end = self._core.time, self._core.end_time
             if isinstance(at, bool) or not isinstance(at, (int, float)) or \
-                    not now <= at <= end:
+                    not now <= at < end:
                 raise ConfigurationError(f"tick {name} at={at!r}: the time of a tick must be a "
-                                         f"number from the current time {now:g} s to the stop "
-                                         f"time {end:g} s")
+                                         f"number from the current time {now:g} s to before "
+                                         f"the stop time {end:g} s")
         component, var = self._plan.variable(name)
         if var.type != "clock" or var.causality != "input" or \
                 var.interval_variability != "triggered":

@@ -259,7 +259,7 @@ cdef int step_cut(Master* m, long long n, double t, double t_next, double* reach
         status = step(m, n, t, at - t)
         if status:
             return status
-        m.time = at                 # where a tick by hand in a callback would go
+        m.time = at                 # the current point: a failure in the next part is at it
         if m.stop_requested:
             reached[0] = at
             return 0

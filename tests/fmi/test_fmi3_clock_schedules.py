@@ -253,3 +253,16 @@ def test_clock_schedules_that_do_not_fit_or_are_malformed_are_refused(fmu):
                                "missing or invalid"):
                 sim.load_state(with_header(data, change))
         assert sim.time == 0.5
+
+
+def test_a_component_ending_the_run_at_a_cut_ends_it_there(fmu, test_fmus):
+    # stp asks to end the run at 0.4 s, a tick of smp inside the step from
+    # 0.25 s: the part of that step before the tick is the last one.
+    system = ramp_sampler(fmu)
+    system.add("stp", test_fmus("stopper", "3.0"), parameters={"end_at": 0.4})
+    result = system.simulate(stop_time=2.0, step_size=0.25)
+    assert result.time.tolist() == [0.0, 0.25, 0.4]
+    assert result.terminated_by == ("stp",)
+    assert result.end_time == 0.4
+    assert result["stp.x"][-1] == pytest.approx(0.4)
+    assert list(result["smp.ticks"]) == [0, 1, 1]        # the tick at 0.4 is not taken

@@ -141,7 +141,8 @@ _VERSIONS = {"1.0": 1, "2.0": 2, "3.0": 3}
 FATAL = STATUS_FATAL
 
 # The FMI 3 function of each CALL_* code: what a failed step names.
-EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
+EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode",
+               "fmi3SetClock", "fmi3GetClock", "fmi3GetIntervalDecimal")
 
 
 cdef void* _resolve(void* handle, str name):

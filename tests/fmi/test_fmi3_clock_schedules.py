@@ -151,6 +151,17 @@ def test_countdown_with_an_interval_not_above_zero_is_refused(fmu):
             system.simulate(stop_time=1.0, step_size=0.1)
 
 
+def test_a_countdown_set_in_an_event_not_above_zero_fails_the_run_naming_the_call(fmu):
+    # The first alarm (0.15 s) sets the next countdown to 0.15 - 0.15 = 0 s.
+    system = System("alarm")
+    system.add("cd", fmu("clock_countdown"), parameters={"increase": -0.15})
+    with pytest.raises(cosim.FmiCallError, match=r"component 'cd': fmi3GetIntervalDecimal "
+                       r"returned error at t=0.15 s: fmi3GetIntervalDecimal gave a clock "
+                       r"interval that is not > 0") as caught:
+        system.simulate(stop_time=1.0, step_size=0.1)
+    assert list(caught.value.partial_result["cd.alarms"]) == [0, 0]
+
+
 def clocked_system(fmu):
     system = ramp_sampler(fmu)
     system.add("cd", fmu("clock_countdown"))

@@ -2,8 +2,8 @@
  * first) is set in initialization mode, and each alarm sets the next one,
  * `increase` longer than the last.  The importer learns of each countdown
  * from fmi3GetIntervalDecimal (qualifier changed) and ticks the clock when it
- * runs out.  `first` is deliberately not checked, so that tests can hand the
- * importer a countdown that is not > 0. */
+ * runs out.  `first` and `increase` are deliberately not checked, so that
+ * tests can hand the importer a countdown that is not > 0. */
 #include "cosim_model.h"
 
 static void set_countdown(ModelData *m, double interval) {
@@ -12,7 +12,7 @@ static void set_countdown(ModelData *m, double interval) {
 }
 
 int model_check(const ModelData *m, char *msg, size_t len) {
-    REQUIRE_NONNEGATIVE(increase);
+    (void)m, (void)msg, (void)len;
     return 0;
 }
 

@@ -96,6 +96,10 @@ class StateAccess:
             if (unit is None) != (saved is None) or (unit and len(unit) != len(saved)):
                 return (f"component '{name}' has {len(unit or [])} FMI 3 clocks; the state "
                         f"holds the schedules of {len(saved or [])}")
+            for index, (clock, schedule) in enumerate(zip(unit or [], saved or [])):
+                fault = _schedule_fault(clock[0], schedule)
+                if fault:
+                    return f"component '{name}', clock {index + 1}: {fault}"
         return None
 
     def _serialized(self, name: str, runtime, state):
@@ -168,3 +172,29 @@ class StateAccess:
         self._observers.rewound(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()
+
+
+# A saved schedule's ticks stay this far from the ends of the ns range, so
+# that the ticks that follow them cannot overflow.
+_NS_BOUND = 2**62
+
+
+def _schedule_fault(kind: str, schedule: list) -> str | None:
+    """Why a saved clock schedule cannot be the one of a clock of ``kind``
+    (None: it can).  A schedule whose next tick does not follow from its base,
+    count and interval would tick at times no run reaches, or without end."""
+    saved, base, j, interval, nxt, _, pending = schedule
+    if saved != kind:
+        return f"it is a {kind} clock; the state holds the schedule of a {saved} clock"
+    if pending != sorted(pending):
+        return "its waiting ticks are not in order"
+    if kind not in ("timed", "countdown"):
+        return None
+    if nxt == 2**63 - 1 and kind == "countdown":           # no countdown running
+        return None
+    span = (1 if kind == "countdown" else j) * interval * 1e9     # as the core computes it
+    if not (interval > 0 and abs(base) < _NS_BOUND and abs(span) < _NS_BOUND
+            and abs(nxt - (base + round(span))) <= 1):
+        return (f"its next tick {nxt} ns does not follow from its schedule (base {base} ns, "
+                f"tick {j}, interval {interval!r} s)")
+    return None

@@ -20,9 +20,9 @@ The header holds the component ``names``, ``start_time``, ``step_size``,
 length of each blob: 0 values, 1 history, 2 inputs, then one per
 component; -1 for None), ``kinds`` (per component: "fmu" for an FMI
 serialized state, "python" for a Python component's state as JSON),
-``clocks`` (per component, None or per FMI 3 clock its schedule: [base ns,
-tick count j, interval s, next tick ns, ticks so far, [pending ticks ns]],
-so that a restored run ticks as the uninterrupted one) and ``sha256``, the
+``clocks`` (per component, None or per FMI 3 clock its schedule: [kind,
+base ns, tick count j, interval s, next tick ns, ticks so far, [pending
+ticks ns]], so that a restored run ticks as the uninterrupted one) and ``sha256``, the
 SHA-256 of the blobs: data altered after it was saved is refused before
 anything in it is used.  Version 7, without ``clocks``, is still read; such
 a state cannot be loaded into a system with clocks.
@@ -47,6 +47,8 @@ _READ_VERSIONS = (7, 8)
 # ns values a clock schedule holds: tick times and counters (NO_TICK included)
 _NS_MAX = 2**63 - 1
 _MAX_PENDING = 64
+#: The kinds of clock a schedule is saved for (Core.clock_schedules).
+CLOCK_KINDS = ("timed", "countdown", "triggered", "output")
 _PREFIX = struct.Struct("<IQ")
 # A header larger than this is not one cosim wrote (names and record lists included).
 _MAX_HEADER = 64 << 20
@@ -189,10 +191,10 @@ def _ns(value) -> bool:
 
 def _schedule(clock) -> bool:
     """Whether ``clock`` is one clock's schedule as encode_state writes it."""
-    if not isinstance(clock, list) or len(clock) != 6:
+    if not isinstance(clock, list) or len(clock) != 7:
         return False
-    base, j, interval, nxt, ticks, pending = clock
-    return (all(map(_ns, (base, j, nxt, ticks))) and isinstance(interval, (int, float))
+    kind, base, j, interval, nxt, ticks, pending = clock
+    return (kind in CLOCK_KINDS and all(map(_ns, (base, j, nxt, ticks))) and isinstance(interval, (int, float))
             and not isinstance(interval, bool) and math.isfinite(interval) and interval >= 0
             and isinstance(pending, list) and len(pending) <= _MAX_PENDING
             and all(map(_ns, pending)))

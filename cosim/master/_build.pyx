@@ -408,8 +408,9 @@ cdef class Builder:
             c.next = tick_time(c) if interval > 0 else NO_TICK
 
     def clock_schedules(self):
-        """Per unit (None: no clocks), per clock: [base, j, interval, next, ticks,
-        pending ticks] (ns), what a saved state needs to go on ticking alike."""
+        """Per unit (None: no clocks), per clock: [kind ("timed", "countdown",
+        "triggered", "output"), base, j, interval, next, ticks, pending ticks]
+        (times in ns), what a saved state needs to go on ticking alike."""
         cdef ClockSet* cs
         cdef Clock* c
         cdef int k, i, p
@@ -422,7 +423,9 @@ cdef class Builder:
             unit = []
             for i in range(cs.n):
                 c = &cs.clocks[i]
-                unit.append([c.base, c.j, c.interval, c.next, c.ticks,
+                kind = ("countdown" if c.countdown else
+                        ("timed", "triggered", "output")[c.kind])
+                unit.append([kind, c.base, c.j, c.interval, c.next, c.ticks,
                              [c.pending[p] for p in range(c.n_pending)]])
             out.append(unit)
         return out
@@ -438,7 +441,7 @@ cdef class Builder:
                 continue
             for i in range(cs.n):
                 c = &cs.clocks[i]
-                c.base, c.j, c.interval, c.next, c.ticks, pending = clocks[i]
+                _, c.base, c.j, c.interval, c.next, c.ticks, pending = clocks[i]
                 c.n_pending = len(pending)
                 for p in range(c.n_pending):
                     c.pending[p] = pending[p]

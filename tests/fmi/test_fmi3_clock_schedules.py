@@ -208,12 +208,19 @@ def test_saved_state_holds_the_clock_schedules(fmu):
     assert whole[2] == [7, 1, 4, 7]
 
 
+def header_of(data):
+    """The JSON header of a saved state."""
+    at = len(MAGIC)
+    size = int.from_bytes(data[at + 4:at + 12], "little")
+    return json.loads(data[at + 12:at + 12 + size])
+
+
 def with_header(data, change, version=None):
     """``data`` with its JSON header changed by ``change`` (and its version
     number replaced): the checksum covers the blobs, not the header."""
     at = len(MAGIC)
     size = int.from_bytes(data[at + 4:at + 12], "little")
-    header = json.loads(data[at + 12:at + 12 + size])
+    header = header_of(data)
     change(header)
     text = json.dumps(header).encode()
     number = data[at:at + 4] if version is None else version.to_bytes(4, "little")
@@ -256,12 +263,31 @@ def test_clock_schedules_that_do_not_fit_or_are_malformed_are_refused(fmu):
         with pytest.raises(ConfigurationError, match=r"does not fit this simulation: component "
                            r"'smp' has 2 FMI 3 clocks; the state holds the schedules of 1"):
             sim.load_state(short)
-        for bad in ([1, 2, 0.3, 4, 5], [1, 2, -0.3, 4, 5, []], [1, 2, 0.3, 4, 5, [0] * 65],
-                    [1, 2.5, 0.3, 4, 5, []], [1, 2, 0.3, 4, True, []]):
+        for bad in (["timed", 1, 2, 0.3, 4, 5], ["timed", 1, 2, -0.3, 4, 5, []],
+                    ["timed", 1, 2, 0.3, 4, 5, [0] * 65], ["timed", 1, 2.5, 0.3, 4, 5, []],
+                    ["timed", 1, 2, 0.3, 4, True, []], ["weekly", 1, 2, 0.3, 4, 5, []]):
             def change(header, bad=bad):
                 header["clocks"][index][0] = bad
             with pytest.raises(ConfigurationError, match="its header field 'clocks' is "
                                "missing or invalid"):
+                sim.load_state(with_header(data, change))
+        # smp's clocks: tick (timed: 0.1 + 0.3 j s, next 0.7 s) and trigger
+        tick, trigger = header_of(data)["clocks"][index]
+        assert tick == ["timed", 100_000_000, 2, 0.3, 700_000_000, 2, []]
+        assert trigger[0] == "triggered"
+        for position, schedule, fault in (
+                (0, ["triggered"] + tick[1:], "clock 1: it is a timed clock; the state holds "
+                                              "the schedule of a triggered clock"),
+                (0, tick[:4] + [100_000_000] + tick[5:], r"clock 1: its next tick 100000000 "
+                 r"ns does not follow from its schedule \(base 100000000 ns, tick 2, interval "
+                 r"0.3 s\)"),
+                (0, tick[:2] + [2**62] + tick[3:], "clock 1: its next tick"),
+                (1, trigger[:6] + [[900_000_000, 800_000_000]],
+                 "clock 2: its waiting ticks are not in order")):
+            def change(header, position=position, schedule=schedule):
+                header["clocks"][index][position] = schedule
+            with pytest.raises(ConfigurationError, match=r"does not fit this simulation: "
+                               rf"component 'smp', {fault}"):
                 sim.load_state(with_header(data, change))
         assert sim.time == 0.5
 

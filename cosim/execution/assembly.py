@@ -188,6 +188,14 @@ def check_clocked(plan: Plan, order, *, algorithm, threads, variable_step, multi
     if slow:
         raise ConfigurationError(f"step_multiples: {', '.join(slow)} have FMI 3 clocks and "
                                  "step at every base step")
+    # Every unit's step is cut at the clock ticks inside it; a slow unit's
+    # window could not be cut without stepping it on its own grid.
+    slow = [name for name, multiple in multiples.items() if multiple > 1]
+    if slow:
+        raise ConfigurationError(f"step_multiples: {', '.join(slow)} cannot step in windows "
+                                 f"of several steps in a system with FMI 3 clocks (components "
+                                 f"{', '.join(plan.clocks)}): every step is cut at the clock "
+                                 "ticks inside it")
     if threads is not None and threads > 1 and plan.clock_links:
         raise ConfigurationError("clock connections pass ticks from unit to unit within a "
                                  "step; they need threads=1")
@@ -218,6 +226,10 @@ def setup_clocks(core, plan: Plan, runtimes: list, start_time: float) -> dict:
                     "triggered" if var.interval_variability == "triggered" else "timed")
             if kind != "timed":
                 core.add_clock(k, i, var.value_reference, kind)
+                continue
+            if var.interval_variability == "countdown":
+                core.add_clock(k, i, var.value_reference, "timed", countdown=True, base=start,
+                               interval=_first_countdown(name, runtimes[k], var))
                 continue
             interval, shift, query = _clock_timing(name, runtimes[k], var)
             first = 1 if var.interval_variability == "changing" else 0
@@ -251,3 +263,17 @@ def _clock_timing(name: str, runtime, var) -> tuple[float, float, bool]:
                                  f"{interval!r} s and shift {shift!r} s; they must be > 0 "
                                  "and >= 0")
     return interval, shift, query
+
+
+def _first_countdown(name: str, runtime, var) -> float:
+    """The interval to the first tick of a countdown clock, if the FMU set one
+    in initialization mode (0.0: none yet; the FMU sets each countdown in an
+    event, and the core asks for it in every event of the unit)."""
+    interval, qualifier = runtime.clock_intervals([var.value_reference])
+    if int(qualifier[0]) != 2:                       # fmi3IntervalChanged
+        return 0.0
+    value = float(interval[0])
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigurationError(f"component '{name}': countdown clock {var.name} was set to "
+                                 f"tick in {value!r} s; the interval must be > 0")
+    return value

@@ -32,7 +32,7 @@ TEXT_TYPES = ("string", "binary")
 NUMBER_TYPES = tuple(t for t in LOOP_TYPES if t not in TEXT_TYPES)
 NUMBER_TYPES_TEXT = "number and bool (float64, float32, int8 to uint64, bool)"
 # intervalVariability of the FMI 3 input clocks the master ticks
-CLOCK_KINDS = ("constant", "fixed", "tunable", "changing", "triggered")
+CLOCK_KINDS = ("constant", "fixed", "tunable", "changing", "countdown", "triggered")
 
 
 class OutputLink(NamedTuple):

@@ -108,7 +108,7 @@ class Recovery:
         self.restarts = dict.fromkeys(sim._plan.names, 0)
         self.step = 0               # the checkpoint's step index
         self.time = 0.0
-        self.loop: tuple = ()       # the loop's values, history and inputs set
+        self.loop: tuple = ()       # the loop's values, history, inputs set and clock schedules
         self.states: list = []
         self.blobs: dict[int, bytes] = {}
         self.inputs: list = []      # (step index, function, arguments) set since the checkpoint
@@ -123,7 +123,7 @@ class Recovery:
         core, runtimes = self.sim._core, self.sim._runtimes
         self.states = [runtime.get_state() for runtime in runtimes]
         self.blobs = {k: runtimes[k].serialize_state(self.states[k]) for k in self.isolated}
-        self.loop = (core.buffers(), core.history(), core.inputs_set())
+        self.loop = (core.buffers(), core.history(), core.inputs_set(), core.clock_schedules())
         self.step, self.time = core.step_index, core.time
         self.inputs = []
         # after a restore (Simulation.restore) the rows after it are not the run's any more
@@ -210,8 +210,9 @@ class Recovery:
         core = self.sim._core
         for runtime, state in zip(self.sim._runtimes, self.states):
             runtime.set_state(state)
-        values, history, inputs = self.loop
+        values, history, inputs, clocks = self.loop
         core.rewind(self.step, self.time, values, history, inputs=inputs)
+        core.set_clock_schedules(clocks)
         self.delivered = max(self.delivered, self.last_row)
         self.replay, self.inputs = self.inputs, []
         self.after_run()

@@ -56,7 +56,7 @@ class StateAccess:
         states = [runtime.get_state() for runtime in self._runtimes]
         return Snapshot(self.time, self._core.step_index,
                         self._core.buffers(), states, id(self), self._core.history(),
-                        self._core.inputs_set())
+                        self._core.inputs_set(), self._core.clock_schedules())
 
     def restore(self, snapshot: Snapshot) -> None:
         """Return every component and the loop to a snapshot of this simulation.
@@ -71,6 +71,8 @@ class StateAccess:
                                      "load a saved state with load_state()")
         fault = self._core.rewind_fault(snapshot.step_index, snapshot.time, snapshot.values,
                                         snapshot.history)
+        if fault is None:
+            fault = self._clocks_fault(snapshot.clocks)
         if fault is not None:       # before any component is touched
             raise ConfigurationError(f"the saved state does not fit this simulation: {fault}")
         for runtime, state in zip(self._runtimes, snapshot.states):
@@ -78,10 +80,30 @@ class StateAccess:
         self._flush()
         self._core.rewind(snapshot.step_index, snapshot.time, snapshot.values, snapshot.history,
                           inputs=snapshot.inputs)
+        if snapshot.clocks is not None:
+            self._core.set_clock_schedules(snapshot.clocks)
         self._observers.rewound(snapshot.time)
         self._reanchor = True       # the paced schedule cannot go back in time
         if self._recovery is not None:      # a crash now goes back to here, not before
             self._recovery.checkpoint()
+
+    def _clocks_fault(self, clocks) -> str | None:
+        """Why the clock schedules ``clocks`` do not fit this simulation (None: they do)."""
+        mine = self._core.clock_schedules()
+        if clocks is None:
+            having = [name for name, unit in zip(self._plan.names, mine) if unit is not None]
+            return (None if not having else "it holds no schedule of the FMI 3 clocks of "
+                    f"{', '.join(having)} (saved by a cosim before format version 8); save it "
+                    "again with this version")
+        for name, unit, saved in zip(self._plan.names, mine, clocks):
+            if (unit is None) != (saved is None) or (unit and len(unit) != len(saved)):
+                return (f"component '{name}' has {len(unit or [])} FMI 3 clocks; the state "
+                        f"holds the schedules of {len(saved or [])}")
+            for index, (clock, schedule) in enumerate(zip(unit or [], saved or [])):
+                fault = _schedule_fault(clock[0], schedule)
+                if fault:
+                    return f"component '{name}', clock {index + 1}: {fault}"
+        return None
 
     def _serialized(self, name: str, runtime, state):
         """(kind, data) of one component's state for :meth:`save_state`."""
@@ -116,7 +138,7 @@ class StateAccess:
             names=self._plan.names, start_time=self.start_time, step_size=self.step_size,
             time=snapshot.time, step_index=snapshot.step_index, record=list(self.result.names),
             values=snapshot.values, history=snapshot.history, inputs=snapshot.inputs,
-            states=states))
+            states=states, clocks=snapshot.clocks))
 
     def load_state(self, data: bytes) -> None:
         """Continue from a state saved by :meth:`save_state` in a simulation of the
@@ -149,7 +171,33 @@ class StateAccess:
                                          f"{kind} component; this one is not")
             states.append(runtime.deserialize_state(blob) if kind == "fmu" else blob)
         self.restore(Snapshot(saved.time, saved.step_index, saved.values, states, id(self),
-                              saved.history, saved.inputs))
+                              saved.history, saved.inputs, saved.clocks))
         self._observers.rewound(-math.inf)          # earlier rows belong to another run
         self._check(self._core.record_now())
         self._flush()
+
+
+# A saved schedule's ticks stay this far from the ends of the ns range, so
+# that the ticks that follow them cannot overflow.
+_NS_BOUND = 2**62
+
+
+def _schedule_fault(kind: str, schedule: list) -> str | None:
+    """Why a saved clock schedule cannot be the one of a clock of ``kind``
+    (None: it can).  A schedule whose next tick does not follow from its base,
+    count and interval would tick at times no run reaches, or without end."""
+    saved, base, j, interval, nxt, _, pending = schedule
+    if saved != kind:
+        return f"it is a {kind} clock; the state holds the schedule of a {saved} clock"
+    if pending != sorted(pending):
+        return "its waiting ticks are not in order"
+    if kind not in ("timed", "countdown"):
+        return None
+    if nxt == 2**63 - 1 and kind == "countdown":           # no countdown running
+        return None
+    span = (1 if kind == "countdown" else j) * interval * 1e9     # as the core computes it
+    if not (interval > 0 and abs(base) < _NS_BOUND and abs(span) < _NS_BOUND
+            and abs(nxt - (base + round(span))) <= 1):
+        return (f"its next tick {nxt} ns does not follow from its schedule (base {base} ns, "
+                f"tick {j}, interval {interval!r} s)")
+    return None

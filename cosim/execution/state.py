@@ -19,9 +19,13 @@ The header holds the component ``names``, ``start_time``, ``step_size``,
 ``time``, ``step_index``, the ``record``-ed column names, ``blobs`` (the
 length of each blob: 0 values, 1 history, 2 inputs, then one per
 component; -1 for None), ``kinds`` (per component: "fmu" for an FMI
-serialized state, "python" for a Python component's state as JSON) and
-``sha256``, the SHA-256 of the blobs: data altered after it was saved is
-refused before anything in it is used.
+serialized state, "python" for a Python component's state as JSON),
+``clocks`` (per component, None or per FMI 3 clock its schedule: [kind,
+base ns, tick count j, interval s, next tick ns, ticks so far, [pending
+ticks ns]], so that a restored run ticks as the uninterrupted one) and ``sha256``, the
+SHA-256 of the blobs: data altered after it was saved is refused before
+anything in it is used.  Version 7, without ``clocks``, is still read; such
+a state cannot be loaded into a system with clocks.
 """
 
 from __future__ import annotations
@@ -37,7 +41,14 @@ from cosim.errors import ConfigurationError
 __all__ = ["STATE_VERSION", "SavedState", "Snapshot", "decode_state", "encode_state"]
 
 MAGIC = b"cosim-state\n"
-STATE_VERSION = 7
+STATE_VERSION = 8
+# Older versions read: 7 is 8 without the clocks' schedules.
+_READ_VERSIONS = (7, 8)
+# ns values a clock schedule holds: tick times and counters (NO_TICK included)
+_NS_MAX = 2**63 - 1
+_MAX_PENDING = 64
+#: The kinds of clock a schedule is saved for (Core.clock_schedules).
+CLOCK_KINDS = ("timed", "countdown", "triggered", "output")
 _PREFIX = struct.Struct("<IQ")
 # A header larger than this is not one cosim wrote (names and record lists included).
 _MAX_HEADER = 64 << 20
@@ -55,6 +66,7 @@ class Snapshot:
     owner: int
     history: bytes | None = None
     inputs: bytes | None = None      # the values last set to the FMUs' inputs
+    clocks: list | None = None       # the FMI 3 clocks' schedules (Core.clock_schedules)
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ class SavedState:
     history: bytes | None
     inputs: bytes | None
     states: list
+    clocks: list | None = None
 
 
 def encode_state(saved: SavedState) -> bytes:
@@ -86,7 +99,7 @@ def encode_state(saved: SavedState) -> bytes:
     header = json.dumps({
         "names": list(saved.names), "start_time": saved.start_time,
         "step_size": saved.step_size, "time": saved.time, "step_index": saved.step_index,
-        "record": list(saved.record), "kinds": kinds,
+        "record": list(saved.record), "kinds": kinds, "clocks": saved.clocks,
         "blobs": [-1 if blob is None else len(blob) for blob in blobs],
         "sha256": hashlib.sha256(body).hexdigest(),
     }).encode()
@@ -117,9 +130,9 @@ def decode_state(data: bytes) -> SavedState:
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _PREFIX.size:
         raise _not_a_state("it does not start with the cosim state header")
     version, size = _PREFIX.unpack_from(data, len(MAGIC))
-    if version != STATE_VERSION:
-        raise _not_a_state(f"it is of format version {version}; this cosim reads version "
-                           f"{STATE_VERSION}")
+    if version not in _READ_VERSIONS:
+        raise _not_a_state(f"it is of format version {version}; this cosim reads versions "
+                           f"{', '.join(map(str, _READ_VERSIONS))}")
     at = len(MAGIC) + _PREFIX.size
     if size > min(_MAX_HEADER, len(data) - at):
         raise _not_a_state("its header length exceeds the data")
@@ -165,4 +178,23 @@ def decode_state(data: bytes) -> SavedState:
         time=float(_field(header, "time", (int, float), finite)),
         step_index=_field(header, "step_index", int, lambda v: 0 <= v < 2**62),
         record=_field(header, "record", list, _strings),
-        values=blobs[0], history=blobs[1], inputs=blobs[2], states=states)
+        values=blobs[0], history=blobs[1], inputs=blobs[2], states=states,
+        clocks=None if version < 8 else _field(
+            header, "clocks", list, lambda v: len(v) == len(names) and all(
+                unit is None or (isinstance(unit, list) and all(map(_schedule, unit)))
+                for unit in v)))
+
+
+def _ns(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -_NS_MAX <= value <= _NS_MAX
+
+
+def _schedule(clock) -> bool:
+    """Whether ``clock`` is one clock's schedule as encode_state writes it."""
+    if not isinstance(clock, list) or len(clock) != 7:
+        return False
+    kind, base, j, interval, nxt, ticks, pending = clock
+    return (kind in CLOCK_KINDS and all(map(_ns, (base, j, nxt, ticks))) and isinstance(interval, (int, float))
+            and not isinstance(interval, bool) and math.isfinite(interval) and interval >= 0
+            and isinstance(pending, list) and len(pending) <= _MAX_PENDING
+            and all(map(_ns, pending)))

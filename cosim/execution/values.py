@@ -8,6 +8,8 @@ estimators).  Every name is checked once, with an error naming it.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Callable
 
 import numpy as np
@@ -94,10 +96,31 @@ class ValueAccess:
                                          f"({var.size} elements); got {values.size} values")
             runtime.set(var.type, [var.value_reference], values, counts=[var.size])
 
-    def tick(self, name: str) -> None:
-        """Tick the triggered input clock ``"component.clock"`` at the current
-        point: the component handles the tick in an event before its next step."""
+    def tick(self, name: str, *, at: float | None = None) -> None:
+        """Tick the triggered input clock ``"component.clock"``.
+
+        Parameters
+        ----------
+        name : str
+            The clock, ``"component.clock"``.
+        at : float, optional
+            When it ticks (s): by default at the current point, where the
+            component handles the tick in an event before its next step; a
+            later time (before the stop time, where no step follows) between
+            communication points cuts the step there, so that the component
+            sees the tick at that very time.
+
+        Raises ConfigurationError if ``name`` is not a triggered input clock
+        the user may tick, or ``at`` is not a time from now to the stop time.
+        """
         self._require_running()
+        if at is not None:
+            now, end = self._core.time, self._core.end_time
+            if isinstance(at, bool) or not isinstance(at, (int, float)) or \
+                    not now <= at < end:
+                raise ConfigurationError(f"tick {name} at={at!r}: the time of a tick must be a "
+                                         f"number from the current time {now:g} s to before "
+                                         f"the stop time {end:g} s")
         component, var = self._plan.variable(name)
         if var.type != "clock" or var.causality != "input" or \
                 var.interval_variability != "triggered":
@@ -107,8 +130,9 @@ class ValueAccess:
                                     for _, _, t, c in self._plan.clock_links}:
             raise ConfigurationError(f"{name} takes its ticks from a clock connection")
         if self._recovery is not None:
-            self._recovery.note_input(self.tick, name)
-        self._core.tick(self._plan.index[component], self._clock_index[component, var.name])
+            self._recovery.note_input(functools.partial(self.tick, at=at), name)
+        self._core.tick(self._plan.index[component], self._clock_index[component, var.name],
+                        None if at is None else float(at))
 
     def clock_ticks(self, name: str) -> int:
         """How many times the input or output clock ``"component.clock"`` ticked so far."""

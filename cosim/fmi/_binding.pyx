@@ -37,7 +37,8 @@ globals()["Library"] = Library
 FATAL = STATUS_FATAL
 
 # The FMI 3 function of each CALL_* code: what a failed step names.
-EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode")
+EVENT_CALLS = ("fmi3DoStep", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates", "fmi3EnterStepMode",
+               "fmi3SetClock", "fmi3GetClock", "fmi3GetIntervalDecimal")
 
 
 # Instances keep their Library (and states their Instance) alive until they

@@ -52,6 +52,9 @@ cdef enum:
     CALL_ENTER_EVENT_MODE = 1
     CALL_UPDATE_DISCRETE_STATES = 2
     CALL_ENTER_STEP_MODE = 3
+    CALL_SET_CLOCK = 4         # the clock calls of an event (cosim.master._clocks)
+    CALL_GET_CLOCK = 5
+    CALL_GET_INTERVAL = 6
 
 cdef enum:
     # fmi3UpdateDiscreteStates calls an event may take before the discrete

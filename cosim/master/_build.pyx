@@ -393,19 +393,67 @@ cdef class Builder:
         cs.n = n
         cs.clocks = <Clock*>self._alloc(max(n, 1) * sizeof(Clock))
         self.m.units[k].clocks = cs
+        self.m.has_clocks = True
 
     def add_clock(self, int k, int index, int vr, str kind, *, bint query=False,
-                  long long base=0, double interval=0.0, long long first=0):
+                  long long base=0, double interval=0.0, long long first=0,
+                  bint countdown=False):
         """Clock ``index`` of unit ``k``: kind "timed" (tick j at ``base`` +
         j*``interval`` ns, from j = ``first``; ``query``: ask the FMU for the
-        interval in each event and restart the schedule there when it changed),
+        interval in each event and restart the schedule there when it changed;
+        ``countdown``: tick once at ``base`` + ``interval`` if ``interval`` > 0,
+        then only an interval after each event where the FMU set a new one),
         "triggered" or "output"."""
         cdef Clock* c = &self.m.units[k].clocks.clocks[index]
         c.kind = {"timed": CLOCK_TIMED, "triggered": CLOCK_TRIGGERED, "output": CLOCK_OUTPUT}[kind]
         c.vr = vr
-        c.query = query
+        c.query = query or countdown
+        c.countdown = countdown
         c.base, c.interval, c.j = base, interval, first
         c.next = tick_time(c) if c.kind == CLOCK_TIMED else NO_TICK
+        if countdown:
+            c.j = 1
+            c.next = tick_time(c) if interval > 0 else NO_TICK
+
+    def clock_schedules(self):
+        """Per unit (None: no clocks), per clock: [kind ("timed", "countdown",
+        "triggered", "output"), base, j, interval, next, ticks, pending ticks]
+        (times in ns), what a saved state needs to go on ticking alike."""
+        cdef ClockSet* cs
+        cdef Clock* c
+        cdef int k, i, p
+        out = []
+        for k in range(self.m.n_units):
+            cs = self.m.units[k].clocks
+            if cs == NULL:
+                out.append(None)
+                continue
+            unit = []
+            for i in range(cs.n):
+                c = &cs.clocks[i]
+                kind = ("countdown" if c.countdown else
+                        ("timed", "triggered", "output")[c.kind])
+                unit.append([kind, c.base, c.j, c.interval, c.next, c.ticks,
+                             [c.pending[p] for p in range(c.n_pending)]])
+            out.append(unit)
+        return out
+
+    def set_clock_schedules(self, schedules):
+        """Restore what :meth:`clock_schedules` gave (checked by the caller to fit)."""
+        cdef ClockSet* cs
+        cdef Clock* c
+        cdef int k, i, p
+        for k, clocks in enumerate(schedules):
+            cs = self.m.units[k].clocks
+            if cs == NULL:
+                continue
+            for i in range(cs.n):
+                c = &cs.clocks[i]
+                _, c.base, c.j, c.interval, c.next, c.ticks, pending = clocks[i]
+                c.n_pending = len(pending)
+                for p in range(c.n_pending):
+                    c.pending[p] = pending[p]
+                c.active = False
 
     def set_clocked(self, int k, int index, str group, vrs, slots, *, bint inputs):
         """Values of type ``group`` clocked by clock ``index`` of unit ``k``: inputs

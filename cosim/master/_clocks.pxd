@@ -6,3 +6,4 @@ cdef int clocked_step(Master* m, Unit* u, double t, double h, StepEvents* ev) no
 cdef int post(Clock* c, long long when) noexcept nogil
 cdef int get_port(Master* m, Unit* u, Port* p) noexcept nogil
 cdef long long tick_time(Clock* c) noexcept nogil
+cdef long long next_cut(Master* m, long long after, long long before) noexcept nogil

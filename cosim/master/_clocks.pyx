@@ -8,13 +8,19 @@ set, the discrete states settle, output clocks are read and passed on to the
 triggered input clocks they are connected to, and clocked outputs are
 fetched.  A tick at a communication point is taken when the step from it
 starts, after the inputs are set there.
+
+The run cuts every unit's step at the input clock ticks due inside it
+(next_cut), so that a tick is taken in event mode at its own time on the
+values exchanged there; the cut inside clocked_step remains for the ticks
+an output clock passes on within a step.
 """
 
 from libc.math cimport llround
 from libc.stdio cimport snprintf
 
 from cosim.fmi._binding cimport (
-    CALL_ENTER_EVENT_MODE, CALL_ENTER_STEP_MODE, INTERVAL_CHANGED, MAX_EARLY_RETURNS, STATUS_ERROR,
+    CALL_ENTER_EVENT_MODE, CALL_ENTER_STEP_MODE, CALL_GET_CLOCK, CALL_GET_INTERVAL,
+    CALL_SET_CLOCK, INTERVAL_CHANGED, MAX_EARLY_RETURNS, STATUS_ERROR,
     STATUS_OK, STATUS_TERMINATED, STATUS_WARNING, Slave, StepEvents, cbool, slave_get, slave_set,
     slave_settle, slave_step_once3)
 from cosim.master._exchange cimport gather, scatter
@@ -58,6 +64,19 @@ cdef long long next_tick(ClockSet* cs) noexcept nogil:
         elif c.kind == CLOCK_TRIGGERED and c.n_pending and c.pending[0] < nxt:
             nxt = c.pending[0]
     return nxt
+
+
+cdef long long next_cut(Master* m, long long after, long long before) noexcept nogil:
+    """The earliest input clock tick of any unit strictly between ``after``
+    and ``before`` ns (NO_TICK: none): where the run cuts the step."""
+    cdef long long cut = NO_TICK, nxt
+    cdef int k
+    for k in range(m.n_units):
+        if m.units[k].clocks != NULL:
+            nxt = next_tick(m.units[k].clocks)
+            if after < nxt < before and nxt < cut:
+                cut = nxt
+    return cut
 
 
 cdef int set_port(Master* m, Unit* u, Port* p) noexcept nogil:
@@ -168,6 +187,7 @@ cdef int clock_event(Master* m, Unit* u, long long when, double t, StepEvents* e
             c.n_pending -= 1
             for n in range(c.n_pending):
                 c.pending[n] = c.pending[n + 1]
+        ev.call = CALL_SET_CLOCK
         status = s.fn.f3_set_clock(s.component, &c.vr, 1, &on)
         if status > STATUS_WARNING:
             return status
@@ -177,14 +197,14 @@ cdef int clock_event(Master* m, Unit* u, long long when, double t, StepEvents* e
     status = slave_settle(s, t, ev)
     if status > STATUS_WARNING or ev.terminated:
         return status
-    status = clocks_ticked(m, u, when)
+    status = clocks_ticked(m, u, when, ev)
     if status:
         return status
     ev.call = CALL_ENTER_STEP_MODE
     return s.fn.f3_enter_step_mode(s.component)
 
 
-cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
+cdef int clocks_ticked(Master* m, Unit* u, long long when, StepEvents* ev) noexcept nogil:
     """In an event of unit u, after the discrete states settled: read the
     output clocks and tick their targets, fetch the clocked outputs of every
     clock that ticked, and follow interval changes."""
@@ -196,6 +216,7 @@ cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
     for i in range(cs.n):
         c = &cs.clocks[i]
         if c.kind == CLOCK_OUTPUT:
+            ev.call = CALL_GET_CLOCK
             status = s.fn.f3_get_clock(s.component, &c.vr, 1, &on)
             if status > STATUS_WARNING:
                 return status
@@ -209,7 +230,7 @@ cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
                     return STATUS_ERROR
         if not c.active:
             if c.query and c.kind == CLOCK_TIMED:
-                status = follow_interval(u, c, when)
+                status = follow_interval(u, c, when, ev)
                 if status:
                     return status
             continue
@@ -220,19 +241,22 @@ cdef int clocks_ticked(Master* m, Unit* u, long long when) noexcept nogil:
                 return STATUS_ERROR
         if c.kind == CLOCK_TIMED:
             c.j += 1
-            c.next = tick_time(c)
+            # a countdown ticks once for each interval the FMU sets
+            c.next = NO_TICK if c.countdown else tick_time(c)
             if c.query:
-                status = follow_interval(u, c, when)
+                status = follow_interval(u, c, when, ev)
                 if status:
                     return status
     return 0
 
 
-cdef int follow_interval(Unit* u, Clock* c, long long when) noexcept nogil:
-    """Ask the FMU for the interval of a tunable or changing clock; a changed
-    one restarts the schedule from this event."""
+cdef int follow_interval(Unit* u, Clock* c, long long when, StepEvents* ev) noexcept nogil:
+    """Ask the FMU for the interval of a tunable, changing or countdown clock;
+    a changed one restarts the schedule from this event (a countdown: its
+    one tick is due an interval after this event)."""
     cdef double interval
     cdef int qualifier = 0, status
+    ev.call = CALL_GET_INTERVAL
     status = u.slave.fn.f3_get_interval_decimal(u.slave.component, &c.vr, 1, &interval,
                                                 &qualifier)
     if status > STATUS_WARNING:

@@ -565,10 +565,13 @@ cdef class Core(Builder):
             [list(members)], residuals={name: float(b) - float(a)
                                         for name, (a, b) in changes.items()}, time=self.m.time)
 
-    def tick(self, int k, int index):
+    def tick(self, int k, int index, at=None):
         """Tick triggered input clock ``index`` of unit ``k`` at the current point
-        (in the event that starts the next step of the unit)."""
-        if post(&self.m.units[k].clocks.clocks[index], llround(self.m.time * 1e9)):
+        (in the event that starts the next step of the unit), or at time ``at``
+        (s, checked by the caller: not before the current point), where the run
+        cuts the step."""
+        cdef double when = self.m.time if at is None else at
+        if post(&self.m.units[k].clocks.clocks[index], llround(when * 1e9)):
             raise OverflowError(f"more than {MAX_PENDING} ticks are waiting")
 
     def clock_ticks(self, int k):

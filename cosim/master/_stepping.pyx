@@ -10,17 +10,19 @@ accumulated.
 """
 
 from cython.parallel cimport prange
+from libc.math cimport llround
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cosim.fmi._binding cimport STATUS_WARNING, slave_do_step
-from cosim.master._clocks cimport clocked_step
+from cosim.master._clocks cimport clocked_step, next_cut
 from cosim.master._exchange cimport carry, pull, push, python_call
 from cosim.master._loops cimport solve_loop
 from cosim.master._types cimport (
     ACT_OUT, ACT_REC, CHUNK_FULL, DONE, FAILED, G_F64, GAUSS_SEIDEL, KIND_FMU, KIND_PYTHON,
-    LOOP_FAILED, STAGE_STEP, TERMINATED, Master, Rows, Unit, UnitStats, cell, fail, time_at)
+    LOOP_FAILED, NO_TICK, STAGE_STEP, TERMINATED, Master, Rows, Unit, UnitStats, cell, fail,
+    time_at)
 
 
 cdef inline int advance(Master* m, Unit* u, double t, double h) noexcept nogil:
@@ -237,23 +239,51 @@ cdef int record_point(Master* m, double t) noexcept nogil:
     return DONE
 
 
+cdef int step_cut(Master* m, long long n, double t, double t_next, double* reached) noexcept nogil:
+    """The step from point n (t) to t_next, cut at every input clock tick
+    inside it: each unit steps to the tick, values are exchanged there, and
+    the FMUs with the tick take it in event mode as the next part starts
+    (FMI 3 co-simulation: a time-based clock ticks at its own time, not at
+    the next communication point).  The parts end on the grid again at
+    t_next; ``reached`` is where the step ended (before t_next only when a
+    unit asked to end the simulation at a tick).  Answers like step."""
+    cdef long long cut, end = llround(t_next * 1e9)
+    cdef double at
+    cdef int status
+    reached[0] = t_next
+    while m.has_clocks:
+        cut = next_cut(m, llround(t * 1e9), end)
+        if cut == NO_TICK:
+            break
+        at = cut / 1e9
+        status = step(m, n, t, at - t)
+        if status:
+            return status
+        m.time = at                 # the current point: a failure in the next part is at it
+        if m.stop_requested:
+            reached[0] = at
+            return 0
+        t = at
+    return step(m, n, t, t_next - t)
+
+
 cdef int run_fixed(Master* m, long long until_step) noexcept nogil:
     """Fixed steps until step index ``until_step`` (at most the last), a full
     result chunk, or a failure; answers like Core.run."""
     cdef int reason = DONE, status
-    cdef double t, t_next
+    cdef double t, t_next, reached
     if until_step > m.n_steps:
         until_step = m.n_steps
     while m.step_index < until_step:
         t = time_at(m, m.step_index)
         t_next = time_at(m, m.step_index + 1)
-        status = step(m, m.step_index, t, t_next - t)
+        status = step_cut(m, m.step_index, t, t_next, &reached)
         if status:
             return LOOP_FAILED if status < 0 else FAILED
         m.step_index += 1
-        m.time = t_next
+        m.time = reached
         if m.step_index % m.record_every == 0 or m.step_index == m.n_steps or stop_due(m):
-            reason = record_point(m, t_next)
+            reason = record_point(m, reached)
             if reason != DONE:
                 return reason
     return reason

@@ -148,6 +148,7 @@ cdef struct Clock:
     int kind
     uint32_t vr
     bint query                 # ask the FMU for the interval in each event (tunable, changing)
+    bint countdown             # ticks once per interval the FMU sets (countdown): none after
     long long base             # ns; tick j at base + round(j*interval*1e9), never accumulated
     long long j
     double interval
@@ -317,6 +318,7 @@ cdef struct Master:
     # Set when a unit asked to end the simulation at the point its step
     # reached; units stepping on several threads only ever store 1 into it.
     bint stop_requested
+    bint has_clocks            # some unit has FMI 3 clocks: steps are cut at their ticks
     int* fmu_units
     int n_fmu_units
     int* python_units

@@ -619,7 +619,9 @@ int inst_get_intervals(Instance *inst, const unsigned vr[], size_t n, double int
         return fail(inst, "fmi3GetIntervalDecimal called in %s (only in initialization and "
                     "event mode)", MODE_NAMES[inst->mode]);
     }
-    /* The model derives intervals from its parameters in model_outputs. */
+    /* The model derives intervals from its parameters (in initialization
+     * mode from those set since it last initialized) in model_outputs. */
+    if (refresh(inst) != ST_OK) return ST_ERROR;
     model_outputs(&inst->m);
     for (size_t k = 0; k < n; k++) {
         const VarInfo *v = NULL;

@@ -320,3 +320,34 @@ def test_coupling_options_restart_alike(test_fmus, tmp_path, options):
         on_crash="restart", checkpoint_interval=0.5, **options, **RUN)
     assert restarted.stats["bad"].restarts == 1
     assert bits(restarted) == bits(plain)
+
+
+def test_clock_schedules_go_back_with_the_checkpoint(test_fmus, tmp_path):
+    """FMI 3 clocks in mid-schedule (a triggered tick waiting, a changed
+    interval, a countdown) beside a worker that crashes once: the ticks and
+    values equal those of a run without the crash."""
+    def run(crash: bool):
+        system = System("clocked")
+        system.add("ramp", twins.path("source", "3.0"),
+                   parameters={"waveform": 2, "amplitude": 100.0, "duration": 100.0})
+        system.add("smp", test_fmus("clock_sampler", "3.0"))
+        system.add("cd", test_fmus("clock_countdown", "3.0"))
+        system.add("clk", test_fmus("clock_tunable", "3.0"))
+        parameters = {"crash_time": 1.2 if crash else 1e300, "crash_how": HOW["SIGSEGV"],
+                      "crash_marker": str(tmp_path / "crashed")}
+        system.add("bad", test_fmus("crashing_gain", "3.0"), isolate=True, parameters=parameters)
+        system.connect("ramp.y", "smp.u")
+        system.connect("ramp.y", "bad.u")
+        with system.start(stop_time=2.0, step_size=0.1, on_crash="restart",
+                          checkpoint_interval=0.5) as sim:
+            sim.run_until(0.3)
+            sim.set("clk.period", 0.35)
+            sim.tick("smp.trigger", at=0.77)
+            sim.run_until(2.0)
+            ticks = [sim.clock_ticks(c) for c in ("smp.tick", "smp.trigger", "cd.alarm", "clk.tick")]
+            return bits(sim.result), ticks, sim.stats["bad"].restarts
+
+    plain, crashed = run(False), run(True)
+    assert (tmp_path / "crashed").exists()
+    assert crashed[2] == 1 and plain[2] == 0
+    assert crashed[:2] == plain[:2]

@@ -72,7 +72,23 @@ def cmd_serve(args) -> int:
     server = orchestrator_server(root=args.root, host=args.host, port=args.port,
                                  security=security, quotas=quotas,
                                  allow_remote_components=args.allow_remote_components)
-    server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
+    web = None
+    if args.http_port is not None:
+        from cosim.web import WebServer
+        web = WebServer(server.service, host=args.host, port=args.http_port,
+                        token=security.token, tls_cert=args.tls_cert,
+                        tls_key=args.tls_key).start()
+    announce = _announce(f"orchestrator (root {Path(args.root).resolve()})")
+
+    def ready(started) -> None:
+        announce(started)
+        if web is not None:
+            print(f"cosim: live view on {web.url}", flush=True)
+    try:
+        server.serve_forever(ready=ready)
+    finally:
+        if web is not None:
+            web.stop()
     return 0
 
 
@@ -106,6 +122,12 @@ def cmd_serve_twin(args) -> int:
     exposed = ", ".join(args.parameter) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
+
+
+def add_http_option(parser) -> None:
+    parser.add_argument("--http-port", type=_port, metavar="PORT",
+                        help="also serve the live view in the browser on this port (0: any free "
+                             "one); the address printed carries the token")
 
 
 def add_server_options(parser) -> None:

@@ -1,0 +1,137 @@
+"""What the page's controls do: the Orchestrator's own calls, made in process.
+
+A control calls the same servicer method a gRPC client would (Initialize,
+RunUntil, SetValues, GetLiveReport), with a :class:`CallContext` standing
+in for the gRPC context: the checks, the queueing on the system's thread and
+the pacing of live systems are the service's, not the view's.  A refused
+call raises :class:`ActionError` with the service's message.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+from cosim.errors import CosimError
+from cosim.v1 import orchestrator_pb2 as pb
+from cosim.v1.values_pb2 import NamedValue, Value
+
+__all__ = ["ActionError", "CallContext", "Controls"]
+
+
+class ActionError(CosimError):
+    """A control the service refused; the message is the service's."""
+
+
+class CallContext:
+    """The part of a gRPC servicer context the Orchestrator uses; the call is
+    active until ``stop`` is set (a paused run)."""
+
+    def __init__(self, stop: threading.Event | None = None):
+        self.stop = stop or threading.Event()
+
+    def is_active(self) -> bool:
+        return not self.stop.is_set()
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def add_callback(self, callback) -> bool:
+        return True
+
+    def invocation_metadata(self) -> tuple:
+        return ()
+
+    def abort(self, code, details: str):
+        raise ActionError(details)
+
+
+def number(text: str, what: str) -> float:
+    """``text`` as a finite number, or an ActionError naming ``what``."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise ActionError(f"{what}: {str(text)[:40]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ActionError(f"{what}: must be a finite number, got {text!r}")
+    return value
+
+
+class Controls:
+    """The controls of the systems of one Orchestrator service: one run at a
+    time per system, paused by ending its call."""
+
+    def __init__(self, service):
+        self.service = service
+        self._runs: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def initialize(self, system_id: str, *, realtime_factor: float = 0.0, step_size: float = 0.0,
+                   stop_time: float | None = None) -> None:
+        """Initialize the system (paced at ``realtime_factor``, 0: as fast as
+        possible; ``step_size`` 0: the system's default)."""
+        if realtime_factor < 0:
+            raise ActionError(f"real-time factor must be >= 0, got {realtime_factor:g}")
+        if step_size < 0:
+            raise ActionError(f"step size must be > 0, got {step_size:g}")
+        request = pb.InitializeSystemRequest(system_id=system_id, realtime_factor=realtime_factor,
+                                             step_size=step_size)
+        if stop_time is not None:
+            request.stop_time = stop_time
+        self.service.Initialize(request, CallContext())
+
+    def run_until(self, system_id: str, time: float) -> float:
+        """Run to ``time`` (blocking; :meth:`pause` ends it early); returns the time reached."""
+        stop = threading.Event()
+        with self._lock:
+            if system_id in self._runs:
+                raise ActionError(f"system {system_id} is already running; pause it first")
+            self._runs[system_id] = stop
+        try:
+            reached = math.nan
+            for progress in self.service.RunUntil(pb.RunUntilRequest(system_id=system_id, time=time),
+                                                  CallContext(stop)):
+                reached = progress.time
+            return reached
+        finally:
+            with self._lock:
+                self._runs.pop(system_id, None)
+
+    def running(self, system_id: str) -> bool:
+        with self._lock:
+            return system_id in self._runs
+
+    def pause(self, system_id: str) -> bool:
+        """End the system's run at its next slice; False if it was not running."""
+        with self._lock:
+            stop = self._runs.get(system_id)
+        if stop is None:
+            return False
+        stop.set()
+        return True
+
+    def pause_all(self) -> None:
+        with self._lock:
+            for stop in self._runs.values():
+                stop.set()
+
+    def set_value(self, system_id: str, name: str, text: str) -> float:
+        """Set input or tunable parameter ``name`` to the number ``text``."""
+        name = name.strip()
+        if not name:
+            raise ActionError("name: give the variable to set (component.variable)")
+        value = number(text, name)
+        # A whole number travels as an integer, which a float64 variable takes too.
+        message = (Value(integer=int(value)) if value.is_integer() and abs(value) < 2**31
+                   else Value(real=value))
+        request = pb.SetValuesRequest(system_id=system_id,
+                                      values=[NamedValue(name=name, value=message)])
+        self.service.SetValues(request, CallContext())
+        return value
+
+    def live_report(self, system_id: str):
+        """The system's LiveReport (pacing and live-input figures)."""
+        return self.service.GetLiveReport(pb.SystemRequest(system_id=system_id), CallContext())

@@ -83,22 +83,30 @@ class Controls:
             request.stop_time = stop_time
         self.service.Initialize(request, CallContext())
 
-    def run_until(self, system_id: str, time: float) -> float:
-        """Run to ``time`` (blocking; :meth:`pause` ends it early); returns the time reached."""
+    def run_until(self, system_id: str, time: float) -> tuple[float, bool]:
+        """Run to ``time`` (blocking; :meth:`pause` ends it early); returns the
+        time reached and whether the run was paused."""
         stop = threading.Event()
         with self._lock:
             if system_id in self._runs:
                 raise ActionError(f"system {system_id} is already running; pause it first")
             self._runs[system_id] = stop
         try:
-            reached = math.nan
-            for progress in self.service.RunUntil(pb.RunUntilRequest(system_id=system_id, time=time),
-                                                  CallContext(stop)):
-                reached = progress.time
-            return reached
+            for _ in self.service.RunUntil(pb.RunUntilRequest(system_id=system_id, time=time),
+                                           CallContext(stop)):
+                pass
+            return self.time(system_id), stop.is_set()
         finally:
             with self._lock:
                 self._runs.pop(system_id, None)
+
+    def time(self, system_id: str) -> float:
+        """The system's simulation time."""
+        systems = self.service.ListSystems(pb.ListSystemsRequest(), CallContext()).systems
+        for status in systems:
+            if status.system_id == system_id:
+                return status.time
+        raise ActionError(f"system: no system {system_id!r}")
 
     def running(self, system_id: str) -> bool:
         with self._lock:

@@ -181,8 +181,8 @@ class Page:
         self.say(f"running until t={target:g} s")
 
         def call():
-            reached = self.controls.run_until(system_id, target)
-            return f"stopped at t={reached:g} s" if reached < target else f"reached t={reached:g} s"
+            reached, paused = self.controls.run_until(system_id, target)
+            return f"paused at t={reached:g} s" if paused else f"reached t={reached:g} s"
         self._submit("run", call)
 
     def _pause(self) -> None:
@@ -194,6 +194,9 @@ class Page:
         system_id = self.selected
         assert system_id is not None
         name, text = self.set_name.value, self.set_value.value
+        if not name.strip():
+            self.error("set: give the input or tunable parameter to set (component.variable)")
+            return
         try:
             number(text, name.strip() or "value")
         except ActionError as exc:
@@ -203,7 +206,7 @@ class Page:
         def call():
             value = self.controls.set_value(system_id, name, text)
             return f"set {name.strip()} = {value:g}"
-        self._submit("set", call)
+        self._submit(f"set {name.strip()}", call)
 
     # -- updates -----------------------------------------------------------------------
 

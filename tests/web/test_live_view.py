@@ -1,0 +1,202 @@
+"""The live view in a real browser: `cosim serve --http-port` in its own
+process, headless Chromium driven by Selenium, the line twin as the system.
+
+What the page shows is read from the browser (Bokeh's models in the page),
+what the system did from the gRPC client: the two must agree.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from web_browser import Browser
+
+from cosim.rpc import Client
+from rpc_servers import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples" / "line_twin"))
+from line_twin import build_line  # noqa: E402
+
+TOKEN = "w3b-t0ken"
+SCREENSHOT = ROOT / "docs" / "live-view.png"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`cosim serve` with the live view, its root holding the line twin."""
+    root = tmp_path_factory.mktemp("root")
+    build_line().save(root / "line.ssp")
+    process = ServerProcess(["serve", "--root", root, "--token", TOKEN, "--http-port", "0"])
+    try:
+        line = process.proc.stdout.readline()
+        match = re.search(r"live view on (http://\S+)", line)
+        assert match, f"the server did not print the live view's address: {line!r}"
+        process.web = match.group(1)
+        assert process.web.endswith(f"?token={TOKEN}")
+        process.base = process.web.split("?")[0]
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture
+def client(server):
+    with Client(server.url, token=TOKEN) as c:
+        yield c
+
+
+@pytest.fixture
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def line(client):
+    system = client.create_system(path="line.ssp", name="line")
+    yield system
+    system.terminate()
+
+
+def open_system(browser, server, system) -> None:
+    browser.open(f"{server.web}&system={system.id}")
+    browser.wait(lambda: system.id in (browser.text("systems") or ""), "the system listed")
+    browser.wait(lambda: "state" in (browser.text("status") or ""), "the system's status")
+
+
+def initialize(browser, factor: str, step: str = "1") -> None:
+    browser.type("step", step)
+    browser.type("factor", factor)
+    browser.click("initialize")
+    browser.wait(lambda: "initialized" in (browser.text("message") or ""),
+                 "the system initialized")
+
+
+def expect(browser, *texts: str, timeout: float = 30.0) -> None:
+    """Wait until the page's message says every one of ``texts``."""
+    try:
+        browser.wait(lambda: all(t in message(browser) for t in texts), f"the message {texts}",
+                     timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the message: {message(browser)!r}") from None
+
+
+def message(browser) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", browser.text("message") or ""))
+
+
+def test_the_page_lists_the_system_plots_it_running_and_pauses_it(server, client, line, browser):
+    open_system(browser, server, line)
+    listed = browser.text("systems")
+    assert "line" in listed and line.id in listed
+    initialize(browser, factor="20")
+    browser.type("until", "100000")
+    browser.click("run")
+    browser.wait(lambda: "running" in browser.text("status"), "the system running")
+    first = browser.wait(lambda: browser.points("series") > 5 and browser.points("series"),
+                         "points on the plot")
+    browser.wait(lambda: browser.points("series") > first + 5, "more points as the system runs")
+    # Decimated on the server: far fewer points than steps, never one message per step.
+    browser.wait(lambda: "real-time factor" in browser.text("systems"), "the figures")
+    browser.click("pause")
+    browser.wait(lambda: "paused at" in message(browser), "the run paused")
+    time_a = line.status().time
+    time.sleep(1.0)
+    assert line.status().time == time_a > 0      # paused: time stands still
+    shown = float(re.search(r"t = ([0-9.e+]+)", re.sub(r"<[^>]+>", "", browser.text("status")))[1])
+    assert shown == pytest.approx(time_a)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    browser.screenshot(SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_an_input_set_on_the_page_moves_the_twin(server, line, browser):
+    open_system(browser, server, line)
+    initialize(browser, factor="0")
+    browser.driver.execute_script(
+        "Bokeh.documents[0].get_model_by_name('variables').value = ['spindle.speed'];")
+    browser.type("until", "60")
+    browser.click("run")
+    browser.wait(lambda: "reached t=60" in message(browser), "the run to 60 s")
+    browser.wait(lambda: browser.points("series") > 10, "the speed plotted")
+    before = browser.column("series", "y0")[-1]
+    assert before == pytest.approx(9000, rel=0.05)
+    browser.type("set_name", "spindle.speed_setpoint")
+    browser.type("set_value", "3000")
+    browser.click("set")
+    browser.wait(lambda: "set spindle.speed_setpoint = 3000" in message(browser), "the set")
+    browser.type("until", "120")
+    browser.click("run")
+    browser.wait(lambda: "reached t=120" in message(browser), "the run to 120 s")
+    browser.wait(lambda: browser.column("series", "t")[-1] >= 119, "the new points")
+    assert browser.column("series", "y0")[-1] == pytest.approx(3000, rel=0.05)
+
+
+def test_without_the_token_nothing_is_shown(server, line, browser):
+    for url in (server.base, f"{server.base}?token=wrong", f"{server.base}?system={line.id}"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 403
+        assert b"access refused" in refused.value.read()
+    browser.open(f"{server.base}?token=not-{TOKEN}")
+    text = browser.body_text()
+    assert "access refused" in text and line.id not in browser.source()
+    # The token is kept in a cookie: a link without it works once the page was opened with it.
+    browser.open(server.web)
+    browser.wait(lambda: line.id in (browser.text("systems") or ""), "the system listed")
+    browser.open(f"{server.base}?system={line.id}")
+    browser.wait(lambda: line.id in (browser.text("systems") or ""), "the system, by the cookie")
+
+
+def test_every_asset_comes_from_the_server(server, line):
+    page = urllib.request.urlopen(server.web, timeout=10).read().decode()
+    addresses = set(re.findall(r"(?:src|href)=[\"']([^\"']+)", page))
+    assert addresses, "the page loads no script"
+    for address in addresses:
+        assert address.startswith(("/", server.base)), f"the page loads {address} from elsewhere"
+    assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", page)
+
+
+def test_bad_inputs_show_an_error_and_the_server_goes_on(server, client, line, browser):
+    browser.open(f"{server.web}&system=nonexistent")
+    expect(browser, "Error", "no system 'nonexistent'")
+    assert line.id in browser.text("systems")      # the list is still there
+    open_system(browser, server, line)
+    browser.click("set")
+    expect(browser, "Error", "give the input or tunable parameter to set")
+    browser.type("set_name", "spindle.speed_setpoint")
+    browser.type("set_value", "7000")
+    browser.click("set")
+    expect(browser, "Error", "not initialized")
+    initialize(browser, factor="0")
+    browser.type("set_name", "spindle.no_such_input")
+    browser.type("set_value", "1")
+    browser.click("set")
+    expect(browser, "Error", "spindle.no_such_input", "no variable 'no_such_input'")
+    browser.type("set_name", "spindle.speed_setpoint")
+    browser.type("set_value", "fast")
+    browser.click("set")
+    expect(browser, "Error", "'fast' is not a number")
+    browser.type("until", "-5")
+    browser.click("run")
+    expect(browser, "Error", "time must be >= 0, got -5")
+    browser.type("factor", "-1")
+    browser.click("initialize")
+    expect(browser, "Error", "real-time factor must be >= 0, got -1")
+    browser.type("factor", "0")
+    browser.click("initialize")
+    expect(browser, "Error", "is already initialized")
+    # The server still serves the page and the gRPC calls.
+    browser.type("until", "10")
+    browser.click("run")
+    expect(browser, "reached t=10")
+    assert line.status().time == pytest.approx(10)

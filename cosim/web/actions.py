@@ -66,13 +66,21 @@ class Controls:
 
     def __init__(self, service):
         self.service = service
+        # Systems a program steps itself (see cosim.web.local): watched, never driven.
+        self.external: set[str] = getattr(service, "external", set())
         self._runs: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+
+    def _driven(self, system_id: str) -> None:
+        if system_id in self.external:
+            raise ActionError(f"system {system_id} is run by its own program; the view only "
+                              "watches it")
 
     def initialize(self, system_id: str, *, realtime_factor: float = 0.0, step_size: float = 0.0,
                    stop_time: float | None = None) -> None:
         """Initialize the system (paced at ``realtime_factor``, 0: as fast as
         possible; ``step_size`` 0: the system's default)."""
+        self._driven(system_id)
         if realtime_factor < 0:
             raise ActionError(f"real-time factor must be >= 0, got {realtime_factor:g}")
         if step_size < 0:
@@ -86,6 +94,7 @@ class Controls:
     def run_until(self, system_id: str, time: float) -> tuple[float, bool]:
         """Run to ``time`` (blocking; :meth:`pause` ends it early); returns the
         time reached and whether the run was paused."""
+        self._driven(system_id)
         stop = threading.Event()
         with self._lock:
             if system_id in self._runs:
@@ -128,6 +137,7 @@ class Controls:
 
     def set_value(self, system_id: str, name: str, text: str) -> float:
         """Set input or tunable parameter ``name`` to the number ``text``."""
+        self._driven(system_id)
         name = name.strip()
         if not name:
             raise ActionError("name: give the variable to set (component.variable)")

@@ -102,7 +102,10 @@ class Page:
         watched = self.feed.watched(self.selected) if self.selected else None
         if watched is not None:
             self.plots = SystemPlots(watched)
-            parts += [self._controls(), self.plots.layout()]
+            controls = (Div(text="<p>This system is run by its own program: the view watches "
+                                 "it and offers no controls.</p>")
+                        if self.selected in self.controls.external else self._controls())
+            parts += [controls, self.plots.layout()]
         self.doc.add_root(column(*parts, sizing_mode="stretch_width"))
         self.doc.add_periodic_callback(self._tick, TICK_MS)
 

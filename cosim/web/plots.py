@@ -178,9 +178,9 @@ class TwinPlots:
         for i in range(len(self.compared)):
             keys.update({f"m{i}": [], f"o{i}": [], f"r{i}": []})
         self.source = ColumnDataSource(name="twin", data=keys)
-        self.outputs = _figure("twin", "twin outputs (solid) and plant measurements (dashed)",
+        self.outputs = _figure("twin_plot", "twin outputs (solid) and plant measurements (dashed)",
                                x_axis_label="time (s)")
-        self.residuals = _figure("residuals", "residuals (measured - twin)",
+        self.residuals = _figure("residual_plot", "residuals (measured - twin)",
                                  x_axis_label="time (s)")
         for i, c in enumerate(self.compared):
             colour = COLOURS[i % len(COLOURS)]

@@ -68,6 +68,7 @@ class WebServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="cosim-web", daemon=True)
+        self.on_stop: Any = None       # called last by stop()
 
     @property
     def url(self) -> str:
@@ -131,3 +132,5 @@ class WebServer:
             loop.add_callback(halt)
             self._thread.join(timeout=5)
         self.workers.shutdown(wait=False, cancel_futures=True)
+        if self.on_stop is not None:
+            self.on_stop()

@@ -23,7 +23,12 @@ __all__ = ["Feed", "SystemSnapshot", "Topology"]
 
 log = logging.getLogger("cosim.web")
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
+# Rows kept of those recorded between two looks, at most, and rows read to pick them from.
+ROWS_PER_LOOK = 250
+ROWS_READ = 20_000
+# A look waits this long for the system's current slice to end, then tries at the next look.
+LOCK_WAIT = 0.2
 STATES = {0: "unspecified", 1: "created", 2: "initialized", 3: "failed", 4: "terminated"}
 
 
@@ -87,8 +92,9 @@ class _Watched:
     def __init__(self, hosted):
         self.hosted = hosted
         self.topology = topology(hosted.system)
-        self.tap = Tap()
-        self.tapped = None                  # the Simulation the tap is attached to
+        self.tap = Tap(keep=8000, per_chunk=ROWS_PER_LOOK)
+        self.tapped = None                  # the Simulation the tap follows
+        self.cursor = 0                     # rows of its result the tap was given
         self.snapshot = SystemSnapshot(hosted.id, hosted.name, STATES.get(hosted.state, "?"))
         self.last = (math.nan, math.nan)    # (wall, simulation time) of the last look
         self.overruns = 0
@@ -156,12 +162,11 @@ class Feed:
     def _look(self, w: _Watched) -> None:
         h = w.hosted
         sim = h.sim
-        if sim is not None and w.tapped is not sim:
+        if sim is not None:
             try:
-                h.now(lambda hosted, s=sim: s.observe(w.tap))
-                w.tapped = sim
+                self._rows(w, sim)
             except Exception as exc:   # noqa: BLE001 - a terminated system: shown as such
-                log.debug("system %s: no tap (%s)", h.id, exc)
+                log.debug("system %s: no rows (%s)", h.id, exc)
         snap = SystemSnapshot(h.id, h.name, STATES.get(h.state, "?"), error=h.error,
                               running=self.controls.running(h.id), live=h.twin is not None)
         if sim is not None:
@@ -179,6 +184,36 @@ class Feed:
             self._pacing(w, snap)
         snap.health = self._health(w, snap)
         w.snapshot = snap
+
+    def _rows(self, w: _Watched, sim) -> None:
+        """Give the tap the rows recorded since the last look: read between two
+        slices (the system's lock held for a copy), or, for a twin its program
+        steps, from the tap attached to its run."""
+        h = w.hosted
+        if w.hosted.id in self.controls.external:
+            if w.tapped is not sim:
+                sim.observe(w.tap)
+                w.tapped = sim
+            return
+        if w.tapped is not sim:
+            w.tap.started(sim.result)
+            w.tapped, w.cursor = sim, 0
+
+        if not h.step_lock.acquire(timeout=LOCK_WAIT):
+            return                  # a long call holds the system: its rows wait for the next look
+        try:
+            if h.closing.is_set():
+                return
+            result = sim.result
+            if result.total < w.cursor:             # restored to an earlier state
+                w.tap.rewound(sim.time)
+                w.cursor = 0
+            times, rows = result.since(max(w.cursor, result.total - ROWS_READ))
+            w.cursor = result.total
+        finally:
+            h.step_lock.release()
+        if len(times):
+            w.tap.take(times, rows)
 
     def _pacing(self, w: _Watched, snap: SystemSnapshot) -> None:
         try:

@@ -1,10 +1,12 @@
-"""A decimating observer: what the live view plots, copied off the run cheaply.
+"""What the live view plots, kept decimated apart from the run.
 
-The view never reads a running simulation per step.  A :class:`Tap` is an
-:class:`~cosim.execution.observers.Observer`: the run hands it each chunk of
-recorded rows (a few times a second in a real-time run, once per slice
-otherwise), and it keeps at most ``per_chunk`` of them, evenly spaced, in a
-ring of ``keep`` rows.  The web thread reads the ring under a lock.
+The view never reads a running simulation per step.  A :class:`Tap` keeps
+at most ``per_chunk`` rows of each batch it is given, evenly spaced, in a
+ring of ``keep`` rows, which the pages read under a lock.  For a hosted
+system the feed gives it the rows recorded since its last look, read
+between two slices (:meth:`Tap.take`); for a twin its own program steps, the
+tap is an :class:`~cosim.execution.observers.Observer` of the run, handed
+each chunk of rows as the run records them.
 """
 
 from __future__ import annotations
@@ -75,6 +77,15 @@ class Tap(Observer):
             column = cells[:, j]
             values[:, j] = (column.view(np.float64) if kind == "f"
                             else column.view(np.int64) if kind == "i" else column)
+        self._keep(times, values)
+
+    def take(self, times: np.ndarray, rows: np.ndarray) -> None:
+        """Keep rows of a result read as float64 values (every column of the
+        result, as :meth:`cosim.results.Result.since` gives them), decimated."""
+        times, rows = decimate(times, rows, self.per_chunk)
+        self._keep(times, rows[:, self._columns])
+
+    def _keep(self, times: np.ndarray, values: np.ndarray) -> None:
         with self._lock:
             for t, row in zip(times, values):    # at most per_chunk rows
                 k = self.total % self.keep

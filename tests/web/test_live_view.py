@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 import sys
 import time
 import urllib.error
@@ -196,3 +197,31 @@ def test_bad_inputs_show_an_error_and_the_server_goes_on(server, client, line, b
     browser.click("run")
     expect(browser, "reached t=10")
     assert line.status().time == pytest.approx(10)
+
+
+def test_cosim_dashboard_shows_one_system_file(tmp_path, browser):
+    build_line().save(tmp_path / "line.ssp")
+    process = subprocess.Popen([sys.executable, "-m", "cosim", "dashboard", "line.ssp",
+                                "--http-port", "0"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"live view of line.ssp on (http://\S+\?token=\S+)", line)
+        assert match, f"no address printed: {line!r}"
+        browser.open(match.group(1))
+        browser.wait(lambda: "line" in (browser.text("status") or ""), "the system shown")
+        initialize(browser, factor="0")
+        browser.type("until", "30")
+        browser.click("run")
+        expect(browser, "reached t=30")
+        browser.wait(lambda: browser.points("series") >= 30, "the run plotted")
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_cosim_dashboard_refuses_a_missing_file(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "cosim", "dashboard", "nothing.ssp"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "nothing.ssp: no such system file" in done.stderr

@@ -13,6 +13,7 @@ import math
 import threading
 
 from cosim.errors import CosimError
+from cosim.rpc.common import RequestError
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1.values_pb2 import NamedValue, Value
 
@@ -149,6 +150,43 @@ class Controls:
                                       values=[NamedValue(name=name, value=message)])
         self.service.SetValues(request, CallContext())
         return value
+
+    def fork(self, system_id: str, until: float, changes: dict[str, float], names: list[str]):
+        """A what-if run: the system's current state copied into a new simulation
+        (on the system's thread, between two slices), ``changes`` set on it,
+        run to ``until`` here; returns ``(times, {name: values})`` of ``names``."""
+        self._driven(system_id)
+        hosted = next((h for h in self.service.hosted_systems() if h.id == system_id), None)
+        if hosted is None:
+            raise ActionError(f"system: no system {system_id!r}")
+
+        def copy(h):
+            sim = h.require_running()
+            if until <= sim.time:
+                raise ActionError(f"what-if until: {until:g} s is not after the current time "
+                                  f"{sim.time:g} s")
+            state = sim.save_state()
+            fork = sim.composed.start(step_size=sim.step_size, start_time=sim.start_time,
+                                      stop_time=until,
+                                      **{**sim.coupling, "record": sim.result.names})
+            try:
+                fork.load_state(state)
+                for name, value in changes.items():
+                    fork.set(name, value)
+            except CosimError as exc:
+                fork.stop()
+                raise ActionError(str(exc)) from None
+            return fork
+
+        try:
+            fork = hosted.do(copy)
+        except RequestError as exc:
+            raise ActionError(exc.message) from None
+        try:
+            fork.run()
+        finally:
+            result = fork.stop()
+        return result.time, {n: result[n] for n in names if n in result}
 
     def live_report(self, system_id: str):
         """The system's LiveReport (pacing and live-input figures)."""

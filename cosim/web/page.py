@@ -133,12 +133,15 @@ class Page:
                                width=260)
         self.set_value = _named(TextInput, "set_value", title="value", width=120)
         set_ = _named(Button, "set", label="Set")
+        self.fork_until = _named(TextInput, "fork_until", title="what-if until (s)", width=140)
+        fork = _named(Button, "fork", label="Fork what-if")
+        fork.on_click(self._fork)
         initialize.on_click(self._initialize)
         run.on_click(self._run)
         pause.on_click(self._pause)
         set_.on_click(self._set)
-        return row(self.step, self.factor, initialize, self.until, run, pause, self.set_name,
-                   self.set_value, set_)
+        return column(row(self.step, self.factor, initialize, self.until, run, pause),
+                      row(self.set_name, self.set_value, set_, self.fork_until, fork))
 
     def _submit(self, what: str, call) -> None:
         """Run ``call`` off the IOLoop; its outcome (a text, or an error) becomes the message."""
@@ -210,6 +213,28 @@ class Page:
             value = self.controls.set_value(system_id, name, text)
             return f"set {name.strip()} = {value:g}"
         self._submit(f"set {name.strip()}", call)
+
+    def _fork(self) -> None:
+        """A what-if run from the current state, with the input or parameter
+        above set to its value when both are given, overlaid on the plot."""
+        system_id, plots = self.selected, self.plots
+        assert system_id is not None and plots is not None
+        name = self.set_name.value.strip()
+        try:
+            until = number(self.fork_until.value, "what-if until")
+            changes = {name: number(self.set_value.value, name)} if name else {}
+        except ActionError as exc:
+            self.error(str(exc))
+            return
+        names = list(plots.choice.value)
+        self.say(f"what-if to t={until:g} s running")
+
+        def call():
+            times, values = self.controls.fork(system_id, until, changes, names)
+            self.doc.add_next_tick_callback(partial(plots.show_fork, times, values))
+            change = ", ".join(f"{k} = {v:g}" for k, v in changes.items()) or "no change"
+            return f"what-if to t={until:g} s ({change}) drawn dashed"
+        self._submit("what-if", call)
 
     # -- updates -----------------------------------------------------------------------
 

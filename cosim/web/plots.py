@@ -110,9 +110,13 @@ class SystemPlots:
         self.choice.on_change("value", lambda attr, old, new: self._restart())
         self.legend = Div(name="legend")
         self.series = ColumnDataSource(name="series", data=self._empty())
-        self.plot = _figure("plot", "variables", x_axis_label="time (s)")
+        self.fork = ColumnDataSource(name="what_if", data=self._empty())
+        self.plot = _figure("plot", "variables (dashed: the last what-if run)",
+                            x_axis_label="time (s)")
         for i in range(MAX_LINES):
             self.plot.line("t", f"y{i}", source=self.series, line_width=2,
+                           line_color=COLOURS[i % len(COLOURS)])
+            self.plot.line("t", f"y{i}", source=self.fork, line_width=2, line_dash="dashed",
                            line_color=COLOURS[i % len(COLOURS)])
 
     @staticmethod
@@ -122,9 +126,21 @@ class SystemPlots:
     def _restart(self) -> None:
         self.cursor = 0
         self.series.data = self._empty()
+        self.fork.data = self._empty()          # drawn for other variables
         self.legend.text = " ".join(
             f"<span style='color: {COLOURS[i % len(COLOURS)]}'>&#9632; {html.escape(n)}</span>"
             for i, n in enumerate(self.choice.value))
+
+    def show_fork(self, times: np.ndarray, values: dict) -> None:
+        """Overlay a what-if run's ``values`` (name -> array over ``times``) on
+        the chosen variables, decimated to the plot's size."""
+        names = list(self.choice.value)
+        table = np.full((len(times), MAX_LINES), np.nan)
+        for i, name in enumerate(names[:MAX_LINES]):
+            if name in values:
+                table[:, i] = values[name]
+        times, table = decimate(np.asarray(times), table, KEEP)
+        self.fork.data = {"t": times, **{f"y{i}": table[:, i] for i in range(MAX_LINES)}}
 
     def _update_series(self) -> None:
         tap = self.w.tap

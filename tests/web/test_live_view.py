@@ -136,6 +136,16 @@ def test_an_input_set_on_the_page_moves_the_twin(server, line, browser):
     browser.wait(lambda: "reached t=120" in message(browser), "the run to 120 s")
     browser.wait(lambda: browser.column("series", "t")[-1] >= 119, "the new points")
     assert browser.column("series", "y0")[-1] == pytest.approx(3000, rel=0.05)
+    # A what-if from here with the setpoint back at 6000, overlaid; the system stays at 120 s.
+    browser.type("set_value", "6000")
+    browser.type("fork_until", "200")
+    browser.click("fork")
+    expect(browser, "what-if to t=200 s (spindle.speed_setpoint = 6000) drawn dashed")
+    browser.wait(lambda: browser.points("what_if") > 10, "the what-if drawn")
+    assert browser.column("what_if", "t")[-1] == pytest.approx(200)
+    assert browser.column("what_if", "y0")[-1] == pytest.approx(6000, rel=0.05)
+    assert line.status().time == pytest.approx(120)
+    assert line.get(["spindle.speed_setpoint"])["spindle.speed_setpoint"] == 3000
 
 
 def test_without_the_token_nothing_is_shown(server, line, browser):
@@ -192,6 +202,13 @@ def test_bad_inputs_show_an_error_and_the_server_goes_on(server, client, line, b
     browser.type("factor", "0")
     browser.click("initialize")
     expect(browser, "Error", "is already initialized")
+    browser.type("set_value", "7000")
+    browser.type("fork_until", "0")
+    browser.click("fork")
+    expect(browser, "Error", "0 s is not after the current time")
+    browser.type("fork_until", "later")
+    browser.click("fork")
+    expect(browser, "Error", "what-if until: 'later' is not a number")
     # The server still serves the page and the gRPC calls.
     browser.type("until", "10")
     browser.click("run")

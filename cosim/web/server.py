@@ -28,6 +28,21 @@ log = logging.getLogger("cosim.web")
 START_TIMEOUT = 30.0
 
 
+def _origins(host: str, port: int) -> list[str]:
+    """The origins a page of this server is loaded from (Bokeh refuses a web
+    socket from any other): the address listened on, loopback, and on every
+    interface the machine's names and IPv4 addresses."""
+    names = {host, "127.0.0.1", "localhost"}
+    if host in ("0.0.0.0", "::", ""):
+        names |= {socket.gethostname(), socket.getfqdn()}
+        try:
+            names |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
+        except OSError:
+            pass
+    # Bokeh's list takes host:port only: IPv6 addresses cannot be named in it.
+    return sorted(f"{n}:{port}" for n in names if n and ":" not in n)
+
+
 def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as s:
@@ -104,9 +119,8 @@ class WebServer:
         try:
             self._loop = IOLoop.current()
             app = Application(FunctionHandler(lambda doc: Page(doc, self).build()))
-            origins = {f"{h}:{self.port}" for h in (self.host, "127.0.0.1", "localhost")}
             self._server = Server({"/": app}, io_loop=self._loop, address=self.host,
-                                  port=self.port, allow_websocket_origin=sorted(origins),
+                                  port=self.port, allow_websocket_origin=_origins(self.host, self.port),
                                   auth_provider=self.auth, sign_sessions=True,
                                   secret_key=secrets.token_urlsafe(32),
                                   generate_session_ids=True, use_index=False,

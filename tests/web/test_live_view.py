@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -242,3 +243,21 @@ def test_cosim_dashboard_refuses_a_missing_file(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "nothing.ssp: no such system file" in done.stderr
+
+
+def test_on_every_interface_the_page_works_by_the_machine_name(tmp_path, browser):
+    build_line().save(tmp_path / "line.ssp")
+    process = ServerProcess(["serve", "--root", tmp_path, "--host", "0.0.0.0", "--token", TOKEN,
+                             "--http-port", "0"])
+    try:
+        line = process.proc.stdout.readline()
+        port = int(re.search(r"live view on http://127\.0\.0\.1:(\d+)/", line)[1])
+        with Client(f"grpc://127.0.0.1:{process.port}", token=TOKEN) as client:
+            system = client.create_system(path="line.ssp")
+            name = socket.gethostname()
+            browser.open(f"http://{name}:{port}/?token={TOKEN}")
+            # The list comes over the web socket, which Bokeh opens only from known origins.
+            browser.wait(lambda: system.id in (browser.text("systems") or ""),
+                         f"the system listed on a page loaded from {name}")
+    finally:
+        process.kill()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time as _time
 
 from cosim.errors import CosimError
 from cosim.rpc.common import RequestError
@@ -26,16 +27,19 @@ class ActionError(CosimError):
 
 class CallContext:
     """The part of a gRPC servicer context the Orchestrator uses; the call is
-    active until ``stop`` is set (a paused run)."""
+    active until ``stop`` is set (a paused run) or ``timeout`` seconds have
+    passed (a call still queued then is dropped unrun)."""
 
-    def __init__(self, stop: threading.Event | None = None):
+    def __init__(self, stop: threading.Event | None = None, timeout: float | None = None):
         self.stop = stop or threading.Event()
+        self.deadline = None if timeout is None else _time.monotonic() + timeout
 
     def is_active(self) -> bool:
-        return not self.stop.is_set()
+        return not self.stop.is_set() and (self.deadline is None
+                                            or _time.monotonic() < self.deadline)
 
     def time_remaining(self) -> float | None:
-        return None
+        return None if self.deadline is None else self.deadline - _time.monotonic()
 
     def cancel(self) -> None:
         self.stop.set()
@@ -188,6 +192,8 @@ class Controls:
             result = fork.stop()
         return result.time, {n: result[n] for n in names if n in result}
 
-    def live_report(self, system_id: str):
-        """The system's LiveReport (pacing and live-input figures)."""
-        return self.service.GetLiveReport(pb.SystemRequest(system_id=system_id), CallContext())
+    def live_report(self, system_id: str, *, timeout: float | None = None):
+        """The system's LiveReport (pacing and live-input figures); an
+        ActionError if the system's thread is busy for ``timeout`` seconds."""
+        return self.service.GetLiveReport(pb.SystemRequest(system_id=system_id),
+                                          CallContext(timeout=timeout))

@@ -130,9 +130,11 @@ class Feed:
         with self._lock:
             return self._watched.get(system_id)
 
-    def refresh(self) -> None:
-        """Look at every system now (the pages call it after a control)."""
-        self._look_all()
+    def discover(self) -> None:
+        """Start watching the systems created since the last look, without
+        looking at them (a page opened right after a system was created
+        finds it; its figures follow at the next look)."""
+        self._adopt({h.id: h for h in self.service.hosted_systems()})
 
     # -- the thread ---------------------------------------------------------------------
 
@@ -144,16 +146,22 @@ class Feed:
                 log.exception("the live view could not read the systems")
             self._stop.wait(POLL_SECONDS)
 
-    def _look_all(self) -> None:
-        hosted = {h.id: h for h in self.service.hosted_systems()}
+    def _adopt(self, hosted: dict) -> None:
         with self._lock:
-            for gone in set(self._watched) - set(hosted):
-                del self._watched[gone]
             new = [h for k, h in hosted.items() if k not in self._watched]
         for h in new:
             watched = _Watched(h)
             with self._lock:
-                self._watched[h.id] = watched
+                self._watched.setdefault(h.id, watched)
+
+    def _look_all(self) -> None:
+        """Look at every system (on the feed's thread only: a look moves the
+        system's cursor)."""
+        hosted = {h.id: h for h in self.service.hosted_systems()}
+        with self._lock:
+            for gone in set(self._watched) - set(hosted):
+                del self._watched[gone]
+        self._adopt(hosted)
         with self._lock:
             watched_now = list(self._watched.values())
         for w in watched_now:
@@ -217,7 +225,7 @@ class Feed:
 
     def _pacing(self, w: _Watched, snap: SystemSnapshot) -> None:
         try:
-            report = self.controls.live_report(w.hosted.id)
+            report = self.controls.live_report(w.hosted.id, timeout=LOCK_WAIT)
         except ActionError as exc:
             log.debug("system %s: no live report (%s)", w.hosted.id, exc)
             return

@@ -88,7 +88,7 @@ class Page:
             return
         self.message = Div(name="message", text="", css_classes=["cosim-message"])
         self.systems = Div(name="systems", css_classes=["cosim-systems"])
-        self.feed.refresh()
+        self.feed.discover()
         wanted = arguments.get("system")
         known = {s.id for s in self.feed.systems()}
         if wanted is not None and wanted not in known:
@@ -159,7 +159,6 @@ class Page:
         else:
             if text:
                 self.say(text)
-        self.feed.refresh()
 
     def _initialize(self) -> None:
         system_id = self.selected

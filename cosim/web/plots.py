@@ -14,7 +14,6 @@ import math
 import networkx as nx
 import numpy as np
 from bokeh.layouts import column, row
-from bokeh.models.annotations import Span
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.widgets.inputs import MultiChoice
 from bokeh.models.widgets.markups import Div
@@ -190,7 +189,8 @@ class TwinPlots:
     def __init__(self, twin):
         self.twin = twin
         self.compared = twin.comparisons[:MAX_LINES // 2]
-        keys = {"t": []}
+        self.limits = self._thresholds(twin.alerts)
+        keys: dict = {"t": [], **{f"l{k}": [] for k in range(len(self.limits["residual"]))}}
         for i in range(len(self.compared)):
             keys.update({f"m{i}": [], f"o{i}": [], f"r{i}": []})
         self.source = ColumnDataSource(name="twin", data=keys)
@@ -208,29 +208,38 @@ class TwinPlots:
                                 legend_label=c.signal)
         self.parameters = [p for e in twin.estimators for p in e.parameters][:MAX_LINES]
         self.estimates = ColumnDataSource(name="estimates", data={
-            "t": [], **{f"e{i}": [] for i in range(len(self.parameters))}})
+            "t": [], **{f"e{i}": [] for i in range(len(self.parameters))},
+            **{f"l{k}": [] for k in range(len(self.limits["estimate"]))}})
         self.estimate_fig = _figure("estimate_plot", "estimates", x_axis_label="time (s)")
         for i, p in enumerate(self.parameters):
             self.estimate_fig.line("t", f"e{i}", source=self.estimates, line_width=2,
                                    line_color=COLOURS[i % len(COLOURS)], legend_label=p)
             self.estimate_fig.scatter("t", f"e{i}", source=self.estimates,
                                       color=COLOURS[i % len(COLOURS)])
-        self._thresholds()
+        # Thresholds are data, not annotations: the figure's range then includes them.
+        for kind, fig, source in (("residual", self.residuals, self.source),
+                                  ("estimate", self.estimate_fig, self.estimates)):
+            for k, (_, label) in enumerate(self.limits[kind]):
+                fig.line("t", f"l{k}", source=source, line_color="#e53935", line_width=2,
+                         line_dash="dotdash", legend_label=label)
         self.cursor = 0
         self.estimated = 0
 
-    def _thresholds(self) -> None:
-        """Each alert's threshold, drawn on the figure of what it watches."""
-        for alert in self.twin.alerts:
-            kind, _, what = alert.value.partition(":")
-            fig = (self.residuals if kind == "residual" else
-                   self.estimate_fig if kind == "estimate" else None)
-            if fig is None:
-                continue
-            for level in (alert.above, alert.below):
-                if level is not None:
-                    fig.add_layout(Span(location=level, dimension="width", line_color="#e53935",
-                                        line_dash="dotdash", line_width=2, name="threshold"))
+    @staticmethod
+    def _thresholds(alerts) -> dict[str, list[tuple[float, str]]]:
+        """The alerts' thresholds on residuals and on estimates, with their labels."""
+        limits: dict[str, list[tuple[float, str]]] = {"residual": [], "estimate": []}
+        for alert in alerts:
+            kind = alert.value.partition(":")[0]
+            for level, side in ((alert.above, "above"), (alert.below, "below")):
+                if kind in limits and level is not None:
+                    limits[kind].append((float(level), f"alert {side} {level:g}: {alert.name}"))
+        return limits
+
+    def _with_limits(self, kind: str, columns: dict, n: int) -> dict:
+        for k, (level, _) in enumerate(self.limits[kind]):
+            columns[f"l{k}"] = np.full(n, level)
+        return columns
 
     def layout(self):
         figures = [self.outputs, self.residuals]
@@ -252,12 +261,14 @@ class TwinPlots:
             for i in range(k):
                 new.update({f"m{i}": both[:, i], f"r{i}": both[:, k + i],
                             f"o{i}": both[:, i] - both[:, k + i]})
-            self.source.stream(new, rollover=KEEP)
+            self.source.stream(self._with_limits("residual", new, len(times)), rollover=KEEP)
             self.cursor = n
         history = [h for e in twin.estimators for h in e.history]
         if len(history) > self.estimated and self.parameters:
             fresh = history[self.estimated:]
             self.estimated = len(history)
-            self.estimates.stream({"t": [t for t, _, _ in fresh], **{
+            columns = {"t": [t for t, _, _ in fresh], **{
                 f"e{i}": [est.get(p, math.nan) for _, est, _ in fresh]
-                for i, p in enumerate(self.parameters)}}, rollover=KEEP)
+                for i, p in enumerate(self.parameters)}}
+            self.estimates.stream(self._with_limits("estimate", columns, len(fresh)),
+                                  rollover=KEEP)

@@ -29,6 +29,11 @@ ROWS_PER_LOOK = 250
 ROWS_READ = 20_000
 # A look waits this long for the system's current slice to end, then tries at the next look.
 LOCK_WAIT = 0.2
+# Looks between two reads of a live system's pacing figures: computing them
+# (percentiles over every point) holds the system for a moment.
+PACING_EVERY = 4
+# A system with new overruns is shown late for this long (seconds).
+LATE_SHOWN = 3.0
 STATES = {0: "unspecified", 1: "created", 2: "initialized", 3: "failed", 4: "terminated"}
 
 
@@ -97,7 +102,9 @@ class _Watched:
         self.cursor = 0                     # rows of its result the tap was given
         self.snapshot = SystemSnapshot(hosted.id, hosted.name, STATES.get(hosted.state, "?"))
         self.last = (math.nan, math.nan)    # (wall, simulation time) of the last look
+        self.looks = 0
         self.overruns = 0
+        self.late_until = -math.inf
 
 
 class Feed:
@@ -189,7 +196,11 @@ class Feed:
             snap.realtime_factor = 0.0
         w.last = (wall, snap.time)
         if h.twin is not None and h.state == 2:
-            self._pacing(w, snap)
+            if w.looks % PACING_EVERY == 0:
+                self._pacing(w, snap)
+            else:
+                self._keep_pacing(w.snapshot, snap)
+        w.looks += 1
         snap.health = self._health(w, snap)
         w.snapshot = snap
 
@@ -235,11 +246,20 @@ class Feed:
         snap.rejected = sum(report.rejected.values())
         snap.stale_inputs = list(report.stale_inputs)
 
+    @staticmethod
+    def _keep_pacing(old: SystemSnapshot, new: SystemSnapshot) -> None:
+        for name in ("lateness_p50", "lateness_p99", "jitter_p50", "jitter_p99", "overruns",
+                     "rejected", "stale_inputs"):
+            setattr(new, name, getattr(old, name))
+
     def _health(self, w: _Watched, snap: SystemSnapshot) -> dict[str, str]:
         components = w.topology.components
         health = dict.fromkeys(components, "ok")
-        late = snap.overruns > w.overruns
+        now = time.monotonic()
+        if snap.overruns > w.overruns:          # late within the last LATE_SHOWN seconds
+            w.late_until = now + LATE_SHOWN
         w.overruns = snap.overruns
+        late = now < w.late_until
         for c in components:
             if late:
                 health[c] = "late"

@@ -44,11 +44,13 @@ class _Refused(RequestHandler):
 
 class TokenAuth(AuthProvider):
     """A Bokeh auth provider that admits requests carrying ``token`` (as the
-    ``token`` query argument, then as the cookie ``cookie``)."""
+    ``token`` query argument, then as the cookie ``cookie``, marked ``secure``
+    when the page is served over HTTPS)."""
 
-    def __init__(self, token: str, cookie: str):
+    def __init__(self, token: str, cookie: str, *, secure: bool = False):
         self._expected = token.encode()
         self.cookie_name = cookie
+        self.secure = secure            # HTTPS: the cookie is never sent in clear
         super().__init__()
 
     def accepts(self, token: str | None) -> bool:
@@ -59,7 +61,8 @@ class TokenAuth(AuthProvider):
         given = handler.get_argument("token", None)
         if self.accepts(given):
             if not hasattr(handler, "ws_connection"):     # a page, not the web socket
-                handler.set_cookie(self.cookie_name, given or "", httponly=True, samesite="Strict")
+                handler.set_cookie(self.cookie_name, given or "", httponly=True, samesite="Strict",
+                                   secure=self.secure)
             return "token"
         if self.accepts(handler.get_cookie(self.cookie_name)):
             return "token"

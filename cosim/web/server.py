@@ -77,7 +77,7 @@ class WebServer:
         self.feed = Feed(service, self.controls)
         # The controls' calls block (a run lasts until paused): never on the IOLoop.
         self.workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cosim-web")
-        self.auth = TokenAuth(self.token, cookie=f"cosim_token_{self.port}")
+        self.auth = TokenAuth(self.token, cookie=f"cosim_token_{self.port}", secure=bool(self.tls))
         self._server: Any = None
         self._loop: Any = None
         self._ready = threading.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ import pytest
 from web_browser import Browser
 
 from cosim.rpc import Client
-from rpc_servers import ServerProcess
+from rpc_servers import ServerProcess, self_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples" / "line_twin"))
@@ -259,5 +260,24 @@ def test_on_every_interface_the_page_works_by_the_machine_name(tmp_path, browser
             # The list comes over the web socket, which Bokeh opens only from known origins.
             browser.wait(lambda: system.id in (browser.text("systems") or ""),
                          f"the system listed on a page loaded from {name}")
+    finally:
+        process.kill()
+
+
+def test_with_tls_the_view_is_served_over_https_with_a_secure_cookie(tmp_path):
+    cert, key = self_signed(tmp_path)
+    process = ServerProcess(["serve", "--root", tmp_path, "--token", TOKEN, "--tls-cert", cert,
+                             "--tls-key", key, "--http-port", "0"])
+    try:
+        line = process.proc.stdout.readline()
+        match = re.search(r"live view on (https://127\.0\.0\.1:\d+/\?token=\S+)", line)
+        assert match, line
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(match.group(1), context=context, timeout=10) as page:
+            cookie = page.headers["Set-Cookie"]
+        assert f"={TOKEN}" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(match.group(1).split("?")[0], context=context, timeout=10)
+        assert refused.value.code == 403
     finally:
         process.kill()

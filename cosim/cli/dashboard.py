@@ -10,10 +10,12 @@ from cosim.errors import ConfigurationError
 
 
 def cmd_dashboard(args) -> int:
+    from cosim.cli.serve import web_server
     from cosim.rpc.common import read_token
     from cosim.rpc.orchestrator import OrchestratorService
     from cosim.v1 import orchestrator_pb2 as pb
-    from cosim.web import WebServer
+
+    WebServer = web_server()
     from cosim.web.actions import CallContext
 
     path = Path(args.system_file)

@@ -74,10 +74,9 @@ def cmd_serve(args) -> int:
                                  allow_remote_components=args.allow_remote_components)
     web = None
     if args.http_port is not None:
-        from cosim.web import WebServer
-        web = WebServer(server.service, host=args.host, port=args.http_port,
-                        token=security.token, tls_cert=args.tls_cert,
-                        tls_key=args.tls_key).start()
+        web = web_server()(server.service, host=args.host, port=args.http_port,
+                           token=security.token, tls_cert=args.tls_cert,
+                           tls_key=args.tls_key).start()
     announce = _announce(f"orchestrator (root {Path(args.root).resolve()})")
 
     def ready(started) -> None:
@@ -122,6 +121,18 @@ def cmd_serve_twin(args) -> int:
     exposed = ", ".join(args.parameter) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
+
+
+def web_server():
+    """The live view's server class, or a ConfigurationError saying what to install."""
+    try:
+        from cosim.web import WebServer
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("bokeh", "tornado"):
+            raise ConfigurationError("--http-port: the live view needs Bokeh; install the web "
+                                     "extra (pip install 'cosim[web]')") from None
+        raise
+    return WebServer
 
 
 def add_http_option(parser) -> None:

@@ -281,3 +281,16 @@ def test_with_tls_the_view_is_served_over_https_with_a_secure_cookie(tmp_path):
         assert refused.value.code == 403
     finally:
         process.kill()
+
+
+def test_a_busy_http_port_is_a_one_line_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
+                               "--port", "0", "--http-port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cosim: error: --http-port {port}: cannot serve the web view" in done.stderr
+    assert "Traceback" not in done.stderr

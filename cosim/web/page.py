@@ -12,6 +12,7 @@ shows is read from the feed (:mod:`cosim.web.feed`) a few times a second.
 from __future__ import annotations
 
 import html
+import logging
 import math
 from functools import partial
 
@@ -24,6 +25,8 @@ from cosim.web.actions import ActionError, number
 from cosim.web.plots import SystemPlots
 
 __all__ = ["Page"]
+
+log = logging.getLogger("cosim.web")
 
 TICK_MS = 250           # the screen rate of the plots
 LIST_EVERY = 2          # ticks between updates of the systems list
@@ -146,8 +149,15 @@ class Page:
     def _submit(self, what: str, call) -> None:
         """Run ``call`` off the IOLoop; its outcome (a text, or an error) becomes the message."""
         future = self.web.workers.submit(call)
-        future.add_done_callback(lambda f: self.doc.add_next_tick_callback(
-            partial(self._finished, what, f)))
+        future.add_done_callback(lambda f: self._later(partial(self._finished, what, f)))
+
+    def _later(self, callback) -> None:
+        """Run ``callback`` on the page's IOLoop, if the page is still open (a
+        run goes on when its page is closed)."""
+        try:
+            self.doc.add_next_tick_callback(callback)
+        except Exception:              # noqa: BLE001 - the session is gone
+            log.debug("a page closed before its control finished")
 
     def _finished(self, what: str, future) -> None:
         try:
@@ -230,7 +240,7 @@ class Page:
 
         def call():
             times, values = self.controls.fork(system_id, until, changes, names)
-            self.doc.add_next_tick_callback(partial(plots.show_fork, times, values))
+            self._later(partial(plots.show_fork, times, values))
             change = ", ".join(f"{k} = {v:g}" for k, v in changes.items()) or "no change"
             return f"what-if to t={until:g} s ({change}) drawn dashed"
         self._submit("what-if", call)

@@ -294,3 +294,37 @@ def test_a_busy_http_port_is_a_one_line_error(tmp_path):
     assert done.returncode == 1
     assert f"cosim: error: --http-port {port}: cannot serve the web view" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_component_with_stale_live_inputs_is_drawn_stale(server, line, browser):
+    line.initialize(step_size=0.01, realtime=1.0,
+                    live_inputs=[{"name": "spindle.speed_setpoint", "max_age": 0.05}])
+    open_system(browser, server, line)
+    browser.type("until", "30")
+    browser.click("run")
+
+    def health():
+        names = browser.column("nodes", "name")
+        return dict(zip(names, browser.column("nodes", "health")))
+    browser.wait(lambda: health().get("spindle") == "stale", "the spindle drawn stale")
+    assert health()["furnace"] in ("ok", "late")          # its inputs are connections
+    assert "stale inputs: spindle.speed_setpoint" in html.unescape(browser.text("status"))
+    browser.click("pause")
+    expect(browser, "paused at")
+
+
+def test_the_web_socket_sends_nothing_without_the_token(server):
+    """Bokeh completes the handshake, then checks the cookie and the signed
+    session token: without them it closes the socket having sent no message."""
+    host, port = server.base.split("//")[1].rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                     f"Connection: Upgrade\r\nOrigin: http://{host}:{port}\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Protocol: bokeh, forged-session-token\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        received = b""
+        while chunk := conn.recv(4096):
+            received += chunk
+    head, _, frames = received.partition(b"\r\n\r\n")
+    assert frames == b"" or frames[0] == 0x88, frames[:80]     # nothing, or a close frame

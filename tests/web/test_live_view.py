@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from web_browser import Browser
 
+import cosim
+from cosim import twins
 from cosim.rpc import Client
 from rpc_servers import ServerProcess, self_signed
 
@@ -32,10 +34,16 @@ TOKEN = "w3b-t0ken"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`cosim serve` with the live view, its root holding the line twin."""
+def server(tmp_path_factory, test_fmus):
+    """`cosim serve` with the live view, its root holding the line twin and a
+    system whose gain fails at t = 5 s."""
     root = tmp_path_factory.mktemp("root")
     build_line().save(root / "line.ssp")
+    failing = cosim.System("failing")
+    failing.add("source", twins.path("source"))
+    failing.add("fails", test_fmus("failing_gain"), parameters={"fail_time": 5.0})
+    failing.connect("source.y", "fails.u")
+    failing.save(root / "failing.ssp")
     process = ServerProcess(["serve", "--root", root, "--token", TOKEN, "--http-port", "0"])
     try:
         line = process.proc.stdout.readline()
@@ -328,3 +336,20 @@ def test_the_web_socket_sends_nothing_without_the_token(server):
             received += chunk
     head, _, frames = received.partition(b"\r\n\r\n")
     assert frames == b"" or frames[0] == 0x88, frames[:80]     # nothing, or a close frame
+
+
+def test_a_failed_component_is_drawn_failed_and_named(server, client, browser):
+    system = client.create_system(path="failing.ssp")
+    try:
+        open_system(browser, server, system)
+        initialize(browser, factor="0", step="0.1")
+        browser.type("until", "10")
+        browser.click("run")
+        expect(browser, "Error", "run:", "fails")
+        browser.wait(lambda: dict(zip(browser.column("nodes", "name"),
+                                      browser.column("nodes", "health"))).get("fails") == "failed",
+                     "the failing component drawn failed")
+        browser.wait(lambda: ">failed<" in browser.text("systems"), "the system listed failed")
+        assert system.status().time == pytest.approx(5.0, abs=0.11)
+    finally:
+        system.terminate()

@@ -75,7 +75,15 @@ def system_bytes(folder: Path) -> bytes:
 
 
 def stepping_client(target: str, ssp: bytes, steps: int, until: float, out: dict) -> None:
-    """Create, initialize, step until ``until`` (monotonic), terminate."""
+    """Create, initialize, step until ``until`` (monotonic), terminate; a
+    client that cannot create its system says why in ``out["failed"]``."""
+    try:
+        _step_one_system(target, ssp, steps, until, out)
+    except grpc.RpcError as error:
+        out.setdefault("failed", []).append(f"{error.code().name}: {error.details()}")
+
+
+def _step_one_system(target: str, ssp: bytes, steps: int, until: float, out: dict) -> None:
     latencies, codes = [], Counter()
     with grpc.insecure_channel(target) as channel:
         stub = orchestrator_pb2_grpc.OrchestratorStub(channel)
@@ -131,9 +139,11 @@ def garbage_client(target: str, host_port: tuple[str, int], until: float, out: C
             time.sleep(0.01)
 
 
-def silent_subscriber(target: str, out: dict, ready: threading.Event) -> None:
+def silent_subscriber(target: str, out: dict, ready: threading.Event, until: float) -> None:
     """Open a StreamOutputs call on the first system and never read it."""
     while "ids" not in out:
+        if time.monotonic() > until:        # no client created a system
+            return
         time.sleep(0.05)
     channel = grpc.insecure_channel(target)
     stub = orchestrator_pb2_grpc.OrchestratorStub(channel)
@@ -182,7 +192,7 @@ def main() -> None:
                    for _ in range(args.clients)]
         threads += [threading.Thread(target=garbage_client,
                                      args=(target, (host, int(port)), until, garbage)),
-                    threading.Thread(target=silent_subscriber, args=(target, results, ready)),
+                    threading.Thread(target=silent_subscriber, args=(target, results, ready, until)),
                     threading.Thread(target=probe, args=(target, until, probes, proc.pid, peak))]
         began = time.monotonic()
         for thread in threads:
@@ -201,6 +211,9 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+    if results.get("failed"):
+        raise SystemExit(f"{len(results['failed'])} of {args.clients} clients could not create "
+                         f"their system: {results['failed'][0]}")
     latencies = np.array(results.get("latencies", [0.0])) * 1e3
     steps = sum(results.get("steps", []))
     figures = {

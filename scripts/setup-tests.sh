@@ -2,7 +2,8 @@
 # Set up what the tests need on a fresh machine, then `.venv/bin/pytest` runs them all:
 #  1. Debian packages: mosquitto (the broker of the MQTT tests) and, where they are
 #     missing, a C compiler and Python's headers and venv module (cosim compiles its
-#     core and its FMUs).  Installed when this runs as root or with passwordless sudo;
+#     core and its FMUs); chromium and chromium-driver (the browser of the live
+#     view's tests, driven by Selenium).  Installed when this runs as root or with passwordless sudo;
 #     otherwise named here, and the MQTT tests run on amqtt (from PyPI) instead.
 #  2. .venv: cosim, editable, with its test extra.
 set -euo pipefail
@@ -16,6 +17,7 @@ have() {   # an executable file on PATH or in /usr/sbin (Debian's place for mosq
 missing=()
 { have mosquitto && have mosquitto_passwd; } || missing+=(mosquitto)
 have cc || missing+=(gcc)
+{ have chromium && have chromedriver; } || missing+=(chromium chromium-driver)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 python3 -c 'import os, sys, sysconfig
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("include"), "Python.h")))' \

@@ -104,7 +104,7 @@ def test_fmus(tmp_path_factory):
 
 # The scenario tier: real-time runs, servers, brokers, processes, other exporters'
 # tools and whole examples.  `pytest -m "not slow"` runs the unit tier alone.
-SLOW = ("live/", "rpc/", "twins/", "test_examples.py", "test_readme.py", "test_sweep.py",
+SLOW = ("live/", "rpc/", "web/", "twins/", "test_examples.py", "test_readme.py", "test_sweep.py",
         "test_cli.py", "test_cli_results.py", "fmi/test_exporters.py", "fmi/test_third_party.py",
         "execution/test_pacing.py", "execution/test_flush.py")
 

@@ -167,4 +167,5 @@ def test_every_block_runs_in_order(tmp_path, monkeypatch, capsys):
     for written in ("line.png", "spindle.csv", "line.parquet", "factory.mat", "furnace.png",
                     "sweep.parquet", "what_if.png", "live.png"):
         assert (tmp_path / written).stat().st_size > 0, written
-    assert len(clone.servers) == 4       # a twin, an orchestrator, two production servers
+    # a twin, an orchestrator, three production servers, one with the live view
+    assert len(clone.servers) == 6

@@ -8,8 +8,10 @@ Parquet or MAT (by the extension of ``-o``); with ``--realtime [FACTOR]`` it
 paces the run to the wall clock and prints the lateness and jitter it
 achieved.  ``cosim plot RESULT`` draws a result file, one panel per unit.
 ``cosim sweep TARGET`` runs an ensemble of variations on Dask.
-``cosim serve`` runs the Orchestrator gRPC service; ``cosim serve-twin
+``cosim serve`` runs the Orchestrator gRPC service (and, with
+``--http-port``, the live view in the browser); ``cosim serve-twin
 FILE.fmu`` hosts one FMU as a Twin service.  Both stop cleanly on SIGTERM.
+``cosim dashboard SYSTEM_FILE`` shows one system in the live view.
 Errors end the command with a one-line message and a non-zero exit status.
 
 Each command imports what it needs when it runs, so that ``cosim --help``

@@ -10,7 +10,8 @@ from cosim import __version__
 from cosim.errors import CosimError
 from cosim.cli.info import cmd_info, cmd_plot, cmd_validate
 from cosim.cli.run import cmd_run
-from cosim.cli.serve import add_server_options, cmd_serve, cmd_serve_twin
+from cosim.cli.dashboard import add_dashboard_parser
+from cosim.cli.serve import add_http_option, add_server_options, cmd_serve, cmd_serve_twin
 from cosim.cli.sweep import cmd_sweep
 
 log = logging.getLogger("cosim")
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the Orchestrator gRPC service")
     add_server_options(serve)
+    add_http_option(serve)
     serve.add_argument("--root", default=".", help="directory server-side system paths are under")
     serve.add_argument("--max-systems", type=int, default=16, help="systems alive at once (default 16)")
     serve.add_argument("--max-unpacked-bytes", default="1G", metavar="BYTES",
@@ -205,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="free an instance unused this long when a new one is asked for "
                                  "(default 600)")
     serve_twin.set_defaults(func=cmd_serve_twin)
+    add_dashboard_parser(sub)
     return parser
 
 

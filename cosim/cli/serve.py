@@ -82,7 +82,22 @@ def cmd_serve(args) -> int:
                                  allow_remote_components=args.allow_remote_components,
                                  isolate=not args.no_isolate, call_timeout=args.call_timeout,
                                  state_dir=state_dir)
-    server.serve_forever(ready=_announce(f"orchestrator (root {Path(args.root).resolve()})"))
+    web = None
+    if args.http_port is not None:
+        web = web_server()(server.service, host=args.host, port=args.http_port,
+                           token=security.token, tls_cert=args.tls_cert,
+                           tls_key=args.tls_key).start()
+    announce = _announce(f"orchestrator (root {Path(args.root).resolve()})")
+
+    def ready(started) -> None:
+        announce(started)
+        if web is not None:
+            print(f"cosim: live view on {web.url}", flush=True)
+    try:
+        server.serve_forever(ready=ready)
+    finally:
+        if web is not None:
+            web.stop()
     return 0
 
 
@@ -109,6 +124,24 @@ def cmd_serve_twin(args) -> int:
     exposed = ", ".join(parameters) or "none"
     server.serve_forever(ready=_announce(f"twin {Path(args.fmu).name} (parameters: {exposed})"))
     return 0
+
+
+def web_server():
+    """The live view's server class, or a ConfigurationError saying what to install."""
+    try:
+        from cosim.web import WebServer
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("bokeh", "tornado"):
+            raise ConfigurationError("--http-port: the live view needs Bokeh; install the web "
+                                     "extra (pip install 'cosim[web]')") from None
+        raise
+    return WebServer
+
+
+def add_http_option(parser) -> None:
+    parser.add_argument("--http-port", type=_port, metavar="PORT",
+                        help="also serve the live view in the browser on this port (0: any free "
+                             "one); the address printed carries the token")
 
 
 def add_server_options(parser) -> None:

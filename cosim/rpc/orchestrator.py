@@ -123,6 +123,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         for h in hosted:
             h.close(max(0.0, deadline - time.monotonic()), forget=False)
 
+    def hosted_systems(self) -> list[HostedSystem]:
+        """The hosted systems, oldest first (for the live view, which only reads them)."""
+        with self._lock:
+            return list(self._systems.values())
+
     def _get(self, system_id: str) -> HostedSystem:
         require_id(system_id, "system_id")
         with self._lock:

@@ -10,6 +10,10 @@ period statistics and the twin's real-time statistics (lateness, jitter,
 overruns) from the server.
 
     python examples/hil_bench/hil_bench.py [--seconds 8] [--rate 100] [--step 0.002]
+                                           [--http-port 8050]
+
+With ``--http-port`` the server also serves the live view (as ``cosim serve
+--http-port`` does): open the address printed to watch the twin in a browser.
 
 The twin's loop and the gRPC server share one Python interpreter, so a
 faster twin (``--step 0.001``) makes every request wait longer for the GIL.
@@ -43,11 +47,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="wall seconds of the run")
     parser.add_argument("--rate", type=float, default=100.0, help="controller rate (Hz)")
     parser.add_argument("--step", type=float, default=0.002, help="twin step (s)")
+    parser.add_argument("--http-port", type=int, help="also serve the live view on this port "
+                        "(0: any free one)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="cosim-hil-"))
     build_bench().save(root / "bench.ssp")
     server = orchestrator_server(root=root).start()
+    view = None
+    if args.http_port is not None:
+        from cosim.web import WebServer
+        view = WebServer(server.service, port=args.http_port).start()
+        print(f"live view on {view.url}", flush=True)
     client = Client(server.url, timeout=30)
     try:
         system = client.create_system(path="bench.ssp")
@@ -88,6 +99,8 @@ def main() -> None:
         system.terminate()
     finally:
         client.close()
+        if view is not None:
+            view.stop()
         server.stop()
 
 

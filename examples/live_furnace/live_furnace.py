@@ -13,10 +13,11 @@ time while the twin keeps following the plant.  The twin keeps to the wall
 clock but never steps past the plant's data: on a busy machine it waits for
 late messages, so that what it estimates does not depend on the machine's load.
 
-    python examples/live_furnace/live_furnace.py [--seconds 30] [--plot live.png]
+    python examples/live_furnace/live_furnace.py [--seconds 30] [--plot live.png] [--http-port 8050]
 
 It starts a private ``mosquitto`` broker on a free port unless ``--broker
-HOST:PORT`` names one.
+HOST:PORT`` names one.  With ``--http-port`` the twin is shown live in the
+browser (the address printed carries the token; needs the ``web`` extra).
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="wall seconds to follow")
     parser.add_argument("--broker", help="HOST:PORT of an MQTT broker (default: start one)")
     parser.add_argument("--plot", help="write the estimate and residuals to this image")
+    parser.add_argument("--http-port", type=int, help="show the twin live in the browser on "
+                        "this port (0: any free one)")
+    parser.add_argument("--linger", type=float, default=0.0,
+                        help="seconds to keep the live view open after the run")
     args = parser.parse_args()
 
     broker = folder = None
@@ -124,7 +129,7 @@ def main() -> None:
     else:
         broker, port, folder = start_broker()
         host = "127.0.0.1"
-    plant = None
+    plant = view = None
     try:
         sim = build_twin().start(step_size=STEP)
         # Measured burner powers drive the open-loop twin's commands (0..1).
@@ -143,6 +148,10 @@ def main() -> None:
         twin = LiveTwin(sim, sources=[source], bindings=bindings, comparisons=comparisons,
                         estimators=[estimator], alerts=alerts, realtime=FACTOR, store=store)
         twin.open()                                # subscribe before the plant publishes
+        if args.http_port is not None:
+            from cosim.web import show
+            view = show(twin, name="live furnace twin", port=args.http_port)
+            print(f"live view on {view.url}", flush=True)
         plant = subprocess.Popen(
             [sys.executable, str(HERE / "plant.py"), "--host", host, "--port", str(port),
              "--factor", str(FACTOR), "--seconds", str(args.seconds)],
@@ -175,9 +184,14 @@ def main() -> None:
                   f"error {100 * (estimate - true) / true:+5.1f}%")
         if args.plot:
             plot(twin, truth_log, args.plot)
+        if view is not None and args.linger > 0:
+            print(f"the live view stays open for {args.linger:g} s", flush=True)
+            time.sleep(args.linger)
         twin.close()
         sim.stop()
     finally:
+        if view is not None:
+            view.stop()
         if plant is not None and plant.poll() is None:
             plant.kill()
         if broker is not None:

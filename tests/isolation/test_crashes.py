@@ -2,32 +2,21 @@
 ComponentCrashedError naming it; the process, the rows computed so far and
 the other components' workers are kept or shut down cleanly."""
 
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from cosim import ComponentCrashedError, System, twins
+from worker_processes import cosim_workers
 
 HOW = {"SIGSEGV": 1, "SIGABRT": 2, "exit": 3, "hang": 4}
 
 
 def workers() -> list[int]:
     """Worker processes of this process still running (zombies count too)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
-            if name == "cosim-worker" and int(rest.split()[1]) == os.getpid():
-                found.append(int(entry.name))
-    return found
+    return cosim_workers()
 
 
 def crashing(test_fmus, how, *, version="2.0", beside=False, at=0.35):

@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from cosim import ComponentCrashedError, ConfigurationError, System, twins
+from worker_processes import cosim_workers
 
 MB = 1024 * 1024
 
@@ -97,21 +97,7 @@ def test_a_signal_ends_a_run_whose_isolated_fmu_is_stuck(test_fmus, tmp_path, ho
     assert "interrupted" in process.stderr.read()
     rows = out.read_text().splitlines()
     assert rows[-1].startswith("0.2") or rows[-1].startswith("0.3")    # the rows so far are kept
-    assert not _workers_of(process.pid)
-
-
-def _workers_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            rest = stat[stat.rindex(")") + 2:]
-            if "cosim-worker" in stat and int(rest.split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    assert not cosim_workers(process.pid)
 
 
 def test_without_a_signal_the_interrupt_watch_changes_nothing(test_fmus, tmp_path):

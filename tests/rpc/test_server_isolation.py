@@ -13,6 +13,7 @@ import pytest
 from cosim import System, twins
 from cosim.errors import ServiceError
 from cosim.rpc import Client
+from worker_processes import cosim_workers
 
 HOW = {"SIGSEGV": 1, "SIGABRT": 2, "exit": 3, "hang": 4}
 
@@ -41,20 +42,6 @@ def healthy_ssp(folder: Path) -> Path:
     path = folder / "healthy.ssp"
     system.save(path)
     return path
-
-
-def worker_children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
-            if name == "cosim-worker" and int(rest.split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.parametrize("how", ["SIGSEGV", "SIGABRT", "exit"])
@@ -104,9 +91,9 @@ def test_a_hanging_fmu_is_ended_by_the_call_timeout_and_terminate_answers(start_
         assert failure and ("call_timeout" in str(failure[0]) or "terminated" in str(failure[0]))
         assert [s.system_id for s in client.systems()] == [good.id]
     deadline = time.monotonic() + 10       # the stuck worker is killed, the healthy two stay
-    while len(worker_children(server.proc.pid)) != 2 and time.monotonic() < deadline:
+    while len(cosim_workers(server.proc.pid)) != 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(worker_children(server.proc.pid)) == 2
+    assert len(cosim_workers(server.proc.pid)) == 2
     assert server.terminate() == 0
 
 
@@ -118,7 +105,7 @@ def test_no_isolate_loads_fmus_into_the_server(start_server, tmp_path):
             system = client.create_system(healthy_ssp(tmp_path))
             system.initialize(step_size=0.1, stop_time=1.0)
             assert system.step(10) == pytest.approx(1.0)
-            assert len(worker_children(server.proc.pid)) == workers
+            assert len(cosim_workers(server.proc.pid)) == workers
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])

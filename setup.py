@@ -84,7 +84,7 @@ def build_isolation(target: Path) -> list[str]:
     common = ["-std=gnu11", "-O2", "-Wall", "-g" if DEBUG else "-DNDEBUG"]
     built = {out / "libcosimproxy.so": [*common, "-fPIC", "-shared", "-fvisibility=hidden",
                                         str(source / "proxy.c"), str(source / "proxy_fmi.c")],
-             out / "cosim-worker": [*common, str(source / "worker.c"), "-ldl"]}
+             out / "cosim-worker": [*common, "-pthread", str(source / "worker.c"), "-ldl"]}
     for path, args in built.items():
         subprocess.run([*cc, *args, "-o", str(path)], check=True)
     return [str(p) for p in built]

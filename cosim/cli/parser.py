@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "runs in a worker process, so a crashing FMU fails only its system)")
     serve.add_argument("--call-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="end a system whose isolated FMU call takes longer (default 60)")
+    serve.add_argument("--memory-limit", default="2G", metavar="BYTES",
+                       help="end a system whose isolated FMU's worker uses more memory "
+                            "(default 2G; K, M, G suffixes)")
     serve.add_argument("--state-dir", metavar="DIR",
                        help="keep hosted systems here: checkpointed as they run and on SIGTERM, "
                             "and brought back with their ids when the server restarts")

@@ -55,6 +55,7 @@ def _port(text: str) -> int:
 
 
 def cmd_serve(args) -> int:
+    from cosim.execution.options import Isolation
     from cosim.rpc.quotas import Quotas
     from cosim.rpc.server import orchestrator_server
     if not Path(args.root).is_dir():
@@ -70,6 +71,8 @@ def cmd_serve(args) -> int:
     if not (args.call_timeout > 0 and args.call_timeout < float("inf")):
         raise ConfigurationError(f"--call-timeout must be a number of seconds > 0, got "
                                  f"{args.call_timeout}")
+    memory_limit = byte_count(args.memory_limit, "--memory-limit")
+    Isolation(memory_limit=memory_limit)         # refused here, not at each Initialize
     state_dir = None
     if args.state_dir is not None:
         from cosim.rpc.durable import StateDir
@@ -81,6 +84,7 @@ def cmd_serve(args) -> int:
                                  security=security, quotas=quotas,
                                  allow_remote_components=args.allow_remote_components,
                                  isolate=not args.no_isolate, call_timeout=args.call_timeout,
+                                 memory_limit=memory_limit,
                                  state_dir=state_dir)
     web = None
     if args.http_port is not None:

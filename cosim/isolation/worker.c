@@ -15,6 +15,8 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdarg.h>
@@ -510,6 +512,20 @@ static int probe(int argc, char **argv) {
     _exit(0);          /* no destructors of the binary: only its exports were asked */
 }
 
+/* The simulating process gone, the worker ends, even while the FMU is inside
+ * a call that never returns (the loop in main looks only between calls). */
+static pid_t parent;
+
+static void *watch_parent(void *unused) {
+    (void)unused;
+    for (;;) {
+        struct timespec pause = {0, 250000000};
+        nanosleep(&pause, NULL);
+        if (getppid() != parent) _exit(0);
+    }
+    return NULL;
+}
+
 /* Cap the data segment as a backstop: the check after each call is the limit. */
 static void limit_memory(const char *text) {
     memory_limit = strtoull(text, NULL, 10);
@@ -549,7 +565,10 @@ int main(int argc, char **argv) {
     if (argc == 7) limit_memory(argv[6]);
     fd = atoi(argv[1]);
     version = argv[3][0] - '0';
-    pid_t parent = (pid_t)atol(argv[5]);
+    parent = (pid_t)atol(argv[5]);
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, watch_parent, NULL) == 0)
+        pthread_detach(watcher);
     if (version == 1)
         snprintf(prefix, sizeof prefix, "%s_", argv[4]);
     mapped = CH_INITIAL_SIZE;

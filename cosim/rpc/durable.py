@@ -21,6 +21,7 @@ one.  Terminate removes the folder.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -39,13 +40,17 @@ log = logging.getLogger("cosim.rpc")
 
 SYSTEM_FILE, INITIALIZE_FILE, STATE_FILE, STATUS_FILE = (
     "system.pb", "initialize.pb", "state.bin", "status.json")
+LOCK_FILE = ".lock"
+# The most a state file may hold (a system's SSP archive is the largest).
+MAX_FILE_BYTES = 1 << 30
 # System ids are uuid4 hex strings: a folder named otherwise is not ours.
 _ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
 class Saved:
-    """What the state directory holds of one system."""
+    """What the state directory holds of one system; ``damage`` says which
+    of its files cannot be read (the system then comes back failed)."""
 
     system_id: str
     folder: Path
@@ -53,6 +58,7 @@ class Saved:
     initialize: bytes | None
     state: bytes | None
     status: dict
+    damage: str = ""
 
 
 class StateDir:
@@ -80,6 +86,14 @@ class StateDir:
             raise ConfigurationError(f"--checkpoint-every must be a number of seconds > 0, "
                                      f"got {checkpoint_every!r}")
         self.checkpoint_every = float(checkpoint_every)
+        # One server per directory: a second would overwrite the first's checkpoints.
+        self._lock = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock)
+            raise ConfigurationError(f"--state-dir {path}: another server is using it (it holds "
+                                     f"{LOCK_FILE} there); give each server its own") from None
 
     def folder(self, system_id: str) -> Path:
         return self.path / system_id
@@ -124,7 +138,7 @@ class StateDir:
         system's are named in a warning and left alone."""
         found = []
         for folder in sorted(self.path.iterdir(), key=_age):
-            if folder.name.startswith(".") or folder.name.startswith("tmp"):
+            if folder.name.startswith("."):
                 continue
             if not _ID.fullmatch(folder.name) or folder.is_symlink() or not folder.is_dir():
                 log.warning("state directory %s: %s is not a hosted system's folder; left alone",
@@ -141,15 +155,29 @@ class StateDir:
 
     @staticmethod
     def _read(folder: Path) -> Saved:
+        """A system's files; without its request it cannot be rebuilt (ValueError)."""
         create = _read(folder / SYSTEM_FILE)
         if create is None:
             raise ValueError(f"{SYSTEM_FILE} is missing")
-        status_text = _read(folder / STATUS_FILE)
-        status = json.loads(status_text) if status_text else {}
-        if not isinstance(status, dict):
-            raise ValueError(f"{STATUS_FILE} is not a JSON object")
-        return Saved(folder.name, folder, create, _read(folder / INITIALIZE_FILE),
-                     _read(folder / STATE_FILE), status)
+        files: dict[str, bytes | None] = {}
+        damage = []
+        for name in (INITIALIZE_FILE, STATE_FILE, STATUS_FILE):
+            try:
+                files[name] = _read(folder / name)
+            except (OSError, ValueError) as exc:
+                files[name] = None
+                damage.append(str(exc))
+        status: dict = {}
+        if files[STATUS_FILE]:
+            try:
+                status = json.loads(files[STATUS_FILE])
+            except ValueError:
+                status = None
+            if not isinstance(status, dict):
+                damage.append(f"{STATUS_FILE} is not a JSON object")
+                status = {}
+        return Saved(folder.name, folder, create, files[INITIALIZE_FILE], files[STATE_FILE],
+                     status, "; ".join(damage))
 
 
 def _age(folder: Path) -> float:
@@ -164,14 +192,21 @@ def _json(value: dict) -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
-    """The bytes of a regular file (never through a symbolic link), or None."""
+    """The bytes of a regular file of at most MAX_FILE_BYTES, or None when
+    there is none; never through a symbolic link, never waiting on a FIFO."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    except OSError as exc:
+        raise ValueError(f"{path.name} cannot be opened ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        os.close(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"{path.name} is not a regular file")
+        raise ValueError(f"{path.name} holds {info.st_size} bytes, more than a state file may")
+    with os.fdopen(fd, "rb") as file:
         return file.read()
 
 

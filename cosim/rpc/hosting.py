@@ -101,6 +101,7 @@ class HostedSystem:
         self.checkpointed = time.monotonic()
         self.unsaveable = ""              # why its state cannot be saved, once known
         self.forgotten = False            # terminated: never checkpointed again
+        self.failed_at = 0.0              # the time of a system brought back failed
         self._queue: collections.deque[_Call] = collections.deque()
         self._pending = 0                 # calls queued or running
         self._closed = False              # its shutdown is queued
@@ -222,7 +223,7 @@ class HostedSystem:
     def status(self) -> pb.SystemStatus:
         sim = self.sim
         return pb.SystemStatus(system_id=self.id, name=self.name, state=self.state,
-                               time=sim.time if sim is not None else 0.0,
+                               time=sim.time if sim is not None else self.failed_at,
                                steps=sim.step_index if sim is not None else 0, error=self.error)
 
     # -- on the system's thread ---------------------------------------------------

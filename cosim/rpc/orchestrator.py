@@ -34,7 +34,7 @@ from cosim.rpc.checks import (
     require_id,
 )
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
-from cosim.rpc.durable import Saved, StateDir
+from cosim.rpc.durable import SYSTEM_FILE, Saved, StateDir
 from cosim.rpc.hosting import HostedSystem
 from cosim.rpc.loading import Loader
 from cosim.rpc.quotas import Quotas, SharedBudget, exceeded
@@ -75,7 +75,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ``isolate`` runs every FMU of every hosted system in a worker process of
     its own (:mod:`cosim.isolation`), so that a client's FMU that crashes
     fails only its own system; ``call_timeout`` (seconds) then ends a
-    system whose FMU call hangs.  With ``state_dir`` (a
+    system whose FMU call hangs, and ``memory_limit`` (bytes) one whose FMU
+    uses more memory.  With ``state_dir`` (a
     :class:`~cosim.rpc.durable.StateDir`), hosted systems are checkpointed
     there and the ones it holds are brought back, with their ids, when the
     service starts.
@@ -83,11 +84,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def __init__(self, *, root=".", quotas: Quotas | None = None,
                  allow_remote_components: bool = False, isolate: bool = True,
-                 call_timeout: float | None = None, state_dir: StateDir | None = None,
-                 **limits):
+                 call_timeout: float | None = None, memory_limit: int | None = None,
+                 state_dir: StateDir | None = None, **limits):
         self.quotas = quotas = quotas or Quotas(**limits)
         self.isolate = isolate
         self.call_timeout = call_timeout if isolate else None
+        self.memory_limit = memory_limit if isolate else None
         self.state_dir = state_dir
         self.root = Path(root).resolve()
         self.max_systems = quotas.max_systems
@@ -187,27 +189,33 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             request = pb.CreateSystemRequest.FromString(saved.create)
             self._create(request, saved.system_id)
         except (CosimError, RequestError, DecodeError) as exc:
-            log.error("state directory: system %s cannot be brought back: %s; its folder %s is "
-                      "left as it is", saved.system_id, getattr(exc, "message", exc), saved.folder)
+            log.error("state directory: system %s cannot be brought back from %s: %s; its folder "
+                      "is left as it is", saved.system_id, SYSTEM_FILE, getattr(exc, "message", exc))
             return
         hosted = self._systems[saved.system_id]
         status = saved.status
+        if saved.damage:
+            status = {"state": "failed", "time": status.get("time"),
+                      "error": f"its files in the state directory are damaged: {saved.damage}"}
+        failed = status.get("state") in ("failed", "unsaveable")
         try:
-            if saved.initialize is not None:
+            if saved.initialize is not None and not failed:
                 init = pb.InitializeSystemRequest.FromString(saved.initialize)
                 hosted.do(lambda h: self._initialize(h, init, keep=False))
                 if status.get("state") == "running" and saved.state is not None:
                     hosted.do(lambda h: _resume(h, saved.state))
-                elif status.get("state") in ("failed", "unsaveable"):
-                    hosted.do(lambda h: _mark_failed(h, status))
         except (CosimError, RequestError, DecodeError) as exc:
-            why = (f"the server restarted, and the system could not be brought back from its "
-                   f"checkpoint in the server's state directory: "
-                   f"{getattr(exc, 'message', None) or exc}")
-            log.error("system %s: %s", hosted.id, why)
-            hosted.do(lambda h: _mark_failed(h, {"state": "failed", "error": why}))
-        log.info("system %r (%s) brought back at t=%g s", hosted.name, hosted.id,
-                 hosted.sim.time if hosted.sim is not None else 0.0)
+            status = {"state": "failed", "error": (
+                f"the server restarted, and the system could not be brought back from its "
+                f"checkpoint in the server's state directory: "
+                f"{getattr(exc, 'message', None) or exc}")}
+            failed = True
+        if failed:
+            hosted.do(lambda h: _mark_failed(h, status))
+            log.error("state directory: system %s comes back failed: %s", hosted.id, hosted.error)
+        else:
+            log.warning("state directory: system %r (%s) brought back at t=%g s", hosted.name,
+                        hosted.id, hosted.sim.time if hosted.sim is not None else 0.0)
 
     def _tick(self) -> None:
         """Have every system that changed write its checkpoint when it is due,
@@ -290,7 +298,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         stop = request.stop_time if request.HasField("stop_time") else None
         h.sim = Simulation(system, step_size=step_size, start_time=request.start_time,
                            stop_time=stop, algorithm=algorithm, record=list(request.record) or None,
-                           isolate=self.isolate, call_timeout=self.call_timeout)
+                           isolate=self.isolate, call_timeout=self.call_timeout,
+                           memory_limit=self.memory_limit)
         h.sim.result.keep_rows = self.quotas.max_rows
         try:
             h.twin = _live_twin(h.sim, request)
@@ -551,6 +560,9 @@ def _mark_failed(h: HostedSystem, status: dict) -> None:
     if h.sim is not None:
         h.sim.stop()
     h.state = S.SYSTEM_STATE_FAILED
+    time_ = status.get("time")
+    if isinstance(time_, (int, float)) and math.isfinite(time_):
+        h.failed_at = float(time_)
     if status.get("state") == "unsaveable":
         h.error = (f"the server restarted, and the system's state could not be saved "
                    f"({status.get('error')}); terminate it and create it again")

@@ -220,7 +220,8 @@ def twin_server(fmu, *, parameters=(), host: str = "127.0.0.1", port: int = 0,
 def orchestrator_server(*, root=".", host: str = "127.0.0.1", port: int = 0,
                         security: ServerSecurity | None = None, quotas=None,
                         allow_remote_components: bool = False, isolate: bool = True,
-                        call_timeout: float | None = None, state_dir=None,
+                        call_timeout: float | None = None, memory_limit: int | None = None,
+                        state_dir=None,
                         checkpoint_every: float = 60.0, **limits) -> Server:
     """A server running the Orchestrator service; ``root`` bounds server-side
     paths and the files they refer to, ``quotas`` (a
@@ -240,7 +241,8 @@ def orchestrator_server(*, root=".", host: str = "127.0.0.1", port: int = 0,
         durable = StateDir(state_dir, checkpoint_every=checkpoint_every)
     service = OrchestratorService(root=root, quotas=quotas,
                                   allow_remote_components=allow_remote_components,
-                                  isolate=isolate, call_timeout=call_timeout, state_dir=durable)
+                                  isolate=isolate, call_timeout=call_timeout,
+                                  memory_limit=memory_limit, state_dir=durable)
     return Server(service, orchestrator_pb2_grpc.add_OrchestratorServicer_to_server,
                   orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name,
                   host=host, port=port, security=security, max_calls=quotas.max_calls)

@@ -232,3 +232,46 @@ def test_checkpoint_files_are_private_and_whole(start_server, tmp_path, line_ssp
         "initialize.pb", "state.bin", "status.json", "system.pb"]
     assert json.loads((folder / "status.json").read_text())["time"] == 100.0
     assert os.stat(folder / "state.bin").st_size > 0
+
+
+def test_a_second_server_on_the_same_state_dir_is_refused(start_server, tmp_path):
+    state = tmp_path / "state"
+    first = serve(start_server, tmp_path, state)
+    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
+                           "--state-dir", str(state), "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "another server is using it" in done.stderr
+    assert first.proc.poll() is None
+    assert first.terminate() == 0
+    again = serve(start_server, tmp_path, state)        # free once the first has stopped
+    assert again.terminate() == 0
+
+
+@pytest.mark.parametrize("damage", ["fifo", "directory", "garbage-status"])
+def test_damaged_state_files_bring_their_system_back_failed(start_server, tmp_path, line_ssp,
+                                                           damage):
+    state = tmp_path / "state"
+    server = serve(start_server, tmp_path, state)
+    with Client(server.url, timeout=60) as client:
+        line = client.create_system(line_ssp)
+        line.initialize(step_size=1.0, stop_time=400.0)
+        line.step(7)
+    server.terminate()
+    folder = state / line.id
+    if damage == "fifo":                 # opening it must not wait for a writer
+        (folder / "status.json").unlink()
+        os.mkfifo(folder / "status.json")
+        named = "status.json is not a regular file"
+    elif damage == "directory":
+        (folder / "state.bin").unlink()
+        (folder / "state.bin").mkdir()
+        named = "state.bin is not a regular file"
+    else:
+        (folder / "status.json").write_text("[]")
+        named = "status.json is not a JSON object"
+    again = serve(start_server, tmp_path, state)
+    with Client(again.url, timeout=60) as client:
+        [status] = client.systems()
+        assert status.system_id == line.id and status.state == "failed"
+        assert named in status.error and "damaged" in status.error

@@ -4,6 +4,8 @@ systems go on."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -110,9 +112,51 @@ def test_no_isolate_loads_fmus_into_the_server(start_server, tmp_path):
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
 def test_call_timeout_must_be_a_positive_number(tmp_path, value):
-    import subprocess
-    import sys
     done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
                            f"--call-timeout={value}", "--port", "0"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "--call-timeout must be" in done.stderr, done.stderr
+
+
+def test_a_client_fmu_past_the_memory_limit_fails_only_its_system(start_server, tmp_path,
+                                                                  test_fmus):
+    leaky = System("leaky")
+    leaky.add("src", twins.path("source"))
+    leaky.add("leak", test_fmus("leaking_gain"), parameters={"leak_time": 0.15,
+                                                              "leak_bytes": 8_000_000})
+    leaky.connect("src.y", "leak.u")
+    leaky.save(tmp_path / "leaky.ssp")
+    server = start_server("serve", "--root", tmp_path, "--memory-limit", "64M")
+    with Client(server.url, timeout=60) as client:
+        good = client.create_system(healthy_ssp(tmp_path))
+        good.initialize(step_size=0.1, stop_time=100.0)
+        bad = client.create_system(tmp_path / "leaky.ssp")
+        bad.initialize(step_size=0.1, stop_time=100.0)
+        with pytest.raises(ServiceError, match="past memory_limit=67.1 MB"):
+            bad.step(200)
+        assert bad.status().state == "failed"
+        assert good.step(10) == pytest.approx(1.0)
+    # the option is checked when the server starts
+    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
+                           "--memory-limit", "1M", "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "memory_limit must be" in done.stderr, done.stderr
+
+
+def test_a_worker_stuck_in_a_call_ends_with_its_server(start_server, tmp_path, test_fmus):
+    server = start_server("serve", "--root", tmp_path, "--call-timeout", "1000")
+    with Client(server.url, timeout=60) as client:
+        stuck = client.create_system(crashing_ssp(test_fmus, tmp_path, "hang"))
+        stuck.initialize(step_size=0.1, stop_time=10.0)
+        stepping = threading.Thread(target=lambda: pytest.raises(ServiceError, stuck.step, 10),
+                                    daemon=True)
+        stepping.start()
+        time.sleep(1.0)
+        workers = cosim_workers(server.proc.pid)
+        assert len(workers) == 2            # the source's and the stuck FMU's
+    server.terminate(timeout=15)
+    alive = lambda: [w for w in workers if Path(f"/proc/{w}").exists()]
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(), "workers outlived their server"

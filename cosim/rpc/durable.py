@@ -168,14 +168,16 @@ class StateDir:
                 files[name] = None
                 damage.append(str(exc))
         status: dict = {}
-        if files[STATUS_FILE]:
+        text = files[STATUS_FILE]
+        if text:
             try:
-                status = json.loads(files[STATUS_FILE])
+                found = json.loads(text)
             except ValueError:
-                status = None
-            if not isinstance(status, dict):
+                found = None
+            if isinstance(found, dict):
+                status = found
+            else:
                 damage.append(f"{STATUS_FILE} is not a JSON object")
-                status = {}
         return Saved(folder.name, folder, create, files[INITIALIZE_FILE], files[STATE_FILE],
                      status, "; ".join(damage))
 

@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 
 import grpc
-from google.protobuf.message import DecodeError
 
 from cosim.errors import ConfigurationError, CosimError
 from cosim.execution import ALGORITHMS, Simulation
@@ -34,10 +33,11 @@ from cosim.rpc.checks import (
     require_id,
 )
 from cosim.rpc.common import RequestError, call_status, from_value, to_value
-from cosim.rpc.durable import SYSTEM_FILE, Saved, StateDir
+from cosim.rpc.durable import Saved, StateDir
 from cosim.rpc.hosting import HostedSystem
 from cosim.rpc.loading import Loader
 from cosim.rpc.quotas import Quotas, SharedBudget, exceeded
+from cosim.rpc.revival import bring_back
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
 from cosim.v1.values_pb2 import NamedValue
@@ -183,39 +183,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     # -- coming back after a restart ----------------------------------------------------
 
     def _bring_back(self, saved: Saved) -> None:
-        """Rebuild a system from the state directory: the same id, initialized as
-        it was, at its last checkpoint (or failed, saying why it cannot be)."""
-        try:
-            request = pb.CreateSystemRequest.FromString(saved.create)
+        """Rebuild a system kept in the state directory (see :mod:`cosim.rpc.revival`)."""
+        def create(request) -> HostedSystem:
             self._create(request, saved.system_id)
-        except (CosimError, RequestError, DecodeError) as exc:
-            log.error("state directory: system %s cannot be brought back from %s: %s; its folder "
-                      "is left as it is", saved.system_id, SYSTEM_FILE, getattr(exc, "message", exc))
-            return
-        hosted = self._systems[saved.system_id]
-        status = saved.status
-        if saved.damage:
-            status = {"state": "failed", "time": status.get("time"),
-                      "error": f"its files in the state directory are damaged: {saved.damage}"}
-        failed = status.get("state") in ("failed", "unsaveable")
-        try:
-            if saved.initialize is not None and not failed:
-                init = pb.InitializeSystemRequest.FromString(saved.initialize)
-                hosted.do(lambda h: self._initialize(h, init, keep=False))
-                if status.get("state") == "running" and saved.state is not None:
-                    hosted.do(lambda h: _resume(h, saved.state))
-        except (CosimError, RequestError, DecodeError) as exc:
-            status = {"state": "failed", "error": (
-                f"the server restarted, and the system could not be brought back from its "
-                f"checkpoint in the server's state directory: "
-                f"{getattr(exc, 'message', None) or exc}")}
-            failed = True
-        if failed:
-            hosted.do(lambda h: _mark_failed(h, status))
-            log.error("state directory: system %s comes back failed: %s", hosted.id, hosted.error)
-        else:
-            log.warning("state directory: system %r (%s) brought back at t=%g s", hosted.name,
-                        hosted.id, hosted.sim.time if hosted.sim is not None else 0.0)
+            return self._systems[saved.system_id]
+
+        bring_back(saved, create, lambda h, request: self._initialize(h, request, keep=False))
 
     def _tick(self) -> None:
         """Have every system that changed write its checkpoint when it is due,
@@ -546,28 +519,6 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             status = hosted.status()
             status.state = S.SYSTEM_STATE_TERMINATED
             return status
-
-
-def _resume(h: HostedSystem, state: bytes) -> None:
-    """Continue ``h`` from a checkpoint (its rows start again there)."""
-    sim = h.require_running()
-    sim.load_state(state)
-    h.rows_sent = sim.result.total
-    h.changed = False
-
-
-def _mark_failed(h: HostedSystem, status: dict) -> None:
-    if h.sim is not None:
-        h.sim.stop()
-    h.state = S.SYSTEM_STATE_FAILED
-    time_ = status.get("time")
-    if isinstance(time_, (int, float)) and math.isfinite(time_):
-        h.failed_at = float(time_)
-    if status.get("state") == "unsaveable":
-        h.error = (f"the server restarted, and the system's state could not be saved "
-                   f"({status.get('error')}); terminate it and create it again")
-    else:
-        h.error = str(status.get("error") or "failed")
 
 
 def _run_until(h: HostedSystem, goal: float, context) -> float:

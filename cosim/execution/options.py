@@ -219,8 +219,8 @@ class Isolation:
         if self.memory_limit is not None and (
                 isinstance(self.memory_limit, bool) or not isinstance(self.memory_limit, int)
                 or not MIN_MEMORY_LIMIT <= self.memory_limit < 2**62):
-            raise ConfigurationError(f"memory_limit must be a whole number of bytes of at least "
-                                     f"{MIN_MEMORY_LIMIT} (16 MiB), got {self.memory_limit!r}")
+            raise ConfigurationError(f"memory_limit must be a whole number of bytes from "
+                                     f"{MIN_MEMORY_LIMIT} (16 MiB) to 2**62, got {self.memory_limit!r}")
         if self.on_crash not in ON_CRASH:
             raise ConfigurationError(f"on_crash must be one of {', '.join(ON_CRASH)}, "
                                      f"got {self.on_crash!r}")

@@ -538,6 +538,9 @@ class Simulation(ValueAccess, StateAccess):
         if not self._stopped:
             errors = []
             for name, runtime in zip(self._plan.names, self._runtimes):
+                crashed = getattr(runtime, "crashed", None)
+                if crashed is not None and crashed() is not None:
+                    continue        # its worker is gone (a crash, or an interrupted call)
                 try:
                     runtime.terminate()
                 except CosimError as exc:

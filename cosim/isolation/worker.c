@@ -547,8 +547,8 @@ static void check_memory(void) {
     if (sscanf(text, "%llu %llu", &pages, &resident) != 2) return;
     uint64_t bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
     if (bytes <= memory_limit) return;
-    snprintf(text, sizeof text, "cosim-worker: resident memory %.1f MB is past memory_limit=%.1f MB",
-             bytes / 1e6, memory_limit / 1e6);
+    snprintf(text, sizeof text, "cosim-worker: resident memory %.1f MiB is past memory_limit=%.1f MiB",
+             bytes / 1048576.0, memory_limit / 1048576.0);
     log_text(4, "cosim", text);
     fflush(NULL);
     _exit(EXIT_MEMORY);

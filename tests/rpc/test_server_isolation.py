@@ -132,7 +132,7 @@ def test_a_client_fmu_past_the_memory_limit_fails_only_its_system(start_server, 
         good.initialize(step_size=0.1, stop_time=100.0)
         bad = client.create_system(tmp_path / "leaky.ssp")
         bad.initialize(step_size=0.1, stop_time=100.0)
-        with pytest.raises(ServiceError, match="past memory_limit=67.1 MB"):
+        with pytest.raises(ServiceError, match="past memory_limit=64.0 MiB"):
             bad.step(200)
         assert bad.status().state == "failed"
         assert good.step(10) == pytest.approx(1.0)

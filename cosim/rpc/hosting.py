@@ -268,8 +268,12 @@ class HostedSystem:
                     return
         except FmiCallError as exc:
             self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
-            if self.durable is not None:
-                self.durable.failed(self.id, self.error, time=sim.time)
+            if self.durable is not None and not self.forgotten:
+                try:
+                    self.durable.failed(self.id, self.error, time=sim.time)
+                except OSError as error:     # the failure itself is what the client hears of
+                    log.error("system %s: its failure could not be noted in %s: %s", self.id,
+                              self.durable.path, error)
             self.broadcast(final=True)
             raise
 

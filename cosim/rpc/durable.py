@@ -69,6 +69,8 @@ class StateDir:
     """
 
     def __init__(self, path, *, checkpoint_every: float = 60.0):
+        if not str(path).strip():
+            raise ConfigurationError("--state-dir: give a directory, not an empty name")
         self.path = Path(path)
         if self.path.is_symlink():
             raise ConfigurationError(f"--state-dir {path}: is a symbolic link; give the directory "
@@ -94,6 +96,12 @@ class StateDir:
             os.close(self._lock)
             raise ConfigurationError(f"--state-dir {path}: another server is using it (it holds "
                                      f"{LOCK_FILE} there); give each server its own") from None
+
+    def close(self) -> None:
+        """Let another server use the directory (the server has stopped)."""
+        if self._lock >= 0:
+            os.close(self._lock)        # releases the lock
+            self._lock = -1
 
     def folder(self, system_id: str) -> Path:
         return self.path / system_id

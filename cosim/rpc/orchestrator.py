@@ -124,6 +124,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         deadline = time.monotonic() + CLOSE_WAIT
         for h in hosted:
             h.close(max(0.0, deadline - time.monotonic()), forget=False)
+        if self.state_dir is not None:
+            self.state_dir.close()
 
     def hosted_systems(self) -> list[HostedSystem]:
         """The hosted systems, oldest first (for the live view, which only reads them)."""

@@ -275,3 +275,27 @@ def test_damaged_state_files_bring_their_system_back_failed(start_server, tmp_pa
         [status] = client.systems()
         assert status.system_id == line.id and status.state == "failed"
         assert named in status.error and "damaged" in status.error
+
+
+def test_an_in_process_server_lets_the_next_one_use_its_state_dir(tmp_path, line_ssp):
+    from cosim.rpc import orchestrator_server
+    state = tmp_path / "state"
+    first = orchestrator_server(root=tmp_path, state_dir=state).start()
+    with Client(first.url, timeout=60) as client:
+        line = client.create_system(line_ssp)
+        line.initialize(step_size=1.0, stop_time=400.0)
+        line.step(3)
+    first.stop()
+    second = orchestrator_server(root=tmp_path, state_dir=state).start()
+    try:
+        with Client(second.url, timeout=60) as client:
+            assert client.system(line.id).status().time == 3.0
+    finally:
+        second.stop()
+
+
+def test_an_empty_state_dir_name_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
+                           "--state-dir", "", "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "give a directory" in done.stderr, done.stderr

@@ -191,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", metavar="DIR",
                        help="keep hosted systems here: checkpointed as they run and on SIGTERM, "
                             "and brought back with their ids when the server restarts")
-    serve.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
-                       help="seconds between checkpoints of a system that changes (default 60)")
+    serve.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                       help="with --state-dir: seconds between checkpoints of a system that "
+                            "changes (default 60)")
     serve.set_defaults(func=cmd_serve)
 
     serve_twin = sub.add_parser("serve-twin", help="host one FMU as a Twin gRPC service")

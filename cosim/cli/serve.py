@@ -76,7 +76,11 @@ def cmd_serve(args) -> int:
     state_dir = None
     if args.state_dir is not None:
         from cosim.rpc.durable import StateDir
-        state_dir = StateDir(args.state_dir, checkpoint_every=args.checkpoint_every)
+        every = args.checkpoint_every if args.checkpoint_every is not None else 60.0
+        state_dir = StateDir(args.state_dir, checkpoint_every=every)
+    elif args.checkpoint_every is not None:
+        raise ConfigurationError("--checkpoint-every sets how often systems are checkpointed to "
+                                 "--state-dir; give --state-dir too")
     security = _guarded_security(args)
     if security is None:
         return 2

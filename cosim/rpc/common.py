@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -214,6 +215,16 @@ class RequestError(Exception):
         self.code, self.message = code, message
 
 
+# The private folders a hosted system's files are unpacked to (cosim.ssp.files,
+# cosim.rpc.loading): clients know the files by their place in the archive.
+_UNPACKED = re.compile(r"[^\s'\"(]*/cosim-(?:ssp|system)-[A-Za-z0-9_]+/")
+
+
+def without_server_folders(text: str) -> str:
+    """``text`` with the server's private unpack folders left out of the paths it names."""
+    return _UNPACKED.sub("", text)
+
+
 class call_status:
     """Ends a call with the right status: refused requests with their own code,
     configuration errors with INVALID_ARGUMENT, model failures with ABORTED
@@ -233,7 +244,7 @@ class call_status:
         if isinstance(exc, ConfigurationError):
             self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
         if isinstance(exc, CosimError):
-            self.context.abort(grpc.StatusCode.ABORTED, bounded(str(exc)))
+            self.context.abort(grpc.StatusCode.ABORTED, bounded(without_server_folders(str(exc))))
         if isinstance(exc, Exception) and exc.args:       # (an abort raises a bare Exception())
             # A defect of the server: its text may be long or name the server's files.
             log.error("%s failed", type(exc).__name__, exc_info=exc)

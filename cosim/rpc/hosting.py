@@ -20,7 +20,7 @@ import grpc
 
 from cosim.errors import ConfigurationError, CosimError, FmiCallError, ModelError
 from cosim.execution import Simulation
-from cosim.rpc.common import RequestError
+from cosim.rpc.common import RequestError, without_server_folders
 from cosim.rpc.quotas import Quotas, SystemBudget, exceeded
 from cosim.v1 import orchestrator_pb2 as pb
 
@@ -267,7 +267,7 @@ class HostedSystem:
                 if done:
                     return
         except FmiCallError as exc:
-            self.state, self.error = S.SYSTEM_STATE_FAILED, str(exc)
+            self.state, self.error = S.SYSTEM_STATE_FAILED, without_server_folders(str(exc))
             if self.durable is not None and not self.forgotten:
                 try:
                     self.durable.failed(self.id, self.error, time=sim.time)

@@ -209,11 +209,14 @@ def test_a_state_dir_that_cannot_be_one_is_refused_at_start(tmp_path, make):
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-def test_checkpoint_every_must_be_positive(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path),
-                           "--state-dir", str(tmp_path / "s"), "--checkpoint-every", "0",
-                           "--port", "0"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and "--checkpoint-every must be" in done.stderr, done.stderr
+@pytest.mark.parametrize("args, said", [
+    (["--state-dir", "s", "--checkpoint-every", "0"], "--checkpoint-every must be"),
+    (["--checkpoint-every", "5"], "give --state-dir too")])
+def test_checkpoint_every_must_be_positive_and_go_with_a_state_dir(tmp_path, args, said):
+    done = subprocess.run([sys.executable, "-m", "cosim", "serve", "--root", str(tmp_path), *args,
+                           "--port", "0"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 1 and said in done.stderr, done.stderr
 
 
 def test_checkpoint_files_are_private_and_whole(start_server, tmp_path, line_ssp):

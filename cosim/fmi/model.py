@@ -18,6 +18,7 @@ no modelIdentifier) is an error.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,11 @@ from cosim.errors import ModelError, did_you_mean
 from cosim.fmi.fmi1 import (Fmi1Details, Fmi1Variable, fmi1_dependencies,
                             fmi1_roles, read_fmi1_details)
 from cosim.units import CATALOG, Unit, unit_from_definition
+
+# libxml2's XML Schema code is not safe to use from several threads at once
+# (clients creating systems together on one server failed with "Internal
+# error: xmlSchemaPValAttrNodeValue"): every schema check takes this lock.
+XML_SCHEMA_LOCK = threading.Lock()
 
 # FMI type names mapped onto one canonical name per value representation;
 # connections are type-compatible when their canonical names are equal.
@@ -427,7 +433,8 @@ def read_model_info(path: str) -> ModelInfo:
     from fmpy.model_description import ValidationError
 
     try:
-        md = fmpy.read_model_description(path, validate=True)
+        with XML_SCHEMA_LOCK:
+            md = fmpy.read_model_description(path, validate=True)
         warnings = []
     except ValidationError as exc:
         md, warnings = _read_leniently(path, exc.problems)
@@ -508,9 +515,11 @@ def untolerated_problems(path: str) -> list[str]:
     from fmpy.model_description import ValidationError
     from fmpy.validation import validate_fmu, validate_model_description
 
-    found = validate_fmu(path)
+    with XML_SCHEMA_LOCK:
+        found = validate_fmu(path)
     try:
-        fmpy.read_model_description(path, validate=True)
+        with XML_SCHEMA_LOCK:
+            fmpy.read_model_description(path, validate=True)
         return found
     except ValidationError as exc:
         tolerated = set(exc.problems)

@@ -32,6 +32,7 @@ from lxml import etree
 
 from cosim.errors import CosimError, did_you_mean
 from cosim.fmi.archive import UnpackBudget, is_file
+from cosim.fmi.model import XML_SCHEMA_LOCK
 from cosim.ssp.confine import Confinement, ReferenceRefused, shown
 from cosim.ssp.report import Problem, Report, xml_child, xml_children, xml_local
 from cosim.system import System
@@ -185,12 +186,14 @@ class _Reader:
                                       "reading the file as SSP 2.0")
         if schema_file is None or not version.startswith("1."):
             return      # the bundled schemas are those of SSP 1.0; 2.0 files are read structurally
-        schema = _schema(schema_file)
-        if schema is None or schema.validate(tree):
-            return
-        for entry in schema.error_log:
-            self.report.problems.append(Problem("error", f"{path}:{entry.line}",
-                                                f"does not follow the SSP schema: {entry.message}"))
+        with XML_SCHEMA_LOCK:       # a schema object and its error log are shared
+            schema = _schema(schema_file)
+            if schema is None or schema.validate(tree):
+                return
+            errors = [(entry.line, entry.message) for entry in schema.error_log]
+        for line, message in errors:
+            self.report.problems.append(Problem("error", f"{path}:{line}",
+                                                f"does not follow the SSP schema: {message}"))
 
     # -- descriptions -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 
 from cosim.errors import ConfigurationError, ServiceError
+from cosim.problems import Problem
 from cosim.rpc.common import ClientSecurity, Endpoint, to_value
 from cosim.v1 import orchestrator_pb2 as pb
 from cosim.v1 import orchestrator_pb2_grpc
@@ -112,18 +113,6 @@ class Client:
 
     def __exit__(self, *exc):
         self.close()
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem a server found in a system file."""
-
-    severity: str
-    location: str
-    message: str
-
-    def __str__(self):
-        return f"{self.location}: {self.severity}: {self.message}"
 
 
 def _create_request(ssp, path, parameter_set, name) -> pb.CreateSystemRequest:

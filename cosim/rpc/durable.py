@@ -53,7 +53,6 @@ class Saved:
     of its files cannot be read (the system then comes back failed)."""
 
     system_id: str
-    folder: Path
     create: bytes
     initialize: bytes | None
     state: bytes | None
@@ -121,19 +120,19 @@ class StateDir:
 
     def checkpoint(self, system_id: str, state: bytes, *, time: float, steps: int) -> None:
         """Keep a saved state of a system at ``time`` (``steps`` steps in)."""
-        folder = self.folder(system_id)
-        _write(folder, STATE_FILE, state)
-        _write(folder, STATUS_FILE, _json({"state": "running", "time": time, "steps": steps}))
+        _write(self.folder(system_id), STATE_FILE, state)
+        self._status(system_id, state="running", time=time, steps=steps)
 
     def unsaveable(self, system_id: str, why: str, *, time: float) -> None:
         """Note that a system's state cannot be saved (it comes back failed, saying so)."""
-        _write(self.folder(system_id), STATUS_FILE,
-               _json({"state": "unsaveable", "time": time, "error": why}))
+        self._status(system_id, state="unsaveable", time=time, error=why)
 
     def failed(self, system_id: str, error: str, *, time: float) -> None:
         """Note that a system failed (it comes back failed, with ``error``)."""
-        _write(self.folder(system_id), STATUS_FILE,
-               _json({"state": "failed", "time": time, "error": error}))
+        self._status(system_id, state="failed", time=time, error=error)
+
+    def _status(self, system_id: str, **status) -> None:
+        _write(self.folder(system_id), STATUS_FILE, json.dumps(status, allow_nan=True).encode())
 
     def forget(self, system_id: str) -> None:
         """Remove a terminated system's folder."""
@@ -186,8 +185,8 @@ class StateDir:
                 status = found
             else:
                 damage.append(f"{STATUS_FILE} is not a JSON object")
-        return Saved(folder.name, folder, create, files[INITIALIZE_FILE], files[STATE_FILE],
-                     status, "; ".join(damage))
+        return Saved(folder.name, create, files[INITIALIZE_FILE], files[STATE_FILE], status,
+                     "; ".join(damage))
 
 
 def _age(folder: Path) -> float:
@@ -195,10 +194,6 @@ def _age(folder: Path) -> float:
         return folder.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _json(value: dict) -> bytes:
-    return json.dumps(value, allow_nan=True).encode()
 
 
 def _read(path: Path) -> bytes | None:

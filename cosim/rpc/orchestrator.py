@@ -101,9 +101,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self._creating = 0
         self._lock = threading.Lock()
         if state_dir is not None:
-            self._ticker = threading.Thread(target=self._tick, daemon=True,
-                                            name="cosim-checkpoints")
-            self._ticker.start()
+            threading.Thread(target=self._tick, daemon=True, name="cosim-checkpoints").start()
             for saved in state_dir.saved():
                 self._bring_back(saved)
 

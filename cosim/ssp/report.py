@@ -8,21 +8,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from cosim.problems import Problem
 from cosim.system import System
 
 __all__ = ["Problem", "Report", "xml_child", "xml_children", "xml_local"]
-
-
-@dataclass
-class Problem:
-    """One finding: severity "error" or "warning", where, and what."""
-
-    severity: str
-    location: str
-    message: str
-
-    def __str__(self):
-        return f"{self.location}: {self.severity}: {self.message}"
 
 
 @dataclass

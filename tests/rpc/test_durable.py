@@ -25,16 +25,7 @@ OUTPUTS = ["spindle.speed", "spindle.wear", "furnace.energy", "transfer.parts_de
 SETPOINT = "spindle.speed_setpoint"
 
 
-@pytest.fixture(autouse=True)
-def _no_client_defaults(monkeypatch):
-    monkeypatch.delenv("COSIM_TOKEN", raising=False)
-
-
-@pytest.fixture
-def line_ssp(tmp_path):
-    path = tmp_path / "line.ssp"
-    build_line().save(path)
-    return path
+pytestmark = pytest.mark.usefixtures("no_client_defaults")
 
 
 def serve(start_server, root, state, *extra):

@@ -35,18 +35,7 @@ SETPOINT = "spindle.speed_setpoint"
 TOKEN = "t0k"
 
 
-@pytest.fixture(autouse=True)
-def _no_client_defaults(monkeypatch):
-    """Clients get their token and CA from the test, never from the environment."""
-    monkeypatch.delenv("COSIM_TOKEN", raising=False)
-    monkeypatch.delenv("COSIM_TLS_CA", raising=False)
-
-
-@pytest.fixture
-def line_ssp(tmp_path):
-    path = tmp_path / "line.ssp"
-    build_line().save(path)
-    return path
+pytestmark = pytest.mark.usefixtures("no_client_defaults")
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,7 @@ from worker_processes import cosim_workers
 HOW = {"SIGSEGV": 1, "SIGABRT": 2, "exit": 3, "hang": 4}
 
 
-@pytest.fixture(autouse=True)
-def _no_client_defaults(monkeypatch):
-    monkeypatch.delenv("COSIM_TOKEN", raising=False)
+pytestmark = pytest.mark.usefixtures("no_client_defaults")
 
 
 def crashing_ssp(test_fmus, folder: Path, how: str, at: float = 0.35) -> Path:
